@@ -1,0 +1,45 @@
+// rideshard's entry point: parses the sub-command and hands over to it.
+// Start reading here. Sub-commands: demo (in-process city), version.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace rideshard::app {
+int run_city_demo(int argc, char** argv);
+}
+
+namespace {
+
+void print_usage(std::FILE* out) {
+  std::fputs(
+      "Usage: rideshard <command> [options]\n"
+      "\n"
+      "Commands:\n"
+      "  demo       in-process city: sequential vs batched matching on one seed\n"
+      "  version    print the version\n"
+      "\n"
+      "Run `rideshard <command> --help` for a command's options.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::puts("rideshard 0.1.0");
+    return 0;
+  }
+  if (cmd == "demo") return rideshard::app::run_city_demo(argc - 1, argv + 1);
+  std::fprintf(stderr, "rideshard: unknown command '%s'\n\n", cmd.c_str());
+  print_usage(stderr);
+  return 2;
+}
