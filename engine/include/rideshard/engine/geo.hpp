@@ -57,4 +57,43 @@ lat_lng cell_center(cell_id c) noexcept;
 /// The parent cell one level up (level 0 returns itself).
 cell_id cell_parent(cell_id c) noexcept;
 
+/// A local east/north/up frame (metres) tangent to the sphere at `origin`: a
+/// rotation of 3-D space, so the straight-line (chord) distance between two
+/// projected points is exact and monotone in their great-circle distance.
+/// Immutable after construction; safe to share between threads.
+class tangent_plane {
+ public:
+  struct point {
+    double east = 0;
+    double north = 0;
+    double up = 0;  ///< 0 at the origin, negative elsewhere (the sphere curves away)
+  };
+
+  explicit tangent_plane(lat_lng origin) noexcept;
+
+  lat_lng origin() const noexcept { return origin_; }
+  /// Projects any valid point.
+  point project(lat_lng p) const noexcept;
+  /// Projects a valid point within near_limit_deg of the origin in both latitude
+  /// and longitude, without calling libm (series expansion, ~1e-15 relative).
+  point project_near(lat_lng p) const noexcept;
+  /// The point of the origin's hemisphere with these east/north coordinates.
+  lat_lng unproject(double east, double north) const noexcept;
+  /// The up coordinate of the origin-hemisphere point at (east, north).
+  static double up_of(double east, double north) noexcept;
+
+  static constexpr double near_limit_deg = 10.0;
+
+ private:
+  point from_offsets(double sin_dlat, double vers_dlat, double sin_dlng,
+                     double vers_dlng) const noexcept;
+  lat_lng origin_;
+  double sin_lat0_ = 0;
+  double cos_lat0_ = 1;
+};
+
+/// Chord length (metres) of a great-circle distance, and back.
+double chord_of_distance_m(double distance_m) noexcept;
+double distance_of_chord_m(double chord_m) noexcept;
+
 }  // namespace rideshard

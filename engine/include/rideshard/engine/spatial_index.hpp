@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct neighbor {
   driver_id id;
   lat_lng pos;
   double distance_m = 0;
+};
+
+/// One position update of a batch (see spatial_index::upsert_batch).
+struct driver_position {
+  driver_id id;
+  lat_lng pos;
 };
 
 struct spatial_index_config {
@@ -48,15 +55,78 @@ class spatial_index {
   [[nodiscard]] result<std::vector<neighbor>> nearest(lat_lng center, double radius_m,
                                                       std::size_t k) const;
 
+  /// Like nearest(), but fills `out` (cleared first) so a caller that keeps the
+  /// vector across queries does not allocate. On error `out` is left empty.
+  [[nodiscard]] result<void> nearest(lat_lng center, double radius_m, std::size_t k,
+                                     std::vector<neighbor>& out) const;
+
+  /// Applies updates in order, as upsert() would, prefetching the memory of
+  /// updates a few positions ahead (several times faster than single upserts
+  /// at a million drivers). Invalid updates are skipped, the valid ones are all
+  /// applied; the error (if any) has the first rejected update's code and says
+  /// how many were rejected.
+  [[nodiscard]] result<void> upsert_batch(const driver_position* updates, std::size_t count);
+  [[nodiscard]] result<void> upsert_batch(const std::vector<driver_position>& updates) {
+    return upsert_batch(updates.data(), updates.size());
+  }
+
+  /// Pre-sizes the id table for `drivers` drivers (optional).
+  void reserve(std::size_t drivers);
+
   /// Heap bytes owned by the index (buckets, id table), for the bytes/driver figure.
   std::size_t memory_bytes() const noexcept;
 
   const spatial_index_config& config() const noexcept { return cfg_; }
 
  private:
-  explicit spatial_index(const spatial_index_config& cfg);
+  // Positions live in a local tangent plane (east/north metres, as float, ~1 mm
+  // resolution at city scale); the up component is derived from them.
+  struct entry {
+    std::uint64_t id;
+    float east;
+    float north;
+  };
+  struct bucket {
+    std::unique_ptr<entry[]> data;
+    std::uint32_t size = 0;
+    std::uint32_t capacity = 0;
+  };
+  struct candidate;
+  struct query_state;
+
+  explicit spatial_index(const spatial_index_config& cfg, const tangent_plane& frame);
+
+  lat_lng unproject(const entry& e) const noexcept;
+  std::uint32_t bucket_of(float east, float north) const noexcept;
+
+  std::size_t find_slot(std::uint64_t id, std::uint64_t hash) const noexcept;
+  void insert_slot(std::uint64_t hash, std::uint64_t packed);
+  void erase_slot(std::size_t index) noexcept;
+  void rehash(std::size_t capacity);
+  const entry& entry_at(std::uint64_t packed) const noexcept;
+  void prefetch_slot(driver_id id) const noexcept;
+  void prefetch_entry(driver_id id) const noexcept;
+
+  result<void> check_update(driver_id id, lat_lng pos) const;
+  result<void> apply_upsert(driver_id id, lat_lng pos);
+  std::uint32_t push_entry(std::uint32_t b, const entry& e);
+  void erase_entry(std::uint32_t b, std::uint32_t s);
+  void scan_bucket(std::size_t b, query_state& q) const;
+
   spatial_index_config cfg_;
-  // Implementation state is defined by spatial_index.cpp's author.
+  tangent_plane frame_;  // at the centre of cfg_.bounds
+  // Bucket grid over the tangent plane; every in-bounds position lies inside it.
+  double grid_east0_ = 0, grid_north0_ = 0, bucket_m_ = 0, inv_bucket_m_ = 0;
+  double min_up_ = 0;  // lowest up coordinate of any in-bounds position
+  std::int32_t grid_nx_ = 0, grid_ny_ = 0;
+  std::vector<bucket> buckets_;
+  // Open-addressing id table (linear probing, power-of-two capacity). A slot is
+  // hash tag (16 bits) | bucket (24) | index in bucket (24); empty is all ones.
+  std::vector<std::uint64_t> slots_;
+  int slot_shift_ = 64;
+  std::size_t size_ = 0;
+  std::size_t allocated_buckets_ = 0;
+  std::size_t entry_capacity_ = 0;
 };
 
 }  // namespace rideshard

@@ -1,0 +1,57 @@
+// A region (city): bounds, shard level, pricing, surge, matching and trip rules,
+// and where demand comes from. Loaded from cluster-config/regions/*.toml.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rideshard/engine/eta.hpp"
+#include "rideshard/engine/fare.hpp"
+#include "rideshard/engine/geo.hpp"
+#include "rideshard/engine/matching.hpp"
+#include "rideshard/engine/result.hpp"
+#include "rideshard/engine/surge.hpp"
+#include "rideshard/engine/trip.hpp"
+
+namespace rideshard {
+
+/// A place riders appear around: gaussian with spread sigma_m, `weight` = share
+/// of all requests.
+struct hotspot {
+  std::string name;
+  lat_lng center;
+  double sigma_m = 1000;
+  double weight = 0;
+};
+
+/// Everything the engine knows about one city. Plain value, immutable once loaded.
+struct region {
+  std::string name;
+  bounding_box bounds;
+  int shard_level = 12;                 ///< geo.hpp grid level of shard cells
+  eta_config eta;
+  fare_schedule fare;                   ///< fare.currency is the region's currency
+  surge_config surge;
+  sequential_config sequential;
+  batch_config batch;
+  std::int64_t batch_window_ms = 2000;  ///< batched mode collects requests this long
+  trip_rules trip;
+  std::vector<hotspot> hotspots;        ///< weights sum to <= 1; the rest is uniform
+  std::array<double, 24> hourly_demand{};  ///< relative request rate per local hour
+};
+
+/// Parses one region from TOML text. Unknown keys, missing keys and out-of-range
+/// values are errors (bad_config) naming `source` and the key.
+[[nodiscard]] result<region> parse_region(std::string_view toml_text, std::string_view source);
+
+/// Reads and parses a region file. Errors: bad_config (unreadable or invalid).
+[[nodiscard]] result<region> load_region_file(const std::string& path);
+
+/// Reads a node config (cluster-config/*.toml) and loads every file listed in its
+/// `[regions] files` array, resolved relative to the node config's directory.
+/// Errors: bad_config; duplicate_id (two regions with one name).
+[[nodiscard]] result<std::vector<region>> load_node_regions(const std::string& node_config_path);
+
+}  // namespace rideshard
