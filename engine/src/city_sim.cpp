@@ -272,7 +272,7 @@ result<void> city::dispatch_batched(std::int64_t now) {
   std::vector<std::size_t> owners;
   for (std::size_t ti : active_) {
     if (trips_[ti].t.state != trip_state::requested) continue;
-    reqs.push_back({trips_[ti].t.id, trips_[ti].t.pickup});
+    reqs.push_back({trips_[ti].t.id, trips_[ti].t.pickup, now - trips_[ti].t.requested_at_ms});
     owners.push_back(ti);
   }
   if (reqs.empty() || index_.size() == 0) return {};

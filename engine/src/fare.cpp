@@ -16,15 +16,14 @@ constexpr std::int64_t div_half_up(std::int64_t num, std::int64_t den) {
 }
 
 bool is_currency_code(const std::string& c) {
-  return c.size() == 3 && std::all_of(c.begin(), c.end(), [](char ch) {
-           return ch >= 'A' && ch <= 'Z';
-         });
+  return c.size() == 3 &&
+         std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
 }
 
 result<void> check_amount(const char* name, std::int64_t v) {
   if (v < 0 || v > max_amount_minor)
-    return {errc::bad_config, std::string("fare ") + name + " must be in [0, 1e9] minor units, got " +
-                                  std::to_string(v)};
+    return {errc::bad_config, std::string("fare ") + name +
+                                  " must be in [0, 1e9] minor units, got " + std::to_string(v)};
   return {};
 }
 
@@ -32,8 +31,8 @@ result<void> check_amount(const char* name, std::int64_t v) {
 
 result<void> validate(const fare_schedule& s) {
   if (!is_currency_code(s.currency))
-    return {errc::bad_config, "fare currency must be an ISO 4217 code like USD, got '" +
-                                  s.currency + "'"};
+    return {errc::bad_config,
+            "fare currency must be an ISO 4217 code like USD, got '" + s.currency + "'"};
   const std::pair<const char*, std::int64_t> amounts[] = {
       {"base_minor", s.base_minor},
       {"per_km_minor", s.per_km_minor},
@@ -56,8 +55,8 @@ result<fare_breakdown> compute_fare(const fare_schedule& s, std::int64_t distanc
     return {errc::invalid_argument,
             "fare duration_s must be in [0, 172800], got " + std::to_string(duration_s)};
   if (surge_permille < no_surge_permille || surge_permille > max_surge_permille)
-    return {errc::invalid_argument, "fare surge_permille must be in [1000, 50000], got " +
-                                        std::to_string(surge_permille)};
+    return {errc::invalid_argument,
+            "fare surge_permille must be in [1000, 50000], got " + std::to_string(surge_permille)};
 
   // Bounds keep every product inside int64 (9.2e18): per_km * distance <= 1e9 * 2e6
   // = 2e15; the floored subtotal is <= ~4.9e12 (1e9 + 2e12 + 2.88e12, or the 1e9

@@ -47,8 +47,7 @@ result<void> validate(const sequential_config& c) {
   return {};
 }
 
-sequential_dispatch::sequential_dispatch(trip_id trip, lat_lng pickup,
-                                         const sequential_config& cfg)
+sequential_dispatch::sequential_dispatch(trip_id trip, lat_lng pickup, const sequential_config& cfg)
     : trip_(trip), pickup_(pickup), cfg_(cfg), radius_m_(cfg.initial_radius_m) {}
 
 result<sequential_dispatch> sequential_dispatch::create(trip_id trip, lat_lng pickup,
@@ -62,8 +61,7 @@ result<std::optional<offer>> sequential_dispatch::best_at_radius(const spatial_i
                                                                  const eta_model& eta) const {
   // Over-fetch by distance (2k plus the excluded drivers that may crowd the front)
   // so that a driver slightly farther but faster by ETA can still win.
-  const std::size_t want =
-      std::min(available.config().max_k, 2 * cfg_.k + excluded_.size());
+  const std::size_t want = std::min(available.config().max_k, 2 * cfg_.k + excluded_.size());
   auto hits = available.nearest(pickup_, radius_m_, want);
   if (!hits) return hits.err();
   std::optional<ranked> best;
@@ -89,8 +87,8 @@ bool sequential_dispatch::widen() {
   return true;
 }
 
-result<offer> sequential_dispatch::next_offer(const spatial_index& available,
-                                              const eta_model& eta, std::int64_t now_ms) {
+result<offer> sequential_dispatch::next_offer(const spatial_index& available, const eta_model& eta,
+                                              std::int64_t now_ms) {
   if (phase_ != phase::idle)
     return {errc::illegal_transition, "next_offer needs no open offer and an unfinished dispatch"};
   for (;;) {
@@ -110,9 +108,9 @@ result<offer> sequential_dispatch::next_offer(const spatial_index& available,
     }
     if (!widen()) {
       phase_ = phase::exhausted;
-      return {errc::no_driver_available,
-              "no driver within " + std::to_string(cfg_.max_radius_m) + " m after " +
-                  std::to_string(offers_made_) + " offers"};
+      return {errc::no_driver_available, "no driver within " + std::to_string(cfg_.max_radius_m) +
+                                             " m after " + std::to_string(offers_made_) +
+                                             " offers"};
     }
   }
 }
@@ -150,6 +148,7 @@ namespace {
 
 // ETAs above this (~3 years) count as unreachable; it bounds the penalty below.
 constexpr std::int64_t max_cost_ds = 1'000'000'000;
+constexpr std::int64_t max_waited_ms = 3'600'000;  // caps the fairness term
 
 struct candidate_edge {
   std::size_t request = 0;
@@ -168,8 +167,8 @@ result<void> check_batch(const std::vector<batch_request>& requests, const batch
   if (auto r = validate(cfg); !r) return r;
   if (requests.empty()) return {errc::invalid_argument, "batch_assign needs at least one request"};
   if (requests.size() > cfg.max_requests)
-    return {errc::invalid_argument, "batch of " + std::to_string(requests.size()) +
-                                        " requests exceeds max_requests"};
+    return {errc::invalid_argument,
+            "batch of " + std::to_string(requests.size()) + " requests exceeds max_requests"};
   std::unordered_set<trip_id> seen;
   seen.reserve(requests.size());
   for (const batch_request& r : requests) {
@@ -185,12 +184,15 @@ result<candidate_graph> collect_candidates(const std::vector<batch_request>& req
                                            const batch_config& cfg) {
   candidate_graph g;
   std::unordered_map<driver_id, std::size_t> dense;
+  dense.reserve(requests.size() * 2);
+  g.edges.reserve(requests.size() * cfg.k);
+  std::vector<neighbor> hits;  // reused across requests: no allocation per query
   std::vector<ranked> row;
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    auto hits = available.nearest(requests[i].pickup, cfg.max_radius_m, cfg.k);
-    if (!hits) return hits.err();
+    if (auto r = available.nearest(requests[i].pickup, cfg.max_radius_m, cfg.k, hits); !r)
+      return r.err();
     row.clear();
-    for (const neighbor& n : *hits) {
+    for (const neighbor& n : hits) {
       const double s = eta.estimate_s(n.pos, requests[i].pickup);
       if (std::isfinite(s) && s >= 0 && s * 10.0 <= static_cast<double>(max_cost_ds))
         row.push_back({n, s});
@@ -211,12 +213,61 @@ result<candidate_graph> collect_candidates(const std::vector<batch_request>& req
 
 result<void> validate(const batch_config& c) {
   if (c.k == 0) return {errc::invalid_k, "batch k must be >= 1"};
-  if (!positive_finite(c.max_radius_m)) return {errc::invalid_radius, "batch max_radius_m must be > 0"};
+  if (!positive_finite(c.max_radius_m))
+    return {errc::invalid_radius, "batch max_radius_m must be > 0"};
   // The bound keeps requests^2 * max_cost_ds (the flow cost scale) inside int64.
   if (c.max_requests == 0 || c.max_requests > 20000)
     return {errc::bad_config, "batch max_requests must be in [1, 20000]"};
   return {};
 }
+
+namespace {
+
+// Solves the flow; returns, per candidate edge, whether the request takes it.
+// Nodes: requests [0, nr), drivers [nr, nr + nd), sink. Each request supplies one
+// unit that reaches the sink through a driver (cost = ETA) or its bypass arc.
+// An augmenting path that adds a match changes at most nr edge costs by at most
+// max_cost each, so penalty > nr * max_cost makes "more matches" always win.
+// Each bypass additionally costs the request's wait (deciseconds): among
+// maximum matchings, leaving a long-waiting request out is dearer (fairness).
+result<std::vector<bool>> solve_flow(const candidate_graph& cand,
+                                     const std::vector<batch_request>& requests) {
+  const std::size_t nr = requests.size();
+  using graph = lemon::SmartDigraph;
+  const std::size_t nd = cand.drivers.size();
+  graph g;
+  g.reserveNode(static_cast<int>(nr + nd + 1));
+  g.reserveArc(static_cast<int>(cand.edges.size() + nr + nd));
+  for (std::size_t i = 0; i < nr + nd + 1; ++i) g.addNode();
+  const auto node = [&g](std::size_t i) { return g.nodeFromId(static_cast<int>(i)); };
+  const graph::Node sink = node(nr + nd);
+  graph::ArcMap<std::int64_t> cost(g);
+  graph::NodeMap<std::int64_t> supply(g, 0);
+  const std::int64_t penalty = static_cast<std::int64_t>(nr + 1) * (cand.max_cost_ds + 1);
+
+  // Match arcs first: their ids are 0 .. edges.size() - 1, in edge order.
+  for (const candidate_edge& e : cand.edges)
+    cost[g.addArc(node(e.request), node(nr + e.driver))] = e.cost_ds;
+  for (std::size_t i = 0; i < nr; ++i) {
+    supply[node(i)] = 1;
+    const std::int64_t waited_ds = std::min<std::int64_t>(
+        std::max<std::int64_t>(requests[i].waited_ms, 0), max_waited_ms) / 100;
+    cost[g.addArc(node(i), sink)] = penalty + waited_ds;
+  }
+  for (std::size_t d = 0; d < nd; ++d) cost[g.addArc(node(nr + d), sink)] = 0;
+  supply[sink] = -static_cast<std::int64_t>(nr);
+
+  lemon::NetworkSimplex<graph, std::int64_t, std::int64_t> solver(g);
+  solver.costMap(cost).supplyMap(supply).upperMap(lemon::constMap<graph::Arc>(std::int64_t{1}));
+  if (solver.run() != decltype(solver)::OPTIMAL)
+    return {errc::internal, "min-cost flow solver found no optimal assignment"};
+  std::vector<bool> taken(cand.edges.size());
+  for (std::size_t j = 0; j < taken.size(); ++j)
+    taken[j] = solver.flow(g.arcFromId(static_cast<int>(j))) != 0;
+  return taken;
+}
+
+}  // namespace
 
 result<assignment> batch_assign(const std::vector<batch_request>& requests,
                                 const spatial_index& available, const eta_model& eta,
@@ -224,57 +275,20 @@ result<assignment> batch_assign(const std::vector<batch_request>& requests,
   if (auto r = check_batch(requests, cfg); !r) return r.err();
   auto cand = collect_candidates(requests, available, eta, cfg);
   if (!cand) return cand.err();
-  const std::size_t nr = requests.size();
-  const std::size_t nd = cand->drivers.size();
+  auto taken = solve_flow(*cand, requests);
+  if (!taken) return taken.err();
 
-  // Nodes: requests [0, nr), drivers [nr, nr + nd), sink. Each request supplies one
-  // unit that reaches the sink through a driver (cost = ETA) or its bypass arc.
-  // An augmenting path that adds a match changes at most nr edge costs by at most
-  // max_cost each, so penalty > nr * max_cost makes "more matches" always win.
-  using graph = lemon::SmartDigraph;
-  graph g;
-  g.reserveNode(static_cast<int>(nr + nd + 1));
-  g.reserveArc(static_cast<int>(cand->edges.size() + nr + nd));
-  for (std::size_t i = 0; i < nr + nd + 1; ++i) g.addNode();
-  const graph::Node sink = g.nodeFromId(static_cast<int>(nr + nd));
-  graph::ArcMap<std::int64_t> cost(g);
-  graph::NodeMap<std::int64_t> supply(g, 0);
-  const std::int64_t penalty = static_cast<std::int64_t>(nr + 1) * (cand->max_cost_ds + 1);
-
-  std::vector<graph::Arc> match_arcs;
-  match_arcs.reserve(cand->edges.size());
-  for (const candidate_edge& e : cand->edges) {
-    const graph::Arc a = g.addArc(g.nodeFromId(static_cast<int>(e.request)),
-                                  g.nodeFromId(static_cast<int>(nr + e.driver)));
-    cost[a] = e.cost_ds;
-    match_arcs.push_back(a);
-  }
-  for (std::size_t i = 0; i < nr; ++i) {
-    const graph::Node r = g.nodeFromId(static_cast<int>(i));
-    supply[r] = 1;
-    cost[g.addArc(r, sink)] = penalty;
-  }
-  for (std::size_t d = 0; d < nd; ++d)
-    cost[g.addArc(g.nodeFromId(static_cast<int>(nr + d)), sink)] = 0;
-  supply[sink] = -static_cast<std::int64_t>(nr);
-
-  lemon::NetworkSimplex<graph, std::int64_t, std::int64_t> solver(g);
-  solver.costMap(cost).supplyMap(supply).upperMap(lemon::constMap<graph::Arc>(std::int64_t{1}));
-  if (solver.run() != decltype(solver)::OPTIMAL)
-    return {errc::internal, "min-cost flow solver found no optimal assignment"};
-
+  // Edges are grouped by request in request order, so matches come out sorted.
   assignment out;
-  std::vector<bool> matched(nr, false);
-  for (std::size_t j = 0; j < match_arcs.size(); ++j) {
-    if (solver.flow(match_arcs[j]) == 0) continue;
+  std::vector<bool> matched(requests.size(), false);
+  for (std::size_t j = 0; j < taken->size(); ++j) {
+    if (!(*taken)[j]) continue;
     const candidate_edge& e = cand->edges[j];
     matched[e.request] = true;
     out.matches.push_back({e.request, requests[e.request].trip, cand->drivers[e.driver], e.eta_s});
     out.total_eta_ds += e.cost_ds;
   }
-  std::sort(out.matches.begin(), out.matches.end(),
-            [](const batch_match& a, const batch_match& b) { return a.request_index < b.request_index; });
-  for (std::size_t i = 0; i < nr; ++i)
+  for (std::size_t i = 0; i < requests.size(); ++i)
     if (!matched[i]) out.unmatched.push_back(i);
   return out;
 }

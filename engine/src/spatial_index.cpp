@@ -3,6 +3,7 @@
 //
 // Layout and memory budget (per driver, at ~1M drivers):
 //   entry {id u64, east f32, north f32}    16 B x bucket slack (~1.2-1.5)
+//     (offsets from the bucket's corner, so float keeps ~15 um resolution)
 //   id table slot (u64, load 0.375-0.75)  ~11-21 B
 //   bucket headers (16 B per ~250 m cell)  <1 B
 // Each bucket is a small array; removal swaps the last entry into the hole and
@@ -135,18 +136,25 @@ result<spatial_index> spatial_index::create(const spatial_index_config& cfg) {
   return idx;
 }
 
-std::uint32_t spatial_index::bucket_of(float east, float north) const noexcept {
-  const double fx = std::floor((static_cast<double>(east) - grid_east0_) * inv_bucket_m_);
-  const double fy = std::floor((static_cast<double>(north) - grid_north0_) * inv_bucket_m_);
+std::uint32_t spatial_index::bucket_of(double east, double north) const noexcept {
+  const double fx = std::floor((east - grid_east0_) * inv_bucket_m_);
+  const double fy = std::floor((north - grid_north0_) * inv_bucket_m_);
   const auto ix = static_cast<std::int32_t>(std::clamp(fx, 0.0, grid_nx_ - 1.0));
   const auto iy = static_cast<std::int32_t>(std::clamp(fy, 0.0, grid_ny_ - 1.0));
   return static_cast<std::uint32_t>(iy) * static_cast<std::uint32_t>(grid_nx_) +
          static_cast<std::uint32_t>(ix);
 }
 
-lat_lng spatial_index::unproject(const entry& e) const noexcept {
-  lat_lng p = frame_.unproject(e.east, e.north);
-  // Float storage may round a boundary position a millimetre outside the box.
+double spatial_index::bucket_east0(std::uint32_t b) const noexcept {
+  return grid_east0_ + static_cast<double>(b % static_cast<std::uint32_t>(grid_nx_)) * bucket_m_;
+}
+double spatial_index::bucket_north0(std::uint32_t b) const noexcept {
+  return grid_north0_ + static_cast<double>(b / static_cast<std::uint32_t>(grid_nx_)) * bucket_m_;
+}
+
+lat_lng spatial_index::to_lat_lng(double east, double north) const noexcept {
+  lat_lng p = frame_.unproject(east, north);
+  // Float rounding may put a boundary position a hair outside the box.
   const bounding_box& bb = cfg_.bounds;
   p.lat = std::clamp(p.lat, bb.south_west.lat, bb.north_east.lat);
   p.lng = std::clamp(p.lng, bb.south_west.lng, bb.north_east.lng);
@@ -271,8 +279,9 @@ void spatial_index::erase_entry(std::uint32_t b, std::uint32_t s) {
 
 result<void> spatial_index::apply_upsert(driver_id id, lat_lng pos) {
   const tangent_plane::point p = frame_.project_near(pos);
-  const entry e{id.value, static_cast<float>(p.east), static_cast<float>(p.north)};
-  const std::uint32_t nb = bucket_of(e.east, e.north);
+  const std::uint32_t nb = bucket_of(p.east, p.north);
+  const entry e{id.value, static_cast<float>(p.east - bucket_east0(nb)),
+                static_cast<float>(p.north - bucket_north0(nb))};
   const std::uint64_t h = hash_id(id.value);
   const std::size_t i = find_slot(id.value, h);
   const bool known = i != slots_.size();
@@ -368,7 +377,9 @@ bool spatial_index::contains(driver_id id) const noexcept {
 std::optional<lat_lng> spatial_index::position(driver_id id) const noexcept {
   const std::size_t i = find_slot(id.value, hash_id(id.value));
   if (i == slots_.size()) return std::nullopt;
-  return unproject(entry_at(slots_[i]));
+  const std::uint32_t b = bucket_field(slots_[i]);
+  const entry& e = entry_at(slots_[i]);
+  return to_lat_lng(bucket_east0(b) + e.east, bucket_north0(b) + e.north);
 }
 
 std::size_t spatial_index::size() const noexcept { return size_; }
@@ -384,7 +395,8 @@ std::size_t spatial_index::memory_bytes() const noexcept {
 struct spatial_index::candidate {
   double d2;  // squared chord, metres^2
   std::uint64_t id;
-  entry where;
+  double east;
+  double north;
 };
 
 struct spatial_index::query_state {
@@ -413,19 +425,20 @@ double gap(double v, double lo, double hi) noexcept {
 
 }  // namespace
 
-void spatial_index::scan_bucket(std::size_t b, query_state& qs) const {
+void spatial_index::scan_bucket(std::uint32_t b, query_state& qs) const {
   const auto closer = [](const candidate& a, const candidate& c) {
     return a.d2 < c.d2 || (a.d2 == c.d2 && a.id < c.id);
   };
   std::vector<candidate>& heap = *qs.heap;
   const bucket& bk = buckets_[b];
+  const double east0 = bucket_east0(b), north0 = bucket_north0(b);
   for (const entry* it = bk.data.get(), *end = it + bk.size; it != end; ++it) {
-    const double e = it->east, n = it->north;
+    const double e = east0 + it->east, n = north0 + it->north;
     const double rho2 = e * e + n * n;
     const double up = rho2 * (up_c1 + rho2 * (up_c2 + rho2 * up_c3));
     const double d2 = sq(e - qs.q.east) + sq(n - qs.q.north) + sq(up - qs.q.up);
     if (d2 > qs.bound2) continue;
-    const candidate c{d2, it->id, *it};
+    const candidate c{d2, it->id, e, n};
     if (heap.size() < qs.k) {
       heap.push_back(c);
       std::push_heap(heap.begin(), heap.end(), closer);
@@ -479,7 +492,7 @@ result<void> spatial_index::nearest(lat_lng center, double radius_m, std::size_t
         qs.bound2) {
       return;
     }
-    scan_bucket(static_cast<std::size_t>(y * nx + x), qs);
+    scan_bucket(static_cast<std::uint32_t>(y * nx + x), qs);
   };
   const auto row = [&](std::int64_t y, std::int64_t x_lo, std::int64_t x_hi) {
     if (y < 0 || y >= ny) return;
@@ -518,7 +531,7 @@ result<void> spatial_index::nearest(lat_lng center, double radius_m, std::size_t
   // exactly with distance_m(center, n.pos); order by them, ties by id.
   out.reserve(heap.size());
   for (const candidate& c : heap) {
-    const lat_lng pos = unproject(c.where);
+    const lat_lng pos = to_lat_lng(c.east, c.north);
     const double d = distance_m(center, pos);
     if (d <= radius_m) out.push_back(neighbor{driver_id{c.id}, pos, d});
   }

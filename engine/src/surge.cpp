@@ -21,7 +21,8 @@ result<void> validate(const surge_config& c) {
   if (c.window_ms < c.bucket_ms || c.window_ms % c.bucket_ms != 0)
     return bad("window_ms must be a positive multiple of bucket_ms");
   if (c.window_ms / c.bucket_ms > 1024) return bad("window_ms / bucket_ms must be <= 1024");
-  if (c.cell_level < 0 || c.cell_level > max_cell_level) return bad("cell_level must be in [0, 28]");
+  if (c.cell_level < 0 || c.cell_level > max_cell_level)
+    return bad("cell_level must be in [0, 28]");
   if (!finite_in(c.threshold_ratio, 0, 1e6)) return bad("threshold_ratio must be in [0, 1e6]");
   if (!finite_in(c.slope, 0, 1e6)) return bad("slope must be in [0, 1e6]");
   if (c.min_requests < 0) return bad("min_requests must be >= 0");
@@ -48,8 +49,8 @@ result<void> surge_engine::check_time(std::int64_t now_ms) {
   if (now_ms < 0) return {errc::invalid_argument, "surge time must be >= 0 ms"};
   const std::int64_t b = now_ms / cfg_.bucket_ms;
   if (b < clock_bucket_)
-    return {errc::stale_timestamp, "surge time " + std::to_string(now_ms) +
-                                       " ms is before the current bucket"};
+    return {errc::stale_timestamp,
+            "surge time " + std::to_string(now_ms) + " ms is before the current bucket"};
   clock_bucket_ = b;
   return {};
 }
@@ -92,7 +93,8 @@ void surge_engine::advance(cell_state& st, std::int64_t now_bucket) const {
 
 result<surge_engine::cell_state*> surge_engine::touch(cell_id cell, std::int64_t now_ms) {
   if (cell_level(cell) != cfg_.cell_level)
-    return {errc::invalid_argument, "surge cell is not at level " + std::to_string(cfg_.cell_level)};
+    return {errc::invalid_argument,
+            "surge cell is not at level " + std::to_string(cfg_.cell_level)};
   if (auto r = check_time(now_ms); !r) return r.err();
   auto [it, inserted] = cells_.try_emplace(cell.value);
   cell_state& st = it->second;
@@ -114,8 +116,8 @@ result<void> surge_engine::record_request(cell_id cell, std::int64_t now_ms) {
 result<void> surge_engine::record_supply(cell_id cell, std::int64_t available_drivers,
                                          std::int64_t now_ms) {
   if (available_drivers < 0)
-    return {errc::invalid_argument, "surge supply must be >= 0, got " +
-                                        std::to_string(available_drivers)};
+    return {errc::invalid_argument,
+            "surge supply must be >= 0, got " + std::to_string(available_drivers)};
   auto st = touch(cell, now_ms);
   if (!st) return st.err();
   const std::int64_t b = now_ms / cfg_.bucket_ms;
@@ -152,7 +154,8 @@ cell_surge surge_engine::view(cell_id cell, const cell_state& st, std::int64_t n
 
 result<std::int32_t> surge_engine::multiplier_permille(cell_id cell, std::int64_t now_ms) {
   if (cell_level(cell) != cfg_.cell_level)
-    return {errc::invalid_argument, "surge cell is not at level " + std::to_string(cfg_.cell_level)};
+    return {errc::invalid_argument,
+            "surge cell is not at level " + std::to_string(cfg_.cell_level)};
   auto it = cells_.find(cell.value);
   if (it == cells_.end()) {
     if (auto r = check_time(now_ms); !r) return r.err();

@@ -44,8 +44,8 @@ struct test_eta final : eta_model {
   std::map<std::uint64_t, double> factor;  // by rounded east offset in metres
   double estimate_s(lat_lng from, lat_lng to) const override {
     const double s = distance_m(from, to) / 10.0;
-    const double east = std::round((from.lng - origin.lng) * m_per_deg *
-                                   std::cos(origin.lat * pi / 180.0));
+    const double east =
+        std::round((from.lng - origin.lng) * m_per_deg * std::cos(origin.lat * pi / 180.0));
     auto it = factor.find(static_cast<std::uint64_t>(std::max(0.0, east)));
     return it == factor.end() ? s : s * it->second;
   }
@@ -219,8 +219,7 @@ struct brute_best {
 brute_best brute_force(const std::vector<std::vector<std::pair<driver_id, std::int64_t>>>& edges) {
   brute_best best;
   std::vector<driver_id> used;
-  std::function<void(std::size_t, std::size_t, std::int64_t)> go = [&](std::size_t r,
-                                                                       std::size_t m,
+  std::function<void(std::size_t, std::size_t, std::int64_t)> go = [&](std::size_t r, std::size_t m,
                                                                        std::int64_t c) {
     if (r == edges.size()) {
       if (m > best.matches || (m == best.matches && c < best.cost)) best = {m, c};
@@ -279,8 +278,7 @@ void check_consistent(const assignment& a, std::size_t n_requests) {
 
 std::vector<batch_request> requests_at(const std::vector<lat_lng>& pickups) {
   std::vector<batch_request> out;
-  for (std::size_t i = 0; i < pickups.size(); ++i)
-    out.push_back({trip_id{100 + i}, pickups[i]});
+  for (std::size_t i = 0; i < pickups.size(); ++i) out.push_back({trip_id{100 + i}, pickups[i]});
   return out;
 }
 
@@ -296,7 +294,8 @@ TEST_CASE("batch: optimal against brute force on seeded random instances") {
   for (const auto& [nr, nd] : shapes) {
     for (int rep = 0; rep < 40; ++rep, ++instances) {
       spatial_index idx = make_index();
-      for (int d = 0; d < nd; ++d) put(idx, 1 + static_cast<std::uint64_t>(d), at(coord(rng), coord(rng)));
+      for (int d = 0; d < nd; ++d)
+        put(idx, 1 + static_cast<std::uint64_t>(d), at(coord(rng), coord(rng)));
       std::vector<lat_lng> pickups;
       for (int r = 0; r < nr; ++r) pickups.push_back(at(coord(rng), coord(rng)));
       batch_config cfg;
@@ -310,7 +309,8 @@ TEST_CASE("batch: optimal against brute force on seeded random instances") {
       for (std::size_t r = 0; r < pickups.size(); ++r) {
         auto hits = idx.nearest(pickups[r], cfg.max_radius_m, cfg.k);
         REQUIRE(hits.ok());
-        for (const neighbor& n : *hits) edges[r].push_back({n.id, cost_ds(eta.estimate_s(n.pos, pickups[r]))});
+        for (const neighbor& n : *hits)
+          edges[r].push_back({n.id, cost_ds(eta.estimate_s(n.pos, pickups[r]))});
       }
       const brute_best best = brute_force(edges);
       CAPTURE(instances);
@@ -322,6 +322,7 @@ TEST_CASE("batch: optimal against brute force on seeded random instances") {
     }
   }
   CHECK(instances == 200);
+  CAPTURE(greedy_worse);
   CHECK(greedy_worse >= 10);
 }
 
@@ -347,7 +348,8 @@ TEST_CASE("batch: beats greedy nearest-first on a crafted instance") {
   std::vector<std::vector<std::pair<driver_id, std::int64_t>>> edges(pickups.size());
   for (std::size_t r = 0; r < pickups.size(); ++r)
     for (std::uint64_t d = 1; d <= 2; ++d)
-      edges[r].push_back({driver_id{d}, cost_ds(eta.estimate_s(*idx.position(driver_id{d}), pickups[r]))});
+      edges[r].push_back(
+          {driver_id{d}, cost_ds(eta.estimate_s(*idx.position(driver_id{d}), pickups[r]))});
   const std::int64_t greedy = greedy_cost(edges);
   CHECK(greedy == doctest::Approx(700.0).epsilon(0.01));
   CHECK(a->total_eta_ds < greedy);
@@ -408,7 +410,8 @@ TEST_CASE("batch: deterministic across runs") {
   check_consistent(*a, pickups.size());
   CHECK(a->matches.size() == 50);
   CHECK(a->total_eta_ds == b->total_eta_ds);
-  for (std::size_t i = 0; i < a->matches.size(); ++i) CHECK(a->matches[i].driver == b->matches[i].driver);
+  for (std::size_t i = 0; i < a->matches.size(); ++i)
+    CHECK(a->matches[i].driver == b->matches[i].driver);
 }
 
 TEST_CASE("batch: bad input is a typed error") {

@@ -115,7 +115,7 @@ TEST_CASE("EMA smooths spikes in and decays them out, one step per bucket") {
   surge_engine e = make(cfg);
   const cell_id c = midtown(e);
   REQUIRE(e.record_supply(c, 1, t0).ok());
-  requests(e, c, 5, t0);  // raw = 1 + 0.5 * 4 = 3.0
+  requests(e, c, 5, t0);          // raw = 1 + 0.5 * 4 = 3.0
   CHECK(mult(e, c, t0) == 2000);  // 0.5 * 3 + 0.5 * 1
   // Next bucket: ema = 2.0 folded in; no demand -> raw 1 -> 0.5 + 1.0 = 1.5.
   CHECK(mult(e, c, t0 + bucket) == 1500);

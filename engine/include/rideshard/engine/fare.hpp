@@ -17,12 +17,12 @@ inline constexpr std::int32_t max_surge_permille = 50000;
 /// One region's price list. All amounts are minor units of `currency` (e.g. cents).
 /// Plain value; region configs load it.
 struct fare_schedule {
-  std::string currency = "USD";      ///< ISO 4217 code: three upper-case letters
-  std::int64_t base_minor = 0;       ///< flag fall
-  std::int64_t per_km_minor = 0;     ///< per kilometre driven
-  std::int64_t per_minute_minor = 0; ///< per minute of trip time
-  std::int64_t minimum_minor = 0;    ///< floor of the metered subtotal (before surge)
-  std::int64_t booking_fee_minor = 0;///< flat fee, added after surge, never surged
+  std::string currency = "USD";        ///< ISO 4217 code: three upper-case letters
+  std::int64_t base_minor = 0;         ///< flag fall
+  std::int64_t per_km_minor = 0;       ///< per kilometre driven
+  std::int64_t per_minute_minor = 0;   ///< per minute of trip time
+  std::int64_t minimum_minor = 0;      ///< floor of the metered subtotal (before surge)
+  std::int64_t booking_fee_minor = 0;  ///< flat fee, added after surge, never surged
 };
 
 /// Checks the currency code and that every amount is in [0, 10^9] minor units.

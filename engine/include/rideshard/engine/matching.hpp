@@ -21,10 +21,10 @@ namespace rideshard {
 
 /// Sequential-offer tuning. Region configs load this struct.
 struct sequential_config {
-  std::size_t k = 8;                 ///< offers per radius stage before widening
-  double initial_radius_m = 1500;    ///< first search radius
-  double radius_growth = 2.0;        ///< next radius = min(radius * growth, max_radius_m)
-  double max_radius_m = 8000;        ///< last stage; exhausting it means no driver
+  std::size_t k = 8;                      ///< offers per radius stage before widening
+  double initial_radius_m = 1500;         ///< first search radius
+  double radius_growth = 2.0;             ///< next radius = min(radius * growth, max_radius_m)
+  double max_radius_m = 8000;             ///< last stage; exhausting it means no driver
   std::int64_t offer_timeout_ms = 15000;  ///< a driver must answer within this
 };
 
@@ -35,9 +35,9 @@ struct sequential_config {
 /// One offer to one driver.
 struct offer {
   driver_id driver;
-  double eta_s = 0;           ///< pickup ETA by the eta_model
-  double distance_m = 0;      ///< great-circle distance to pickup
-  double radius_m = 0;        ///< radius stage that produced the offer
+  double eta_s = 0;              ///< pickup ETA by the eta_model
+  double distance_m = 0;         ///< great-circle distance to pickup
+  double radius_m = 0;           ///< radius stage that produced the offer
   std::int64_t deadline_ms = 0;  ///< now + offer_timeout_ms
   std::uint32_t attempt = 0;     ///< 1 for the first offer of this request
 };
@@ -113,8 +113,8 @@ class sequential_dispatch {
 
 /// Batched-assignment tuning. Region configs load this struct.
 struct batch_config {
-  std::size_t k = 16;            ///< candidate drivers per request (nearest by distance)
-  double max_radius_m = 5000;    ///< candidates farther than this are ignored
+  std::size_t k = 16;               ///< candidate drivers per request (nearest by distance)
+  double max_radius_m = 5000;       ///< candidates farther than this are ignored
   std::size_t max_requests = 5000;  ///< larger batches are rejected (invalid_argument)
 };
 
@@ -126,6 +126,12 @@ struct batch_config {
 struct batch_request {
   trip_id trip;
   lat_lng pickup;
+  /// How long the rider has waited already (>= 0, capped at one hour). When not
+  /// every request can be matched, a second of waiting outweighs a second of
+  /// pickup ETA in choosing who is left out, so old requests are not starved by
+  /// a stream of new ones nearer the same drivers. Does not change which
+  /// assignment of the matched set is chosen (still minimal total ETA).
+  std::int64_t waited_ms = 0;
 };
 
 /// A request matched to a driver.
@@ -133,7 +139,7 @@ struct batch_match {
   std::size_t request_index = 0;  ///< index into the requests passed in
   trip_id trip;
   driver_id driver;
-  double eta_s = 0;               ///< pickup ETA by the eta_model
+  double eta_s = 0;  ///< pickup ETA by the eta_model
 };
 
 /// The solver's answer. Every request index appears exactly once in either
@@ -141,7 +147,7 @@ struct batch_match {
 struct assignment {
   std::vector<batch_match> matches;
   std::vector<std::size_t> unmatched;
-  std::int64_t total_eta_ds = 0;   ///< sum of matched pickup ETAs, deciseconds (the cost)
+  std::int64_t total_eta_ds = 0;  ///< sum of matched pickup ETAs, deciseconds (the cost)
 };
 
 /// Assigns drivers from `available` to `requests` so that (1) the number of
@@ -155,7 +161,7 @@ struct assignment {
 /// Errors: invalid_argument (empty batch, > max_requests), invalid_coordinate,
 /// duplicate_id (same trip twice), as validate(batch_config); internal (solver).
 [[nodiscard]] result<assignment> batch_assign(const std::vector<batch_request>& requests,
-                                              const spatial_index& available,
-                                              const eta_model& eta, const batch_config& cfg);
+                                              const spatial_index& available, const eta_model& eta,
+                                              const batch_config& cfg);
 
 }  // namespace rideshard

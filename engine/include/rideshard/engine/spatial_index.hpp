@@ -79,8 +79,9 @@ class spatial_index {
   const spatial_index_config& config() const noexcept { return cfg_; }
 
  private:
-  // Positions live in a local tangent plane (east/north metres, as float, ~1 mm
-  // resolution at city scale); the up component is derived from them.
+  // Positions live in a local tangent plane: east/north metres from the
+  // bucket's south-west corner as float (~15 um resolution in a 250 m bucket);
+  // the up component is derived from them.
   struct entry {
     std::uint64_t id;
     float east;
@@ -96,8 +97,10 @@ class spatial_index {
 
   explicit spatial_index(const spatial_index_config& cfg, const tangent_plane& frame);
 
-  lat_lng unproject(const entry& e) const noexcept;
-  std::uint32_t bucket_of(float east, float north) const noexcept;
+  lat_lng to_lat_lng(double east, double north) const noexcept;
+  std::uint32_t bucket_of(double east, double north) const noexcept;
+  double bucket_east0(std::uint32_t b) const noexcept;
+  double bucket_north0(std::uint32_t b) const noexcept;
 
   std::size_t find_slot(std::uint64_t id, std::uint64_t hash) const noexcept;
   void insert_slot(std::uint64_t hash, std::uint64_t packed);
@@ -111,7 +114,7 @@ class spatial_index {
   result<void> apply_upsert(driver_id id, lat_lng pos);
   std::uint32_t push_entry(std::uint32_t b, const entry& e);
   void erase_entry(std::uint32_t b, std::uint32_t s);
-  void scan_bucket(std::size_t b, query_state& q) const;
+  void scan_bucket(std::uint32_t b, query_state& q) const;
 
   spatial_index_config cfg_;
   tangent_plane frame_;  // at the centre of cfg_.bounds

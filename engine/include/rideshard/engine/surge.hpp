@@ -81,13 +81,13 @@ class surge_engine {
 
  private:
   struct bucket {
-    std::int64_t index = -1;    ///< now_ms / bucket_ms of this slot's bucket; -1 = empty
+    std::int64_t index = -1;  ///< now_ms / bucket_ms of this slot's bucket; -1 = empty
     std::int64_t requests = 0;
-    std::int64_t supply = -1;   ///< latest supply sample in this bucket; -1 = none
+    std::int64_t supply = -1;  ///< latest supply sample in this bucket; -1 = none
   };
   struct cell_state {
-    std::vector<bucket> ring;   ///< window_ms / bucket_ms slots, indexed by index % size
-    double ema = 1.0;           ///< smoothed multiplier over completed buckets
+    std::vector<bucket> ring;      ///< window_ms / bucket_ms slots, indexed by index % size
+    double ema = 1.0;              ///< smoothed multiplier over completed buckets
     std::int64_t ema_bucket = -1;  ///< last completed bucket folded into ema
   };
 
