@@ -82,7 +82,8 @@ void check_same(const std::vector<neighbor>& got, const std::vector<hit>& want,
 lat_lng uniform_in(const bounding_box& bb, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> lat(bb.south_west.lat, bb.north_east.lat);
   std::uniform_real_distribution<double> lng(bb.south_west.lng, bb.north_east.lng);
-  return {lat(rng), lng(rng)};
+  const double la = lat(rng), ln = lng(rng);
+  return {la, ln > 180 ? ln - 360 : ln};  // a widened box may cross the antimeridian
 }
 
 lat_lng offset_m(lat_lng p, double north_m, double east_m) {
