@@ -33,7 +33,7 @@ inline constexpr codec_limits server_frame_limits{1024 * 1024, 4096, 8 * 1024, 4
 enum class json_style : std::uint8_t { compact, pretty };
 
 // All functions are thread-safe. The JSON ones use one flatbuffers::Parser per
-// thread (thread_local, created on first use: ~1 ms and ~100 KiB per thread).
+// thread (thread_local, created on first use: ~0.4 ms and ~80 KiB for wire.fbs).
 
 // ---- binary frames ----------------------------------------------------------
 
