@@ -176,7 +176,9 @@ lat_lng tangent_plane::unproject(double east, double north) const noexcept {
   const double radial = earth_radius_m + up_of(east, north);  // distance from the axis plane
   const double z = north * cos_lat0_ + radial * sin_lat0_;     // R sin(lat)
   const double x = radial * cos_lat0_ - north * sin_lat0_;     // R cos(lat) cos(dlng)
-  double lat = std::atan2(z, std::hypot(east, x)) / deg_to_rad;
+  // asin is well conditioned away from the poles and cheaper than atan2+hypot.
+  double lat = std::abs(z) < 0.9 * earth_radius_m ? std::asin(z / earth_radius_m) / deg_to_rad
+                                                  : std::atan2(z, std::hypot(east, x)) / deg_to_rad;
   double lng = origin_.lng + std::atan2(east, x) / deg_to_rad;
   if (lng > 180.0) lng -= 360.0;
   if (lng < -180.0) lng += 360.0;

@@ -25,5 +25,10 @@ check schemas '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|boost/|roc
 check persistence '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]rideshard/actors/' "actors"
 check persistence '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|boost/)' "CAF or Boost headers"
 
+actors_inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](gateway|node|auth|app)/'
+for lower in engine schemas persistence; do
+  check "$lower" "$actors_inc" "actors headers (gateway/, node/, auth/, app/)"
+done
+
 if [ "$status" -eq 0 ]; then echo "layering ok: engine <- schemas <- persistence <- actors"; fi
 exit "$status"

@@ -22,4 +22,6 @@ expect_fail engine/src/bad.cpp '#include <flatbuffers/flatbuffers.h>'
 expect_fail engine/src/bad.cpp '#include "rideshard/schemas/codec.hpp"'
 expect_fail schemas/src/bad.cpp '#include "rideshard/actors/x.hpp"'
 expect_fail persistence/src/bad.cpp '#include <caf/actor.hpp>'
-echo "layering self-test ok: 8 violations caught"
+expect_fail persistence/src/bad.cpp '#include "node/dispatch_node.hpp"'
+expect_fail schemas/src/bad.cpp '#include "gateway/handlers.hpp"'
+echo "layering self-test ok: 10 violations caught"

@@ -108,7 +108,10 @@ class spatial_index {
   void rehash(std::size_t capacity);
   const entry& entry_at(std::uint64_t packed) const noexcept;
   void prefetch_slot(driver_id id) const noexcept;
+  std::uint64_t peek_slot(driver_id id) const noexcept;
+  void prefetch_header(driver_id id) const noexcept;
   void prefetch_entry(driver_id id) const noexcept;
+  void prefetch_bucket(std::uint32_t b) const noexcept;
 
   result<void> check_update(driver_id id, lat_lng pos) const;
   result<void> apply_upsert(driver_id id, lat_lng pos);
