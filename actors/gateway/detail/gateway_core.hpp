@@ -1,0 +1,80 @@
+// Private to the gateway: the state every session shares (io_context, config,
+// handlers, metrics, the registry of live sessions used by drain and stop).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+
+#include "gateway/handlers.hpp"
+#include "gateway/listener.hpp"
+#include "gateway/metrics.hpp"
+#include "rideshard/schemas/codec.hpp"
+
+namespace rideshard::gateway::detail {
+
+/// What drain and stop can ask of any session. Both post to the session's
+/// strand, so they may be called from any thread.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  /// Finish in-flight work, then close (WebSocket: close frame going_away).
+  virtual void drain() = 0;
+  /// Close the socket now.
+  virtual void abort() = 0;
+};
+
+/// Live sessions by id. Thread-safe.
+class session_registry {
+ public:
+  void add(std::uint64_t id, std::weak_ptr<session_base> s);
+  void remove(std::uint64_t id);
+  std::size_t size() const;
+  /// Calls drain() or abort() on every live session.
+  void drain_all();
+  void abort_all();
+  /// Waits until no session is left or `deadline`; true if none is left.
+  bool wait_empty(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::vector<std::shared_ptr<session_base>> snapshot() const;
+
+  mutable std::mutex mutex_;
+  std::condition_variable empty_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
+};
+
+/// Shared by the listener and every session; sessions hold it by shared_ptr so
+/// the io_context outlives the last socket, whoever drops it last.
+struct gateway_core {
+  gateway_core(const gateway_config& c, ws_handler& w, http_handler& h, metrics& m)
+      : config(c), ws(w), http(h), stats(m) {
+    limits.max_frame_bytes = c.max_frame_bytes;
+  }
+
+  boost::asio::io_context ioc;
+  const gateway_config config;
+  schemas::codec_limits limits;
+  ws_handler& ws;
+  http_handler& http;
+  metrics& stats;
+  session_registry sessions;
+  std::atomic<std::uint64_t> next_id{1};
+  /// Set by drain: HTTP responses carry Connection: close; new upgrades refused.
+  std::atomic<bool> draining{false};
+};
+
+/// Beast's hard limit on a WebSocket message: frames up to max_frame_bytes are
+/// decoded, frames up to this are answered with frame_too_large and the session
+/// kept, frames beyond are failed by Beast itself (close code 1009, too_big).
+inline std::size_t hard_frame_limit(const gateway_config& c) noexcept {
+  return c.max_frame_bytes * 2 + 1024;
+}
+
+}  // namespace rideshard::gateway::detail

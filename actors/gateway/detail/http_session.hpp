@@ -1,0 +1,64 @@
+// Private to the gateway: one plain HTTP connection (keep-alive). Serves
+// /metrics, hands WebSocket upgrades to ws_session and every other request to
+// the http_handler. Everything runs on the connection's strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "gateway/detail/gateway_core.hpp"
+
+namespace rideshard::gateway::detail {
+
+class http_session final : public session_base,
+                           public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(std::shared_ptr<gateway_core> core, boost::asio::ip::tcp::socket&& socket);
+  ~http_session() override;
+
+  /// Registers the session and reads the first request. Call once.
+  void run();
+
+  void drain() override;
+  void abort() override;
+
+ private:
+  using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_request();
+  void upgrade();
+  void respond(http_response r, std::string route);
+  void send_error(int status, std::string_view code, std::string_view message,
+                  std::string route, bool close);
+  void send(response res, std::string route);
+  void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+  void do_close();
+
+  std::shared_ptr<gateway_core> core_;
+  boost::asio::any_io_executor ex_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<response> in_flight_;
+  const std::uint64_t id_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool reading_ = false;
+  bool upgraded_ = false;
+};
+
+/// The metrics route label of a path: ids (segments with a digit) become {id},
+/// so the label set stays bounded. Unmatched requests (404) use "unmatched".
+std::string route_label(std::string_view path, int status);
+
+/// {"error":{"code":"...","message":"..."}} with JSON string escaping.
+std::string json_error_body(std::string_view code, std::string_view message);
+
+}  // namespace rideshard::gateway::detail

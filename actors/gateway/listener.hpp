@@ -1,0 +1,77 @@
+// The Beast gateway: one port serving HTTP and WebSocket (/v1/driver,
+// /v1/rider, /v1/admin) on its own io_context threads, with graceful drain.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/handlers.hpp"
+#include "rideshard/engine/result.hpp"
+
+namespace rideshard::gateway {
+
+class metrics;
+namespace detail {
+struct gateway_core;
+class listener;
+}  // namespace detail
+
+/// Limits and addresses of one gateway. Plain value.
+struct gateway_config {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;                      ///< 0 = an ephemeral port
+  int io_threads = 1;
+  std::size_t max_frame_bytes = 64 * 1024;     ///< WebSocket message; beyond: frame_too_large
+  std::size_t max_queue_frames = 256;          ///< per-session outbound queue; beyond: close
+  std::size_t max_body_bytes = 1024 * 1024;    ///< HTTP request body; beyond: 413
+  std::chrono::milliseconds handshake_timeout{5000};  ///< also HTTP request read, close
+  std::chrono::milliseconds idle_timeout{60000};      ///< WebSocket, keep-alive pings at half
+  double rate_per_s = 50;                      ///< per-connection frame rate (0: no refill)
+  double burst = 100;                          ///< token bucket size
+};
+
+/// Owns the listening socket, the io_context and its threads. Handlers and
+/// metrics passed to start() must outlive stop(). start/stop_accepting/drain/
+/// stop are called from one controlling thread, never from a gateway I/O thread.
+class gateway {
+ public:
+  gateway();
+  ~gateway();  ///< stop()
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  /// Binds, listens and starts the I/O threads. Returns the bound port.
+  /// Errors: invalid_argument (bad address, already started), unavailable (bind/listen).
+  [[nodiscard]] result<std::uint16_t> start(const gateway_config& config, ws_handler& ws,
+                                            http_handler& http, metrics& stats);
+
+  /// Closes the listening socket; live sessions continue. Idempotent.
+  void stop_accepting();
+
+  /// Stops accepting, sends a close frame (going_away) to every WebSocket session
+  /// after its queued frames, closes idle HTTP keep-alive connections and lets
+  /// in-flight HTTP requests finish with Connection: close. Waits until every
+  /// session has ended or `deadline`; true if all ended.
+  bool drain(std::chrono::steady_clock::time_point deadline);
+
+  /// Closes every socket, waits (bounded) for sessions to report on_close, then
+  /// stops and joins the I/O threads. Idempotent.
+  void stop();
+
+  /// Live HTTP and WebSocket sessions (thread-safe).
+  std::size_t session_count() const;
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  std::shared_ptr<detail::gateway_core> core_;
+  std::shared_ptr<detail::listener> listener_;
+  std::vector<std::thread> threads_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace rideshard::gateway

@@ -1,0 +1,175 @@
+// metrics: prometheus-cpp core families behind a small, template-free facade.
+#include "gateway/metrics.hpp"
+
+#include <array>
+#include <utility>
+#include <string>
+#include <variant>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace rideshard::gateway {
+
+std::string_view to_string(endpoint e) noexcept {
+  switch (e) {
+    case endpoint::driver: return "driver";
+    case endpoint::rider: return "rider";
+    case endpoint::admin: return "admin";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t client_kinds = std::variant_size_v<schemas::client_body>;
+constexpr std::size_t server_kinds = std::variant_size_v<schemas::server_body>;
+
+// Kind names by variant index, from the codec's own kind_name().
+template <class Body, std::size_t... I>
+std::array<std::string_view, sizeof...(I)> kind_names(std::index_sequence<I...>) {
+  return {schemas::kind_name(Body{std::in_place_index<I>})...};
+}
+
+}  // namespace
+
+struct metrics::impl {
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Gauge>* connections;
+  prometheus::Family<prometheus::Counter>* frames_in;
+  prometheus::Family<prometheus::Counter>* frames_out;
+  prometheus::Family<prometheus::Counter>* errors;
+  prometheus::Family<prometheus::Counter>* closes;
+  prometheus::Family<prometheus::Counter>* http_requests;
+  prometheus::Family<prometheus::Histogram>* request_to_offer_family;
+  prometheus::Family<prometheus::Gauge>* trips;
+  prometheus::Family<prometheus::Gauge>* queue_depth;
+  prometheus::Histogram* request_to_offer = nullptr;
+  // Hot-path series resolved once (Family::Add takes a lock and hashes labels).
+  std::array<prometheus::Counter*, client_kinds> frames_in_by_index{};
+  std::array<prometheus::Counter*, server_kinds> frames_out_by_index{};
+
+  explicit impl(std::shared_ptr<prometheus::Registry> r) : registry(std::move(r)) {
+    auto& reg = *registry;
+    connections = &prometheus::BuildGauge()
+                       .Name("rideshard_connections")
+                       .Help("Open WebSocket sessions by endpoint")
+                       .Register(reg);
+    frames_in = &prometheus::BuildCounter()
+                     .Name("rideshard_frames_in_total")
+                     .Help("Decoded client frames by message kind")
+                     .Register(reg);
+    frames_out = &prometheus::BuildCounter()
+                      .Name("rideshard_frames_out_total")
+                      .Help("Server frames written by message kind")
+                      .Register(reg);
+    errors = &prometheus::BuildCounter()
+                  .Name("rideshard_errors_total")
+                  .Help("Typed errors by code")
+                  .Register(reg);
+    closes = &prometheus::BuildCounter()
+                  .Name("rideshard_connection_closes_total")
+                  .Help("Connections closed by the server, by reason")
+                  .Register(reg);
+    http_requests = &prometheus::BuildCounter()
+                         .Name("rideshard_http_requests_total")
+                         .Help("HTTP requests by route and status")
+                         .Register(reg);
+    request_to_offer_family = &prometheus::BuildHistogram()
+                                   .Name("rideshard_request_to_offer_seconds")
+                                   .Help("Ride request frame in to first offer frame out")
+                                   .Register(reg);
+    trips = &prometheus::BuildGauge()
+                 .Name("rideshard_trips")
+                 .Help("Trips by state")
+                 .Register(reg);
+    queue_depth = &prometheus::BuildGauge()
+                       .Name("rideshard_queue_depth")
+                       .Help("Items waiting in a named queue")
+                       .Register(reg);
+    request_to_offer = &request_to_offer_family->Add(
+        {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+    const auto in_names = kind_names<schemas::client_body>(std::make_index_sequence<client_kinds>{});
+    for (std::size_t i = 0; i < client_kinds; ++i) {
+      frames_in_by_index[i] = &frames_in->Add({{"type", std::string(in_names[i])}});
+    }
+    const auto out_names = kind_names<schemas::server_body>(std::make_index_sequence<server_kinds>{});
+    for (std::size_t i = 0; i < server_kinds; ++i) {
+      frames_out_by_index[i] = &frames_out->Add({{"type", std::string(out_names[i])}});
+    }
+  }
+};
+
+metrics::metrics() : metrics(std::make_shared<prometheus::Registry>()) {}
+metrics::metrics(std::shared_ptr<prometheus::Registry> registry)
+    : impl_(std::make_unique<impl>(std::move(registry))) {}
+metrics::~metrics() = default;
+
+prometheus::Registry& metrics::registry() noexcept { return *impl_->registry; }
+
+void metrics::connection_opened(endpoint e) {
+  impl_->connections->Add({{"endpoint", std::string(to_string(e))}}).Increment();
+}
+void metrics::connection_closed(endpoint e) {
+  impl_->connections->Add({{"endpoint", std::string(to_string(e))}}).Decrement();
+}
+
+void metrics::frame_in(const schemas::client_body& body) {
+  if (!body.valueless_by_exception()) impl_->frames_in_by_index[body.index()]->Increment();
+}
+void metrics::frame_out(const schemas::server_body& body) {
+  if (!body.valueless_by_exception()) impl_->frames_out_by_index[body.index()]->Increment();
+}
+void metrics::frame_out(std::string_view kind) {
+  impl_->frames_out->Add({{"type", std::string(kind)}}).Increment();
+}
+
+void metrics::error(errc code) {
+  impl_->errors->Add({{"code", std::string(to_string(code))}}).Increment();
+}
+void metrics::connection_closed_by_server(std::string_view reason) {
+  impl_->closes->Add({{"reason", std::string(reason)}}).Increment();
+}
+void metrics::http_request(std::string_view route, int status) {
+  impl_->http_requests->Add({{"route", std::string(route)}, {"status", std::to_string(status)}})
+      .Increment();
+}
+void metrics::observe_request_to_offer(std::chrono::nanoseconds latency) {
+  impl_->request_to_offer->Observe(std::chrono::duration<double>(latency).count());
+}
+void metrics::set_trips(trip_state state, double count) {
+  impl_->trips->Add({{"state", std::string(to_string(state))}}).Set(count);
+}
+void metrics::set_queue_depth(std::string_view queue, double depth) {
+  impl_->queue_depth->Add({{"queue", std::string(queue)}}).Set(depth);
+}
+void metrics::add_queue_depth(std::string_view queue, double delta) {
+  impl_->queue_depth->Add({{"queue", std::string(queue)}}).Increment(delta);
+}
+
+double metrics::errors(errc code) const {
+  return impl_->errors->Add({{"code", std::string(to_string(code))}}).Value();
+}
+double metrics::frames_in(std::string_view kind) const {
+  return impl_->frames_in->Add({{"type", std::string(kind)}}).Value();
+}
+double metrics::frames_out(std::string_view kind) const {
+  return impl_->frames_out->Add({{"type", std::string(kind)}}).Value();
+}
+double metrics::connections(endpoint e) const {
+  return impl_->connections->Add({{"endpoint", std::string(to_string(e))}}).Value();
+}
+double metrics::closes_by_server(std::string_view reason) const {
+  return impl_->closes->Add({{"reason", std::string(reason)}}).Value();
+}
+
+std::string metrics::render_text() const {
+  return prometheus::TextSerializer{}.Serialize(impl_->registry->Collect());
+}
+
+}  // namespace rideshard::gateway
