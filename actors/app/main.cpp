@@ -1,11 +1,12 @@
 // rideshard's entry point: parses the sub-command and hands over to it.
-// Start reading here. Sub-commands: demo (in-process city), version.
+// Start reading here. Sub-commands: demo (in-process city), token, version.
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 namespace rideshard::app {
 int run_city_demo(int argc, char** argv);
+int run_token(int argc, char** argv);
 }
 
 namespace {
@@ -16,6 +17,7 @@ void print_usage(std::FILE* out) {
       "\n"
       "Commands:\n"
       "  demo       in-process city: sequential vs batched matching on one seed\n"
+      "  token      mint a development JWT: token --role rider|driver|admin --sub ID\n"
       "  version    print the version\n"
       "\n"
       "Run `rideshard <command> --help` for a command's options.\n",
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "demo") return rideshard::app::run_city_demo(argc - 1, argv + 1);
+  if (cmd == "token") return rideshard::app::run_token(argc - 1, argv + 1);
   std::fprintf(stderr, "rideshard: unknown command '%s'\n\n", cmd.c_str());
   print_usage(stderr);
   return 2;

@@ -1,0 +1,108 @@
+// In-memory registry of rider and driver accounts behind the HTTP API
+// (POST /api/users, login, GET/PUT/DELETE /api/users/{id}).
+// NOT persistent yet: everything is lost on restart. Persistence to the RocksDB
+// store arrives with issue #4; the interface is meant to stay.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/password.hpp"
+#include "auth/subject.hpp"
+#include "rideshard/engine/result.hpp"
+
+namespace rideshard::auth {
+
+/// One account. `password_hash` is an argon2id string: never send it to clients.
+struct user {
+  std::string id;  ///< "r-<n>" for riders, "d-<n>" for drivers; also the token subject
+  role r = role::rider;
+  std::string name;
+  std::string email;  ///< stored lower-cased; unique across the store
+  std::string password_hash;
+  std::int64_t created_at_ms = 0;
+  bool suspended = false;
+};
+
+/// POST /api/users body. Only riders and drivers register; admins get tokens
+/// from `rideshard token`.
+struct registration {
+  role r = role::rider;
+  std::string name;
+  std::string email;
+  std::string password;
+};
+
+/// PUT /api/users/{id} body: only the fields that are set change.
+struct user_update {
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<std::string> password;
+  std::optional<bool> suspended;  ///< the HTTP layer should let only admins set this
+};
+
+/// Minimum password length accepted at registration/update.
+inline constexpr std::size_t min_password_bytes = 8;
+
+/// The account registry. Thread-safe: every member may be called from any
+/// thread; one mutex guards the maps and is never held while hashing, so slow
+/// argon2 work on one request does not block others.
+///
+/// Errors for an id that names no account: unknown_rider for "r-<n>",
+/// unknown_driver for "d-<n>", invalid_argument for anything that is not a
+/// rider or driver subject.
+class user_store {
+ public:
+  /// `next_id` yields the numeric part of new ids (e.g. id_generator::next; it
+  /// is called under the store's mutex, so it need not be thread-safe; it must
+  /// never return 0 or a value already used). `now_ms` gives Unix milliseconds.
+  user_store(std::function<std::uint64_t()> next_id, std::function<std::int64_t()> now_ms,
+             password_params params = {});
+
+  /// Creates an account. Errors: invalid_argument (role admin, empty/oversized
+  /// name, malformed email, password shorter than min_password_bytes or longer
+  /// than max_password_bytes); duplicate_id (email already registered);
+  /// internal (hashing failed, or the id source repeated an id).
+  [[nodiscard]] result<user> register_user(const registration& reg);
+
+  /// The account for `email` if `password` matches. Errors: unauthenticated
+  /// with the same message for an unknown email and a wrong password (and the
+  /// same argon2 work, so timing does not tell them apart); forbidden if the
+  /// password is right but the account is suspended.
+  [[nodiscard]] result<user> login(std::string_view email, std::string_view password) const;
+
+  /// The account `id`. Errors: see the class comment.
+  [[nodiscard]] result<user> get(std::string_view id) const;
+
+  /// Applies `upd` and returns the updated account. Errors: as get(); the
+  /// validation errors of register_user; duplicate_id for a taken email.
+  [[nodiscard]] result<user> update(std::string_view id, const user_update& upd);
+
+  /// Deletes the account `id`. Errors: see the class comment.
+  [[nodiscard]] result<void> remove(std::string_view id);
+
+  std::size_t size() const;
+
+ private:
+  [[nodiscard]] static error unknown(std::string_view id);
+
+  std::function<std::uint64_t()> next_id_;
+  std::function<std::int64_t()> now_ms_;
+  password_params params_;
+  std::string dummy_hash_;  ///< verified against on unknown emails (timing)
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, user> by_id_;             // guarded by mu_
+  std::unordered_map<std::string, std::string> id_by_email_;  // guarded by mu_
+};
+
+/// Lower-cases and checks an email: 3..254 bytes, one '@', non-empty local
+/// part <= 64 bytes, a dotted domain, printable ASCII without spaces.
+/// Errors: invalid_argument.
+[[nodiscard]] result<std::string> normalize_email(std::string_view email);
+
+}  // namespace rideshard::auth
