@@ -79,8 +79,8 @@ double distance_m(lat_lng a, lat_lng b) noexcept {
 result<cell_id> cell_of(lat_lng p, int level) {
   if (level < 0 || level > max_cell_level) {
     return error{errc::invalid_argument, "cell level " + std::to_string(level) +
-                                             " is outside [0, " +
-                                             std::to_string(max_cell_level) + "]"};
+                                             " is outside [0, " + std::to_string(max_cell_level) +
+                                             "]"};
   }
   if (auto v = validate(p); !v) return v.err();
   const std::uint64_t row = grid_index((p.lat + 90.0) / 180.0, level);
@@ -93,8 +93,7 @@ int cell_level(cell_id c) noexcept { return static_cast<int>(c.value >> level_sh
 lat_lng cell_center(cell_id c) noexcept {
   const int level = cell_level(c);
   const double lat = std::ldexp(static_cast<double>(row_of(c)) + 0.5, -level) * 180.0 - 90.0;
-  const double lng =
-      std::ldexp(static_cast<double>(col_of(c)) + 0.5, -(level + 1)) * 360.0 - 180.0;
+  const double lng = std::ldexp(static_cast<double>(col_of(c)) + 0.5, -(level + 1)) * 360.0 - 180.0;
   return lat_lng{lat, lng};
 }
 
@@ -110,14 +109,30 @@ namespace {
 
 // sin x and versine 1 - cos x for |x| <= ~0.2 rad by Taylor series; the first
 // omitted terms are below 1e-19 relative there.
+// Below 0.02 rad (~130 km) four terms suffice, which is every city region.
 double series_sin(double x) noexcept {
   const double x2 = x * x;
+  if (std::abs(x) < 0.02) return x * (1 - x2 / 6 * (1 - x2 / 20 * (1 - x2 / 42)));
   return x * (1 - x2 / 6 * (1 - x2 / 20 * (1 - x2 / 42 * (1 - x2 / 72 * (1 - x2 / 110)))));
 }
 double series_vers(double x) noexcept {
   const double x2 = x * x;
-  return x2 / 2 *
-         (1 - x2 / 12 * (1 - x2 / 30 * (1 - x2 / 56 * (1 - x2 / 90 * (1 - x2 / 132)))));
+  if (std::abs(x) < 0.02) return x2 / 2 * (1 - x2 / 12 * (1 - x2 / 30 * (1 - x2 / 56)));
+  return x2 / 2 * (1 - x2 / 12 * (1 - x2 / 30 * (1 - x2 / 56 * (1 - x2 / 90 * (1 - x2 / 132)))));
+}
+// asin and atan for |x| <= 0.05 by Taylor series (first omitted term < 1e-19).
+double series_asin(double x) noexcept {
+  const double x2 = x * x;
+  return x * (1 + x2 * (1.0 / 6 + x2 * (3.0 / 40 + x2 * (15.0 / 336 + x2 * (105.0 / 3456 +
+                                                                            x2 * 945.0 / 42240)))));
+}
+double series_atan(double x) noexcept {
+  const double x2 = x * x;
+  return x * (1 - x2 * (1.0 / 3 - x2 * (1.0 / 5 - x2 * (1.0 / 7 - x2 * (1.0 / 9 - x2 / 11)))));
+}
+constexpr double series_inverse_limit = 0.05;
+double fast_asin(double x) noexcept {
+  return std::abs(x) <= series_inverse_limit ? series_asin(x) : std::asin(x);
 }
 double exact_vers(double x) noexcept {
   const double s = std::sin(x * 0.5);
@@ -138,8 +153,7 @@ tangent_plane::tangent_plane(lat_lng origin) noexcept
       sin_lat0_(std::sin(origin.lat * deg_to_rad)),
       cos_lat0_(std::cos(origin.lat * deg_to_rad)) {}
 
-tangent_plane::point tangent_plane::from_offsets(double sin_dlat, double vers_dlat,
-                                                 double sin_dlng,
+tangent_plane::point tangent_plane::from_offsets(double sin_dlat, double vers_dlat, double sin_dlng,
                                                  double vers_dlng) const noexcept {
   // With dlat = lat - lat0 and dlng = lng - lng0, the rotation of the unit
   // vector into the origin's east/north/up axes, written with versines so that
@@ -161,8 +175,7 @@ tangent_plane::point tangent_plane::project(lat_lng p) const noexcept {
 tangent_plane::point tangent_plane::project_near(lat_lng p) const noexcept {
   const double dlat = (p.lat - origin_.lat) * deg_to_rad;
   const double dlng = (p.lng - origin_.lng) * deg_to_rad;
-  return from_offsets(series_sin(dlat), series_vers(dlat), series_sin(dlng),
-                      series_vers(dlng));
+  return from_offsets(series_sin(dlat), series_vers(dlat), series_sin(dlng), series_vers(dlng));
 }
 
 double tangent_plane::up_of(double east, double north) noexcept {
@@ -174,12 +187,21 @@ double tangent_plane::up_of(double east, double north) noexcept {
 
 lat_lng tangent_plane::unproject(double east, double north) const noexcept {
   const double radial = earth_radius_m + up_of(east, north);  // distance from the axis plane
-  const double z = north * cos_lat0_ + radial * sin_lat0_;     // R sin(lat)
-  const double x = radial * cos_lat0_ - north * sin_lat0_;     // R cos(lat) cos(dlng)
-  // asin is well conditioned away from the poles and cheaper than atan2+hypot.
-  double lat = std::abs(z) < 0.9 * earth_radius_m ? std::asin(z / earth_radius_m) / deg_to_rad
-                                                  : std::atan2(z, std::hypot(east, x)) / deg_to_rad;
-  double lng = origin_.lng + std::atan2(east, x) / deg_to_rad;
+  const double z = north * cos_lat0_ + radial * sin_lat0_;    // R sin(lat)
+  const double x = radial * cos_lat0_ - north * sin_lat0_;    // R cos(lat) cos(dlng)
+  double lat, lng;
+  const double sin_lat = z / earth_radius_m;
+  if (std::abs(sin_lat) < 0.9) {
+    // lat = lat0 + asin(sin(lat - lat0)): a series near the origin, no libm.
+    const double cos_lat = std::sqrt(1 - sin_lat * sin_lat);
+    lat = origin_.lat + fast_asin(sin_lat * cos_lat0_ - cos_lat * sin_lat0_) / deg_to_rad;
+  } else {
+    lat = std::atan2(z, std::hypot(east, x)) / deg_to_rad;
+  }
+  const double t = east / x;
+  const double dlng =
+      (x > 0 && std::abs(t) <= series_inverse_limit) ? series_atan(t) : std::atan2(east, x);
+  lng = origin_.lng + dlng / deg_to_rad;
   if (lng > 180.0) lng -= 360.0;
   if (lng < -180.0) lng += 360.0;
   if (lat > 90.0) lat = 90.0;
@@ -199,7 +221,7 @@ double distance_of_chord_m(double chord_m) noexcept {
   double half = chord_m / (2 * earth_radius_m);
   if (half > 1) half = 1;
   if (half < 0) half = 0;
-  return 2 * earth_radius_m * std::asin(half);
+  return 2 * earth_radius_m * fast_asin(half);
 }
 
 }  // namespace rideshard

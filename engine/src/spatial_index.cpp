@@ -1,11 +1,11 @@
 // Spatial index of drivers: a flat bucket grid over the region's tangent plane
 // plus an open-addressing id table. Updates, removals and k-nearest queries.
 //
-// Layout and memory budget (per driver, at ~1M drivers):
-//   entry {id u64, east f32, north f32}    16 B x bucket slack (~1.2-1.5)
+// Layout and memory budget per driver (measured 38-39 B at 1M NYC drivers):
+//   entry {id u64, east f32, north f32}       16 B x bucket capacity slack
 //     (offsets from the bucket's corner, so float keeps ~15 um resolution)
-//   id table slot (u64, load 0.375-0.75)  ~11-21 B
-//   bucket headers (16 B per ~250 m cell)  <1 B
+//   id table slot u64 (load 0.375-0.75)       11-21 B
+//   bucket headers (16 B per 250 m cell) and allocator overhead: ~1 B
 // Each bucket is a small array; removal swaps the last entry into the hole and
 // re-points that entry's id-table slot. A move within a bucket only overwrites
 // east/north, which is most GPS updates (steps of tens of metres vs 250 m cells).
@@ -13,6 +13,7 @@
 // Queries rank by the 3-D chord through the sphere (east, north and the derived
 // up coordinate), which is monotone in great-circle distance: no planar
 // approximation, so results agree with distance_m() (to ~1e-7 m in a city).
+// Both hot paths are bound by cache misses, hence the software prefetching.
 #include "rideshard/engine/spatial_index.hpp"
 
 #include <algorithm>
@@ -118,17 +119,16 @@ result<spatial_index> spatial_index::create(const spatial_index_config& cfg) {
   const double nx = std::ceil((max_e - min_e + 2 * margin) / cfg.bucket_size_m);
   const double ny = std::ceil((max_n - min_n + 2 * margin) / cfg.bucket_size_m);
   if (nx * ny > static_cast<double>(max_buckets)) {
-    return error{errc::bad_config, "bucket grid of " + format_number(nx * ny) +
-                                       " cells exceeds " + std::to_string(max_buckets) +
-                                       "; raise bucket_size_m"};
+    return error{errc::bad_config, "bucket grid of " + format_number(nx * ny) + " cells exceeds " +
+                                       std::to_string(max_buckets) + "; raise bucket_size_m"};
   }
   idx.grid_east0_ = min_e - margin;
   idx.grid_north0_ = min_n - margin;
   idx.bucket_m_ = cfg.bucket_size_m;
   idx.inv_bucket_m_ = 1.0 / cfg.bucket_size_m;
   // up falls with the distance from the origin, so the grid's far corner bounds it.
-  idx.min_up_ = tangent_plane::up_of(std::max(-min_e, max_e) + margin,
-                                     std::max(-min_n, max_n) + margin);
+  idx.min_up_ =
+      tangent_plane::up_of(std::max(-min_e, max_e) + margin, std::max(-min_n, max_n) + margin);
   idx.grid_nx_ = static_cast<std::int32_t>(nx);
   idx.grid_ny_ = static_cast<std::int32_t>(ny);
   idx.buckets_.resize(static_cast<std::size_t>(nx * ny));
@@ -137,10 +137,11 @@ result<spatial_index> spatial_index::create(const spatial_index_config& cfg) {
 }
 
 std::uint32_t spatial_index::bucket_of(double east, double north) const noexcept {
-  const double fx = std::floor((east - grid_east0_) * inv_bucket_m_);
-  const double fy = std::floor((north - grid_north0_) * inv_bucket_m_);
-  const auto ix = static_cast<std::int32_t>(std::clamp(fx, 0.0, grid_nx_ - 1.0));
-  const auto iy = static_cast<std::int32_t>(std::clamp(fy, 0.0, grid_ny_ - 1.0));
+  // Clamped to be non-negative first, so truncation is floor.
+  const double fx = (east - grid_east0_) * inv_bucket_m_;
+  const double fy = (north - grid_north0_) * inv_bucket_m_;
+  const auto ix = std::min(static_cast<std::int32_t>(std::max(fx, 0.0)), grid_nx_ - 1);
+  const auto iy = std::min(static_cast<std::int32_t>(std::max(fy, 0.0)), grid_ny_ - 1);
   return static_cast<std::uint32_t>(iy) * static_cast<std::uint32_t>(grid_nx_) +
          static_cast<std::uint32_t>(ix);
 }
@@ -225,15 +226,22 @@ void spatial_index::reserve(std::size_t drivers) {
 
 // ---- updates ---------------------------------------------------------------
 
-result<void> spatial_index::check_update(driver_id id, lat_lng pos) const {
+error spatial_index::update_error(driver_id id, lat_lng pos) const {
   if (!id.valid()) return error{errc::invalid_argument, "driver id 0 is not a valid id"};
-  if (auto v = validate(pos); !v) return v;
+  if (auto v = validate(pos); !v) return v.err();
   if (!cfg_.bounds.contains(pos)) {
     return error{errc::out_of_region, "position " + format_number(pos.lat) + ", " +
                                           format_number(pos.lng) + " of " + to_string(id) +
                                           " is outside the region bounds"};
   }
-  return {};
+  return error{errc::unavailable, "index cell is full (" + std::to_string(max_bucket_size) +
+                                      " drivers); cannot place " + to_string(id)};
+}
+
+bool spatial_index::acceptable(driver_id id, lat_lng pos) const noexcept {
+  // The bounds were validated, so containment implies a valid, finite position
+  // (NaN fails every comparison).
+  return id.valid() && cfg_.bounds.contains(pos);
 }
 
 std::uint32_t spatial_index::push_entry(std::uint32_t b, const entry& e) {
@@ -277,7 +285,7 @@ void spatial_index::erase_entry(std::uint32_t b, std::uint32_t s) {
   }
 }
 
-result<void> spatial_index::apply_upsert(driver_id id, lat_lng pos) {
+bool spatial_index::apply_upsert(driver_id id, lat_lng pos) {
   const tangent_plane::point p = frame_.project_near(pos);
   const std::uint32_t nb = bucket_of(p.east, p.north);
   const entry e{id.value, static_cast<float>(p.east - bucket_east0(nb)),
@@ -293,33 +301,33 @@ result<void> spatial_index::apply_upsert(driver_id id, lat_lng pos) {
       entry& cur = buckets_[b].data[s];
       cur.east = e.east;
       cur.north = e.north;
-      return {};
+      return true;
     }
   }
-  if (buckets_[nb].size >= max_bucket_size) {
-    return error{errc::unavailable, "index cell is full (" + std::to_string(max_bucket_size) +
-                                        " drivers); cannot place " + to_string(id)};
-  }
+  if (buckets_[nb].size >= max_bucket_size) return false;
   if (known) {
     const std::uint32_t ns = push_entry(nb, e);
     slots_[i] = pack(h, nb, ns);
     erase_entry(b, s);
-    return {};
+    return true;
   }
   if ((size_ + 1) * 4 > slots_.size() * 3) rehash(slots_.size() * 2);
   const std::uint32_t ns = push_entry(nb, e);
   insert_slot(h, pack(h, nb, ns));
   ++size_;
-  return {};
+  return true;
 }
 
 result<void> spatial_index::upsert(driver_id id, lat_lng pos) {
-  if (auto v = check_update(id, pos); !v) return v;
-  return apply_upsert(id, pos);
+  if (acceptable(id, pos) && apply_upsert(id, pos)) return {};
+  return update_error(id, pos);
 }
 
-void spatial_index::prefetch_slot(driver_id id) const noexcept {
-  __builtin_prefetch(&slots_[hash_id(id.value) >> slot_shift_]);
+// Prefetch targets for upsert_batch. They only compute addresses: the
+// prefetches themselves sit in the loop, since GCC drops calls to functions
+// whose only effect is a prefetch.
+const void* spatial_index::slot_line(driver_id id) const noexcept {
+  return &slots_[hash_id(id.value) >> slot_shift_];
 }
 
 std::uint64_t spatial_index::peek_slot(driver_id id) const noexcept {
@@ -334,16 +342,16 @@ std::uint64_t spatial_index::peek_slot(driver_id id) const noexcept {
   return empty_slot;
 }
 
-void spatial_index::prefetch_header(driver_id id) const noexcept {
+const void* spatial_index::header_line(driver_id id) const noexcept {
   const std::uint64_t v = peek_slot(id);
-  if (v != empty_slot) __builtin_prefetch(&buckets_[bucket_field(v)]);
+  return v == empty_slot ? nullptr : &buckets_[bucket_field(v)];
 }
 
-void spatial_index::prefetch_entry(driver_id id) const noexcept {
+const void* spatial_index::entry_line(driver_id id) const noexcept {
   const std::uint64_t v = peek_slot(id);
-  if (v == empty_slot) return;
+  if (v == empty_slot) return nullptr;
   const bucket& bk = buckets_[bucket_field(v)];
-  if (slot_field(v) < bk.size) __builtin_prefetch(bk.data.get() + slot_field(v), 1);
+  return slot_field(v) < bk.size ? bk.data.get() + slot_field(v) : nullptr;
 }
 
 result<void> spatial_index::upsert_batch(const driver_position* updates, std::size_t count) {
@@ -354,13 +362,13 @@ result<void> spatial_index::upsert_batch(const driver_position* updates, std::si
   std::size_t rejected = 0;
   error first;
   for (std::size_t i = 0; i < count; ++i) {
-    if (i + slot_ahead < count) prefetch_slot(updates[i + slot_ahead].id);
-    if (i + header_ahead < count) prefetch_header(updates[i + header_ahead].id);
-    if (i + entry_ahead < count) prefetch_entry(updates[i + entry_ahead].id);
+    // (Prefetching a null address is a no-op.)
+    if (i + slot_ahead < count) __builtin_prefetch(slot_line(updates[i + slot_ahead].id));
+    if (i + header_ahead < count) __builtin_prefetch(header_line(updates[i + header_ahead].id));
+    if (i + entry_ahead < count) __builtin_prefetch(entry_line(updates[i + entry_ahead].id), 1);
     const driver_position& u = updates[i];
-    result<void> v = check_update(u.id, u.pos);
-    if (v) v = apply_upsert(u.id, u.pos);
-    if (!v && rejected++ == 0) first = v.err();
+    if (acceptable(u.id, u.pos) && apply_upsert(u.id, u.pos)) continue;
+    if (rejected++ == 0) first = update_error(u.id, u.pos);
   }
   if (rejected == 0) return {};
   return error{first.code, std::to_string(rejected) + " of " + std::to_string(count) +
@@ -409,12 +417,42 @@ struct spatial_index::candidate {
   double north;
 };
 
+struct spatial_index::ring_cell {
+  double lb2;  // squared lower bound on the chord to any point of the cell
+  std::uint32_t bucket;
+};
+
 struct spatial_index::query_state {
   tangent_plane::point q;
   double up_lb2 = 0;  // squared lower bound on |up difference| to any driver
   double bound2 = 0;  // squared chord a driver must not exceed to enter the heap
   std::size_t k = 0;
-  std::vector<candidate>* heap = nullptr;
+  std::vector<candidate>& heap;   // max-heap of the best k so far
+  std::vector<ring_cell>& cells;  // scratch: the cells of the ring in progress
+
+  static bool closer(const candidate& a, const candidate& b) noexcept {
+    return a.d2 < b.d2 || (a.d2 == b.d2 && a.id < b.id);
+  }
+  void offer(const candidate& c) {
+    std::vector<candidate>& h = heap;
+    if (h.size() < k) {
+      h.push_back(c);
+      std::push_heap(h.begin(), h.end(), closer);
+      if (h.size() == k) bound2 = h.front().d2;
+      return;
+    }
+    if (!closer(c, h.front())) return;
+    // Replace the farthest (the root) and sift down in one pass.
+    std::size_t i = 0;
+    for (std::size_t child = 1; child < h.size(); child = 2 * i + 1) {
+      if (child + 1 < h.size() && closer(h[child], h[child + 1])) ++child;
+      if (!closer(c, h[child])) break;
+      h[i] = h[child];
+      i = child;
+    }
+    h[i] = c;
+    bound2 = h.front().d2;
+  }
 };
 
 namespace {
@@ -435,37 +473,21 @@ double gap(double v, double lo, double hi) noexcept {
 
 }  // namespace
 
-void spatial_index::prefetch_bucket(std::uint32_t b) const noexcept {
-  const bucket& bk = buckets_[b];
-  const char* data = reinterpret_cast<const char*>(bk.data.get());
-  const std::size_t bytes = std::min<std::size_t>(bk.size * sizeof(entry), 512);
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(data + off);
-}
-
 void spatial_index::scan_bucket(std::uint32_t b, query_state& qs) const {
-  const auto closer = [](const candidate& a, const candidate& c) {
-    return a.d2 < c.d2 || (a.d2 == c.d2 && a.id < c.id);
-  };
-  std::vector<candidate>& heap = *qs.heap;
   const bucket& bk = buckets_[b];
   const double east0 = bucket_east0(b), north0 = bucket_north0(b);
-  for (const entry* it = bk.data.get(), *end = it + bk.size; it != end; ++it) {
+  const double de0 = east0 - qs.q.east, dn0 = north0 - qs.q.north;
+  for (const entry *it = bk.data.get(), *end = it + bk.size; it != end; ++it) {
+    // The planar part of the chord is a lower bound that rejects most drivers
+    // before the up coordinate is derived.
+    const double de = de0 + it->east, dn = dn0 + it->north;
+    const double planar2 = de * de + dn * dn;
+    if (planar2 > qs.bound2) continue;
     const double e = east0 + it->east, n = north0 + it->north;
     const double rho2 = e * e + n * n;
     const double up = rho2 * (up_c1 + rho2 * (up_c2 + rho2 * up_c3));
-    const double d2 = sq(e - qs.q.east) + sq(n - qs.q.north) + sq(up - qs.q.up);
-    if (d2 > qs.bound2) continue;
-    const candidate c{d2, it->id, e, n};
-    if (heap.size() < qs.k) {
-      heap.push_back(c);
-      std::push_heap(heap.begin(), heap.end(), closer);
-      if (heap.size() == qs.k) qs.bound2 = heap.front().d2;
-    } else if (closer(c, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), closer);
-      heap.back() = c;
-      std::push_heap(heap.begin(), heap.end(), closer);
-      qs.bound2 = heap.front().d2;
-    }
+    const double d2 = planar2 + sq(up - qs.q.up);
+    if (d2 <= qs.bound2) qs.offer(candidate{d2, it->id, e, n});
   }
 }
 
@@ -479,22 +501,25 @@ result<void> spatial_index::nearest(lat_lng center, double radius_m, std::size_t
                                            format_number(radius_m)};
   }
   if (k == 0 || k > cfg_.max_k) {
-    return error{errc::invalid_k, "k must be in [1, " + std::to_string(cfg_.max_k) +
-                                      "], got " + std::to_string(k)};
+    return error{errc::invalid_k,
+                 "k must be in [1, " + std::to_string(cfg_.max_k) + "], got " + std::to_string(k)};
   }
   thread_local std::vector<candidate> heap;  // scratch, reused across queries
+  thread_local std::vector<ring_cell> ring_cells;
   heap.clear();
-  query_state qs;
-  qs.q = frame_.project(center);
+  query_state qs{{}, 0, 0, 0, heap, ring_cells};
+  const bool near = std::abs(center.lat - frame_.origin().lat) <= tangent_plane::near_limit_deg &&
+                    std::abs(center.lng - frame_.origin().lng) <= tangent_plane::near_limit_deg;
+  qs.q = near ? frame_.project_near(center) : frame_.project(center);
   qs.up_lb2 = sq(gap(qs.q.up, min_up_, 0.0));
   qs.bound2 = sq(chord_of_distance_m(radius_m) + bound_slack_m);
   qs.k = k;
-  qs.heap = &heap;
 
   const double b = bucket_m_;
   const double grid_e1 = grid_east0_ + grid_nx_ * b, grid_n1 = grid_north0_ + grid_ny_ * b;
   if (sq(gap(qs.q.east, grid_east0_, grid_e1)) + sq(gap(qs.q.north, grid_north0_, grid_n1)) +
-          qs.up_lb2 > qs.bound2) {
+          qs.up_lb2 >
+      qs.bound2) {
     return {};  // the whole region is out of reach
   }
   // Ring search outward from the query's cell (which may lie outside the grid).
@@ -502,15 +527,16 @@ result<void> spatial_index::nearest(lat_lng center, double radius_m, std::size_t
   const auto qy = static_cast<std::int64_t>(std::floor((qs.q.north - grid_north0_) / b));
   const std::int64_t nx = grid_nx_, ny = grid_ny_;
   const std::int64_t r_max = std::max({qx, nx - 1 - qx, qy, ny - 1 - qy});
-  const auto cell_lb2 = [&](std::int64_t x, std::int64_t y) {
-    const double x0 = grid_east0_ + static_cast<double>(x) * b;
-    const double y0 = grid_north0_ + static_cast<double>(y) * b;
-    return sq(gap(qs.q.east, x0, x0 + b)) + sq(gap(qs.q.north, y0, y0 + b)) + qs.up_lb2;
-  };
-  // Calls visit(x, y, bucket) for the cells of ring r that lie in the grid.
-  const auto for_ring = [&](std::int64_t r, auto&& visit) {
+  // Appends the cells of ring r that lie in the grid and may hold a driver
+  // within the current bound.
+  std::vector<ring_cell>& cells = qs.cells;
+  const auto collect_ring = [&](std::int64_t r) {
     const auto cell = [&](std::int64_t x, std::int64_t y) {
-      visit(x, y, static_cast<std::uint32_t>(y * nx + x));
+      const double x0 = grid_east0_ + static_cast<double>(x) * b;
+      const double y0 = grid_north0_ + static_cast<double>(y) * b;
+      const double lb2 =
+          sq(gap(qs.q.east, x0, x0 + b)) + sq(gap(qs.q.north, y0, y0 + b)) + qs.up_lb2;
+      if (lb2 <= qs.bound2) cells.push_back({lb2, static_cast<std::uint32_t>(y * nx + x)});
     };
     const auto row = [&](std::int64_t y, std::int64_t x_lo, std::int64_t x_hi) {
       if (y < 0 || y >= ny) return;
@@ -530,32 +556,34 @@ result<void> spatial_index::nearest(lat_lng center, double radius_m, std::size_t
     column(qx - r, qy - r + 1, qy + r - 1);
     column(qx + r, qy - r + 1, qy + r - 1);
   };
-  // Cache misses dominate a query: start loading a ring's buckets together
-  // before scanning any of them (ring 1 together with ring 0).
-  const auto prefetch = [&](std::int64_t x, std::int64_t y, std::uint32_t bkt) {
-    if (cell_lb2(x, y) <= qs.bound2) prefetch_bucket(bkt);
-  };
-  const auto scan = [&](std::int64_t x, std::int64_t y, std::uint32_t bkt) {
-    if (cell_lb2(x, y) <= qs.bound2) scan_bucket(bkt, qs);
-  };
   for (std::int64_t r = 0; r <= r_max; ++r) {
     if (r > 0) {
       // Every cell of ring r lies outside the block of rings < r around q.
-      const double inner = std::min(
-          {qs.q.east - (grid_east0_ + static_cast<double>(qx - r + 1) * b),
-           grid_east0_ + static_cast<double>(qx + r) * b - qs.q.east,
-           qs.q.north - (grid_north0_ + static_cast<double>(qy - r + 1) * b),
-           grid_north0_ + static_cast<double>(qy + r) * b - qs.q.north});
+      const double inner =
+          std::min({qs.q.east - (grid_east0_ + static_cast<double>(qx - r + 1) * b),
+                    grid_east0_ + static_cast<double>(qx + r) * b - qs.q.east,
+                    qs.q.north - (grid_north0_ + static_cast<double>(qy - r + 1) * b),
+                    grid_north0_ + static_cast<double>(qy + r) * b - qs.q.north});
       const double lb = std::max(0.0, inner - bound_slack_m);
       if (sq(lb) + qs.up_lb2 > qs.bound2) break;
     }
-    if (r == 0) {
-      for_ring(0, prefetch);
-      for_ring(1, prefetch);
-    } else if (r > 1) {
-      for_ring(r, prefetch);
+    cells.clear();
+    collect_ring(r);
+    const std::size_t in_ring = cells.size();
+    if (r == 0) collect_ring(1);  // load ring 1 while ring 0 is scanned
+    // Cache misses dominate a query: start loading all of a ring's buckets
+    // before scanning any (ring 1's were started with ring 0).
+    if (r != 1) {
+      for (const ring_cell& c : cells) {
+        const bucket& bk = buckets_[c.bucket];
+        const char* data = reinterpret_cast<const char*>(bk.data.get());
+        const std::size_t bytes = std::min<std::size_t>(bk.size * sizeof(entry), 512);
+        for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(data + off);
+      }
     }
-    for_ring(r, scan);
+    for (std::size_t i = 0; i < in_ring; ++i) {
+      if (cells[i].lb2 <= qs.bound2) scan_bucket(cells[i].bucket, qs);
+    }
   }
 
   // Great-circle distances from the exact chord (they equal distance_m(center,

@@ -34,10 +34,10 @@ TEST_CASE("make_lat_lng rejects out-of-range, NaN and infinite values with a mes
     const char* mentions;
   };
   const bad cases[] = {
-      {90.0001, 0, "latitude"},  {-90.0001, 0, "latitude"},  {1e9, 0, "latitude"},
+      {90.0001, 0, "latitude"},   {-90.0001, 0, "latitude"},   {1e9, 0, "latitude"},
       {0, 180.0001, "longitude"}, {0, -180.0001, "longitude"}, {0, -1e9, "longitude"},
-      {nan_v, 0, "finite"},      {0, nan_v, "finite"},       {inf_v, 0, "finite"},
-      {0, -inf_v, "finite"},     {-inf_v, inf_v, "finite"},  {nan_v, nan_v, "finite"},
+      {nan_v, 0, "finite"},       {0, nan_v, "finite"},        {inf_v, 0, "finite"},
+      {0, -inf_v, "finite"},      {-inf_v, inf_v, "finite"},   {nan_v, nan_v, "finite"},
   };
   for (const bad& c : cases) {
     CAPTURE(c.lat);
@@ -140,7 +140,7 @@ TEST_CASE("tangent plane: exact chords, round trips, series agrees with libm") {
   CHECK(tp.project(tp.origin()).up == 0.0);
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> off(-tangent_plane::near_limit_deg,
-                                              tangent_plane::near_limit_deg);
+                                             tangent_plane::near_limit_deg);
   for (int i = 0; i < 5000; ++i) {
     const lat_lng a{40.705 + off(rng), -73.98 + off(rng)};
     const lat_lng b{40.705 + off(rng) * 0.01, -73.98 + off(rng) * 0.01};

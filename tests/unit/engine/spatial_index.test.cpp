@@ -55,6 +55,8 @@ std::vector<hit> brute_force(const model& indexed, lat_lng c, double radius, std
 }
 
 // Agreement with the reference: the same count, distances equal within `tol`
+// (reported distances come from the float-stored point, positions are clamped
+// into the bounds: they differ from haversine(center, pos) by micrometres)
 // place by place, the same drivers strictly inside the k-th distance (drivers
 // tied within `tol` at the k-th place may differ), sorted by (distance, id),
 // and positions exactly as position() reports them.
@@ -72,9 +74,9 @@ void check_same(const std::vector<neighbor>& got, const std::vector<hit>& want,
     REQUIRE(it != indexed.end());
     REQUIRE(got[i].pos == it->second);
     if (i > 0) {
-      const bool ordered = got[i - 1].distance_m < got[i].distance_m ||
-                           (got[i - 1].distance_m == got[i].distance_m &&
-                            got[i - 1].id < got[i].id);
+      const bool ordered =
+          got[i - 1].distance_m < got[i].distance_m ||
+          (got[i - 1].distance_m == got[i].distance_m && got[i - 1].id < got[i].id);
       REQUIRE(ordered);
     }
   }
@@ -214,7 +216,7 @@ TEST_CASE("positions round-trip within a centimetre, including the bounds' corne
     REQUIRE(hits->size() == 1);
     CHECK(hits->front().id == d(id));
     CHECK(hits->front().pos == *back);
-    CHECK(hits->front().distance_m == doctest::Approx(distance_m(p, *back)).epsilon(1e-9));
+    CHECK(std::abs(hits->front().distance_m - distance_m(p, *back)) < 1e-4);
     ++id;
   }
   CHECK(idx.size() == 4);
@@ -254,7 +256,7 @@ TEST_CASE("moves within and across buckets keep one entry per driver") {
   const lat_lng a{40.75, -73.98};
   REQUIRE(idx.upsert(d(1), a).ok());
   REQUIRE(idx.upsert(d(2), offset_m(a, 5, 5)).ok());
-  REQUIRE(idx.upsert(d(1), offset_m(a, 20, 0)).ok());     // same bucket
+  REQUIRE(idx.upsert(d(1), offset_m(a, 20, 0)).ok());       // same bucket
   REQUIRE(idx.upsert(d(1), offset_m(a, 3000, 2000)).ok());  // far away
   CHECK(idx.size() == 2);
   auto near_a = idx.nearest(a, 500, 10);
@@ -282,7 +284,7 @@ TEST_CASE("queries outside the bounds: near the edge, far away, across the globe
 TEST_CASE("upsert_batch applies the valid updates and reports the rejected ones") {
   auto idx = make_index(config_for(nyc));
   const std::vector<driver_position> batch{
-      {d(1), {40.7, -74.0}}, {d(2), {91, -74.0}},  {d(3), {40.8, -73.9}},
+      {d(1), {40.7, -74.0}}, {d(2), {91, -74.0}},   {d(3), {40.8, -73.9}},
       {d(4), {10, -74.0}},   {d(0), {40.7, -74.0}}, {d(1), {40.71, -74.0}},
   };
   auto r = idx.upsert_batch(batch);
@@ -406,15 +408,17 @@ void run_scenario(const bounding_box& bb, Sampler&& sample, std::size_t drivers,
 }  // namespace
 
 TEST_CASE("nearest matches brute force: uniform drivers in New York") {
-  run_scenario(nyc, uniform_in, 20'000, 250, 1, 1e-6);
+  run_scenario(nyc, uniform_in, 20'000, 250, 1, 1e-4);
 }
 
 TEST_CASE("nearest matches brute force: hotspot-skewed drivers in New York") {
-  const hotspot_sampler hot{
-      {{40.754, -73.984}, {40.708, -74.011}, {40.641, -73.778}, {40.776, -73.874},
-       {40.912, -73.71}},  // the last one straddles the north-east corner
-      {300, 150, 500, 60, 400}};
-  run_scenario(nyc, hot, 20'000, 250, 2, 1e-6);
+  const hotspot_sampler hot{{{40.754, -73.984},
+                             {40.708, -74.011},
+                             {40.641, -73.778},
+                             {40.776, -73.874},
+                             {40.912, -73.71}},  // the last one straddles the north-east corner
+                            {300, 150, 500, 60, 400}};
+  run_scenario(nyc, hot, 20'000, 250, 2, 1e-4);
 }
 
 TEST_CASE("nearest matches brute force: fine buckets make cell-edge mistakes likely") {
@@ -422,17 +426,17 @@ TEST_CASE("nearest matches brute force: fine buckets make cell-edge mistakes lik
   // wrong cell or ring bound shows up quickly.
   const bounding_box midtown{{40.74, -74.00}, {40.776, -73.955}};
   const hotspot_sampler hot{{{40.754, -73.984}, {40.76, -73.97}}, {200, 40}};
-  run_scenario(midtown, hot, 5000, 300, 6, 1e-6, 10);
-  run_scenario(midtown, uniform_in, 5000, 300, 7, 1e-6, 10);
+  run_scenario(midtown, hot, 5000, 300, 6, 1e-5, 10);
+  run_scenario(midtown, uniform_in, 5000, 300, 7, 1e-5, 10);
 }
 
 TEST_CASE("nearest matches brute force: equator, antimeridian and a 20-degree region") {
   SUBCASE("across the equator") {
-    run_scenario(bounding_box{{-0.3, 103.6}, {1.5, 104.1}}, uniform_in, 3000, 150, 3, 1e-6);
+    run_scenario(bounding_box{{-0.3, 103.6}, {1.5, 104.1}}, uniform_in, 3000, 150, 3, 1e-4);
   }
   SUBCASE("against the antimeridian, queries from the other side") {
     const bounding_box fiji{{-18.5, 177.0}, {-16.0, 180.0}};
-    run_scenario(fiji, uniform_in, 3000, 150, 4, 1e-6);
+    run_scenario(fiji, uniform_in, 3000, 150, 4, 1e-4);
     auto idx = make_index(config_for(fiji));
     REQUIRE(idx.upsert(d(1), {-17.0, 179.999}).ok());
     auto hits = idx.nearest({-17.0, -179.999}, 500, 1);  // 213 m east, across 180
@@ -441,8 +445,7 @@ TEST_CASE("nearest matches brute force: equator, antimeridian and a 20-degree re
   }
   SUBCASE("a maximal 20 x 20 degree region at high latitude") {
     // Ranking uses a truncated series for the up coordinate: exact to ~1 cm here.
-    run_scenario(bounding_box{{50.0, 10.0}, {70.0, 30.0}}, uniform_in, 3000, 150, 5, 0.02,
-                 5000);
+    run_scenario(bounding_box{{50.0, 10.0}, {70.0, 30.0}}, uniform_in, 3000, 150, 5, 0.02, 5000);
   }
 }
 
@@ -452,7 +455,8 @@ TEST_CASE("memory accounting tracks growth") {
   CHECK(empty_bytes > 0);
   std::mt19937_64 rng(9);
   idx.reserve(5000);
-  for (std::uint64_t id = 1; id <= 5000; ++id) REQUIRE(idx.upsert(d(id), uniform_in(nyc, rng)).ok());
+  for (std::uint64_t id = 1; id <= 5000; ++id)
+    REQUIRE(idx.upsert(d(id), uniform_in(nyc, rng)).ok());
   CHECK(idx.memory_bytes() >= empty_bytes + 5000 * 16);
   for (std::uint64_t id = 1; id <= 5000; ++id) REQUIRE(idx.remove(d(id)).ok());
   CHECK(idx.size() == 0);

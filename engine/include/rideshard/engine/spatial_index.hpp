@@ -1,6 +1,6 @@
 // Spatial index of available drivers for one region/shard: insert, move, remove
-// and k-nearest-within-radius queries. A flat bucket grid over a local planar
-// projection; see spatial_index.cpp for the layout and its memory budget.
+// and k-nearest-within-radius queries. A flat bucket grid over the region's
+// tangent plane; see spatial_index.cpp for the layout and its memory budget.
 #pragma once
 
 #include <cstddef>
@@ -29,28 +29,38 @@ struct driver_position {
 };
 
 struct spatial_index_config {
-  bounding_box bounds;           ///< positions outside are rejected (out_of_region)
-  double bucket_size_m = 250.0;  ///< grid bucket edge; ~25 drivers/bucket at NYC peak density
-  double max_radius_m = 50000.0; ///< larger query radii are rejected (invalid_radius)
-  std::size_t max_k = 1000;      ///< larger k is rejected (invalid_k)
+  bounding_box bounds;            ///< positions outside are rejected (out_of_region)
+  double bucket_size_m = 250.0;   ///< grid bucket edge; ~25 drivers/bucket at NYC peak density
+  double max_radius_m = 50000.0;  ///< larger query radii are rejected (invalid_radius)
+  std::size_t max_k = 1000;       ///< larger k is rejected (invalid_k)
 };
 
-/// Not thread-safe: owned by exactly one matcher (actor) at a time.
+/// Not thread-safe: owned by exactly one matcher (actor) at a time. (Concurrent
+/// const queries with no writer are safe: query scratch space is per thread.)
 class spatial_index {
  public:
   /// Validates the config (non-empty valid bounds, bucket size > 0).
+  /// Errors: invalid_coordinate (a bound is not a valid position); bad_config
+  /// (empty bounds, a side over 20 degrees, bucket_size_m < 1 or more than 4M
+  /// buckets, max_radius_m <= 0 or not finite, max_k == 0).
   [[nodiscard]] static result<spatial_index> create(const spatial_index_config& cfg);
 
   /// Inserts the driver or moves it to `pos`.
+  /// Errors: invalid_argument (id 0), invalid_coordinate, out_of_region.
   [[nodiscard]] result<void> upsert(driver_id id, lat_lng pos);
   /// Removes the driver; unknown_driver if absent.
   [[nodiscard]] result<void> remove(driver_id id);
 
   bool contains(driver_id id) const noexcept;
+  /// The indexed position: kept as float metres within its bucket, so it is
+  /// within ~15 um (250 m buckets) of the upserted one, not bit-identical.
   std::optional<lat_lng> position(driver_id id) const noexcept;
   std::size_t size() const noexcept;
 
   /// The k nearest drivers within radius_m of center, nearest first (ties by id).
+  /// Ranked by great-circle distance (exactly, via the 3-D chord, not a planar
+  /// approximation); neighbor::distance_m equals distance_m(center, pos) to
+  /// within ~0.1 mm. The center may lie outside the bounds.
   /// Errors: invalid_coordinate, invalid_radius, invalid_k.
   [[nodiscard]] result<std::vector<neighbor>> nearest(lat_lng center, double radius_m,
                                                       std::size_t k) const;
@@ -93,6 +103,7 @@ class spatial_index {
     std::uint32_t capacity = 0;
   };
   struct candidate;
+  struct ring_cell;
   struct query_state;
 
   explicit spatial_index(const spatial_index_config& cfg, const tangent_plane& frame);
@@ -107,14 +118,14 @@ class spatial_index {
   void erase_slot(std::size_t index) noexcept;
   void rehash(std::size_t capacity);
   const entry& entry_at(std::uint64_t packed) const noexcept;
-  void prefetch_slot(driver_id id) const noexcept;
+  const void* slot_line(driver_id id) const noexcept;
   std::uint64_t peek_slot(driver_id id) const noexcept;
-  void prefetch_header(driver_id id) const noexcept;
-  void prefetch_entry(driver_id id) const noexcept;
-  void prefetch_bucket(std::uint32_t b) const noexcept;
+  const void* header_line(driver_id id) const noexcept;
+  const void* entry_line(driver_id id) const noexcept;
 
-  result<void> check_update(driver_id id, lat_lng pos) const;
-  result<void> apply_upsert(driver_id id, lat_lng pos);
+  bool acceptable(driver_id id, lat_lng pos) const noexcept;
+  error update_error(driver_id id, lat_lng pos) const;
+  bool apply_upsert(driver_id id, lat_lng pos);  // false: the target cell is full
   std::uint32_t push_entry(std::uint32_t b, const entry& e);
   void erase_entry(std::uint32_t b, std::uint32_t s);
   void scan_bucket(std::uint32_t b, query_state& q) const;
