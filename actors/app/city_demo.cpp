@@ -81,8 +81,8 @@ void print_table(const region& r, const demo_options& o, const city_sim_report (
   const double gain = rep[0].mean_pickup_eta_s > 0
                           ? 100.0 * (1.0 - rep[1].mean_pickup_eta_s / rep[0].mean_pickup_eta_s)
                           : 0.0;
-  std::printf("\n  batched vs sequential mean pickup ETA: %+.1f%% (negative = batched is worse)\n",
-              gain);
+  std::printf("\n  batched mean pickup ETA is %.1f%% %s than sequential\n", gain < 0 ? -gain : gain,
+              gain >= 0 ? "lower" : "higher");
 }
 
 }  // namespace
