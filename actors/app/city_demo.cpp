@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include "rideshard/engine/city_sim.hpp"
 #include "rideshard/engine/region.hpp"
@@ -27,20 +27,21 @@ bool read_demo_table(const std::string& path, demo_options& o) {
   try {
     doc = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    std::fprintf(stderr, "rideshard demo: %s: %s\n", path.c_str(), std::string(e.description()).c_str());
+    std::fprintf(stderr, "rideshard demo: %s: %s\n", path.c_str(),
+                 std::string(e.description()).c_str());
     return false;
   }
   const auto demo = doc["demo"];
   o.region_name = demo["region"].value_or(std::string{});
-  o.sim.drivers = static_cast<std::size_t>(
-      demo["drivers"].value_or(static_cast<std::int64_t>(o.sim.drivers)));
+  o.sim.drivers =
+      static_cast<std::size_t>(demo["drivers"].value_or(static_cast<std::int64_t>(o.sim.drivers)));
   o.minutes = demo["minutes"].value_or(o.minutes);
   o.sim.start_hour = demo["start_hour"].value_or(o.sim.start_hour);
   o.sim.peak_requests_per_minute =
       demo["peak_requests_per_minute"].value_or(o.sim.peak_requests_per_minute);
   o.sim.accept_probability = demo["accept_probability"].value_or(o.sim.accept_probability);
-  o.sim.seed = static_cast<std::uint64_t>(
-      demo["seed"].value_or(static_cast<std::int64_t>(o.sim.seed)));
+  o.sim.seed =
+      static_cast<std::uint64_t>(demo["seed"].value_or(static_cast<std::int64_t>(o.sim.seed)));
   return true;
 }
 
@@ -56,10 +57,11 @@ std::string fmt(double v, int decimals = 1) {
 
 void print_table(const region& r, const demo_options& o, const city_sim_report (&rep)[2],
                  const double (&wall_ms)[2]) {
-  std::printf("\nrideshard demo — %s, %zu drivers, %d simulated minutes from %02d:00, "
-              "peak %.0f requests/min, seed %llu\n\n",
-              r.name.c_str(), o.sim.drivers, o.minutes, o.sim.start_hour,
-              o.sim.peak_requests_per_minute, static_cast<unsigned long long>(o.sim.seed));
+  std::printf(
+      "\nrideshard demo — %s, %zu drivers, %d simulated minutes from %02d:00, "
+      "peak %.0f requests/min, seed %llu\n\n",
+      r.name.c_str(), o.sim.drivers, o.minutes, o.sim.start_hour, o.sim.peak_requests_per_minute,
+      static_cast<unsigned long long>(o.sim.seed));
   print_row("", "sequential", "batched");
   auto row = [&](const char* label, auto f) { print_row(label, f(rep[0]), f(rep[1])); };
   row("requests", [](auto& x) { return std::to_string(x.requests); });
@@ -88,7 +90,8 @@ void print_table(const region& r, const demo_options& o, const city_sim_report (
 }  // namespace
 
 int run_city_demo(int argc, char** argv) {
-  CLI::App app{"In-process city: sequential vs batched matching on the same seed.", "rideshard demo"};
+  CLI::App app{"In-process city: sequential vs batched matching on the same seed.",
+               "rideshard demo"};
   demo_options o;
   app.add_option("--config", o.config, "node config (its [demo] table gives the defaults)");
   std::vector<std::string> raw(argv + 1, argv + argc);
@@ -126,7 +129,8 @@ int run_city_demo(int argc, char** argv) {
     o.sim.mode = i == 0 ? matching_mode::sequential : matching_mode::batched;
     const auto t0 = std::chrono::steady_clock::now();
     auto res = run_city_sim(*r, o.sim);
-    wall_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    wall_ms[i] =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!res) {
       std::fprintf(stderr, "rideshard demo: %s: %s\n", std::string(to_string(res.code())).c_str(),
                    res.err().message.c_str());

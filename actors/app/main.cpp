@@ -7,7 +7,7 @@
 namespace rideshard::app {
 int run_city_demo(int argc, char** argv);
 int run_token(int argc, char** argv);
-}
+}  // namespace rideshard::app
 
 namespace {
 

@@ -27,7 +27,8 @@ int run_token(int argc, char** argv) {
   app.add_option("--role", role_name, "rider | driver | admin")
       ->required()
       ->check(CLI::IsMember({"rider", "driver", "admin"}));
-  app.add_option("--sub", subject, "subject: r-<n> for riders, d-<n> for drivers, a name for admins")
+  app.add_option("--sub", subject,
+                 "subject: r-<n> for riders, d-<n> for drivers, a name for admins")
       ->required();
   app.add_option("--ttl", ttl_s, "lifetime in seconds")->capture_default_str();
   app.add_option("--secret", secret_flag,

@@ -77,8 +77,8 @@ token_authority::token_authority(std::string secret, std::string issuer, unix_cl
 result<token_authority> token_authority::create(std::string secret, std::string issuer,
                                                 unix_clock clock, token_options opts) {
   if (secret.size() < min_secret_bytes)
-    return error{errc::bad_config, "JWT secret must be at least " +
-                                       std::to_string(min_secret_bytes) + " bytes"};
+    return error{errc::bad_config,
+                 "JWT secret must be at least " + std::to_string(min_secret_bytes) + " bytes"};
   if (secret.size() > 4096) return error{errc::bad_config, "JWT secret longer than 4096 bytes"};
   if (issuer.empty()) return error{errc::bad_config, "JWT issuer must not be empty"};
   if (!clock) return error{errc::bad_config, "JWT clock must be set"};
@@ -123,9 +123,9 @@ result<claims> token_authority::verify(std::string_view token) const {
   jwt_t* raw = nullptr;
   // libjwt 1.10 refuses "alg":"none" when a key is given and checks the
   // signature for every HMAC/RSA/EC alg; we still pin the alg below.
-  const int rc = jwt_decode(&raw, token_z.c_str(),
-                            reinterpret_cast<const unsigned char*>(secret_.data()),
-                            static_cast<int>(secret_.size()));
+  const int rc =
+      jwt_decode(&raw, token_z.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
+                 static_cast<int>(secret_.size()));
   jwt_ptr jwt(raw);
   if (rc != 0 || !jwt) return unauthenticated("invalid token (format or signature)");
   if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return unauthenticated("token algorithm not HS256");

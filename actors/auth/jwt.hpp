@@ -15,18 +15,18 @@ namespace rideshard::auth {
 
 /// The verified content of a token.
 struct claims {
-  std::string subject;             ///< "r-<n>", "d-<n>" or a free-form admin name
+  std::string subject;  ///< "r-<n>", "d-<n>" or a free-form admin name
   role r = role::rider;
-  std::int64_t issued_at_s = 0;    ///< Unix seconds ("iat")
-  std::int64_t expires_at_s = 0;   ///< Unix seconds ("exp")
-  std::string issuer;              ///< "iss"
+  std::int64_t issued_at_s = 0;   ///< Unix seconds ("iat")
+  std::int64_t expires_at_s = 0;  ///< Unix seconds ("exp")
+  std::string issuer;             ///< "iss"
 };
 
 /// Tuning of a token_authority. Defaults suit production.
 struct token_options {
-  std::int64_t leeway_s = 30;          ///< clock skew tolerated on exp and iat, 0..300
+  std::int64_t leeway_s = 30;            ///< clock skew tolerated on exp and iat, 0..300
   std::int64_t max_ttl_s = 366 * 86400;  ///< mint() refuses longer lifetimes
-  std::size_t max_token_bytes = 4096;  ///< verify() refuses longer strings outright
+  std::size_t max_token_bytes = 4096;    ///< verify() refuses longer strings outright
 };
 
 /// Unix seconds. Must be safe to call from several threads if verify() is.
@@ -57,7 +57,7 @@ class token_authority {
   /// Errors: bad_config if the secret is shorter than min_secret_bytes, the
   /// issuer is empty, the clock is empty, or options are out of range.
   [[nodiscard]] static result<token_authority> create(std::string secret, std::string issuer,
-                                                     unix_clock clock, token_options opts = {});
+                                                      unix_clock clock, token_options opts = {});
 
   /// A signed token for `subject` with role `r`, valid for `ttl_s` seconds from now.
   /// Errors: invalid_argument (subject malformed for the role, see validate_subject;

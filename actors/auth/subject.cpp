@@ -29,9 +29,12 @@ std::uint64_t parse_id_number(std::string_view subject, char prefix) {
 
 std::string_view to_string(role r) noexcept {
   switch (r) {
-    case role::rider: return "rider";
-    case role::driver: return "driver";
-    case role::admin: return "admin";
+    case role::rider:
+      return "rider";
+    case role::driver:
+      return "driver";
+    case role::admin:
+      return "admin";
   }
   return "unknown";
 }
@@ -49,16 +52,16 @@ std::string subject_of(driver_id id) { return to_string(id); }
 result<rider_id> parse_rider_subject(std::string_view subject) {
   const std::uint64_t v = parse_id_number(subject, 'r');
   if (v == 0)
-    return {errc::invalid_argument, "not a rider subject (want r-<n>): '" +
-                                        std::string(subject.substr(0, 32)) + "'"};
+    return {errc::invalid_argument,
+            "not a rider subject (want r-<n>): '" + std::string(subject.substr(0, 32)) + "'"};
   return rider_id{v};
 }
 
 result<driver_id> parse_driver_subject(std::string_view subject) {
   const std::uint64_t v = parse_id_number(subject, 'd');
   if (v == 0)
-    return {errc::invalid_argument, "not a driver subject (want d-<n>): '" +
-                                        std::string(subject.substr(0, 32)) + "'"};
+    return {errc::invalid_argument,
+            "not a driver subject (want d-<n>): '" + std::string(subject.substr(0, 32)) + "'"};
   return driver_id{v};
 }
 

@@ -11,7 +11,8 @@ constexpr std::size_t max_name_bytes = 100;
 result<void> validate_name(std::string_view name) {
   if (name.empty()) return {errc::invalid_argument, "name must not be empty"};
   if (name.size() > max_name_bytes)
-    return {errc::invalid_argument, "name longer than " + std::to_string(max_name_bytes) + " bytes"};
+    return {errc::invalid_argument,
+            "name longer than " + std::to_string(max_name_bytes) + " bytes"};
   for (char c : name)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return {errc::invalid_argument, "name contains control characters"};
@@ -51,8 +52,8 @@ result<std::string> normalize_email(std::string_view email) {
   return out;
 }
 
-user_store::user_store(std::function<std::uint64_t()> next_id,
-                       std::function<std::int64_t()> now_ms, password_params params)
+user_store::user_store(std::function<std::uint64_t()> next_id, std::function<std::int64_t()> now_ms,
+                       password_params params)
     : next_id_(std::move(next_id)), now_ms_(std::move(now_ms)), params_(params) {
   // If this fails, dummy_hash_ stays empty and unknown-email logins are just faster.
   if (auto h = hash_password("rideshard-timing-dummy", params_)) dummy_hash_ = std::move(*h);
@@ -66,8 +67,7 @@ error user_store::unknown(std::string_view id) {
 }
 
 result<user> user_store::register_user(const registration& reg) {
-  if (reg.r == role::admin)
-    return {errc::invalid_argument, "admin accounts cannot be registered"};
+  if (reg.r == role::admin) return {errc::invalid_argument, "admin accounts cannot be registered"};
   if (auto ok = validate_name(reg.name); !ok) return ok.err();
   auto email = normalize_email(reg.email);
   if (!email) return email.err();
@@ -102,8 +102,7 @@ result<user> user_store::login(std::string_view email, std::string_view password
   std::optional<user> found;
   if (auto norm = normalize_email(email)) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = id_by_email_.find(*norm); it != id_by_email_.end())
-      found = by_id_.at(it->second);
+    if (auto it = id_by_email_.find(*norm); it != id_by_email_.end()) found = by_id_.at(it->second);
   }
   if (!found) {
     (void)verify_password(dummy_hash_, password);  // same work as a real mismatch

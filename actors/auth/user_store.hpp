@@ -96,7 +96,7 @@ class user_store {
   password_params params_;
   std::string dummy_hash_;  ///< verified against on unknown emails (timing)
   mutable std::mutex mu_;
-  std::unordered_map<std::string, user> by_id_;             // guarded by mu_
+  std::unordered_map<std::string, user> by_id_;               // guarded by mu_
   std::unordered_map<std::string, std::string> id_by_email_;  // guarded by mu_
 };
 

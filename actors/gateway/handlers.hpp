@@ -43,10 +43,10 @@ class ws_handler {
 };
 
 struct http_request {
-  std::string method;                         ///< "GET", "POST", ...
-  std::string path;                           ///< without the query string
-  std::map<std::string, std::string> query;   ///< decoded query parameters
-  std::string authorization;                  ///< the Authorization header, verbatim
+  std::string method;                        ///< "GET", "POST", ...
+  std::string path;                          ///< without the query string
+  std::map<std::string, std::string> query;  ///< decoded query parameters
+  std::string authorization;                 ///< the Authorization header, verbatim
   std::string body;
 };
 

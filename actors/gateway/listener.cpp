@@ -106,9 +106,9 @@ class listener : public std::enable_shared_from_this<listener> {
  private:
   void do_accept() {
     if (stopped_) return;
-    acceptor_.async_accept(net::make_strand(core_->ioc),
-                           boost::beast::bind_front_handler(&listener::on_accept,
-                                                            shared_from_this()));
+    acceptor_.async_accept(
+        net::make_strand(core_->ioc),
+        boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
   void on_accept(error_code ec, tcp::socket socket) {
@@ -149,8 +149,9 @@ result<std::uint16_t> gateway::start(const gateway_config& config, ws_handler& w
                                      http_handler& http, metrics& stats) {
   if (core_) return error{errc::invalid_argument, "gateway: already started"};
   if (config.io_threads < 1 || config.max_frame_bytes == 0 || config.max_queue_frames == 0) {
-    return error{errc::invalid_argument, "gateway: io_threads, max_frame_bytes and "
-                                         "max_queue_frames must be positive"};
+    return error{errc::invalid_argument,
+                 "gateway: io_threads, max_frame_bytes and "
+                 "max_queue_frames must be positive"};
   }
   error_code ec;
   const auto address = net::ip::make_address(config.address, ec);

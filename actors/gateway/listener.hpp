@@ -24,15 +24,15 @@ class listener;
 /// Limits and addresses of one gateway. Plain value.
 struct gateway_config {
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;                      ///< 0 = an ephemeral port
+  std::uint16_t port = 0;  ///< 0 = an ephemeral port
   int io_threads = 1;
-  std::size_t max_frame_bytes = 64 * 1024;     ///< WebSocket message; beyond: frame_too_large
-  std::size_t max_queue_frames = 256;          ///< per-session outbound queue; beyond: close
-  std::size_t max_body_bytes = 1024 * 1024;    ///< HTTP request body; beyond: 413
+  std::size_t max_frame_bytes = 64 * 1024;   ///< WebSocket message; beyond: frame_too_large
+  std::size_t max_queue_frames = 256;        ///< per-session outbound queue; beyond: close
+  std::size_t max_body_bytes = 1024 * 1024;  ///< HTTP request body; beyond: 413
   std::chrono::milliseconds handshake_timeout{5000};  ///< also HTTP request read, close
   std::chrono::milliseconds idle_timeout{60000};      ///< WebSocket, keep-alive pings at half
-  double rate_per_s = 50;                      ///< per-connection frame rate (0: no refill)
-  double burst = 100;                          ///< token bucket size
+  double rate_per_s = 50;                             ///< per-connection frame rate (0: no refill)
+  double burst = 100;                                 ///< token bucket size
 };
 
 /// Owns the listening socket, the io_context and its threads. Handlers and

@@ -2,8 +2,8 @@
 #include "gateway/metrics.hpp"
 
 #include <array>
-#include <utility>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include <prometheus/counter.h>
@@ -17,9 +17,12 @@ namespace rideshard::gateway {
 
 std::string_view to_string(endpoint e) noexcept {
   switch (e) {
-    case endpoint::driver: return "driver";
-    case endpoint::rider: return "rider";
-    case endpoint::admin: return "admin";
+    case endpoint::driver:
+      return "driver";
+    case endpoint::rider:
+      return "rider";
+    case endpoint::admin:
+      return "admin";
   }
   return "unknown";
 }
@@ -83,22 +86,21 @@ struct metrics::impl {
                                    .Name("rideshard_request_to_offer_seconds")
                                    .Help("Ride request frame in to first offer frame out")
                                    .Register(reg);
-    trips = &prometheus::BuildGauge()
-                 .Name("rideshard_trips")
-                 .Help("Trips by state")
-                 .Register(reg);
+    trips = &prometheus::BuildGauge().Name("rideshard_trips").Help("Trips by state").Register(reg);
     queue_depth = &prometheus::BuildGauge()
                        .Name("rideshard_queue_depth")
                        .Help("Items waiting in a named queue")
                        .Register(reg);
     request_to_offer = &request_to_offer_family->Add(
-        {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
-                                                    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
-    const auto in_names = kind_names<schemas::client_body>(std::make_index_sequence<client_kinds>{});
+        {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                    0.1, 0.25, 0.5, 1, 2.5, 5});
+    const auto in_names =
+        kind_names<schemas::client_body>(std::make_index_sequence<client_kinds>{});
     for (std::size_t i = 0; i < client_kinds; ++i) {
       frames_in_by_index[i] = &frames_in->Add({{"type", std::string(in_names[i])}});
     }
-    const auto out_names = kind_names<schemas::server_body>(std::make_index_sequence<server_kinds>{});
+    const auto out_names =
+        kind_names<schemas::server_body>(std::make_index_sequence<server_kinds>{});
     for (std::size_t i = 0; i < server_kinds; ++i) {
       frames_out_by_index[i] = &frames_out->Add({{"type", std::string(out_names[i])}});
     }

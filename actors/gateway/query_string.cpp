@@ -58,8 +58,8 @@ result<parsed_target> parse_target(std::string_view target) {
     const auto eq = pair.find('=');
     auto key = percent_decode(pair.substr(0, eq), true);
     if (!key) return key.err();
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
-                                true);
+    auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!value) return value.err();
     out.query.emplace(std::move(*key), std::move(*value));
   }

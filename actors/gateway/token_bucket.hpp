@@ -14,7 +14,9 @@ class token_bucket {
   using clock = std::chrono::steady_clock;
 
   token_bucket(double rate_per_s, double burst, clock::time_point now) noexcept
-      : rate_(std::max(rate_per_s, 0.0)), burst_(std::max(burst, 1.0)), tokens_(burst_),
+      : rate_(std::max(rate_per_s, 0.0)),
+        burst_(std::max(burst, 1.0)),
+        tokens_(burst_),
         last_(now) {}
 
   /// Takes one token if available at `now`; false means the event is over the limit.

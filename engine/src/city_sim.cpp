@@ -36,8 +36,8 @@ struct sim_trip {
   double offer_eta_s = 0;
   std::int64_t decision_at_ms = never;  ///< when the offered driver answers
   bool will_accept = false;
-  std::int64_t next_step_ms = never;    ///< arrival, boarding or drop-off time
-  std::int64_t retry_at_ms = 0;         ///< sequential: next search after finding nobody
+  std::int64_t next_step_ms = never;  ///< arrival, boarding or drop-off time
+  std::int64_t retry_at_ms = 0;       ///< sequential: next search after finding nobody
   std::int32_t surge_permille = 1000;
 };
 
@@ -45,8 +45,14 @@ class city {
  public:
   city(const region& r, const city_sim_config& cfg, spatial_index index, straight_line_eta eta,
        surge_engine surge)
-      : r_(r), cfg_(cfg), index_(std::move(index)), eta_(eta), surge_(std::move(surge)),
-        demand_(r, cfg.seed), arrivals_(cfg.seed ^ 0xa441), rng_(cfg.seed ^ 0x5eed) {
+      : r_(r),
+        cfg_(cfg),
+        index_(std::move(index)),
+        eta_(eta),
+        surge_(std::move(surge)),
+        demand_(r, cfg.seed),
+        arrivals_(cfg.seed ^ 0xa441),
+        rng_(cfg.seed ^ 0x5eed) {
     report_.mode = cfg.mode;
     report_.currency = r.fare.currency;
   }
@@ -77,8 +83,8 @@ class city {
   std::mt19937_64 rng_;       ///< driver behaviour
   std::vector<sim_driver> drivers_;
   std::map<std::uint64_t, std::size_t> driver_by_id_;
-  std::deque<sim_trip> trips_;           ///< every trip, in request order
-  std::vector<std::size_t> active_;      ///< indexes of non-terminal trips
+  std::deque<sim_trip> trips_;       ///< every trip, in request order
+  std::vector<std::size_t> active_;  ///< indexes of non-terminal trips
   std::vector<double> pickup_etas_;
   double wait_sum_s_ = 0;
   std::int64_t waits_ = 0;
@@ -219,7 +225,8 @@ result<void> city::advance_trips(std::int64_t now) {
     } else if (st.t.state == trip_state::driver_arrived) {
       ev.kind = trip_event_kind::start;
       ev.pin = st.t.pin;
-      st.next_step_ms = now + static_cast<std::int64_t>(eta_.estimate_s(st.t.pickup, st.dropoff) * 1000);
+      st.next_step_ms =
+          now + static_cast<std::int64_t>(eta_.estimate_s(st.t.pickup, st.dropoff) * 1000);
     } else if (st.t.state == trip_state::in_progress) {
       ev.kind = trip_event_kind::complete;
       d.pos = st.dropoff;
@@ -327,10 +334,10 @@ result<city_sim_report> city::run() {
   for (std::int64_t now = 0; now < cfg_.duration_ms; now += cfg_.tick_ms) {
     using phase_fn = result<void> (city::*)(std::int64_t);
     for (phase_fn phase : {&city::sample_supply, &city::new_requests, &city::answer_offers,
-                        &city::advance_trips, &city::expire_requests})
+                           &city::advance_trips, &city::expire_requests})
       if (auto ok = (this->*phase)(now); !ok) return ok.err();
-    auto ok = cfg_.mode == matching_mode::sequential ? dispatch_sequential(now)
-                                                     : dispatch_batched(now);
+    auto ok =
+        cfg_.mode == matching_mode::sequential ? dispatch_sequential(now) : dispatch_batched(now);
     if (!ok) return ok.err();
     active_.erase(std::remove_if(active_.begin(), active_.end(),
                                  [&](std::size_t ti) { return is_terminal(trips_[ti].t.state); }),
@@ -342,8 +349,8 @@ result<city_sim_report> city::run() {
 
 void city::finish() {
   if (report_.requests > 0)
-    report_.matched_pct = 100.0 * static_cast<double>(report_.matched) /
-                          static_cast<double>(report_.requests);
+    report_.matched_pct =
+        100.0 * static_cast<double>(report_.matched) / static_cast<double>(report_.requests);
   if (!pickup_etas_.empty()) {
     double sum = 0;
     for (double e : pickup_etas_) sum += e;

@@ -250,8 +250,9 @@ result<std::vector<bool>> solve_flow(const candidate_graph& cand,
     cost[g.addArc(node(e.request), node(nr + e.driver))] = e.cost_ds;
   for (std::size_t i = 0; i < nr; ++i) {
     supply[node(i)] = 1;
-    const std::int64_t waited_ds = std::min<std::int64_t>(
-        std::max<std::int64_t>(requests[i].waited_ms, 0), max_waited_ms) / 100;
+    const std::int64_t waited_ds =
+        std::min<std::int64_t>(std::max<std::int64_t>(requests[i].waited_ms, 0), max_waited_ms) /
+        100;
     cost[g.addArc(node(i), sink)] = penalty + waited_ds;
   }
   for (std::size_t d = 0; d < nd; ++d) cost[g.addArc(node(nr + d), sink)] = 0;

@@ -25,11 +25,20 @@ class table_reader {
     const toml::node* n = t_->get(key);
     if (!n) return fail(key, "missing key");
     if constexpr (std::is_same_v<T, std::string>) {
-      if (auto v = n->value<std::string>()) { out = *v; return true; }
+      if (auto v = n->value<std::string>()) {
+        out = *v;
+        return true;
+      }
     } else if constexpr (std::is_floating_point_v<T>) {
-      if (auto v = n->value<double>()) { out = static_cast<T>(*v); return true; }
+      if (auto v = n->value<double>()) {
+        out = static_cast<T>(*v);
+        return true;
+      }
     } else {
-      if (auto v = n->as_integer()) { out = static_cast<T>(v->get()); return true; }
+      if (auto v = n->as_integer()) {
+        out = static_cast<T>(v->get());
+        return true;
+      }
     }
     return fail(key, "wrong type");
   }
@@ -191,7 +200,8 @@ result<std::vector<region>> load_node_regions(const std::string& node_config_pat
     return bad(node_config_path, std::string(e.description()));
   }
   const toml::array* files = doc["regions"]["files"].as_array();
-  if (!files || files->empty()) return bad(node_config_path, "regions.files must list region files");
+  if (!files || files->empty())
+    return bad(node_config_path, "regions.files must list region files");
   const auto slash = node_config_path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : node_config_path.substr(0, slash);
   std::vector<region> out;

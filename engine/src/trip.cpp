@@ -8,19 +8,20 @@
 namespace rideshard {
 namespace {
 
-constexpr std::array<std::string_view, 8> state_names{
-    "requested", "offered", "accepted", "driver_arrived",
-    "in_progress", "completed", "cancelled", "expired"};
+constexpr std::array<std::string_view, 8> state_names{"requested",      "offered",     "accepted",
+                                                      "driver_arrived", "in_progress", "completed",
+                                                      "cancelled",      "expired"};
 
 error illegal(const trip& t, const trip_event& ev) {
-  return {errc::illegal_transition, "cannot " + std::string(to_string(ev.kind)) + " a trip in state " +
-                                        std::string(to_string(t.state))};
+  return {errc::illegal_transition, "cannot " + std::string(to_string(ev.kind)) +
+                                        " a trip in state " + std::string(to_string(t.state))};
 }
 
 // Checks that the event comes from the driver assigned to the trip.
 result<void> from_assigned_driver(const trip& t, const trip_event& ev) {
   if (!ev.driver.valid() || ev.driver != t.driver)
-    return error{errc::forbidden, to_string(ev.driver) + " is not the driver of " + to_string(t.id)};
+    return error{errc::forbidden,
+                 to_string(ev.driver) + " is not the driver of " + to_string(t.id)};
   return {};
 }
 
@@ -87,8 +88,10 @@ result<trip_transition> on_requested(trip& t, const trip_event& ev, const trip_r
       t.cancelled_by = party::system;
       return move(t, trip_state::expired, ev.at_ms);
     }
-    case trip_event_kind::cancel: return cancel(t, ev, rules);
-    default: return illegal(t, ev);
+    case trip_event_kind::cancel:
+      return cancel(t, ev, rules);
+    default:
+      return illegal(t, ev);
   }
 }
 
@@ -112,7 +115,8 @@ result<trip_transition> on_offered(trip& t, const trip_event& ev, const trip_rul
       return back_to_requested(t, ev);
     case trip_event_kind::offer_timeout:
       if (ev.at_ms < t.offer_deadline_ms)
-        return error{errc::illegal_transition, "the offer for " + to_string(t.id) + " is still open"};
+        return error{errc::illegal_transition,
+                     "the offer for " + to_string(t.id) + " is still open"};
       return back_to_requested(t, ev);
     case trip_event_kind::expire: {
       if (ev.at_ms < t.requested_at_ms + rules.request_ttl_ms)
@@ -124,8 +128,10 @@ result<trip_transition> on_offered(trip& t, const trip_event& ev, const trip_rul
       tr.released_driver = released;
       return tr;
     }
-    case trip_event_kind::cancel: return cancel(t, ev, rules);
-    default: return illegal(t, ev);
+    case trip_event_kind::cancel:
+      return cancel(t, ev, rules);
+    default:
+      return illegal(t, ev);
   }
 }
 
@@ -141,7 +147,8 @@ result<trip_transition> on_assigned(trip& t, const trip_event& ev, const trip_ru
       t.arrived_at_ms = ev.at_ms;
       return move(t, trip_state::driver_arrived, ev.at_ms);
     case trip_event_kind::start:
-      if (ev.pin != t.pin) return error{errc::wrong_pin, "the PIN does not match " + to_string(t.id)};
+      if (ev.pin != t.pin)
+        return error{errc::wrong_pin, "the PIN does not match " + to_string(t.id)};
       t.started_at_ms = ev.at_ms;
       return move(t, trip_state::in_progress, ev.at_ms);
     default: {
@@ -171,16 +178,20 @@ bool is_terminal(trip_state s) noexcept {
 
 std::string_view to_string(party p) noexcept {
   switch (p) {
-    case party::rider: return "rider";
-    case party::driver: return "driver";
-    case party::system: return "system";
+    case party::rider:
+      return "rider";
+    case party::driver:
+      return "driver";
+    case party::system:
+      return "system";
   }
   return "unknown";
 }
 
 std::string_view to_string(trip_event_kind k) noexcept {
-  constexpr std::array<std::string_view, 9> names{
-      "offer", "decline", "offer_timeout", "accept", "arrive", "start", "complete", "cancel", "expire"};
+  constexpr std::array<std::string_view, 9> names{"offer",    "decline", "offer_timeout",
+                                                  "accept",   "arrive",  "start",
+                                                  "complete", "cancel",  "expire"};
   auto i = static_cast<std::size_t>(k);
   return i < names.size() ? names[i] : "unknown";
 }
@@ -189,12 +200,20 @@ result<trip_transition> apply(trip& t, const trip_event& ev, const trip_rules& r
   trip before = t;  // apply() promises t is unchanged on error
   result<trip_transition> r = error{errc::internal, "unreachable"};
   switch (t.state) {
-    case trip_state::requested: r = on_requested(t, ev, rules); break;
-    case trip_state::offered: r = on_offered(t, ev, rules); break;
+    case trip_state::requested:
+      r = on_requested(t, ev, rules);
+      break;
+    case trip_state::offered:
+      r = on_offered(t, ev, rules);
+      break;
     case trip_state::accepted:
     case trip_state::driver_arrived:
-    case trip_state::in_progress: r = on_assigned(t, ev, rules); break;
-    default: r = illegal(t, ev); break;
+    case trip_state::in_progress:
+      r = on_assigned(t, ev, rules);
+      break;
+    default:
+      r = illegal(t, ev);
+      break;
   }
   if (!r) t = std::move(before);
   return r;

@@ -11,11 +11,11 @@ namespace rideshard::schemas {
 namespace {
 
 namespace fbw = rideshard::wire::v1;
-using flatbuffers::FlatBufferBuilder;
-using flatbuffers::Offset;
 using detail::read_id;
 using detail::read_position;
 using detail::read_text;
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
 
 fbw::lat_lng to_fb(lat_lng p) { return fbw::lat_lng(p.lat, p.lng); }
 
@@ -80,8 +80,7 @@ struct body_encoder {
   }
   out operator()(const cancel_trip& m) const {
     auto reason = opt_string(b, m.reason);
-    return {fbw::client_body::cancel_trip,
-            fbw::Createcancel_trip(b, m.trip.value, reason).Union()};
+    return {fbw::client_body::cancel_trip, fbw::Createcancel_trip(b, m.trip.value, reason).Union()};
   }
   out operator()(const ping& m) const {
     return {fbw::client_body::ping, fbw::Createping(b, m.nonce).Union()};
@@ -128,8 +127,7 @@ result<client_body> read_trip_reason(const Fb& m, std::string_view where,
                                      const codec_limits& limits) {
   auto id = read_id(m.trip_id(), std::string(where) + ".trip_id");
   if (!id) return id.err();
-  auto reason = read_text(m.reason(), std::string(where) + ".reason", limits.max_text_bytes,
-                          false);
+  auto reason = read_text(m.reason(), std::string(where) + ".reason", limits.max_text_bytes, false);
   if (!reason) return reason.err();
   return client_body{T{trip_id{*id}, std::move(*reason)}};
 }
@@ -152,8 +150,10 @@ result<client_body> read_body(const fbw::client_message& root, const codec_limit
       if (!client) return client.err();
       return client_body{hello{std::move(*token), std::move(*client), m->resume()}};
     }
-    case fbw::client_body::go_online: return client_body{go_online{}};
-    case fbw::client_body::go_offline: return client_body{go_offline{}};
+    case fbw::client_body::go_online:
+      return client_body{go_online{}};
+    case fbw::client_body::go_offline:
+      return client_body{go_offline{}};
     case fbw::client_body::location_batch: {
       auto batch = read_batch(*root.body_as_location_batch(), limits);
       if (!batch) return batch.err();
@@ -203,12 +203,13 @@ result<client_body> read_body(const fbw::client_message& root, const codec_limit
                                            "complete_trip");
     case fbw::client_body::cancel_trip:
       return read_trip_reason<cancel_trip>(*root.body_as_cancel_trip(), "cancel_trip", limits);
-    case fbw::client_body::ping: return client_body{ping{root.body_as_ping()->nonce()}};
-    default: break;
+    case fbw::client_body::ping:
+      return client_body{ping{root.body_as_ping()->nonce()}};
+    default:
+      break;
   }
-  return error{errc::unknown_message,
-               "unknown client message type " +
-                   std::to_string(static_cast<unsigned>(root.body_type()))};
+  return error{errc::unknown_message, "unknown client message type " +
+                                          std::to_string(static_cast<unsigned>(root.body_type()))};
 }
 
 }  // namespace

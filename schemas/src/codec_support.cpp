@@ -9,13 +9,23 @@ bool valid_utf8(std::string_view s) noexcept {
   while (p < end) {
     const unsigned char c = *p;
     if (c == 0) return false;
-    if (c < 0x80) { ++p; continue; }
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
     int extra = 0;
     std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     if (end - p <= extra) return false;
     for (int i = 1; i <= extra; ++i) {
       if ((p[i] & 0xC0) != 0x80) return false;
@@ -29,8 +39,8 @@ bool valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
-result<std::string> read_text(const flatbuffers::String* s, std::string_view field,
-                              std::size_t max, bool required) {
+result<std::string> read_text(const flatbuffers::String* s, std::string_view field, std::size_t max,
+                              bool required) {
   if (s == nullptr || s->size() == 0) {
     if (required) return error{errc::missing_field, std::string(field) + " must not be empty"};
     return std::string();
@@ -39,8 +49,8 @@ result<std::string> read_text(const flatbuffers::String* s, std::string_view fie
   if (!valid_utf8(v))
     return error{errc::malformed_buffer, std::string(field) + " is not valid UTF-8"};
   if (v.size() > max)
-    return error{errc::invalid_argument, std::string(field) + " is longer than " +
-                                             std::to_string(max) + " bytes"};
+    return error{errc::invalid_argument,
+                 std::string(field) + " is longer than " + std::to_string(max) + " bytes"};
   return std::string(v);
 }
 

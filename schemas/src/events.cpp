@@ -30,9 +30,9 @@ result<std::string> render(const FlatBufferBuilder& b, const char* root) {
 }
 
 auto tie_event(const trip_lifecycle_event& e) {
-  return std::tie(e.event_id, e.type, e.occurred_at_ms, e.trip, e.sequence, e.from, e.to,
-                  e.driver, e.offered_to, e.rider, e.pickup, e.dropoff, e.driver_position,
-                  e.fare_minor, e.fee_minor, e.currency, e.cancelled_by, e.reason);
+  return std::tie(e.event_id, e.type, e.occurred_at_ms, e.trip, e.sequence, e.from, e.to, e.driver,
+                  e.offered_to, e.rider, e.pickup, e.dropoff, e.driver_position, e.fare_minor,
+                  e.fee_minor, e.currency, e.cancelled_by, e.reason);
 }
 
 }  // namespace
@@ -43,15 +43,24 @@ bool operator==(const trip_lifecycle_event& a, const trip_lifecycle_event& b) {
 
 trip_event_type event_type_of(trip_event_kind kind) noexcept {
   switch (kind) {
-    case trip_event_kind::offer: return trip_event_type::offered;
-    case trip_event_kind::decline: return trip_event_type::declined;
-    case trip_event_kind::offer_timeout: return trip_event_type::offer_timed_out;
-    case trip_event_kind::accept: return trip_event_type::accepted;
-    case trip_event_kind::arrive: return trip_event_type::driver_arrived;
-    case trip_event_kind::start: return trip_event_type::started;
-    case trip_event_kind::complete: return trip_event_type::completed;
-    case trip_event_kind::cancel: return trip_event_type::cancelled;
-    case trip_event_kind::expire: return trip_event_type::expired;
+    case trip_event_kind::offer:
+      return trip_event_type::offered;
+    case trip_event_kind::decline:
+      return trip_event_type::declined;
+    case trip_event_kind::offer_timeout:
+      return trip_event_type::offer_timed_out;
+    case trip_event_kind::accept:
+      return trip_event_type::accepted;
+    case trip_event_kind::arrive:
+      return trip_event_type::driver_arrived;
+    case trip_event_kind::start:
+      return trip_event_type::started;
+    case trip_event_kind::complete:
+      return trip_event_type::completed;
+    case trip_event_kind::cancel:
+      return trip_event_type::cancelled;
+    case trip_event_kind::expire:
+      return trip_event_type::expired;
   }
   return trip_event_type::requested;
 }
@@ -85,8 +94,8 @@ result<std::string> encode_trip_event_json(const trip_lifecycle_event& ev) {
   const auto pickup = to_fb(ev.pickup), dropoff = to_fb(ev.dropoff);
   const auto driver_pos = to_fb(ev.driver_position.value_or(lat_lng{}));
   b.Finish(fbe::Createtrip_event(
-      b, id, static_cast<fbe::trip_event_type>(ev.type), events_schema_version,
-      ev.occurred_at_ms, ev.trip.value, ev.sequence, static_cast<fbe::trip_state>(ev.from),
+      b, id, static_cast<fbe::trip_event_type>(ev.type), events_schema_version, ev.occurred_at_ms,
+      ev.trip.value, ev.sequence, static_cast<fbe::trip_state>(ev.from),
       static_cast<fbe::trip_state>(ev.to), ev.driver.value, ev.offered_to.value, ev.rider.value,
       &pickup, &dropoff, ev.driver_position ? &driver_pos : nullptr, ev.fare_minor, ev.fee_minor,
       currency, static_cast<fbe::party>(ev.cancelled_by), reason));
@@ -108,10 +117,9 @@ result<std::string> encode_quote_event_json(const quote_event& ev) {
   auto id = b.CreateString(ev.event_id);
   auto currency = opt_string(b, ev.currency);
   const auto pickup = to_fb(ev.pickup), dropoff = to_fb(ev.dropoff);
-  b.Finish(fbe::Createquote_event(b, id, events_schema_version, ev.occurred_at_ms,
-                                  ev.quote.value, ev.rider.value, &pickup, &dropoff,
-                                  ev.total_minor, currency, ev.surge_per_mille,
-                                  ev.pickup_eta_s));
+  b.Finish(fbe::Createquote_event(b, id, events_schema_version, ev.occurred_at_ms, ev.quote.value,
+                                  ev.rider.value, &pickup, &dropoff, ev.total_minor, currency,
+                                  ev.surge_per_mille, ev.pickup_eta_s));
   return render(b, "quote_event");
 }
 

@@ -26,8 +26,7 @@ result<Message> decode_json(std::string_view text, const char* root, const codec
   auto buf = schema.parse(text, root, limits.max_frame_bytes);
   if (!buf) return buf.err();
   auto msg = decode(buf->data, buf->size, after_parse(limits));
-  if (!msg && msg.code() == errc::malformed_buffer)
-    return error{errc::bad_json, msg.err().message};
+  if (!msg && msg.code() == errc::malformed_buffer) return error{errc::bad_json, msg.err().message};
   return msg;
 }
 

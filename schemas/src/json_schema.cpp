@@ -29,8 +29,8 @@ std::optional<std::string_view> body_type_value(std::string_view text) {
   if (key == std::string_view::npos) return std::nullopt;
   auto i = key + 11;
   auto skip_ws = [&] {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-                               text[i] == '\r'))
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
       ++i;
   };
   skip_ws();
@@ -65,8 +65,7 @@ std::string tidy(const std::string& message) {
     const auto colon = where.find(": ");
     const auto what = out.substr(at + 9);
     if (colon != std::string::npos)
-      return "line " + where.substr(0, colon) + ", column " + where.substr(colon + 2) + ": " +
-             what;
+      return "line " + where.substr(0, colon) + ", column " + where.substr(colon + 2) + ": " + what;
     return what;
   }
   return out;
@@ -84,7 +83,8 @@ json_schema& json_schema::for_thread(which w) {
       thread_local json_schema records(records_fbs);
       return records;
     }
-    case which::wire: break;
+    case which::wire:
+      break;
   }
   thread_local json_schema wire(wire_fbs);
   return wire;

@@ -40,9 +40,8 @@ error corrupt(const error& e) { return error{errc::malformed_buffer, "record: " 
 
 bool operator==(const driver_record& a, const driver_record& b) {
   return std::tie(a.id, a.status, a.last_position, a.last_seen_ms, a.current_trip,
-                  a.trips_completed) == std::tie(b.id, b.status, b.last_position,
-                                                 b.last_seen_ms, b.current_trip,
-                                                 b.trips_completed);
+                  a.trips_completed) == std::tie(b.id, b.status, b.last_position, b.last_seen_ms,
+                                                 b.current_trip, b.trips_completed);
 }
 
 bool operator==(const rider_record& a, const rider_record& b) {
@@ -107,10 +106,9 @@ result<trip> decode_trip_record(const std::uint8_t* data, std::size_t size) {
 std::vector<std::uint8_t> encode_driver_record(const driver_record& d) {
   FlatBufferBuilder b(128);
   const auto pos = to_fb(d.last_position.value_or(lat_lng{}));
-  b.Finish(fbr::Createdriver_record(b, records_schema_version, d.id.value,
-                                    static_cast<fbr::driver_status>(d.status),
-                                    d.last_position ? &pos : nullptr, d.last_seen_ms,
-                                    d.current_trip.value, d.trips_completed));
+  b.Finish(fbr::Createdriver_record(
+      b, records_schema_version, d.id.value, static_cast<fbr::driver_status>(d.status),
+      d.last_position ? &pos : nullptr, d.last_seen_ms, d.current_trip.value, d.trips_completed));
   return bytes(b);
 }
 

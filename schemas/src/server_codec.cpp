@@ -10,10 +10,10 @@ namespace rideshard::schemas {
 namespace {
 
 namespace fbw = rideshard::wire::v1;
-using flatbuffers::FlatBufferBuilder;
-using flatbuffers::Offset;
 using detail::read_position;
 using detail::read_text;
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
 
 fbw::lat_lng to_fb(lat_lng p) { return fbw::lat_lng(p.lat, p.lng); }
 
@@ -23,8 +23,8 @@ Offset<flatbuffers::String> opt_string(FlatBufferBuilder& b, const std::string& 
 }
 
 Offset<fbw::fare_breakdown> build_fare(FlatBufferBuilder& b, const fare_breakdown& f) {
-  return fbw::Createfare_breakdown(b, f.base_minor, f.distance_minor, f.time_minor,
-                                   f.surge_minor, f.booking_fee_minor, f.total_minor);
+  return fbw::Createfare_breakdown(b, f.base_minor, f.distance_minor, f.time_minor, f.surge_minor,
+                                   f.booking_fee_minor, f.total_minor);
 }
 
 Offset<fbw::trip_status> build_status(FlatBufferBuilder& b, const trip_status& m) {
@@ -34,8 +34,8 @@ Offset<fbw::trip_status> build_status(FlatBufferBuilder& b, const trip_status& m
   const fbw::lat_lng driver_pos = to_fb(m.driver_position.value_or(lat_lng{}));
   return fbw::Createtrip_status(
       b, m.trip.value, static_cast<fbw::trip_state>(m.state), m.driver.value, m.rider.value,
-      &pickup, &dropoff, m.driver_position ? &driver_pos : nullptr, m.pickup_eta_s,
-      m.dropoff_eta_s, pin, static_cast<fbw::party>(m.cancelled_by), reason, m.updated_at_ms);
+      &pickup, &dropoff, m.driver_position ? &driver_pos : nullptr, m.pickup_eta_s, m.dropoff_eta_s,
+      pin, static_cast<fbw::party>(m.cancelled_by), reason, m.updated_at_ms);
 }
 
 /// Builds one union member; returns its type tag and offset.
@@ -47,9 +47,9 @@ struct body_encoder {
     auto subject = b.CreateString(m.subject);
     Offset<fbw::trip_status> current = 0;
     if (m.current_trip) current = build_status(b, *m.current_trip);
-    return {fbw::server_body::welcome,
-            fbw::Createwelcome(b, subject, static_cast<fbw::role>(m.role), m.resumed, current)
-                .Union()};
+    return {
+        fbw::server_body::welcome,
+        fbw::Createwelcome(b, subject, static_cast<fbw::role>(m.role), m.resumed, current).Union()};
   }
   out operator()(const ack& m) const {
     return {fbw::server_body::ack, fbw::Createack(b, m.accepted).Union()};
@@ -138,8 +138,8 @@ result<trip_status> read_status(const fbw::trip_status& m, const codec_limits& l
   auto by = detail::read_enum<party>(m.cancelled_by(), detail::party_count, "cancelled_by");
   if (!by) return by.err();
   out.cancelled_by = *by;
-  auto reason = read_text(m.cancel_reason(), "trip_status.cancel_reason",
-                          limits.max_text_bytes, false);
+  auto reason =
+      read_text(m.cancel_reason(), "trip_status.cancel_reason", limits.max_text_bytes, false);
   if (!reason) return reason.err();
   out.cancel_reason = std::move(*reason);
   out.updated_at_ms = m.updated_at_ms();
@@ -166,14 +166,15 @@ result<server_body> read_body(const fbw::server_message& root, const codec_limit
       }
       return server_body{std::move(out)};
     }
-    case fbw::server_body::ack: return server_body{ack{root.body_as_ack()->accepted()}};
+    case fbw::server_body::ack:
+      return server_body{ack{root.body_as_ack()->accepted()}};
     case fbw::server_body::quote: {
       const auto* m = root.body_as_quote();
       auto currency = read_text(m->currency(), "quote.currency", max_text, true);
       if (!currency) return currency.err();
-      return server_body{quote{quote_id{m->quote_id()}, read_fare(*m->fare()),
-                               std::move(*currency), m->surge_per_mille(), m->pickup_eta_s(),
-                               m->distance_m(), m->duration_s(), m->expires_at_ms()}};
+      return server_body{quote{quote_id{m->quote_id()}, read_fare(*m->fare()), std::move(*currency),
+                               m->surge_per_mille(), m->pickup_eta_s(), m->distance_m(),
+                               m->duration_s(), m->expires_at_ms()}};
     }
     case fbw::server_body::offer: {
       const auto* m = root.body_as_offer();
@@ -198,8 +199,7 @@ result<server_body> read_body(const fbw::server_message& root, const codec_limit
       if (!pos) return pos.err();
       return server_body{driver_position{
           trip_id{m->trip_id()}, driver_id{m->driver_id()},
-          location_sample{*pos, s->heading_deg(), s->speed_mps(), s->timestamp_ms()},
-          m->eta_s()}};
+          location_sample{*pos, s->heading_deg(), s->speed_mps(), s->timestamp_ms()}, m->eta_s()}};
     }
     case fbw::server_body::receipt: {
       const auto* m = root.body_as_receipt();
@@ -221,12 +221,13 @@ result<server_body> read_body(const fbw::server_message& root, const codec_limit
       return server_body{
           error_reply{static_cast<errc>(m->code()), std::move(*message), m->ref_seq()}};
     }
-    case fbw::server_body::pong: return server_body{pong{root.body_as_pong()->nonce()}};
-    default: break;
+    case fbw::server_body::pong:
+      return server_body{pong{root.body_as_pong()->nonce()}};
+    default:
+      break;
   }
-  return error{errc::unknown_message,
-               "unknown server message type " +
-                   std::to_string(static_cast<unsigned>(root.body_type()))};
+  return error{errc::unknown_message, "unknown server message type " +
+                                          std::to_string(static_cast<unsigned>(root.body_type()))};
 }
 
 }  // namespace

@@ -15,8 +15,7 @@
 
 namespace rideshard::gateway::detail {
 
-class http_session final : public session_base,
-                           public std::enable_shared_from_this<http_session> {
+class http_session final : public session_base, public std::enable_shared_from_this<http_session> {
  public:
   http_session(std::shared_ptr<gateway_core> core, boost::asio::ip::tcp::socket&& socket);
   ~http_session() override;
@@ -35,8 +34,8 @@ class http_session final : public session_base,
   void handle_request();
   void upgrade();
   void respond(http_response r, std::string route);
-  void send_error(int status, std::string_view code, std::string_view message,
-                  std::string route, bool close);
+  void send_error(int status, std::string_view code, std::string_view message, std::string route,
+                  bool close);
   void send(response res, std::string route);
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void do_close();

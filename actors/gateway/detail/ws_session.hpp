@@ -75,9 +75,9 @@ class ws_session final : public connection,
   token_bucket bucket_;
   std::deque<frame> queue_;
   boost::beast::websocket::close_reason close_reason_;
-  std::atomic<std::size_t> queued_{0};   // frames accepted by send() and not yet written
+  std::atomic<std::size_t> queued_{0};  // frames accepted by send() and not yet written
   std::atomic<bool> last_binary_{false};
-  std::atomic<bool> closing_{false};     // send() refuses once set
+  std::atomic<bool> closing_{false};  // send() refuses once set
   bool writing_ = false;
   bool close_started_ = false;
   bool accepted_ = false;

@@ -39,8 +39,8 @@ std::string b64url(std::string_view in) {
     out += tbl[(v >> 18) & 63];
     out += tbl[(v >> 12) & 63];
   } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8);
+    const unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += tbl[(v >> 18) & 63];
     out += tbl[(v >> 12) & 63];
     out += tbl[(v >> 6) & 63];
@@ -77,8 +77,8 @@ std::string forge(const std::string& grants_json, jwt_alg_t alg = JWT_ALG_HS256,
 }
 
 std::string claims_json(const std::string& sub, const std::string& role_field,
-                        const std::string& iss = "\"rideshard-test\"",
-                        std::int64_t iat = t0, std::int64_t exp = t0 + 600) {
+                        const std::string& iss = "\"rideshard-test\"", std::int64_t iat = t0,
+                        std::int64_t exp = t0 + 600) {
   std::string j = "{\"sub\":\"" + sub + "\",\"iss\":" + iss + ",\"iat\":" + std::to_string(iat) +
                   ",\"exp\":" + std::to_string(exp);
   if (!role_field.empty()) j += ",\"role\":" + role_field;
@@ -86,8 +86,7 @@ std::string claims_json(const std::string& sub, const std::string& role_field,
 }
 
 struct fixture {
-  std::shared_ptr<std::atomic<std::int64_t>> now =
-      std::make_shared<std::atomic<std::int64_t>>(t0);
+  std::shared_ptr<std::atomic<std::int64_t>> now = std::make_shared<std::atomic<std::int64_t>>(t0);
   token_authority auth = make(secret);
 
   token_authority make(const std::string& s, std::string issuer = "rideshard-test") {
@@ -140,8 +139,8 @@ TEST_CASE_FIXTURE(fixture, "expiry honours the injected clock and the leeway") {
   auto r = auth.verify(*tok);
   CHECK(r.code() == errc::token_expired);
 
-  auto strict = token_authority::create(secret, "rideshard-test", [this] { return now->load(); },
-                                        token_options{0, 3600, 4096});
+  auto strict = token_authority::create(
+      secret, "rideshard-test", [this] { return now->load(); }, token_options{0, 3600, 4096});
   REQUIRE(strict.ok());
   now->store(t0 + 61);
   CHECK(strict->verify(*tok).code() == errc::token_expired);
@@ -168,8 +167,8 @@ TEST_CASE_FIXTURE(fixture, "tampered payload and signature are refused") {
     CHECK(auth.verify(forged).code() == errc::unauthenticated);
   }
   SUBCASE("payload escalated to admin") {
-    const std::string forged = parts[0] + "." + b64url(claims_json("r-42", "\"admin\"")) + "." +
-                               parts[2];
+    const std::string forged =
+        parts[0] + "." + b64url(claims_json("r-42", "\"admin\"")) + "." + parts[2];
     CHECK(auth.verify(forged).code() == errc::unauthenticated);
   }
   SUBCASE("signature changed") {
@@ -210,24 +209,23 @@ TEST_CASE_FIXTURE(fixture, "wrong secret and wrong issuer are refused") {
   auto tok2 = other_iss.mint("r-1", role::rider, 60);
   REQUIRE(tok2.ok());
   CHECK(auth.verify(*tok2).code() == errc::unauthenticated);
-  CHECK(auth.verify(forge(claims_json("r-1", "\"rider\"", "42"))).code() ==
-        errc::unauthenticated);
+  CHECK(auth.verify(forge(claims_json("r-1", "\"rider\"", "42"))).code() == errc::unauthenticated);
 }
 
 TEST_CASE_FIXTURE(fixture, "bad role, subject and time claims are refused") {
   const std::string bad[] = {
-      claims_json("r-1", ""),                 // no role
-      claims_json("r-1", "\"superuser\""),    // unknown role
-      claims_json("r-1", "\"Rider\""),        // case matters
-      claims_json("r-1", "2"),                // role not a string
-      claims_json("d-1", "\"rider\""),        // subject does not fit the role
+      claims_json("r-1", ""),               // no role
+      claims_json("r-1", "\"superuser\""),  // unknown role
+      claims_json("r-1", "\"Rider\""),      // case matters
+      claims_json("r-1", "2"),              // role not a string
+      claims_json("d-1", "\"rider\""),      // subject does not fit the role
       claims_json("r-1", "\"driver\""),
-      claims_json("r-01", "\"rider\""),       // non-canonical id
-      claims_json("", "\"admin\""),           // empty subject
+      claims_json("r-01", "\"rider\""),                               // non-canonical id
+      claims_json("", "\"admin\""),                                   // empty subject
       claims_json("r-1", "\"rider\"", "\"rideshard-test\"", t0, t0),  // exp == iat
       R"({"sub":"r-1","role":"rider","iss":"rideshard-test","iat":1700000000})",  // no exp
       R"({"sub":"r-1","role":"rider","iss":"rideshard-test","iat":1700000000,"exp":"1800000000"})",
-      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","exp":1700000600})",  // no iat
+      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","exp":1700000600})",       // no iat
       R"({"role":"rider","iss":"rideshard-test","iat":1700000000,"exp":1700000600})",  // no sub
   };
   for (const auto& json : bad) {
@@ -237,23 +235,23 @@ TEST_CASE_FIXTURE(fixture, "bad role, subject and time claims are refused") {
 }
 
 TEST_CASE_FIXTURE(fixture, "garbage strings are refused without crashing") {
-  const std::string garbage[] = {"",
-                                 "a",
-                                 "a.b",
-                                 "a.b.c",
-                                 "..",
-                                 "a..c",
-                                 ".b.c",
-                                 "a.b.c.d",
-                                 "eyJhbGciOiJIUzI1NiJ9.e30.e30",
-                                 "not a token at all",
-                                 std::string("abc\0def.ghi.jkl", 15),
-                                 "\xff\xfe.\x80.\x01",
-                                 std::string(5000, 'A'),
-                                 std::string(100, 'A') + "." + std::string(100, 'B') + "." +
-                                     std::string(43, 'C'),
-                                 b64url("{") + "." + b64url("{}") + ".c2ln",
-                                 b64url(R"({"alg":"HS256"})") + "." + b64url("[1,2]") + ".c2ln"};
+  const std::string garbage[] = {
+      "",
+      "a",
+      "a.b",
+      "a.b.c",
+      "..",
+      "a..c",
+      ".b.c",
+      "a.b.c.d",
+      "eyJhbGciOiJIUzI1NiJ9.e30.e30",
+      "not a token at all",
+      std::string("abc\0def.ghi.jkl", 15),
+      "\xff\xfe.\x80.\x01",
+      std::string(5000, 'A'),
+      std::string(100, 'A') + "." + std::string(100, 'B') + "." + std::string(43, 'C'),
+      b64url("{") + "." + b64url("{}") + ".c2ln",
+      b64url(R"({"alg":"HS256"})") + "." + b64url("[1,2]") + ".c2ln"};
   for (const auto& g : garbage) {
     CAPTURE(g);
     CHECK(auth.verify(g).code() == errc::unauthenticated);
@@ -295,7 +293,7 @@ TEST_CASE("load_jwt_secret prefers the environment, then the config") {
   auto short_env = load_jwt_secret(var, secret);
   CHECK(short_env.code() == errc::bad_config);
   CHECK(short_env.err().message.find("zq9xk") == std::string::npos);  // never echo the secret
-  ::setenv(var, "", 1);  // empty counts as unset
+  ::setenv(var, "", 1);                                               // empty counts as unset
   CHECK(load_jwt_secret(var, secret).ok());
   ::unsetenv(var);
 }

@@ -13,9 +13,9 @@ const rider_id other_rider{43};
 const driver_id assigned{7};
 const driver_id other_driver{8};
 const trip_event_kind all_actions[] = {
-    trip_event_kind::offer,  trip_event_kind::decline,  trip_event_kind::offer_timeout,
-    trip_event_kind::accept, trip_event_kind::arrive,   trip_event_kind::start,
-    trip_event_kind::complete, trip_event_kind::cancel, trip_event_kind::expire};
+    trip_event_kind::offer,    trip_event_kind::decline, trip_event_kind::offer_timeout,
+    trip_event_kind::accept,   trip_event_kind::arrive,  trip_event_kind::start,
+    trip_event_kind::complete, trip_event_kind::cancel,  trip_event_kind::expire};
 }  // namespace
 
 TEST_CASE("subjects map to typed ids and back") {
@@ -39,7 +39,8 @@ TEST_CASE("role names are stable") {
   CHECK(to_string(role::rider) == "rider");
   CHECK(to_string(role::driver) == "driver");
   CHECK(to_string(role::admin) == "admin");
-  for (role r : {role::rider, role::driver, role::admin}) CHECK(*role_from_string(to_string(r)) == r);
+  for (role r : {role::rider, role::driver, role::admin})
+    CHECK(*role_from_string(to_string(r)) == r);
   CHECK(role_from_string("Admin").code() == errc::invalid_argument);
   CHECK(role_from_string("").code() == errc::invalid_argument);
   CHECK(validate_subject(role::admin, "ops").ok());
@@ -76,8 +77,7 @@ TEST_CASE("act on trip: the action matrix") {
     const bool driver_may = a != trip_event_kind::offer && a != trip_event_kind::offer_timeout &&
                             a != trip_event_kind::expire;
     CHECK(can_act_on_trip(who("d-7", role::driver), owner, assigned, a).ok() == driver_may);
-    CHECK(can_act_on_trip(who("d-8", role::driver), owner, assigned, a).code() ==
-          errc::forbidden);
+    CHECK(can_act_on_trip(who("d-8", role::driver), owner, assigned, a).code() == errc::forbidden);
   }
   auto r = can_act_on_trip(who("r-42", role::rider), owner, assigned, trip_event_kind::complete);
   CHECK(r.code() == errc::forbidden);

@@ -16,8 +16,7 @@ const password_params fast{1, 64, 1, 16, 32};
 
 struct fixture {
   std::uint64_t next = 100;  // only touched under the store's mutex
-  user_store store{[this] { return ++next; }, [] { return std::int64_t{1'700'000'000'000}; },
-                   fast};
+  user_store store{[this] { return ++next; }, [] { return std::int64_t{1'700'000'000'000}; }, fast};
 
   user must_register(role r, std::string email, std::string password = "s3cret-pass") {
     auto u = store.register_user(registration{r, "Alex", std::move(email), std::move(password)});
@@ -57,15 +56,15 @@ TEST_CASE_FIXTURE(fixture, "registration validation") {
     CHECK(reg(role::rider, "Ann", bad, "longenough") == errc::invalid_argument);
   }
   CHECK(reg(role::rider, "Ann", "a@example.com", "short77") == errc::invalid_argument);
-  CHECK(reg(role::rider, "Ann", "a@example.com", std::string(1025, 'p')) ==
-        errc::invalid_argument);
+  CHECK(reg(role::rider, "Ann", "a@example.com", std::string(1025, 'p')) == errc::invalid_argument);
   CHECK(store.size() == 0);
   CHECK(reg(role::rider, "Ann", "a@example.com", "eight888") == errc::ok);
 }
 
 TEST_CASE_FIXTURE(fixture, "duplicate email, case-insensitively, across roles") {
   must_register(role::rider, "sam@example.com");
-  auto dup = store.register_user(registration{role::driver, "Sam", "SAM@example.com", "another-pw"});
+  auto dup =
+      store.register_user(registration{role::driver, "Sam", "SAM@example.com", "another-pw"});
   CHECK(dup.code() == errc::duplicate_id);
   CHECK(store.size() == 1);
 }
@@ -141,9 +140,9 @@ TEST_CASE_FIXTURE(fixture, "concurrent registrations get unique ids") {
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         const role r = i % 2 ? role::driver : role::rider;
-        auto u = store.register_user(registration{
-            r, "U", "u" + std::to_string(t) + "-" + std::to_string(i) + "@example.com",
-            "password-" + std::to_string(i)});
+        auto u = store.register_user(
+            registration{r, "U", "u" + std::to_string(t) + "-" + std::to_string(i) + "@example.com",
+                         "password-" + std::to_string(i)});
         if (u.ok()) ids[t].push_back(u->id);
         // Every thread also races on one shared email: exactly one may win.
         auto shared = store.register_user(registration{r, "S", "shared@example.com", "password1"});

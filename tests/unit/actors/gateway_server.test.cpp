@@ -141,11 +141,10 @@ struct ws_client {
     ws.read(buf);
     const auto data = buf.cdata();
     if (was_binary) *was_binary = ws.got_binary();
-    auto msg = ws.got_binary()
-                   ? schemas::decode_server_binary(static_cast<const std::uint8_t*>(data.data()),
-                                                   data.size())
-                   : schemas::decode_server_json(
-                         std::string_view(static_cast<const char*>(data.data()), data.size()));
+    auto msg = ws.got_binary() ? schemas::decode_server_binary(
+                                     static_cast<const std::uint8_t*>(data.data()), data.size())
+                               : schemas::decode_server_json(std::string_view(
+                                     static_cast<const char*>(data.data()), data.size()));
     REQUIRE(msg.ok());
     return std::move(*msg);
   }
@@ -277,7 +276,8 @@ TEST_CASE("a flood is answered with rate_limited; the connection stays") {
   for (int i = 0; i < 20; ++i) {
     const auto m = c.read();
     if (std::holds_alternative<schemas::pong>(m.body)) ++pongs;
-    if (auto* e = std::get_if<schemas::error_reply>(&m.body)) limited += e->code == errc::rate_limited;
+    if (auto* e = std::get_if<schemas::error_reply>(&m.body))
+      limited += e->code == errc::rate_limited;
   }
   CHECK(pongs == 5);
   CHECK(limited == 15);
@@ -321,8 +321,8 @@ TEST_CASE("HTTP: handler routing with decoded query, keep-alive, /metrics, error
   }
   net::io_context ioc;
   auto s = connect_to(ioc, f.port);
-  auto res = http_call(s, http::verb::get, "/api/drivers/nearby?lat=40.7&lon=-73.9&who=a%20b+c",
-                       {}, "Bearer t0k");
+  auto res = http_call(s, http::verb::get, "/api/drivers/nearby?lat=40.7&lon=-73.9&who=a%20b+c", {},
+                       "Bearer t0k");
   CHECK(res.result_int() == 200);
   CHECK(res.body() == "{\"path\":\"/api/drivers/nearby\"}");
   // Same connection (keep-alive).

@@ -50,7 +50,8 @@ TEST_CASE("percent_decode") {
 }
 
 TEST_CASE("parse_target splits path and query") {
-  auto t = parse_target("/api/drivers/nearby?lat=40.7&lon=-73.9&name=J%C3%BCrgen+X&flag&&k=1&k=2#frag");
+  auto t =
+      parse_target("/api/drivers/nearby?lat=40.7&lon=-73.9&name=J%C3%BCrgen+X&flag&&k=1&k=2#frag");
   REQUIRE(t.ok());
   CHECK(t->path == "/api/drivers/nearby");
   CHECK(t->query.size() == 5);

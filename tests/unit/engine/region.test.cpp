@@ -37,8 +37,8 @@ void expect_bad(const std::string& text, const std::string& mentions) {
 }  // namespace
 
 TEST_CASE("the shipped single-node config loads the New York region") {
-  auto regions = load_node_regions(std::string(RIDESHARD_SOURCE_DIR) +
-                                   "/cluster-config/single-node.toml");
+  auto regions =
+      load_node_regions(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
   REQUIRE_MESSAGE(regions.ok(), (regions.ok() ? "" : regions.err().message));
   REQUIRE(regions->size() == 1);
   const region& nyc = regions->front();

@@ -93,9 +93,9 @@ TEST_CASE("every (state, event) pair outside the legal set is a typed error and 
       {trip_state::driver_arrived, trip_event_kind::cancel},
       {trip_state::in_progress, trip_event_kind::complete},
   };
-  const trip_state states[] = {trip_state::requested,      trip_state::offered,
-                               trip_state::accepted,       trip_state::driver_arrived,
-                               trip_state::in_progress,    trip_state::completed};
+  const trip_state states[] = {trip_state::requested,   trip_state::offered,
+                               trip_state::accepted,    trip_state::driver_arrived,
+                               trip_state::in_progress, trip_state::completed};
   int legal_seen = 0;
   for (auto s : states) {
     for (int k = 0; k <= static_cast<int>(trip_event_kind::expire); ++k) {

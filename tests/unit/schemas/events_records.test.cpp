@@ -50,10 +50,10 @@ TEST_CASE("trip events: JSON payload round-trips and carries the contract fields
 
   auto json = encode_trip_event_json(ev);
   REQUIRE(json.ok());
-  for (const char* field : {"\"event_id\": ", "\"event_type\": \"completed\"",
-                            "\"schema_version\": 1", "\"occurred_at_ms\": 1718001600000",
-                            "\"from_state\": \"in_progress\"", "\"to_state\": \"completed\"",
-                            "\"sequence\": ", "\"fare_minor\": 2489"}) {
+  for (const char* field :
+       {"\"event_id\": ", "\"event_type\": \"completed\"", "\"schema_version\": 1",
+        "\"occurred_at_ms\": 1718001600000", "\"from_state\": \"in_progress\"",
+        "\"to_state\": \"completed\"", "\"sequence\": ", "\"fare_minor\": 2489"}) {
     CAPTURE(field);
     CHECK(json->find(field) != std::string::npos);
   }
@@ -77,8 +77,7 @@ TEST_CASE("trip events: cancellation carries party, reason and fee") {
   auto back = decode_trip_event_json(*json);
   REQUIRE(back.ok());
   CHECK(*back == ev);
-  CHECK(decode_trip_event_json("{\"event_type\": \"completed\"}").code() ==
-        errc::missing_field);
+  CHECK(decode_trip_event_json("{\"event_type\": \"completed\"}").code() == errc::missing_field);
   CHECK(decode_trip_event_json("{\"event_id\": \"x\", \"bogus\": 1}").code() == errc::bad_json);
 }
 
@@ -129,8 +128,8 @@ TEST_CASE("trip records round-trip every field of the engine trip") {
 }
 
 TEST_CASE("driver and rider records round-trip") {
-  driver_record d{samples::driver, driver_status::on_trip, samples::nearby, 1718000031000,
-                  samples::trip, 812};
+  driver_record d{samples::driver, driver_status::on_trip, samples::nearby,
+                  1718000031000,   samples::trip,          812};
   auto db = encode_driver_record(d);
   auto d2 = decode_driver_record(db.data(), db.size());
   REQUIRE(d2.ok());

@@ -8,9 +8,9 @@
 
 namespace rideshard::schemas::samples {
 
-inline const lat_lng pickup{40.758, -73.9855};     // Times Square
-inline const lat_lng dropoff{40.7061, -74.0087};   // Wall Street
-inline const lat_lng nearby{40.7532, -73.9822};    // driver, 6 min away
+inline const lat_lng pickup{40.758, -73.9855};    // Times Square
+inline const lat_lng dropoff{40.7061, -74.0087};  // Wall Street
+inline const lat_lng nearby{40.7532, -73.9822};   // driver, 6 min away
 inline constexpr trip_id trip{7208245990563841};
 inline constexpr driver_id driver{7208245990420001};
 inline constexpr rider_id rider{7208245990420777};
@@ -61,8 +61,8 @@ inline std::vector<server_message> server_messages() {
   std::vector<server_message> out;
   std::uint64_t seq = 1;
   auto add = [&](std::uint64_t reply_to, server_body body) {
-    out.push_back(server_message{seq, reply_to, 1718000000000 + 1000 * static_cast<std::int64_t>(seq),
-                                 std::move(body)});
+    out.push_back(server_message{
+        seq, reply_to, 1718000000000 + 1000 * static_cast<std::int64_t>(seq), std::move(body)});
     ++seq;
   };
   add(1, welcome{"r-7208245990420777", role::rider, true, status(trip_state::accepted, true)});

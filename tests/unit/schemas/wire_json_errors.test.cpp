@@ -31,10 +31,9 @@ TEST_CASE("a minimal valid frame parses") {
 }
 
 TEST_CASE("syntax errors and non-objects are bad_json") {
-  for (std::string_view text :
-       {"", " ", "hello", "{", "[]", "null", "42", "{\"seq\": 1,}",
-        "{\"seq\":1,\"body_type\":\"go_online\",\"body\":{}} trailing",
-        "{\"seq\":1,\"body_type\":\"go_online\",\"body\":{}}{}"}) {
+  for (std::string_view text : {"", " ", "hello", "{", "[]", "null", "42", "{\"seq\": 1,}",
+                                "{\"seq\":1,\"body_type\":\"go_online\",\"body\":{}} trailing",
+                                "{\"seq\":1,\"body_type\":\"go_online\",\"body\":{}}{}"}) {
     CAPTURE(text);
     CHECK(code_of(text) == errc::bad_json);
   }
@@ -57,14 +56,12 @@ TEST_CASE("missing required fields are missing_field") {
   CHECK(code_of(hello_with("{\"token\": \"t\"}")) == errc::missing_field);
   CHECK(code_of(hello_with("{\"client\": \"c\"}")) == errc::missing_field);
   CHECK(code_of("{\"seq\": 1}") == errc::missing_field);  // no body
-  CHECK(code_of("{\"seq\":1,\"body_type\":\"location_batch\",\"body\":{}}") ==
-        errc::missing_field);
+  CHECK(code_of("{\"seq\":1,\"body_type\":\"location_batch\",\"body\":{}}") == errc::missing_field);
   CHECK(code_of("{\"seq\":1,\"body_type\":\"start_trip\",\"body\":{\"trip_id\":5}}") ==
         errc::missing_field);
   // Present but empty / zero is caught by the content checks.
   CHECK(code_of(hello_with("{\"token\": \"\", \"client\": \"c\"}")) == errc::missing_field);
-  CHECK(code_of("{\"seq\":1,\"body_type\":\"accept_offer\",\"body\":{}}") ==
-        errc::missing_field);
+  CHECK(code_of("{\"seq\":1,\"body_type\":\"accept_offer\",\"body\":{}}") == errc::missing_field);
 }
 
 TEST_CASE("unknown and duplicated fields are rejected") {
@@ -72,8 +69,7 @@ TEST_CASE("unknown and duplicated fields are rejected") {
         errc::bad_json);
   CHECK(code_of("{\"seq\":1,\"body_type\":\"go_online\",\"body\":{},\"extra\":1}") ==
         errc::bad_json);
-  CHECK(code_of("{\"seq\":1,\"seq\":2,\"body_type\":\"go_online\",\"body\":{}}") ==
-        errc::bad_json);
+  CHECK(code_of("{\"seq\":1,\"seq\":2,\"body_type\":\"go_online\",\"body\":{}}") == errc::bad_json);
 }
 
 TEST_CASE("unknown body types are unknown_message") {
@@ -101,8 +97,8 @@ TEST_CASE("invalid coordinates are invalid_coordinate") {
 TEST_CASE("strings: invalid UTF-8 and NUL bytes are bad_json") {
   CHECK(code_of(hello_with("{\"token\": \"t\\ud800\", \"client\": \"c\"}")) == errc::bad_json);
   CHECK(code_of(hello_with("{\"token\": \"t\xff\", \"client\": \"c\"}")) == errc::bad_json);
-  const std::string with_nul = hello_with("{\"token\": \"t\", \"client\": \"c\"}") +
-                               std::string(1, '\0') + "junk";
+  const std::string with_nul =
+      hello_with("{\"token\": \"t\", \"client\": \"c\"}") + std::string(1, '\0') + "junk";
   CHECK(code_of(with_nul) == errc::bad_json);
   CHECK(code_of(hello_with("{\"token\": \"a\\u0000b\", \"client\": \"c\"}")) == errc::bad_json);
   CHECK(code_of(hello_with("{\"token\": \"caf\\u00e9 \xf0\x9f\x9a\x95\", \"client\": \"c\"}")) ==
@@ -110,8 +106,8 @@ TEST_CASE("strings: invalid UTF-8 and NUL bytes are bad_json") {
 }
 
 TEST_CASE("oversized and deeply nested frames") {
-  std::string big = hello_with("{\"token\": \"" + std::string(70 * 1024, 'x') +
-                               "\", \"client\": \"c\"}");
+  std::string big =
+      hello_with("{\"token\": \"" + std::string(70 * 1024, 'x') + "\", \"client\": \"c\"}");
   CHECK(code_of(big) == errc::frame_too_large);
   std::string deep = hello_with(std::string(5000, '[') + std::string(5000, ']'));
   CHECK(code_of(deep) == errc::bad_json);
@@ -122,8 +118,7 @@ TEST_CASE("the per-thread parser recovers after errors") {
   auto good = encode_client_json(msg);
   REQUIRE(good.ok());
   for (int i = 0; i < 20; ++i) {
-    CHECK(code_of("{\"seq\":1,\"body_type\":\"teleport\",\"body\":{}}") ==
-          errc::unknown_message);
+    CHECK(code_of("{\"seq\":1,\"body_type\":\"teleport\",\"body\":{}}") == errc::unknown_message);
     CHECK(code_of("{") == errc::bad_json);
     auto r = decode_client_json(*good);
     REQUIRE(r.ok());

@@ -124,9 +124,8 @@ TEST_CASE("corrupted offsets are malformed_buffer") {
     auto buf = good;
     std::memcpy(buf.data() + at, &far, sizeof far);
     const auto code = client_code(buf);
-    CHECK((code == errc::malformed_buffer || code == errc::ok ||
-           code == errc::invalid_argument || code == errc::missing_field ||
-           code == errc::unknown_message));
+    CHECK((code == errc::malformed_buffer || code == errc::ok || code == errc::invalid_argument ||
+           code == errc::missing_field || code == errc::unknown_message));
   }
 }
 
@@ -141,9 +140,9 @@ TEST_CASE("unaligned input decodes (it is copied, not read in place)") {
 
 TEST_CASE("union members this build does not know are unknown_message") {
   CHECK(client_code(raw_client_message(200)) == errc::unknown_message);
-  CHECK(client_code(raw_client_message(0)) == errc::unknown_message);  // NONE with a body
+  CHECK(client_code(raw_client_message(0)) == errc::unknown_message);          // NONE with a body
   CHECK(client_code(raw_client_message(2, false)) == errc::malformed_buffer);  // required body
-  CHECK(client_code(raw_client_message(2)) == errc::ok);                // go_online
+  CHECK(client_code(raw_client_message(2)) == errc::ok);                       // go_online
 }
 
 TEST_CASE("oversized frames are frame_too_large; verifier limits hold") {
@@ -169,8 +168,7 @@ TEST_CASE("oversized frames are frame_too_large; verifier limits hold") {
 TEST_CASE("content checks after verification") {
   const auto nan = std::numeric_limits<double>::quiet_NaN();
   CHECK(client_code({1, quote_request{{91, 0}, samples::dropoff}}) == errc::invalid_coordinate);
-  CHECK(client_code({1, quote_request{samples::pickup, {0, -180.5}}}) ==
-        errc::invalid_coordinate);
+  CHECK(client_code({1, quote_request{samples::pickup, {0, -180.5}}}) == errc::invalid_coordinate);
   CHECK(client_code({1, ride_request{std::nullopt, {nan, 0}, samples::dropoff}}) ==
         errc::invalid_coordinate);
   CHECK(client_code({1, ride_request{quote_id{0}, samples::pickup, samples::dropoff}}) ==
@@ -180,8 +178,7 @@ TEST_CASE("content checks after verification") {
 
   CHECK(client_code({1, hello{"", "app", false}}) == errc::missing_field);
   CHECK(client_code({1, hello{"tok", "", false}}) == errc::missing_field);
-  CHECK(client_code({1, hello{std::string(9000, 'x'), "app", false}}) ==
-        errc::invalid_argument);
+  CHECK(client_code({1, hello{std::string(9000, 'x'), "app", false}}) == errc::invalid_argument);
   CHECK(client_code({1, hello{"tok\xff\xfe", "app", false}}) == errc::malformed_buffer);
   CHECK(client_code({1, accept_offer{trip_id{0}}}) == errc::missing_field);
   CHECK(client_code({1, arrived{trip_id{0}}}) == errc::missing_field);

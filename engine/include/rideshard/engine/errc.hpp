@@ -13,11 +13,11 @@ namespace rideshard {
 enum class errc : std::uint16_t {
   ok = 0,
   // Input validation.
-  invalid_coordinate = 1,   ///< latitude/longitude out of range, NaN or infinite
-  invalid_radius = 2,       ///< radius <= 0, NaN or beyond the allowed maximum
-  invalid_k = 3,            ///< k == 0 or beyond the allowed maximum
-  invalid_argument = 4,     ///< any other malformed argument
-  out_of_region = 5,        ///< a position outside every configured region
+  invalid_coordinate = 1,  ///< latitude/longitude out of range, NaN or infinite
+  invalid_radius = 2,      ///< radius <= 0, NaN or beyond the allowed maximum
+  invalid_k = 3,           ///< k == 0 or beyond the allowed maximum
+  invalid_argument = 4,    ///< any other malformed argument
+  out_of_region = 5,       ///< a position outside every configured region
   unknown_driver = 6,
   unknown_rider = 7,
   unknown_trip = 8,
@@ -27,20 +27,20 @@ enum class errc : std::uint16_t {
   wrong_pin = 21,           ///< start_trip with a PIN that does not match
   not_offered_to_driver = 22,
   offer_expired = 23,
-  driver_busy = 24,         ///< the driver already holds a trip
+  driver_busy = 24,  ///< the driver already holds a trip
   no_driver_available = 25,
   // Wire / codec.
-  malformed_buffer = 40,    ///< a FlatBuffer that fails verification
-  bad_json = 41,            ///< JSON that does not parse against the schema
+  malformed_buffer = 40,  ///< a FlatBuffer that fails verification
+  bad_json = 41,          ///< JSON that does not parse against the schema
   missing_field = 42,
   frame_too_large = 43,
   unknown_message = 44,
   // Config.
   bad_config = 60,
   // Location stream.
-  stale_timestamp = 70,     ///< older than the last accepted sample
-  future_timestamp = 71,    ///< too far ahead of the server clock
-  impossible_jump = 72,     ///< implies a speed no car reaches
+  stale_timestamp = 70,   ///< older than the last accepted sample
+  future_timestamp = 71,  ///< too far ahead of the server clock
+  impossible_jump = 72,   ///< implies a speed no car reaches
   // Auth.
   unauthenticated = 80,
   token_expired = 81,

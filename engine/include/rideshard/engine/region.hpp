@@ -30,15 +30,15 @@ struct hotspot {
 struct region {
   std::string name;
   bounding_box bounds;
-  int shard_level = 12;                 ///< geo.hpp grid level of shard cells
+  int shard_level = 12;  ///< geo.hpp grid level of shard cells
   eta_config eta;
-  fare_schedule fare;                   ///< fare.currency is the region's currency
+  fare_schedule fare;  ///< fare.currency is the region's currency
   surge_config surge;
   sequential_config sequential;
   batch_config batch;
   std::int64_t batch_window_ms = 2000;  ///< batched mode collects requests this long
   trip_rules trip;
-  std::vector<hotspot> hotspots;        ///< weights sum to <= 1; the rest is uniform
+  std::vector<hotspot> hotspots;           ///< weights sum to <= 1; the rest is uniform
   std::array<double, 24> hourly_demand{};  ///< relative request rate per local hour
 };
 

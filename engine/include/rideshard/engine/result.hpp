@@ -15,22 +15,34 @@ namespace rideshard {
 template <class T>
 class [[nodiscard]] result {
  public:
-  result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  result(error err) : v_(std::move(err)) {}          // NOLINT: implicit by design
+  result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  result(error err) : v_(std::move(err)) {}  // NOLINT: implicit by design
   result(errc code, std::string message) : v_(error{code, std::move(message)}) {}
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const error& err() const& { assert(!ok()); return std::get<1>(v_); }
+  const error& err() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
   errc code() const noexcept { return ok() ? errc::ok : std::get<1>(v_).code; }
 
  private:
@@ -47,7 +59,10 @@ class [[nodiscard]] result<void> {
 
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
-  const error& err() const { assert(!ok_); return err_; }
+  const error& err() const {
+    assert(!ok_);
+    return err_;
+  }
   errc code() const noexcept { return ok_ ? errc::ok : err_.code; }
 
  private:

@@ -33,23 +33,23 @@ std::string_view to_string(party p) noexcept;
 
 /// Rules that decide cancellation fees and offer handling.
 struct trip_rules {
-  std::int64_t offer_timeout_ms = 15000;     ///< driver must answer an offer within this
-  std::int64_t free_cancel_ms = 120000;      ///< rider cancel after accept is free this long
-  std::int64_t cancel_fee_minor = 500;       ///< fee (minor currency units) after the grace
-  std::int64_t no_show_fee_minor = 500;      ///< rider cancels/no-show after driver_arrived
-  std::int64_t request_ttl_ms = 300000;      ///< unmatched requests expire after this
+  std::int64_t offer_timeout_ms = 15000;  ///< driver must answer an offer within this
+  std::int64_t free_cancel_ms = 120000;   ///< rider cancel after accept is free this long
+  std::int64_t cancel_fee_minor = 500;    ///< fee (minor currency units) after the grace
+  std::int64_t no_show_fee_minor = 500;   ///< rider cancels/no-show after driver_arrived
+  std::int64_t request_ttl_ms = 300000;   ///< unmatched requests expire after this
 };
 
 /// Everything the state machine owns about one trip.
 struct trip {
   trip_id id;
   rider_id rider;
-  driver_id driver;              ///< assigned (accepted) driver; invalid before
-  driver_id offered_to;          ///< driver holding the current offer, if offered
+  driver_id driver;      ///< assigned (accepted) driver; invalid before
+  driver_id offered_to;  ///< driver holding the current offer, if offered
   trip_state state = trip_state::requested;
   lat_lng pickup;
   lat_lng dropoff;
-  std::string pin;               ///< 4 digits the rider tells the driver at pickup
+  std::string pin;  ///< 4 digits the rider tells the driver at pickup
   std::int64_t requested_at_ms = 0;
   std::int64_t offer_deadline_ms = 0;
   std::int64_t accepted_at_ms = 0;
@@ -57,48 +57,47 @@ struct trip {
   std::int64_t started_at_ms = 0;
   std::int64_t ended_at_ms = 0;
   std::uint32_t offers_made = 0;
-  std::uint64_t sequence = 0;    ///< bumped on every transition (event ordering)
+  std::uint64_t sequence = 0;  ///< bumped on every transition (event ordering)
   party cancelled_by = party::system;
   std::string cancel_reason;
   std::int64_t cancel_fee_minor = 0;
 };
 
 enum class trip_event_kind : std::uint8_t {
-  offer,         ///< system offers to `driver`
-  decline,       ///< the offered driver declines
-  offer_timeout, ///< the offer deadline passed (system)
-  accept,        ///< the offered driver accepts
-  arrive,        ///< the assigned driver is at pickup
-  start,         ///< the assigned driver starts with the rider's `pin`
-  complete,      ///< the assigned driver ends the trip
-  cancel,        ///< `by` cancels with `reason`
-  expire,        ///< no driver found before request_ttl (system)
+  offer,          ///< system offers to `driver`
+  decline,        ///< the offered driver declines
+  offer_timeout,  ///< the offer deadline passed (system)
+  accept,         ///< the offered driver accepts
+  arrive,         ///< the assigned driver is at pickup
+  start,          ///< the assigned driver starts with the rider's `pin`
+  complete,       ///< the assigned driver ends the trip
+  cancel,         ///< `by` cancels with `reason`
+  expire,         ///< no driver found before request_ttl (system)
 };
 std::string_view to_string(trip_event_kind k) noexcept;
 
 struct trip_event {
   trip_event_kind kind = trip_event_kind::offer;
   std::int64_t at_ms = 0;
-  driver_id driver;       ///< offer / decline / accept / arrive / start / complete
-  std::string pin;        ///< start
+  driver_id driver;          ///< offer / decline / accept / arrive / start / complete
+  std::string pin;           ///< start
   party by = party::system;  ///< cancel
-  std::string reason;     ///< cancel
+  std::string reason;        ///< cancel
 };
 
 /// What a legal event did, for the caller to act on (events, re-dispatch, fees).
 struct trip_transition {
   trip_state from = trip_state::requested;
   trip_state to = trip_state::requested;
-  bool redispatch = false;          ///< the trip needs a new driver (decline, timeout, driver cancel)
-  driver_id released_driver;        ///< a driver freed by this transition, if any
-  std::int64_t fee_minor = 0;       ///< cancellation fee charged to the rider
+  bool redispatch = false;     ///< the trip needs a new driver (decline, timeout, driver cancel)
+  driver_id released_driver;   ///< a driver freed by this transition, if any
+  std::int64_t fee_minor = 0;  ///< cancellation fee charged to the rider
 };
 
 /// Applies `ev` to `t`. On success `t` is updated (state, timestamps, sequence)
 /// and the transition is returned; on error `t` is unchanged.
 /// Errors: illegal_transition, not_offered_to_driver, offer_expired, wrong_pin,
 /// forbidden (an event from a driver not assigned to the trip).
-[[nodiscard]] result<trip_transition> apply(trip& t, const trip_event& ev,
-                                            const trip_rules& rules);
+[[nodiscard]] result<trip_transition> apply(trip& t, const trip_event& ev, const trip_rules& rules);
 
 }  // namespace rideshard

@@ -19,8 +19,16 @@ inline constexpr std::uint16_t events_schema_version = 1;
 
 /// What happened to a trip; one per legal state-machine step.
 enum class trip_event_type : std::uint8_t {
-  requested = 0, offered = 1, declined = 2, offer_timed_out = 3, accepted = 4,
-  driver_arrived = 5, started = 6, completed = 7, cancelled = 8, expired = 9,
+  requested = 0,
+  offered = 1,
+  declined = 2,
+  offer_timed_out = 3,
+  accepted = 4,
+  driver_arrived = 5,
+  started = 6,
+  completed = 7,
+  cancelled = 8,
+  expired = 9,
 };
 
 /// The event type for an engine event kind.

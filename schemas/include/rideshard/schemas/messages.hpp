@@ -54,8 +54,12 @@ struct hello {
   auto tie() const { return std::tie(token, client, resume); }
 };
 /// Driver becomes available / unavailable for offers.
-struct go_online { auto tie() const { return std::tie(); } };
-struct go_offline { auto tie() const { return std::tie(); } };
+struct go_online {
+  auto tie() const { return std::tie(); }
+};
+struct go_offline {
+  auto tie() const { return std::tie(); }
+};
 /// Driver GPS fixes, oldest first; 1..codec_limits::max_batch per frame.
 struct location_batch {
   std::vector<location_sample> samples;
@@ -75,28 +79,40 @@ struct ride_request {
   auto tie() const { return std::tie(quote, pickup, dropoff); }
 };
 /// Driver answers an offer.
-struct accept_offer { trip_id trip; auto tie() const { return std::tie(trip); } };
+struct accept_offer {
+  trip_id trip;
+  auto tie() const { return std::tie(trip); }
+};
 struct decline_offer {
   trip_id trip;
   std::string reason;
   auto tie() const { return std::tie(trip, reason); }
 };
 /// Driver is at the pickup point.
-struct arrived { trip_id trip; auto tie() const { return std::tie(trip); } };
+struct arrived {
+  trip_id trip;
+  auto tie() const { return std::tie(trip); }
+};
 /// Driver starts the trip with the rider's PIN (1-8 ASCII digits).
 struct start_trip {
   trip_id trip;
   std::string pin;
   auto tie() const { return std::tie(trip, pin); }
 };
-struct complete_trip { trip_id trip; auto tie() const { return std::tie(trip); } };
+struct complete_trip {
+  trip_id trip;
+  auto tie() const { return std::tie(trip); }
+};
 /// Either side cancels; the reason is free text for support and analytics.
 struct cancel_trip {
   trip_id trip;
   std::string reason;
   auto tie() const { return std::tie(trip, reason); }
 };
-struct ping { std::uint64_t nonce = 0; auto tie() const { return std::tie(nonce); } };
+struct ping {
+  std::uint64_t nonce = 0;
+  auto tie() const { return std::tie(nonce); }
+};
 
 /// Every message a client may send. Alternative order = wire union order - 1.
 using client_body = std::variant<hello, go_online, go_offline, location_batch, quote_request,
@@ -141,7 +157,10 @@ struct welcome {
   auto tie() const { return std::tie(subject, role, resumed, current_trip); }
 };
 /// Plain positive answer (go_online, go_offline, location_batch...).
-struct ack { std::uint32_t accepted = 0; auto tie() const { return std::tie(accepted); } };
+struct ack {
+  std::uint32_t accepted = 0;
+  auto tie() const { return std::tie(accepted); }
+};
 /// A price valid until expires_at_ms.
 struct quote {
   quote_id id;
@@ -200,11 +219,14 @@ struct error_reply {
   std::uint64_t ref_seq = 0;  ///< seq of the failed client frame, 0 if none
   auto tie() const { return std::tie(code, message, ref_seq); }
 };
-struct pong { std::uint64_t nonce = 0; auto tie() const { return std::tie(nonce); } };
+struct pong {
+  std::uint64_t nonce = 0;
+  auto tie() const { return std::tie(nonce); }
+};
 
 /// Every message the server may send. Alternative order = wire union order - 1.
-using server_body = std::variant<welcome, ack, quote, offer, trip_status, driver_position,
-                                 receipt, error_reply, pong>;
+using server_body = std::variant<welcome, ack, quote, offer, trip_status, driver_position, receipt,
+                                 error_reply, pong>;
 
 /// One server frame. reply_to is the answered client seq, 0 for pushes.
 struct server_message {

@@ -49,7 +49,6 @@ std::vector<std::uint8_t> encode_driver_record(const driver_record& r);
 [[nodiscard]] result<driver_record> decode_driver_record(const std::uint8_t* data,
                                                          std::size_t size);
 std::vector<std::uint8_t> encode_rider_record(const rider_record& r);
-[[nodiscard]] result<rider_record> decode_rider_record(const std::uint8_t* data,
-                                                       std::size_t size);
+[[nodiscard]] result<rider_record> decode_rider_record(const std::uint8_t* data, std::size_t size);
 
 }  // namespace rideshard::schemas
