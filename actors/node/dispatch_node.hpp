@@ -1,0 +1,84 @@
+// The node facade: owns the actor system, maps gateway connections to entity
+// actors after `hello` and routes every client message. No CAF type in here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/handlers.hpp"
+#include "rideshard/engine/region.hpp"
+#include "rideshard/engine/result.hpp"
+#include "rideshard/engine/spatial_index.hpp"
+#include "rideshard/schemas/messages.hpp"
+
+namespace rideshard::node {
+
+/// Who a verified token speaks for: subject "d-7" (driver) or "r-42" (rider).
+struct identity {
+  std::string subject;
+  schemas::role role = schemas::role::rider;
+};
+
+/// Verifies a hello token (auth lives elsewhere); called on the gateway thread.
+using token_verifier = std::function<result<identity>(const std::string& token)>;
+
+struct dispatch_options {
+  std::uint16_t node_id = 1;  ///< id_generator node (0..1023)
+  /// Unix milliseconds; injected so tests control timestamps and fees.
+  std::function<std::int64_t()> now_ms;  ///< default: system_clock
+  /// Real time a driver has to answer an offer; <= 0 uses the region's matching config.
+  std::chrono::milliseconds offer_timeout{0};
+  /// Entities with no trip and no connection stop after this long idle.
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+  /// Samples more than this ahead of now_ms are future_timestamp.
+  std::int64_t max_future_skew_ms = 5000;
+  /// Speeds above this between two samples are impossible_jump.
+  double max_speed_mps = 70.0;
+  /// Scheduler threads of the actor system (0: CAF default).
+  std::size_t worker_threads = 2;
+  /// Called (on an actor thread) with the subject of each passivated entity,
+  /// e.g. "d-7"; for metrics and tests. Must not block.
+  std::function<void(const std::string& subject)> on_passivated;
+  /// Bound on how long the synchronous query API waits.
+  std::chrono::milliseconds query_timeout{std::chrono::seconds(2)};
+};
+
+/// The dispatch node of one process. Thread-safe: the ws_handler methods are
+/// called from gateway I/O threads and never block (they enqueue to actors);
+/// the query methods block the caller up to options.query_timeout.
+class dispatch_node final : public gateway::ws_handler {
+ public:
+  /// Errors: bad_config (no regions, invalid region parameters).
+  [[nodiscard]] static result<std::unique_ptr<dispatch_node>> create(std::vector<region> regions,
+                                                                     dispatch_options opts,
+                                                                     token_verifier verify);
+  ~dispatch_node() override;
+  dispatch_node(const dispatch_node&) = delete;
+  dispatch_node& operator=(const dispatch_node&) = delete;
+
+  void on_open(const gateway::connection_ptr& c) override;
+  void on_message(const gateway::connection_ptr& c, schemas::client_message msg) override;
+  void on_close(const gateway::connection_ptr& c) override;
+
+  // ---- synchronous queries (HTTP layer); block up to query_timeout ----
+
+  /// Available drivers near a point, nearest first (the shard containing it).
+  [[nodiscard]] result<std::vector<neighbor>> nearby(double lat, double lng, double radius_m,
+                                                     std::size_t k);
+  /// A trip as its rider sees it (pin included). Errors: unknown_trip, unavailable.
+  [[nodiscard]] result<schemas::trip_status> trip_snapshot(trip_id id);
+  /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
+  std::size_t live_entities() const;
+
+ private:
+  struct impl;
+  explicit dispatch_node(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rideshard::node

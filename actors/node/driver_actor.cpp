@@ -1,0 +1,270 @@
+// driver_actor: availability, last position, the open offer and the current
+// trip of one driver. Validates every location sample before using it.
+#include "node/driver_actor.hpp"
+
+#include <cmath>
+
+#include "node/shard_router.hpp"
+
+namespace rideshard::node {
+namespace {
+
+struct driver_state {
+  context_ptr ctx;
+  driver_id id;
+  gateway::connection_ptr conn;
+  bool online = false;
+  std::optional<schemas::location_sample> last;
+  caf::actor indexed_in;  ///< matcher holding us as available, if any
+  // The open offer (at most one).
+  trip_id offer_trip;
+  caf::actor offer_actor;
+  // The current trip (at most one).
+  std::optional<schemas::trip_status> trip;
+  caf::actor trip_actor;
+  caf::actor rider_actor;
+  std::uint64_t idle_gen = 0;
+  bool stopping = false;
+  static inline const char* name = "driver_actor";
+};
+using driver_self = caf::stateful_actor<driver_state>;
+
+bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_value(); }
+
+void unindex(driver_self* self) {
+  auto& st = self->state;
+  if (st.indexed_in) self->send(st.indexed_in, unavail_atom::value, st.id);
+  st.indexed_in = nullptr;
+}
+
+// Tells the matcher of our current shard that we are available (or not).
+void announce(driver_self* self) {
+  auto& st = self->state;
+  if (!st.online || busy(st) || !st.last) {
+    unindex(self);
+    return;
+  }
+  auto m = st.ctx->router->matcher_at(st.last->pos);
+  if (st.indexed_in && st.indexed_in != m) unindex(self);
+  st.indexed_in = m;
+  if (m) self->send(m, avail_atom::value, driver_avail{st.id, st.last->pos, self});
+}
+
+void arm_idle(driver_self* self) {
+  auto gen = ++self->state.idle_gen;
+  self->delayed_send(self, self->state.ctx->opts.idle_timeout, idle_atom::value, gen);
+}
+
+// Validates samples in order; returns how many were accepted and the first error.
+std::uint32_t take_samples(driver_self* self, const schemas::location_batch& b, error& first) {
+  auto& st = self->state;
+  std::uint32_t accepted = 0;
+  const auto now = st.ctx->now();
+  for (const auto& s : b.samples) {
+    errc code = errc::ok;
+    std::string why;
+    if (!validate(s.pos)) {
+      code = errc::invalid_coordinate, why = "coordinates out of range";
+    } else if (s.timestamp_ms > now + st.ctx->opts.max_future_skew_ms) {
+      code = errc::future_timestamp, why = "sample is ahead of the server clock";
+    } else if (st.last && s.timestamp_ms <= st.last->timestamp_ms) {
+      code = errc::stale_timestamp, why = "sample is not newer than the last accepted one";
+    } else if (st.last) {
+      double dt = static_cast<double>(s.timestamp_ms - st.last->timestamp_ms) / 1000.0;
+      double speed = distance_m(st.last->pos, s.pos) / dt;
+      if (speed > st.ctx->opts.max_speed_mps)
+        code = errc::impossible_jump,
+        why = "implied speed " + std::to_string(std::lround(speed)) + " m/s";
+    }
+    if (code != errc::ok) {
+      if (first.code == errc::ok) first = error{code, why};
+      continue;
+    }
+    st.last = s;
+    ++accepted;
+  }
+  return accepted;
+}
+
+void on_location(driver_self* self, const reply_to& rt, const schemas::location_batch& b) {
+  auto& st = self->state;
+  error first{errc::ok, {}};
+  auto accepted = take_samples(self, b, first);
+  if (first.code != errc::ok) st.ctx->send_error(rt, first.code, first.message);
+  if (accepted == 0) return;
+  st.ctx->send(rt.conn, schemas::ack{accepted}, rt.seq);
+  announce(self);  // one matcher message per frame, not per sample
+  if (st.trip && st.rider_actor &&
+      (st.trip->state == trip_state::accepted || st.trip->state == trip_state::driver_arrived ||
+       st.trip->state == trip_state::in_progress)) {
+    schemas::driver_position p{st.trip->trip, st.id, *st.last, 0};
+    auto dest = st.trip->state == trip_state::in_progress ? st.trip->dropoff : st.trip->pickup;
+    p.eta_s = static_cast<std::uint32_t>(std::lround(distance_m(st.last->pos, dest) * 1.35 / 8.3));
+    self->send(st.rider_actor, position_atom::value, position_push{p});
+  }
+}
+
+// Not our offer or trip: unknown_trip if it does not exist, else forbidden.
+void not_ours(driver_self* self, const reply_to& rt, trip_id t, errc if_exists) {
+  auto& ctx = self->state.ctx;
+  if (!ctx->router->trip(t))
+    ctx->send_error(rt, errc::unknown_trip, to_string(t) + " does not exist");
+  else
+    ctx->send_error(rt, if_exists, to_string(t) + " is not offered or assigned to you");
+}
+
+void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind kind,
+             std::string pin = {}, std::string reason = {}) {
+  auto& st = self->state;
+  trip_command c;
+  c.kind = kind;
+  c.by = party::driver;
+  c.driver = st.id;
+  c.pin = std::move(pin);
+  c.reason = std::move(reason);
+  c.reply = rt;
+  bool offer = st.offer_trip == t && st.offer_actor;
+  bool mine = st.trip && st.trip->trip == t && st.trip_actor;
+  if (kind == trip_event_kind::accept || kind == trip_event_kind::decline) {
+    if (offer) return (void)self->send(st.offer_actor, command_atom::value, std::move(c));
+    return not_ours(self, rt, t, errc::not_offered_to_driver);
+  }
+  if (mine) return (void)self->send(st.trip_actor, command_atom::value, std::move(c));
+  not_ours(self, rt, t, errc::forbidden);
+}
+
+void on_client(driver_self* self, client_envelope& env) {
+  auto& st = self->state;
+  reply_to rt{env.conn, env.msg.seq};
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, schemas::go_online>) {
+          st.online = true;
+          st.ctx->send(rt.conn, schemas::ack{1}, rt.seq);
+          announce(self);
+        } else if constexpr (std::is_same_v<T, schemas::go_offline>) {
+          st.online = false;
+          unindex(self);
+          st.ctx->send(rt.conn, schemas::ack{1}, rt.seq);
+        } else if constexpr (std::is_same_v<T, schemas::location_batch>) {
+          on_location(self, rt, m);
+        } else if constexpr (std::is_same_v<T, schemas::accept_offer>) {
+          to_trip(self, rt, m.trip, trip_event_kind::accept);
+        } else if constexpr (std::is_same_v<T, schemas::decline_offer>) {
+          to_trip(self, rt, m.trip, trip_event_kind::decline, {}, m.reason);
+        } else if constexpr (std::is_same_v<T, schemas::arrived>) {
+          to_trip(self, rt, m.trip, trip_event_kind::arrive);
+        } else if constexpr (std::is_same_v<T, schemas::start_trip>) {
+          to_trip(self, rt, m.trip, trip_event_kind::start, m.pin);
+        } else if constexpr (std::is_same_v<T, schemas::complete_trip>) {
+          to_trip(self, rt, m.trip, trip_event_kind::complete);
+        } else if constexpr (std::is_same_v<T, schemas::cancel_trip>) {
+          to_trip(self, rt, m.trip, trip_event_kind::cancel, {}, m.reason);
+        } else {
+          st.ctx->send_error(rt, errc::forbidden, "not a driver message");
+        }
+      },
+      env.msg.body);
+}
+
+void on_offer(driver_self* self, offer_delivery& d) {
+  auto& st = self->state;
+  if (!st.online || busy(st) || !st.conn) {  // the owner of availability says no
+    trip_command c;
+    c.kind = trip_event_kind::decline;
+    c.by = party::system;
+    c.driver = st.id;
+    c.reason = "busy";
+    self->send(d.trip_actor, command_atom::value, std::move(c));
+    return;
+  }
+  st.indexed_in = nullptr;  // the matcher removed us when it made the offer
+  st.offer_trip = d.wire.trip;
+  st.offer_actor = d.trip_actor;
+  st.ctx->send(st.conn, d.wire);
+}
+
+void on_update(driver_self* self, trip_update& u, std::uint64_t seq) {
+  auto& st = self->state;
+  const auto& s = u.status;
+  if (st.offer_trip == s.trip) {
+    st.offer_trip = {};
+    st.offer_actor = nullptr;
+  }
+  bool ours = s.driver == st.id && !is_terminal(s.state) && s.state != trip_state::requested &&
+              s.state != trip_state::offered;
+  if (ours) {
+    st.trip = s;
+    st.trip_actor = u.trip_actor;
+    st.rider_actor = u.rider_actor;
+  } else if (st.trip && st.trip->trip == s.trip) {
+    st.trip.reset();
+    st.trip_actor = nullptr;
+    st.rider_actor = nullptr;
+  }
+  st.ctx->send(st.conn, s, seq);
+  if (u.receipt) st.ctx->send(st.conn, *u.receipt);
+  announce(self);
+}
+
+caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
+  self->state.ctx = std::move(ctx);
+  self->state.id = id;
+  arm_idle(self);
+  return {
+      [=](attach_atom, attach_request& a) {
+        auto& st = self->state;
+        if (st.conn && st.conn != a.conn) st.conn->close("replaced by a new connection");
+        st.conn = a.conn;
+        schemas::welcome w{a.who.subject, schemas::role::driver, a.resume && st.trip.has_value(),
+                           st.trip};
+        st.ctx->send(st.conn, std::move(w), a.seq);
+      },
+      [=](detach_atom, std::uint64_t conn_id) {
+        auto& st = self->state;
+        if (!st.conn || st.conn->id() != conn_id) return;
+        st.conn = nullptr;
+        if (!st.trip) {  // nobody to show offers to: stop matching this driver
+          st.online = false;
+          unindex(self);
+        }
+        arm_idle(self);
+      },
+      [=](client_atom, client_envelope& env) { on_client(self, env); },
+      [=](offer_atom, offer_delivery& d) { on_offer(self, d); },
+      [=](withdraw_atom, trip_id t, schemas::trip_status& shown, bool tell) {
+        auto& st = self->state;
+        if (st.offer_trip != t) return;
+        st.offer_trip = {};
+        st.offer_actor = nullptr;
+        if (tell) st.ctx->send(st.conn, std::move(shown));
+        announce(self);
+      },
+      [=](update_atom, trip_update& u, std::uint64_t seq) { on_update(self, u, seq); },
+      [=](idle_atom, std::uint64_t gen) {
+        auto& st = self->state;
+        if (gen != st.idle_gen || st.stopping) return;
+        if (st.conn || busy(st)) return arm_idle(self);
+        // Passivate: nothing to persist yet (soft state), the next message revives.
+        if (st.ctx->router->release_driver(st.id, self)) {
+          st.stopping = true;
+          unindex(self);
+          self->send(self, stop_atom::value);
+        }
+      },
+      [=](stop_atom) {
+        auto& st = self->state;
+        if (st.ctx->opts.on_passivated) st.ctx->opts.on_passivated(to_string(st.id));
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_driver_actor(caf::actor_system& sys, context_ptr ctx, driver_id id) {
+  return sys.spawn(driver_actor, std::move(ctx), id);
+}
+
+}  // namespace rideshard::node

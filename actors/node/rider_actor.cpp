@@ -1,0 +1,162 @@
+// rider_actor: quotes, the rider's one active trip, and relaying trip updates
+// and the assigned driver's positions to the rider's connection.
+#include "node/rider_actor.hpp"
+
+#include <map>
+
+#include "node/shard_router.hpp"
+
+namespace rideshard::node {
+namespace {
+
+struct rider_state {
+  context_ptr ctx;
+  rider_id id;
+  gateway::connection_ptr conn;
+  std::map<quote_id, quote_answer> quotes;   ///< unexpired quotes (pruned on use)
+  std::optional<schemas::trip_status> trip;  ///< the active trip, if any
+  trip_id creating;                          ///< trip requested, first update pending
+  caf::actor trip_actor;
+  std::uint64_t idle_gen = 0;
+  bool stopping = false;
+  static inline const char* name = "rider_actor";
+};
+using rider_self = caf::stateful_actor<rider_state>;
+
+bool has_trip(const rider_state& st) { return st.trip.has_value() || st.creating.valid(); }
+
+void arm_idle(rider_self* self) {
+  auto gen = ++self->state.idle_gen;
+  self->delayed_send(self, self->state.ctx->opts.idle_timeout, idle_atom::value, gen);
+}
+
+void prune_quotes(rider_state& st) {
+  auto now = st.ctx->now();
+  for (auto it = st.quotes.begin(); it != st.quotes.end();)
+    it = it->second.wire.expires_at_ms < now ? st.quotes.erase(it) : std::next(it);
+}
+
+void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request& q) {
+  auto& st = self->state;
+  if (!validate(q.pickup) || !validate(q.dropoff))
+    return st.ctx->send_error(rt, errc::invalid_coordinate, "pickup or dropoff out of range");
+  auto m = st.ctx->router->matcher_at(q.pickup);
+  if (!m || !st.ctx->router->shard_of(q.dropoff))
+    return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
+  self->send(m, quote_atom::value, quote_ask{q, rt, self});
+}
+
+void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& r) {
+  auto& st = self->state;
+  if (has_trip(st))
+    return st.ctx->send_error(rt, errc::illegal_transition, "the rider already has an active trip");
+  if (!validate(r.pickup) || !validate(r.dropoff))
+    return st.ctx->send_error(rt, errc::invalid_coordinate, "pickup or dropoff out of range");
+  if (!st.ctx->router->shard_of(r.pickup) || !st.ctx->router->shard_of(r.dropoff))
+    return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
+  std::optional<schemas::quote> quoted;
+  if (r.quote) {
+    prune_quotes(st);
+    auto it = st.quotes.find(*r.quote);
+    if (it == st.quotes.end())
+      return st.ctx->send_error(rt, errc::invalid_argument, "unknown or expired quote");
+    quoted = it->second.wire;
+    st.quotes.erase(it);
+  }
+  trip_id t{st.ctx->next_id()};
+  st.creating = t;
+  st.trip_actor =
+      st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff, std::move(quoted), rt.seq);
+}
+
+void on_client(rider_self* self, client_envelope& env) {
+  auto& st = self->state;
+  reply_to rt{env.conn, env.msg.seq};
+  if (auto* q = std::get_if<schemas::quote_request>(&env.msg.body)) return on_quote(self, rt, *q);
+  if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body)) return on_ride(self, rt, *r);
+  if (auto* c = std::get_if<schemas::cancel_trip>(&env.msg.body)) {
+    bool mine = (st.trip && st.trip->trip == c->trip) || st.creating == c->trip;
+    if (mine && st.trip_actor) {
+      trip_command cmd;
+      cmd.kind = trip_event_kind::cancel;
+      cmd.by = party::rider;
+      cmd.rider = st.id;
+      cmd.reason = c->reason;
+      cmd.reply = rt;
+      return (void)self->send(st.trip_actor, command_atom::value, std::move(cmd));
+    }
+    if (!st.ctx->router->trip(c->trip))
+      return st.ctx->send_error(rt, errc::unknown_trip, to_string(c->trip) + " does not exist");
+    return st.ctx->send_error(rt, errc::forbidden, to_string(c->trip) + " is not your trip");
+  }
+  st.ctx->send_error(rt, errc::forbidden, "not a rider message");
+}
+
+caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
+  self->state.ctx = std::move(ctx);
+  self->state.id = id;
+  arm_idle(self);
+  return {
+      [=](attach_atom, attach_request& a) {
+        auto& st = self->state;
+        if (st.conn && st.conn != a.conn) st.conn->close("replaced by a new connection");
+        st.conn = a.conn;
+        schemas::welcome w{a.who.subject, schemas::role::rider, a.resume && st.trip.has_value(),
+                           st.trip};
+        st.ctx->send(st.conn, std::move(w), a.seq);
+      },
+      [=](detach_atom, std::uint64_t conn_id) {
+        auto& st = self->state;
+        if (st.conn && st.conn->id() == conn_id) st.conn = nullptr;
+        arm_idle(self);
+      },
+      [=](client_atom, client_envelope& env) { on_client(self, env); },
+      [=](quote_atom, quote_answer& a) {
+        auto& st = self->state;
+        prune_quotes(st);
+        st.ctx->send(a.reply.conn, a.wire, a.reply.seq);
+        st.quotes[a.wire.id] = std::move(a);
+      },
+      [=](update_atom, trip_update& u, std::uint64_t reply_seq) {
+        auto& st = self->state;
+        if (st.creating == u.status.trip) st.creating = {};
+        if (is_terminal(u.status.state)) {
+          if (st.trip && st.trip->trip == u.status.trip) st.trip.reset();
+          if (!st.trip) st.trip_actor = nullptr;
+        } else {
+          st.trip = u.status;
+          st.trip_actor = u.trip_actor;
+        }
+        st.ctx->send(st.conn, u.status, reply_seq);
+        if (u.receipt) st.ctx->send(st.conn, *u.receipt);
+      },
+      [=](position_atom, position_push& p) {
+        auto& st = self->state;
+        if (!st.trip || st.trip->trip != p.wire.trip) return;
+        st.trip->driver_position = p.wire.position.pos;
+        st.ctx->send(st.conn, p.wire);
+      },
+      [=](idle_atom, std::uint64_t gen) {
+        auto& st = self->state;
+        if (gen != st.idle_gen || st.stopping) return;
+        if (st.conn || has_trip(st)) return arm_idle(self);
+        if (st.ctx->router->release_rider(st.id, self)) {
+          st.stopping = true;
+          self->send(self, stop_atom::value);
+        }
+      },
+      [=](stop_atom) {
+        auto& st = self->state;
+        if (st.ctx->opts.on_passivated) st.ctx->opts.on_passivated(to_string(st.id));
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_rider_actor(caf::actor_system& sys, context_ptr ctx, rider_id id) {
+  return sys.spawn(rider_actor, std::move(ctx), id);
+}
+
+}  // namespace rideshard::node

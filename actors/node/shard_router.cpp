@@ -1,0 +1,128 @@
+// shard_router: shard lookup and the entity directory (spawn, revive, release).
+#include "node/shard_router.hpp"
+
+#include "node/driver_actor.hpp"
+#include "node/region_matcher.hpp"
+#include "node/rider_actor.hpp"
+#include "node/trip_actor.hpp"
+
+namespace rideshard::node {
+
+shard_router::shard_router(caf::actor_system& sys, context_ptr ctx)
+    : sys_(sys), ctx_(std::move(ctx)) {}
+
+std::optional<shard_key> shard_router::shard_of(lat_lng p) const {
+  if (!validate(p)) return std::nullopt;
+  for (std::size_t i = 0; i < ctx_->regions.size(); ++i) {
+    const region& r = ctx_->regions[i];
+    if (!r.bounds.contains(p)) continue;
+    auto cell = cell_of(p, r.shard_level);
+    if (!cell) return std::nullopt;
+    return shard_key{i, *cell};
+  }
+  return std::nullopt;
+}
+
+caf::actor shard_router::matcher_at(lat_lng p) {
+  auto key = shard_of(p);
+  if (!key) return {};
+  return matcher(*key);
+}
+
+caf::actor shard_router::matcher(const shard_key& key) {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto it = matchers_.find(key);
+  if (it != matchers_.end()) return it->second;
+  if (stopped_) return {};
+  auto m = spawn_region_matcher(sys_, ctx_, key.region, key.cell);
+  matchers_.emplace(key, m);
+  return m;
+}
+
+std::vector<caf::actor> shard_router::matchers() {
+  std::lock_guard<std::mutex> lock{mu_};
+  std::vector<caf::actor> out;
+  for (auto& kv : matchers_) out.push_back(kv.second);
+  return out;
+}
+
+caf::actor shard_router::driver_locked(driver_id id) {
+  if (stopped_) return {};
+  auto& slot = drivers_[id];
+  if (!slot) slot = spawn_driver_actor(sys_, ctx_, id);
+  return slot;
+}
+
+caf::actor shard_router::rider_locked(rider_id id) {
+  if (stopped_) return {};
+  auto& slot = riders_[id];
+  if (!slot) slot = spawn_rider_actor(sys_, ctx_, id);
+  return slot;
+}
+
+bool shard_router::release_driver(driver_id id, const caf::actor& self) {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto it = drivers_.find(id);
+  if (it == drivers_.end() || it->second != self) return false;
+  drivers_.erase(it);
+  return true;
+}
+
+bool shard_router::release_rider(rider_id id, const caf::actor& self) {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto it = riders_.find(id);
+  if (it == riders_.end() || it->second != self) return false;
+  riders_.erase(it);
+  return true;
+}
+
+caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor rider_actor,
+                                     lat_lng pickup, lat_lng dropoff,
+                                     std::optional<schemas::quote> quoted,
+                                     std::uint64_t reply_seq) {
+  trip_init init{id, rider, std::move(rider_actor), pickup, dropoff, std::move(quoted), reply_seq};
+  // Spawned outside the lock: the trip's start-up asks the router for its shard.
+  {
+    std::lock_guard<std::mutex> lock{mu_};
+    if (stopped_) return {};
+  }
+  auto t = spawn_trip_actor(sys_, ctx_, std::move(init));
+  std::lock_guard<std::mutex> lock{mu_};
+  if (stopped_) {  // shutdown raced the spawn
+    caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
+    return {};
+  }
+  trips_.emplace(id, t);
+  return t;
+}
+
+caf::actor shard_router::trip(trip_id id) {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto it = trips_.find(id);
+  return it == trips_.end() ? caf::actor{} : it->second;
+}
+
+void shard_router::release_trip(trip_id id) {
+  std::lock_guard<std::mutex> lock{mu_};
+  trips_.erase(id);
+}
+
+std::size_t shard_router::live_entities() const {
+  std::lock_guard<std::mutex> lock{mu_};
+  return drivers_.size() + riders_.size() + trips_.size();
+}
+
+void shard_router::stop_all() {
+  std::lock_guard<std::mutex> lock{mu_};
+  stopped_ = true;
+  auto stop = [](auto& map) {
+    for (auto& kv : map) caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
+    map.clear();
+  };
+  stop(matchers_);
+  stop(drivers_);
+  stop(riders_);
+  stop(trips_);
+}
+
+}  // namespace rideshard::node

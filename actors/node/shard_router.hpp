@@ -1,0 +1,80 @@
+// Finds the shard (region + cell at the region's shard_level) of a position and
+// the actor serving it, and the entity actor of an id, spawning or reviving it.
+// Single node: every shard is local. Internal to node/.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "node/protocol.hpp"
+
+namespace rideshard::node {
+
+/// A shard: one cell of one region's shard grid.
+struct shard_key {
+  std::size_t region = 0;
+  cell_id cell;
+  friend bool operator<(const shard_key& a, const shard_key& b) {
+    return a.region != b.region ? a.region < b.region : a.cell < b.cell;
+  }
+};
+
+/// Thread-safe (one mutex; held only to look up, spawn and enqueue, never to
+/// wait). Entity actors are spawned on first use and removed by passivation.
+class shard_router {
+ public:
+  shard_router(caf::actor_system& sys, context_ptr ctx);
+
+  std::optional<shard_key> shard_of(lat_lng p) const;
+  /// The matcher of p's shard; an invalid handle when p is outside every region.
+  caf::actor matcher_at(lat_lng p);
+  caf::actor matcher(const shard_key& key);
+  std::vector<caf::actor> matchers();
+
+  /// Enqueues a message to the driver/rider actor, spawning (reviving) it first.
+  template <class... Ts>
+  void to_driver(driver_id id, Ts&&... xs) {
+    std::lock_guard<std::mutex> lock{mu_};
+    caf::anon_send(driver_locked(id), std::forward<Ts>(xs)...);
+  }
+  template <class... Ts>
+  void to_rider(rider_id id, Ts&&... xs) {
+    std::lock_guard<std::mutex> lock{mu_};
+    caf::anon_send(rider_locked(id), std::forward<Ts>(xs)...);
+  }
+  /// Removes the entry if it is still `self`; after this no message from the
+  /// router reaches `self`. Returns false if a newer actor took the id.
+  bool release_driver(driver_id id, const caf::actor& self);
+  bool release_rider(rider_id id, const caf::actor& self);
+
+  /// Spawns and registers a trip actor (see trip_actor.hpp).
+  caf::actor create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
+                         lat_lng dropoff, std::optional<schemas::quote> quoted,
+                         std::uint64_t reply_seq);
+  caf::actor trip(trip_id id);
+  void release_trip(trip_id id);
+
+  std::size_t live_entities() const;
+  /// Sends an exit to every actor and forgets them (node shutdown). Afterwards
+  /// nothing is spawned any more: lookups return invalid handles.
+  void stop_all();
+
+ private:
+  caf::actor driver_locked(driver_id id);
+  caf::actor rider_locked(rider_id id);
+
+  caf::actor_system& sys_;
+  context_ptr ctx_;
+  mutable std::mutex mu_;
+  bool stopped_ = false;  ///< guarded by mu_
+  std::map<shard_key, caf::actor> matchers_;
+  std::unordered_map<driver_id, caf::actor> drivers_;
+  std::unordered_map<rider_id, caf::actor> riders_;
+  std::unordered_map<trip_id, caf::actor> trips_;
+};
+
+}  // namespace rideshard::node

@@ -1,0 +1,28 @@
+// trip_actor: the single owner of one trip's state machine (engine apply()).
+// Internal to node/.
+#pragma once
+
+#include <optional>
+
+#include "node/protocol.hpp"
+
+namespace rideshard::node {
+
+/// What a trip starts from (built by the rider actor via the router).
+struct trip_init {
+  trip_id id;
+  rider_id rider;
+  caf::actor rider_actor;
+  lat_lng pickup;
+  lat_lng dropoff;
+  std::optional<schemas::quote> quoted;  ///< the accepted quote, if the rider had one
+  std::uint64_t reply_seq = 0;           ///< seq of the ride_request frame
+};
+
+/// Spawns the trip actor: asks the pickup shard's matcher for a driver, applies
+/// every event through apply(), and notifies rider and driver (trip_status,
+/// receipt). Stops itself a while after reaching a terminal state.
+caf::actor spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init);
+
+}  // namespace rideshard::node
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_init)
