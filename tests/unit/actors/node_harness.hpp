@@ -95,6 +95,9 @@ inline std::vector<region> test_regions() {
   auto r =
       load_node_regions(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
   REQUIRE(r.ok());
+  // Fine shards (as in a cluster) so the tests also cover shard routing; every
+  // test point stays inside the one cell around `center`.
+  for (region& x : *r) x.shard_level = 12;
   return std::move(r).value();
 }
 
