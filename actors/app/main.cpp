@@ -1,5 +1,5 @@
 // rideshard's entry point: parses the sub-command and hands over to it.
-// Start reading here. Sub-commands: demo (in-process city), token, version.
+// Start reading here. Sub-commands: serve, demo, token, version.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -7,6 +7,7 @@
 namespace rideshard::app {
 int run_city_demo(int argc, char** argv);
 int run_token(int argc, char** argv);
+int run_serve(int argc, char** argv);
 }  // namespace rideshard::app
 
 namespace {
@@ -16,6 +17,7 @@ void print_usage(std::FILE* out) {
       "Usage: rideshard <command> [options]\n"
       "\n"
       "Commands:\n"
+      "  serve      run a node: HTTP + WebSocket gateway and dispatch actors\n"
       "  demo       in-process city: sequential vs batched matching on one seed\n"
       "  token      mint a development JWT: token --role rider|driver|admin --sub ID\n"
       "  version    print the version\n"
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "demo") return rideshard::app::run_city_demo(argc - 1, argv + 1);
+  if (cmd == "serve") return rideshard::app::run_serve(argc - 1, argv + 1);
   if (cmd == "token") return rideshard::app::run_token(argc - 1, argv + 1);
   std::fprintf(stderr, "rideshard: unknown command '%s'\n\n", cmd.c_str());
   print_usage(stderr);

@@ -38,6 +38,8 @@ constexpr std::pair<errc, std::string_view> names[] = {
     {errc::rate_limited, "rate_limited"},
     {errc::internal, "internal"},
     {errc::unavailable, "unavailable"},
+    {errc::storage_error, "storage_error"},
+    {errc::broker_error, "broker_error"},
 };
 
 }  // namespace

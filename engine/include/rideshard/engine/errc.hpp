@@ -49,6 +49,9 @@ enum class errc : std::uint16_t {
   // Server side.
   internal = 100,
   unavailable = 101,
+  // Persistence.
+  storage_error = 102,  ///< the local store (RocksDB) failed to read or write
+  broker_error = 103,   ///< Kafka rejected a request or is unreachable
 };
 
 /// The stable name of a code, e.g. "invalid_coordinate". Never empty.

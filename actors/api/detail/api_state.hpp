@@ -1,0 +1,107 @@
+// Private to actors/api: the shared state of http_api, the per-request
+// `exchange` that answers exactly once, JSON helpers and the route handlers.
+// Only actors/api/*.cpp include this (it pulls in nlohmann/json).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/http_api.hpp"
+#include "auth/jwt.hpp"
+#include "auth/user_store.hpp"
+#include "gateway/handlers.hpp"
+#include "gateway/metrics.hpp"
+#include "node/dispatch_node.hpp"
+#include "rideshard/engine/result.hpp"
+
+namespace rideshard::api::detail {
+
+using json = nlohmann::json;
+
+/// Everything a handler may touch. Immutable; the referenced services are thread-safe.
+struct api_state {
+  node::dispatch_node& node;
+  const auth::token_authority& tokens;
+  auth::user_store& users;
+  gateway::metrics& stats;
+  api_options opts;
+  std::int64_t started_ms = 0;
+};
+
+/// The HTTP status a typed error maps to (400, 401, 403, 404, 409, 429, 500, 503).
+int http_status_of(errc code) noexcept;
+
+/// One request being answered. Not thread-safe (one per handle() call).
+class exchange {
+ public:
+  exchange(gateway::metrics& stats, std::function<void(gateway::http_response)> respond)
+      : stats_(stats), respond_(std::move(respond)) {}
+
+  /// Answers with a JSON body.
+  void reply(int status, const json& body);
+  /// Answers with an empty body (204).
+  void reply_empty(int status);
+  /// Answers with the typed error body, counts errors_total{code}.
+  void fail(const error& e) { fail(e, http_status_of(e.code)); }
+  void fail(const error& e, int status);
+  /// Errors that are not errc codes (the gateway uses the same names).
+  void not_found(std::string_view path);
+  void method_not_allowed(std::string_view allowed);
+  bool answered() const noexcept { return answered_; }
+
+ private:
+  void send(int status, std::string content_type, std::string body);
+  gateway::metrics& stats_;
+  std::function<void(gateway::http_response)> respond_;
+  bool answered_ = false;
+};
+
+/// The verified caller, or nullopt after answering 401/403 (missing, garbage or
+/// expired token; or a suspended account).
+std::optional<auth::claims> authenticate(const api_state& st, const gateway::http_request& req,
+                                         exchange& ex);
+
+// ---- JSON request bodies ----
+
+/// The body as a JSON object. Errors: bad_json (not JSON, or not an object).
+[[nodiscard]] result<json> parse_object(std::string_view body);
+/// Errors: invalid_argument naming the first key not in `known`.
+[[nodiscard]] result<void> only_fields(const json& obj, std::initializer_list<const char*> known);
+/// The string at `key`: nullopt if absent (or null); invalid_argument if not a string.
+[[nodiscard]] result<std::optional<std::string>> optional_string(const json& obj, const char* key);
+/// Same, but missing_field if absent.
+[[nodiscard]] result<std::string> required_string(const json& obj, const char* key);
+/// The boolean at `key`: nullopt if absent; invalid_argument if not a boolean.
+[[nodiscard]] result<std::optional<bool>> optional_bool(const json& obj, const char* key);
+
+/// "2025-06-15T12:34:56.789Z" for Unix milliseconds.
+std::string iso8601_utc(std::int64_t unix_ms);
+/// The public view of an account (never the password hash).
+json user_json(const auth::user& u);
+
+// ---- route handlers; `id` is the {id} path segment where the route has one ----
+
+using handler_fn = void (*)(const api_state&, const gateway::http_request&, std::string_view id,
+                            exchange&);
+
+void post_users(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_login(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void put_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void delete_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_drivers(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void put_driver_status(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_nearby(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_trips(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void put_trip_status(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_trip_history(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+
+}  // namespace rideshard::api::detail

@@ -1,0 +1,135 @@
+// http_api: the route table (path pattern x method -> handler), request
+// dispatch with 404/405 answers, and GET /health.
+#include "api/http_api.hpp"
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "api/detail/api_state.hpp"
+
+namespace rideshard::api {
+
+using namespace detail;
+
+namespace {
+
+struct route {
+  std::vector<std::string_view> pattern;  ///< path segments; "{id}" matches any one segment
+  std::string_view method;
+  handler_fn fn;
+};
+
+// Literal segments come before "{id}" at the same depth ("nearby", "history"):
+// the first pattern that matches the path decides which methods exist.
+const std::vector<route>& routes() {
+  static const std::vector<route> table{
+      {{"health"}, "GET", get_health},
+      {{"api", "users"}, "POST", post_users},
+      {{"api", "users", "{id}"}, "GET", get_user},
+      {{"api", "users", "{id}"}, "PUT", put_user},
+      {{"api", "users", "{id}"}, "DELETE", delete_user},
+      {{"api", "login"}, "POST", post_login},
+      {{"api", "drivers"}, "POST", post_drivers},
+      {{"api", "drivers", "nearby"}, "GET", get_nearby},
+      {{"api", "drivers", "{id}"}, "GET", get_driver},
+      {{"api", "drivers", "{id}", "status"}, "PUT", put_driver_status},
+      {{"api", "trips"}, "POST", post_trips},
+      {{"api", "trips", "history"}, "GET", get_trip_history},
+      {{"api", "trips", "{id}"}, "GET", get_trip},
+      {{"api", "trips", "{id}", "status"}, "PUT", put_trip_status},
+  };
+  return table;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path.front() != '/') return out;
+  path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool matches(const route& r, const std::vector<std::string_view>& segs, std::string_view& id) {
+  if (r.pattern.size() != segs.size()) return false;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    if (r.pattern[i] == "{id}") {
+      if (segs[i].empty()) return false;
+      id = segs[i];
+    } else if (r.pattern[i] != segs[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void dispatch(const api_state& st, const gateway::http_request& req, exchange& ex) {
+  const auto segs = split_path(req.path);
+  const route* first = nullptr;
+  std::string allowed;
+  std::string_view id;
+  for (const auto& r : routes()) {
+    if (first ? r.pattern != first->pattern : !matches(r, segs, id)) continue;
+    first = first ? first : &r;
+    if (r.method == req.method) return r.fn(st, req, id, ex);
+    allowed += allowed.empty() ? "" : ", ";
+    allowed += r.method;
+  }
+  if (first) return ex.method_not_allowed(allowed);
+  ex.not_found(req.path);
+}
+
+std::int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+http_api::http_api(node::dispatch_node& node, const auth::token_authority& tokens,
+                   auth::user_store& users, gateway::metrics& m, api_options opts)
+    : state_(std::make_unique<api_state>(api_state{node, tokens, users, m, std::move(opts), 0})) {
+  if (!state_->opts.now_ms) state_->opts.now_ms = system_now_ms;
+  state_->started_ms = state_->opts.now_ms();
+}
+
+http_api::~http_api() = default;
+
+void http_api::handle(gateway::http_request req,
+                      std::function<void(gateway::http_response)> respond) {
+  exchange ex{state_->stats, std::move(respond)};
+  try {
+    dispatch(*state_, req, ex);
+  } catch (const std::exception& e) {
+    // Nothing here should throw; never let an exception reach the gateway thread.
+    ex.fail(error{errc::internal, std::string("internal error: ") + e.what()});
+  }
+  if (!ex.answered()) ex.fail(error{errc::internal, "request was not answered"});
+}
+
+namespace detail {
+
+void get_health(const api_state& st, const gateway::http_request&, std::string_view, exchange& ex) {
+  const std::int64_t now = st.opts.now_ms();
+  // Shallow: live_entities() reads the router without a round trip to any actor.
+  json actors{{"status", "ok"}, {"live_entities", st.node.live_entities()}};
+  std::string outbox = "not_configured";
+  if (st.opts.outbox_ok) outbox = st.opts.outbox_ok() ? "ok" : "failing";
+  // A failing outbox means events are queued, not lost: degraded, still serving.
+  const std::string status = outbox == "failing" ? "degraded" : "healthy";
+  json body{{"status", status},
+            {"timestamp", iso8601_utc(now)},
+            {"version", st.opts.version},
+            {"checks", {{"actors", actors}, {"outbox", {{"status", outbox}}}}},
+            {"uptime_seconds", now > st.started_ms ? (now - st.started_ms) / 1000 : 0}};
+  ex.reply(status == "unhealthy" ? 503 : 200, body);
+}
+
+}  // namespace detail
+}  // namespace rideshard::api

@@ -1,0 +1,64 @@
+// The platform's published HTTP API (/api/users, /api/login, /api/drivers,
+// /api/trips, /health) over the dispatch node, the token authority and the
+// account store. The gateway hands it every HTTP request it does not serve itself.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/handlers.hpp"
+
+namespace rideshard::node {
+class dispatch_node;
+}
+namespace rideshard::auth {
+class token_authority;
+class user_store;
+}  // namespace rideshard::auth
+namespace rideshard::gateway {
+class metrics;
+}
+
+namespace rideshard::api {
+
+namespace detail {
+struct api_state;
+}
+
+struct api_options {
+  std::string version = "0.1.0";         ///< reported by GET /health
+  std::int64_t token_ttl_s = 86400;      ///< lifetime of tokens minted at registration/login
+  std::function<std::int64_t()> now_ms;  ///< Unix ms; default: the system clock
+  /// Health of the persistence outbox; empty means "not_configured".
+  std::function<bool()> outbox_ok;
+};
+
+/// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).
+///
+/// Ownership: keeps references to node, tokens, users and m, which must outlive it.
+/// Thread-safety: handle() may run concurrently on any number of gateway I/O
+/// threads; the object itself is immutable after construction.
+///
+/// Blocking: handle() answers before it returns. Some endpoints do bounded
+/// blocking work on the calling I/O thread: argon2 hashing (registration, login,
+/// password change: tens of ms) and dispatch_node queries (nearby, trip lookup:
+/// at most dispatch_options::query_timeout). Moving those off the I/O threads is
+/// a known follow-up.
+class http_api final : public gateway::http_handler {
+ public:
+  http_api(node::dispatch_node& node, const auth::token_authority& tokens, auth::user_store& users,
+           gateway::metrics& m, api_options opts);
+  ~http_api() override;
+  http_api(const http_api&) = delete;
+  http_api& operator=(const http_api&) = delete;
+
+  void handle(gateway::http_request req,
+              std::function<void(gateway::http_response)> respond) override;
+
+ private:
+  std::unique_ptr<detail::api_state> state_;
+};
+
+}  // namespace rideshard::api

@@ -1,0 +1,189 @@
+// `rideshard serve`: one node — regions from the config, the CAF dispatch node,
+// the HTTP API and the Beast gateway on one port. SIGTERM/SIGINT drain and exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <toml++/toml.h>
+#include <CLI/CLI.hpp>
+
+#include "api/http_api.hpp"
+#include "auth/jwt.hpp"
+#include "auth/password.hpp"
+#include "auth/user_store.hpp"
+#include "gateway/listener.hpp"
+#include "gateway/metrics.hpp"
+#include "node/dispatch_node.hpp"
+#include "rideshard/engine/ids.hpp"
+#include "rideshard/engine/region.hpp"
+
+namespace rideshard::app {
+
+int run_serve(int argc, char** argv);
+
+namespace {
+
+constexpr const char* secret_env = "RIDESHARD_JWT_SECRET";
+
+struct serve_options {
+  std::string config = "cluster-config/single-node.toml";
+  std::string listen;    ///< host:port; overrides [node].listen
+  std::string data_dir;  ///< overrides [node].data_dir (used from issue #4 on)
+  std::uint16_t node_id = 1;
+  std::int64_t token_ttl_s = 86400;
+  gateway::gateway_config gw;
+  std::chrono::milliseconds drain_timeout{5000};
+};
+
+std::int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Reads [node], [gateway] and [auth] of the node config into o (flags win).
+bool read_node_config(serve_options& o, const std::string& listen_flag) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(o.config);
+  } catch (const toml::parse_error& e) {
+    std::fprintf(stderr, "rideshard serve: %s: %s\n", o.config.c_str(),
+                 std::string(e.description()).c_str());
+    return false;
+  }
+  o.node_id = static_cast<std::uint16_t>(doc["node"]["id"].value_or(1));
+  std::string listen = listen_flag.empty()
+                           ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
+                           : listen_flag;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::fprintf(stderr, "rideshard serve: listen must be host:port, got '%s'\n", listen.c_str());
+    return false;
+  }
+  o.gw.address = listen.substr(0, colon);
+  o.gw.port = static_cast<std::uint16_t>(std::atoi(listen.c_str() + colon + 1));
+  const auto gw = doc["gateway"];
+  o.gw.io_threads = gw["io_threads"].value_or(o.gw.io_threads);
+  o.gw.max_frame_bytes = gw["max_frame_bytes"].value_or(o.gw.max_frame_bytes);
+  o.gw.max_queue_frames = gw["max_queue_frames"].value_or(o.gw.max_queue_frames);
+  o.gw.rate_per_s = gw["rate_per_s"].value_or(o.gw.rate_per_s);
+  o.gw.burst = gw["burst"].value_or(o.gw.burst);
+  o.gw.idle_timeout = std::chrono::milliseconds(gw["idle_timeout_ms"].value_or(60000));
+  o.gw.handshake_timeout = std::chrono::milliseconds(gw["handshake_timeout_ms"].value_or(5000));
+  o.drain_timeout = std::chrono::milliseconds(gw["drain_timeout_ms"].value_or(5000));
+  o.token_ttl_s = doc["auth"]["token_ttl_s"].value_or(o.token_ttl_s);
+  return true;
+}
+
+// The JWT secret: $RIDESHARD_JWT_SECRET, else a labelled development default.
+result<auth::token_authority> make_authority() {
+  auto secret = auth::load_jwt_secret(secret_env, "");
+  if (!secret) {
+    const char* env = std::getenv(secret_env);
+    if (env != nullptr && *env != '\0') return secret.err();
+    std::fprintf(stderr,
+                 "rideshard serve: WARNING: %s is not set; accepting tokens signed with the "
+                 "built-in DEVELOPMENT secret (never do this in production)\n",
+                 secret_env);
+    secret = std::string(auth::development_secret);
+  }
+  return auth::token_authority::create(*secret, std::string(auth::default_issuer),
+                                       auth::system_unix_seconds);
+}
+
+// Maps a verified JWT to the node's identity; admins have no WebSocket role yet.
+node::token_verifier make_verifier(const auth::token_authority& tokens) {
+  return [&tokens](const std::string& token) -> result<node::identity> {
+    auto c = tokens.verify(token);
+    if (!c) return c.err();
+    if (c->r == auth::role::admin)
+      return error{errc::forbidden, "admin tokens cannot open a driver or rider session"};
+    return node::identity{
+        c->subject, c->r == auth::role::driver ? schemas::role::driver : schemas::role::rider};
+  };
+}
+
+int wait_for_signal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace
+
+int run_serve(int argc, char** argv) {
+  CLI::App app{"Run one node: HTTP + WebSocket gateway, dispatch actors.", "rideshard serve"};
+  serve_options o;
+  std::string listen_flag;
+  app.add_option("--config", o.config, "node config (cluster-config/*.toml)")
+      ->capture_default_str();
+  app.add_option("--listen", listen_flag,
+                 "host:port to bind (port 0: ephemeral); overrides [node].listen");
+  app.add_option("--data-dir", o.data_dir, "data directory; overrides [node].data_dir");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!read_node_config(o, listen_flag)) return 2;
+  auto regions = load_node_regions(o.config);
+  if (!regions) {
+    std::fprintf(stderr, "rideshard serve: %s\n", regions.err().message.c_str());
+    return 2;
+  }
+  auto tokens = make_authority();
+  if (!tokens) {
+    std::fprintf(stderr, "rideshard serve: %s\n", tokens.err().message.c_str());
+    return 2;
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  node::dispatch_options dopts;
+  dopts.node_id = o.node_id;
+  dopts.now_ms = unix_ms;
+  auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
+  if (!node) {
+    std::fprintf(stderr, "rideshard serve: %s\n", node.err().message.c_str());
+    return 2;
+  }
+  id_generator user_ids(o.node_id, unix_ms);
+  auth::user_store users([&user_ids] { return user_ids.next(); }, unix_ms);
+  gateway::metrics stats;
+  api::api_options aopts;
+  aopts.token_ttl_s = o.token_ttl_s;
+  aopts.now_ms = unix_ms;
+  api::http_api http(**node, *tokens, users, stats, aopts);
+  gateway::gateway gw;
+  auto port = gw.start(o.gw, **node, http, stats);
+  if (!port) {
+    std::fprintf(stderr, "rideshard serve: cannot listen on %s:%u: %s\n", o.gw.address.c_str(),
+                 o.gw.port, port.err().message.c_str());
+    return 1;
+  }
+  std::printf(
+      "rideshard serve: listening on http://%s:%u  (WebSocket /v1/driver /v1/rider, "
+      "GET /health, GET /metrics, /api/...)\n",
+      o.gw.address.c_str(), *port);
+  std::fflush(stdout);
+
+  const int sig = wait_for_signal(stop_signals);
+  std::printf("rideshard serve: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  std::fflush(stdout);
+  const bool drained = gw.drain(std::chrono::steady_clock::now() + o.drain_timeout);
+  gw.stop();
+  node->reset();
+  std::printf("rideshard serve: stopped (%s)\n",
+              drained ? "all sessions closed" : "drain timed out");
+  return 0;
+}
+
+}  // namespace rideshard::app

@@ -1,0 +1,113 @@
+// store: the node's durable state in one RocksDB directory — entity snapshots,
+// per-trip journal, Kafka outbox and metadata — plus checkpoints and backups.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rideshard/engine/ids.hpp"
+#include "rideshard/engine/result.hpp"
+#include "rideshard/persistence/write_batch.hpp"
+
+namespace rideshard::persistence {
+
+struct store_options {
+  std::string path;               ///< data directory (created if missing)
+  bool create_if_missing = true;  ///< false: opening a missing store fails
+  /// fsync the WAL before commit() returns. Only tests and benchmarks that
+  /// measure something else turn this off; an acknowledgement needs it.
+  bool sync = true;
+};
+
+/// What commit() wrote to the outbox: sequences first_event..first_event+events-1.
+struct commit_receipt {
+  std::uint64_t first_event = 0;  ///< 0 when the batch had no events
+  std::uint32_t events = 0;
+};
+
+/// An entity snapshot as stored.
+struct entity_snapshot {
+  entity_kind kind = entity_kind::trip;
+  std::uint64_t id = 0;
+  std::uint64_t sequence = 0;  ///< replay the journal after this
+  std::vector<std::uint8_t> value;
+};
+
+struct journal_entry {
+  trip_id trip;
+  std::uint64_t sequence = 0;
+  std::vector<std::uint8_t> value;
+};
+
+/// One outbox row: a global, monotonic sequence (never reused) and its event.
+struct outbox_row {
+  std::uint64_t sequence = 0;
+  outbox_event event;
+};
+
+/// The RocksDB-backed store. Thread-safety: every member function may be called
+/// concurrently from any thread. Concurrent commit() callers share one synced
+/// WAL write (group commit); outbox sequences follow commit order, and a
+/// reader never sees sequence n+1 before n.
+class store {
+ public:
+  /// Opens (or creates) the store at options.path. Errors: storage_error
+  /// (I/O, corruption, another process holds the lock), invalid_argument.
+  [[nodiscard]] static result<std::unique_ptr<store>> open(const store_options& options);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Writes the whole batch atomically (all or nothing) with a synced WAL when
+  /// options.sync. On success the batch survives a process or OS crash.
+  /// Errors: invalid_argument (batch rejected, nothing written), storage_error.
+  [[nodiscard]] result<commit_receipt> commit(const write_batch& batch);
+
+  // --- recovery ---
+  /// Every snapshot of `kind`, in id order.
+  [[nodiscard]] result<std::vector<entity_snapshot>> load_entities(entity_kind kind) const;
+  /// One snapshot, or nullopt.
+  [[nodiscard]] result<std::optional<entity_snapshot>> load_entity(entity_kind kind,
+                                                                   std::uint64_t id) const;
+  /// Journal entries of `trip` with sequence > after, in sequence order.
+  [[nodiscard]] result<std::vector<journal_entry>> journal_after(trip_id trip,
+                                                                 std::uint64_t after) const;
+  /// Deletes `trip`'s journal entries with sequence <= upto (after a snapshot).
+  [[nodiscard]] result<void> trim_journal(trip_id trip, std::uint64_t upto);
+
+  // --- outbox ---
+  /// Up to `max` rows with sequence > after, in sequence order.
+  [[nodiscard]] result<std::vector<outbox_row>> read_outbox(std::uint64_t after,
+                                                            std::size_t max) const;
+  /// Deletes delivered rows. Not synced: a row whose delete is lost in an OS
+  /// crash is delivered again (consumers dedupe by event_id).
+  [[nodiscard]] result<void> erase_outbox(const std::vector<std::uint64_t>& sequences);
+  /// Rows currently in the outbox (kept in memory; exact).
+  std::uint64_t outbox_depth() const noexcept;
+  /// The sequence the next outbox event will get.
+  std::uint64_t next_outbox_sequence() const noexcept;
+
+  // --- backups ---
+  /// A consistent, openable copy of the store in `dir` (must not exist); hard
+  /// links where possible, so it is cheap. Restore with restore_checkpoint().
+  [[nodiscard]] result<void> checkpoint(const std::string& dir);
+  /// Copies a checkpoint made by checkpoint() to `target` (must not exist).
+  [[nodiscard]] static result<void> restore_checkpoint(const std::string& checkpoint_dir,
+                                                       const std::string& target);
+  /// Adds an incremental backup to the RocksDB BackupEngine directory `dir`.
+  [[nodiscard]] result<void> backup(const std::string& dir);
+  /// Restores the latest backup in `backup_dir` into `target` (created or overwritten).
+  [[nodiscard]] static result<void> restore_backup(const std::string& backup_dir,
+                                                   const std::string& target);
+
+ private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rideshard::persistence

@@ -1,0 +1,70 @@
+// create_topics: the engine's topics through librdkafka's admin API.
+#include <memory>
+
+#include "kafka_conf.hpp"
+#include "rideshard/persistence/outbox_relay.hpp"
+
+namespace rideshard::persistence {
+
+result<void> create_topics(const std::string& bootstrap, const std::vector<topic_spec>& topics,
+                           std::chrono::milliseconds timeout) {
+  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  if (topics.empty()) return {};
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (auto r = kafka::set(conf, "bootstrap.servers", bootstrap); !r) {
+    rd_kafka_conf_destroy(conf);
+    return r;
+  }
+  auto rk_or = kafka::new_producer(conf);
+  if (!rk_or) return rk_or.err();
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> queue(rd_kafka_queue_new(rk.get()),
+                                                                       rd_kafka_queue_destroy);
+
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  auto cleanup = [&] {
+    for (auto* t : new_topics) rd_kafka_NewTopic_destroy(t);
+  };
+  char err[512];
+  for (const auto& t : topics) {
+    auto* nt =
+        rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, err, sizeof err);
+    if (!nt) {
+      cleanup();
+      return error{errc::invalid_argument, "topic " + t.name + ": " + err};
+    }
+    new_topics.push_back(nt);
+  }
+  auto* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), err,
+                                            sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(timeout.count()), err,
+                                              sizeof err);
+  rd_kafka_CreateTopics(rk.get(), new_topics.data(), new_topics.size(), options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  cleanup();
+
+  // The admin request's own timeout bounds this wait; the margin covers its bookkeeping.
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 2000);
+  if (!ev) return error{errc::broker_error, "create topics: no answer from " + bootstrap};
+  std::unique_ptr<rd_kafka_event_t, void (*)(rd_kafka_event_t*)> guard(ev, rd_kafka_event_destroy);
+  if (rd_kafka_event_error(ev))
+    return error{errc::broker_error,
+                 std::string("create topics: ") + rd_kafka_event_error_string(ev)};
+  const auto* res = rd_kafka_event_CreateTopics_result(ev);
+  if (!res) return error{errc::broker_error, "create topics: unexpected event"};
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto code = rd_kafka_topic_result_error(results[i]);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      continue;
+    const char* msg = rd_kafka_topic_result_error_string(results[i]);
+    return error{errc::broker_error, std::string("create topic ") +
+                                         rd_kafka_topic_result_name(results[i]) + ": " +
+                                         (msg ? msg : rd_kafka_err2str(code))};
+  }
+  return {};
+}
+
+}  // namespace rideshard::persistence

@@ -1,0 +1,220 @@
+// outbox_relay: store outbox -> Kafka with an idempotent librdkafka producer.
+#include "rideshard/persistence/outbox_relay.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "kafka_conf.hpp"
+
+namespace rideshard::persistence {
+
+struct outbox_relay::impl {
+  store* db = nullptr;
+  relay_options options;
+  rd_kafka_t* rk = nullptr;
+  std::uint64_t cursor = 0;              // highest sequence handed to the producer
+  bool resync = false;                   // a delivery failed: re-read from the head once idle
+  std::vector<std::uint64_t> delivered;  // filled by the delivery callback (step's thread)
+  std::atomic<std::uint64_t> in_flight{0}, delivered_total{0}, failed_total{0};
+  std::atomic<bool> broker_up{false}, fatal{false};
+  mutable std::mutex error_mu;
+  std::string last_error;
+  std::atomic<bool> running{false};
+  std::thread thread;
+
+  ~impl() { destroy_producer(); }
+
+  void note_error(std::string what) {
+    std::lock_guard lock(error_mu);
+    last_error = std::move(what);
+  }
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    auto seq = reinterpret_cast<std::uintptr_t>(m->_private);
+    --self->in_flight;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      self->delivered.push_back(seq);
+      self->broker_up = true;
+    } else {
+      ++self->failed_total;
+      self->resync = true;
+      self->note_error(std::string("delivery: ") + rd_kafka_err2str(m->err));
+    }
+  }
+
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->broker_up = false;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[256];
+      rd_kafka_fatal_error(rk, buf, sizeof buf);
+      self->fatal = true;
+      self->note_error(std::string("fatal: ") + buf);
+      return;
+    }
+    self->note_error(reason ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
+  }
+
+  result<void> make_producer() {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::pair<std::string, std::string> base[] = {
+        {"bootstrap.servers", options.bootstrap},
+        {"client.id", options.client_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"compression.type", "lz4"},
+        // Same partition for a key as Java/Flink clients (murmur2 of the key).
+        {"partitioner", "murmur2_random"},
+        // 0 = no timeout: during an outage librdkafka keeps retrying in order.
+        {"message.timeout.ms", "0"},
+        {"linger.ms", "5"},
+        {"queue.buffering.max.messages", std::to_string(options.max_in_flight + 1000)},
+    };
+    for (const auto& [k, v] : base)
+      if (auto r = kafka::set(conf, k, v); !r) return rd_kafka_conf_destroy(conf), r;
+    for (const auto& [k, v] : options.producer_config)
+      if (auto r = kafka::set(conf, k, v); !r) return rd_kafka_conf_destroy(conf), r;
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
+    rd_kafka_conf_set_error_cb(conf, &impl::on_error);
+    auto rk_or = kafka::new_producer(conf);
+    if (!rk_or) return rk_or.err();
+    rk = *rk_or;
+    return {};
+  }
+
+  void destroy_producer() {
+    if (!rk) return;
+    // Undelivered rows stay in the store; drop librdkafka's copies.
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);  // serves the reports, including successes not yet erased
+    if (!delivered.empty()) (void)db->erase_outbox(delivered);  // else: re-sent later
+    delivered.clear();
+    rd_kafka_destroy(rk);
+    rk = nullptr;
+    in_flight = 0;
+  }
+
+  /// Hands rows after the cursor to the producer while the in-flight bound allows.
+  result<void> produce_more() {
+    if (resync) {
+      if (in_flight > 0) return {};  // wait for every report before re-reading
+      resync = false;
+      cursor = 0;
+    }
+    while (in_flight < options.max_in_flight) {
+      auto room = std::min<std::size_t>(options.read_batch, options.max_in_flight - in_flight);
+      auto rows = db->read_outbox(cursor, room);
+      if (!rows) return rows.err();
+      if (rows->empty()) return {};
+      for (auto& row : *rows) {
+        if (!produce(row)) return {};
+        cursor = row.sequence;
+      }
+    }
+    return {};
+  }
+
+  bool produce(const outbox_row& row) {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(row.event.headers.size());
+    for (const auto& [name, value] : row.event.headers)
+      rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                          static_cast<ssize_t>(value.size()));
+    auto& ev = row.event;
+    auto err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(ev.topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(ev.key.data()), ev.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(ev.payload.data()), ev.payload.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(row.sequence))),
+        RD_KAFKA_V_END);
+    if (err) {
+      rd_kafka_headers_destroy(headers);  // not taken over on failure
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        note_error(std::string("produce: ") + rd_kafka_err2str(err));
+      return false;
+    }
+    ++in_flight;
+    return true;
+  }
+};
+
+outbox_relay::outbox_relay(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+outbox_relay::~outbox_relay() { stop(); }
+
+result<std::unique_ptr<outbox_relay>> outbox_relay::create(store& s, const relay_options& options) {
+  if (options.bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  if (options.max_in_flight == 0 || options.read_batch == 0)
+    return error{errc::invalid_argument, "max_in_flight and read_batch must be > 0"};
+  auto p = std::make_unique<impl>();
+  p->db = &s;
+  p->options = options;
+  if (auto r = p->make_producer(); !r) return r.err();
+  return std::unique_ptr<outbox_relay>(new outbox_relay(std::move(p)));
+}
+
+result<std::size_t> outbox_relay::step(std::chrono::milliseconds wait) {
+  impl& d = *impl_;
+  if (d.fatal) {
+    // The idempotent producer's state is gone: start a fresh one from the head.
+    d.destroy_producer();
+    d.fatal = false;
+    d.cursor = 0;
+    d.resync = false;
+    if (auto r = d.make_producer(); !r) return r.err();
+  }
+  if (auto r = d.produce_more(); !r) return r.err();
+  rd_kafka_poll(d.rk, static_cast<int>(wait.count()));
+  std::size_t n = d.delivered.size();
+  if (n) {
+    auto erased = d.db->erase_outbox(d.delivered);
+    d.delivered.clear();
+    if (!erased) return erased.err();
+    d.delivered_total += n;
+  }
+  return n;
+}
+
+result<void> outbox_relay::drain(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->db->outbox_depth() > 0 || impl_->in_flight > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return error{errc::unavailable, "outbox not drained: " + std::to_string(impl_->in_flight) +
+                                          " in flight, last error: " + stats().last_error};
+    if (auto r = step(std::chrono::milliseconds(50)); !r) return r.err();
+  }
+  return {};
+}
+
+void outbox_relay::start() {
+  if (impl_->running.exchange(true)) return;
+  impl_->thread = std::thread([d = impl_.get(), this] {
+    while (d->running) {
+      if (auto r = step(std::chrono::milliseconds(100)); !r) {
+        d->note_error(r.err().message);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // store error: back off
+      }
+    }
+  });
+}
+
+void outbox_relay::stop() {
+  if (!impl_->running.exchange(false)) return;
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+relay_stats outbox_relay::stats() const {
+  relay_stats s;
+  s.delivered = impl_->delivered_total;
+  s.failed = impl_->failed_total;
+  s.in_flight = impl_->in_flight;
+  s.broker_reachable = impl_->broker_up;
+  std::lock_guard lock(impl_->error_mu);
+  s.last_error = impl_->last_error;
+  return s;
+}
+
+}  // namespace rideshard::persistence

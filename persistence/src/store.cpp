@@ -1,0 +1,264 @@
+// store: opening the RocksDB directory, group commit, recovery reads, outbox.
+#include "rideshard/persistence/store.hpp"
+
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include "keys.hpp"
+#include "store_impl.hpp"
+
+namespace rideshard::persistence {
+namespace {
+
+constexpr const char* cf_names[] = {"entities", "journal", "outbox", "meta"};
+constexpr std::size_t max_group_batches = 512;
+
+rocksdb::Slice slice(const std::vector<std::uint8_t>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size()};
+}
+
+std::vector<std::uint8_t> bytes(const rocksdb::Slice& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()),
+          reinterpret_cast<const std::uint8_t*>(s.data()) + s.size()};
+}
+
+result<void> validate(const write_batch& b) {
+  for (const auto& j : b.journal())
+    if (!j.trip.valid() || j.sequence == 0)
+      return error{errc::invalid_argument, "journal entry needs a trip id and sequence > 0"};
+  for (const auto& e : b.entities())
+    if (e.id == 0 || e.value.empty())
+      return error{errc::invalid_argument, "entity snapshot needs an id and a value"};
+  for (const auto& ev : b.events())
+    if (ev.topic.empty()) return error{errc::invalid_argument, "outbox event needs a topic"};
+  return {};
+}
+
+// The outbox is a queue: deletes pile up as tombstones at its head, so compact a
+// file as soon as most of a window is deletions.
+rocksdb::ColumnFamilyOptions outbox_cf_options() {
+  rocksdb::ColumnFamilyOptions o;
+  o.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(1024, 512));
+  return o;
+}
+
+}  // namespace
+
+store::impl::~impl() {
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  handles.clear();
+  if (db) (void)db->Close();
+}
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::open(const store_options& options) {
+  if (options.path.empty()) return error{errc::invalid_argument, "store path is empty"};
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
+  for (const char* name : cf_names)
+    cfs.emplace_back(
+        name, std::string(name) == "outbox" ? outbox_cf_options() : rocksdb::ColumnFamilyOptions{});
+  auto p = std::make_unique<impl>();
+  p->options = options;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, cfs, &p->handles, &raw);
+  if (!s.ok()) return storage_error("open " + options.path, s);
+  p->db.reset(raw);
+  p->entities = p->handles[1];
+  p->journal = p->handles[2];
+  p->outbox = p->handles[3];
+  p->meta = p->handles[4];
+
+  // The next outbox sequence: the persisted high-water mark, or past the last row.
+  std::string next;
+  s = p->db->Get(rocksdb::ReadOptions{}, p->meta, keys::meta_next_outbox, &next);
+  if (s.ok() && next.size() == 8)
+    p->next_outbox = keys::get_be64(next);
+  else if (!s.IsNotFound())
+    return storage_error("read outbox sequence", s);
+  std::uint64_t depth = 0;
+  std::unique_ptr<rocksdb::Iterator> it(p->db->NewIterator(rocksdb::ReadOptions{}, p->outbox));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++depth;
+    auto seq = keys::get_be64(it->key().ToStringView());
+    if (seq >= p->next_outbox) p->next_outbox = seq + 1;
+  }
+  if (!it->status().ok()) return storage_error("scan outbox", it->status());
+  p->outbox_depth = depth;
+  p->next_outbox_visible = p->next_outbox;
+  return std::unique_ptr<store>(new store(std::move(p)));
+}
+
+void store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_seq) {
+  rocksdb::WriteBatch wb;
+  rocksdb::Status s;
+  std::uint64_t seq = first_seq;
+  for (auto* p : group) {
+    const write_batch& b = *p->batch;
+    for (const auto& e : b.entities()) {
+      std::string value;
+      keys::put_be64(value, e.sequence);
+      value.append(reinterpret_cast<const char*>(e.value.data()), e.value.size());
+      if (s.ok()) s = wb.Put(entities, keys::entity(e.kind, e.id), value);
+    }
+    for (const auto& e : b.erases())
+      if (s.ok()) s = wb.Delete(entities, keys::entity(e.kind, e.id));
+    for (const auto& j : b.journal())
+      if (s.ok()) s = wb.Put(journal, keys::journal(j.trip.value, j.sequence), slice(j.value));
+    p->receipt = {};
+    if (!b.events().empty()) p->receipt = {seq, static_cast<std::uint32_t>(b.events().size())};
+    for (const auto& ev : b.events())
+      if (s.ok()) s = wb.Put(outbox, keys::outbox(seq++), keys::encode_event(ev));
+  }
+  if (s.ok() && seq != first_seq) s = wb.Put(meta, keys::meta_next_outbox, keys::outbox(seq));
+  if (s.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    s = db->Write(wo, &wb);
+  }
+  for (auto* p : group) p->status = s;
+}
+
+result<commit_receipt> store::commit(const write_batch& batch) {
+  if (auto v = validate(batch); !v) return v.err();
+  impl& d = *impl_;
+  impl::pending me;
+  me.batch = &batch;
+  std::unique_lock lock(d.mu);
+  d.queue.push_back(&me);
+  d.cv.wait(lock, [&] { return me.done || !d.leader_active; });
+  if (!me.done) {
+    // Leader: take what is queued (including our own batch), write it in one go.
+    d.leader_active = true;
+    std::vector<impl::pending*> group;
+    std::uint64_t events = 0;
+    while (!d.queue.empty() && group.size() < max_group_batches) {
+      group.push_back(d.queue.front());
+      events += group.back()->batch->events().size();
+      d.queue.pop_front();
+    }
+    std::uint64_t first_seq = d.next_outbox;
+    // Count the rows before they become visible: the relay may erase them at once.
+    d.outbox_depth += events;
+    lock.unlock();
+    d.write_group(group, first_seq);
+    lock.lock();
+    if (group.front()->status.ok()) {
+      d.next_outbox = first_seq + events;
+      d.next_outbox_visible = d.next_outbox;
+    } else {
+      d.outbox_depth -= events;
+    }
+    for (auto* p : group) p->done = true;
+    d.leader_active = false;
+    d.cv.notify_all();
+  }
+  if (!me.status.ok()) return storage_error("commit", me.status);
+  return me.receipt;
+}
+
+result<std::vector<entity_snapshot>> store::load_entities(entity_kind kind) const {
+  std::vector<entity_snapshot> out;
+  const std::string prefix(1, static_cast<char>(kind));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->entities));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto key = it->key().ToStringView();
+    auto value = it->value();
+    if (key.size() != 9 || value.size() < 8)
+      return error{errc::storage_error, "corrupt entity row"};
+    entity_snapshot snap{
+        kind, keys::get_be64(key.substr(1)), keys::get_be64(value.ToStringView()), {}};
+    value.remove_prefix(8);
+    snap.value = bytes(value);
+    out.push_back(std::move(snap));
+  }
+  if (!it->status().ok()) return storage_error("load entities", it->status());
+  return out;
+}
+
+result<std::optional<entity_snapshot>> store::load_entity(entity_kind kind,
+                                                          std::uint64_t id) const {
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->entities, keys::entity(kind, id), &value);
+  if (s.IsNotFound()) return std::optional<entity_snapshot>{};
+  if (!s.ok()) return storage_error("load entity", s);
+  if (value.size() < 8) return error{errc::storage_error, "corrupt entity row"};
+  rocksdb::Slice rest(value);
+  rest.remove_prefix(8);
+  return std::optional<entity_snapshot>{
+      entity_snapshot{kind, id, keys::get_be64(value), bytes(rest)}};
+}
+
+result<std::vector<journal_entry>> store::journal_after(trip_id trip, std::uint64_t after) const {
+  std::vector<journal_entry> out;
+  std::string prefix;
+  keys::put_be64(prefix, trip.value);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->journal));
+  if (after == UINT64_MAX) return out;
+  for (it->Seek(keys::journal(trip.value, after + 1)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (it->key().size() != 16) return error{errc::storage_error, "corrupt journal key"};
+    out.push_back({trip, keys::get_be64(it->key().ToStringView().substr(8)), bytes(it->value())});
+  }
+  if (!it->status().ok()) return storage_error("read journal", it->status());
+  return out;
+}
+
+result<void> store::trim_journal(trip_id trip, std::uint64_t upto) {
+  if (upto == 0) return {};
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options.sync;
+  auto s = impl_->db->DeleteRange(
+      wo, impl_->journal, keys::journal(trip.value, 0),
+      upto == UINT64_MAX ? keys::journal(trip.value + 1, 0) : keys::journal(trip.value, upto + 1));
+  if (!s.ok()) return storage_error("trim journal", s);
+  return {};
+}
+
+result<std::vector<outbox_row>> store::read_outbox(std::uint64_t after, std::size_t max) const {
+  std::vector<outbox_row> out;
+  if (after == UINT64_MAX || max == 0) return out;
+  // Bound the scan: tombstones of delivered rows sit below `after`.
+  std::string lower = keys::outbox(after + 1);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->outbox));
+  for (it->Seek(lower); it->Valid() && out.size() < max; it->Next()) {
+    if (it->key().size() != 8) return error{errc::storage_error, "corrupt outbox key"};
+    auto ev = keys::decode_event(it->value().ToStringView());
+    if (!ev) return error{errc::storage_error, "corrupt outbox row"};
+    out.push_back({keys::get_be64(it->key().ToStringView()), std::move(*ev)});
+  }
+  if (!it->status().ok()) return storage_error("read outbox", it->status());
+  return out;
+}
+
+result<void> store::erase_outbox(const std::vector<std::uint64_t>& sequences) {
+  if (sequences.empty()) return {};
+  rocksdb::WriteBatch wb;
+  for (auto seq : sequences) {
+    auto s = wb.Delete(impl_->outbox, keys::outbox(seq));
+    if (!s.ok()) return storage_error("erase outbox", s);
+  }
+  auto s = impl_->db->Write(rocksdb::WriteOptions{}, &wb);
+  if (!s.ok()) return storage_error("erase outbox", s);
+  impl_->outbox_depth -= sequences.size();  // callers erase each delivered row once
+  return {};
+}
+
+std::uint64_t store::outbox_depth() const noexcept { return impl_->outbox_depth; }
+
+std::uint64_t store::next_outbox_sequence() const noexcept { return impl_->next_outbox_visible; }
+
+}  // namespace rideshard::persistence

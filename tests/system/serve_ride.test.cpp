@@ -1,0 +1,307 @@
+// System test: the built `rideshard serve` binary on 127.0.0.1:0, a driver
+// (binary FlatBuffers frames) and a rider (JSON text frames) riding from quote
+// to receipt over real WebSockets, HTTP /health and /metrics, then SIGTERM.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "auth/jwt.hpp"
+#include "rideshard/schemas/codec.hpp"
+
+using namespace rideshard;
+using namespace rideshard::schemas;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr const char* test_secret = "serve-ride-system-test-secret-0123456789abcdef";
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// The node process: started with --listen 127.0.0.1:0, port read from stdout.
+struct node_process {
+  pid_t pid = -1;
+  FILE* out = nullptr;
+  unsigned short port = 0;
+
+  node_process() {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      setenv("RIDESHARD_JWT_SECRET", test_secret, 1);
+      const std::string config =
+          std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
+      execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    out = fdopen(fds[0], "r");
+    char line[512];
+    while (port == 0 && std::fgets(line, sizeof line, out)) {
+      if (const char* p = std::strstr(line, "listening on http://127.0.0.1:"))
+        port = static_cast<unsigned short>(
+            std::atoi(p + std::strlen("listening on http://127.0.0.1:")));
+    }
+    REQUIRE_MESSAGE(port != 0, "the node did not report its port");
+  }
+
+  /// SIGTERM, then the exit status (bounded: SIGKILL after 20 s).
+  int terminate() {
+    kill(pid, SIGTERM);
+    return wait_exit();
+  }
+
+  int wait_exit() {
+    for (int i = 0; i < 2000; ++i) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      usleep(10'000);  // polling a child's exit; nothing to wait on but waitpid
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+    return -1;
+  }
+
+  ~node_process() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (out) fclose(out);
+  }
+};
+
+/// One app connection; `binary` picks FlatBuffers frames, else JSON text.
+struct app_client {
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws{ioc};
+  bool binary;
+  std::uint64_t seq = 0;
+
+  app_client(unsigned short port, const std::string& path, bool bin) : binary(bin) {
+    tcp::resolver resolver(ioc);
+    net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
+    ws.handshake("127.0.0.1", path);
+    ws.binary(binary);
+  }
+
+  std::uint64_t send(client_body body) {
+    client_message m{++seq, std::move(body)};
+    if (binary) {
+      auto buf = encode_client_binary(m);
+      ws.write(net::buffer(buf));
+    } else {
+      auto text = encode_client_json(m);
+      REQUIRE(text.ok());
+      ws.write(net::buffer(*text));
+    }
+    return m.seq;
+  }
+
+  /// Reads one frame; a frame that takes longer than 10 s fails the test.
+  beast::error_code read_frame(beast::flat_buffer& buf) {
+    beast::error_code ec;
+    bool done = false;
+    ws.async_read(buf, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(10));
+    if (!done) {
+      ws.next_layer().cancel();
+      ioc.restart();
+      ioc.run();
+      FAIL("no frame within 10 s");
+    }
+    return ec;
+  }
+
+  server_message read() {
+    beast::flat_buffer buf;
+    const auto ec = read_frame(buf);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    const auto* data = static_cast<const std::uint8_t*>(buf.data().data());
+    auto m =
+        ws.got_binary()
+            ? decode_server_binary(data, buf.size())
+            : decode_server_json(std::string_view(reinterpret_cast<const char*>(data), buf.size()));
+    REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.err().message));
+    CHECK(ws.got_binary() == binary);  // answers come in the client's own format
+    return *m;
+  }
+
+  /// Reads until a T arrives (bounded); fails on an error_reply.
+  template <class T>
+  T expect(const std::function<bool(const T&)>& want = nullptr) {
+    for (int i = 0; i < 200; ++i) {
+      server_message m = read();
+      if (auto* e = std::get_if<error_reply>(&m.body))
+        FAIL("unexpected error_reply ", to_string(e->code), ": ", e->message);
+      if (auto* t = std::get_if<T>(&m.body))
+        if (!want || want(*t)) return *t;
+    }
+    FAIL("no expected message within 200 frames");
+    return T{};
+  }
+};
+
+std::string http_get(unsigned short port, const std::string& target, int& status) {
+  net::io_context ioc;
+  tcp::socket s(ioc);
+  tcp::resolver resolver(ioc);
+  net::connect(s, resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  status = static_cast<int>(res.result_int());
+  return res.body();
+}
+
+std::string mint(const std::string& sub, auth::role r) {
+  auto a = auth::token_authority::create(test_secret, "rideshard", auth::system_unix_seconds);
+  REQUIRE(a.ok());
+  auto t = a->mint(sub, r, 600);
+  REQUIRE(t.ok());
+  return *t;
+}
+
+trip_status wait_state(app_client& c, trip_state s) {
+  return c.expect<trip_status>([s](const trip_status& t) { return t.state == s; });
+}
+
+}  // namespace
+
+TEST_CASE("a driver and a rider ride from quote to receipt against the real binary") {
+  node_process node;
+  const lat_lng midtown{40.7540, -73.9840};
+
+  app_client driver(node.port, "/v1/driver", true);
+  driver.send(hello{mint("d-501", auth::role::driver), "system-test-driver", false});
+  CHECK(driver.expect<welcome>().subject == "d-501");
+  driver.send(go_online{});
+  driver.expect<ack>();
+  // The first fix is 30 s old so that the next one implies a car's speed.
+  driver.send(location_batch{{location_sample{midtown, 90, 0, now_ms() - 30'000}}});
+  driver.expect<ack>();
+
+  app_client rider(node.port, "/v1/rider", false);
+  rider.send(hello{mint("r-601", auth::role::rider), "system-test-rider", false});
+  CHECK(rider.expect<welcome>().subject == "r-601");
+  const lat_lng pickup{40.7560, -73.9860};
+  const lat_lng dropoff{40.7300, -73.9900};
+  rider.send(quote_request{pickup, dropoff});
+  const quote q = rider.expect<quote>();
+  CHECK(q.fare.total_minor > 0);
+  CHECK(q.currency == "USD");
+  rider.send(ride_request{q.id, pickup, dropoff});
+
+  const offer o = driver.expect<offer>();
+  CHECK(o.pickup == pickup);
+  driver.send(accept_offer{o.trip});
+  const trip_status accepted = wait_state(rider, trip_state::accepted);
+  CHECK(accepted.trip == o.trip);
+  CHECK(accepted.pin.size() == 4);
+
+  // The rider sees the driver move during pickup.
+  driver.send(location_batch{{location_sample{{40.7550, -73.9850}, 300, 8, now_ms()}}});
+  const driver_position pos = rider.expect<driver_position>();
+  CHECK(pos.trip == o.trip);
+
+  driver.send(arrived{o.trip});
+  wait_state(rider, trip_state::driver_arrived);
+  driver.send(start_trip{o.trip, accepted.pin});
+  wait_state(rider, trip_state::in_progress);
+  driver.send(complete_trip{o.trip});
+  const receipt rr = rider.expect<receipt>();
+  const receipt dr = driver.expect<receipt>();
+  CHECK(rr.trip == o.trip);
+  CHECK(dr.trip == o.trip);
+  CHECK(rr.final_state == trip_state::completed);
+  CHECK(rr.fare.total_minor == q.fare.total_minor);  // the quoted price holds
+
+  int status = 0;
+  const std::string health = http_get(node.port, "/health", status);
+  CHECK(status == 200);
+  CHECK(health.find("\"status\"") != std::string::npos);
+  const std::string metrics = http_get(node.port, "/metrics", status);
+  CHECK(status == 200);
+  CHECK(metrics.find("rideshard_frames_in_total") != std::string::npos);
+
+  // SIGTERM drains: both apps get a close frame (going away), the node exits 0.
+  kill(node.pid, SIGTERM);
+  for (app_client* c : {&rider, &driver}) {
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    for (int i = 0; i < 50 && !ec; ++i) ec = c->read_frame(buf);  // skip frames still queued
+    CHECK(ec == websocket::error::closed);
+    CHECK(c->ws.reason().code == websocket::close_code::going_away);
+  }
+  CHECK(node.wait_exit() == 0);
+}
+
+TEST_CASE("the binary refuses bad tokens and bad frames with typed errors") {
+  node_process node;
+  app_client rider(node.port, "/v1/rider", false);
+  rider.send(quote_request{{40.75, -73.98}, {40.73, -73.99}});
+  auto m = rider.read();
+  auto* e = std::get_if<error_reply>(&m.body);
+  REQUIRE(e);
+  CHECK(e->code == errc::unauthenticated);
+
+  rider.send(hello{"not-a-jwt", "x", false});
+  m = rider.read();
+  e = std::get_if<error_reply>(&m.body);
+  REQUIRE(e);
+  CHECK(e->code == errc::unauthenticated);
+
+  rider.send(hello{mint("d-9", auth::role::driver), "x", false});  // driver token, rider path
+  m = rider.read();
+  e = std::get_if<error_reply>(&m.body);
+  REQUIRE(e);
+  CHECK(e->code == errc::forbidden);
+
+  rider.ws.text(true);
+  rider.ws.write(net::buffer(
+      std::string(R"({"seq": 1, "body_type": "quote_request", "body": {"pickup": "north"}})")));
+  m = rider.read();
+  e = std::get_if<error_reply>(&m.body);
+  REQUIRE(e);
+  CHECK(e->code == errc::bad_json);
+  CHECK(node.terminate() == 0);
+}
