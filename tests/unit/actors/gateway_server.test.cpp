@@ -258,7 +258,9 @@ TEST_CASE("oversized frames: frame_too_large reply, then close 1009 past the har
   c.ws.binary(true);
   c.ws.write(net::buffer(std::string(10000, 'x')), write_ec);
   const auto reason = c.read_until_closed(5, nullptr, true);
-  CHECK(reason.code == websocket::close_code::too_big);
+  // Beast sends 1009 and tears the socket down; when the reset overtakes the
+  // close frame the client sees no code. The server-side counts below decide.
+  CHECK((reason.code == websocket::close_code::too_big || reason.code == 0));
   REQUIRE(f.ws.wait_closed(1));
   CHECK(f.stats.errors(errc::frame_too_large) == 2);
   CHECK(f.stats.closes_by_server("frame_too_large") == 1);
