@@ -18,6 +18,7 @@
 #include "gateway/listener.hpp"
 #include "gateway/metrics.hpp"
 #include "node/dispatch_node.hpp"
+#include "node/log.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
 
@@ -123,10 +124,20 @@ int run_serve(int argc, char** argv) {
   app.add_option("--listen", listen_flag,
                  "host:port to bind (port 0: ephemeral); overrides [node].listen");
   app.add_option("--data-dir", o.data_dir, "data directory; overrides [node].data_dir");
+  // Flag, else $RIDESHARD_LOG_LEVEL, else info.
+  const char* env_level = std::getenv("RIDESHARD_LOG_LEVEL");
+  std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
+  app.add_option("--log-level", log_level,
+                 "trace|debug|info|warn|error|critical|off (default: $RIDESHARD_LOG_LEVEL, "
+                 "else info); logfmt lines on stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (!node::set_log_level(log_level)) {
+    std::fprintf(stderr, "rideshard serve: unknown log level '%s'\n", log_level.c_str());
+    return 2;
   }
   if (!read_node_config(o, listen_flag)) return 2;
   auto regions = load_node_regions(o.config);
@@ -147,9 +158,11 @@ int run_serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  gateway::metrics stats;  // before the node: its actors report here until it stops
   node::dispatch_options dopts;
   dopts.node_id = o.node_id;
   dopts.now_ms = unix_ms;
+  dopts.stats = &stats;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {
     std::fprintf(stderr, "rideshard serve: %s\n", node.err().message.c_str());
@@ -157,7 +170,6 @@ int run_serve(int argc, char** argv) {
   }
   id_generator user_ids(o.node_id, unix_ms);
   auth::user_store users([&user_ids] { return user_ids.next(); }, unix_ms);
-  gateway::metrics stats;
   api::api_options aopts;
   aopts.token_ttl_s = o.token_ttl_s;
   aopts.now_ms = unix_ms;

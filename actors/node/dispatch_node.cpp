@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "node/log_sink.hpp"
 #include "node/protocol.hpp"
 #include "node/shard_router.hpp"
 
@@ -31,6 +32,14 @@ void node_context::send(const gateway::connection_ptr& conn, schemas::server_bod
 }
 
 void node_context::send_error(const reply_to& to, errc code, std::string message) {
+  stats.error(code);
+  auto& log = logger();
+  if (log.should_log(spdlog::level::warn)) {
+    const std::uint64_t conn = to.conn ? to.conn->id() : 0;
+    const std::string who = to.conn && subject_of ? subject_of(conn) : std::string("-");
+    log.warn("event=refused code={} subject={} conn={} seq={} msg=\"{}\"", to_string(code), who,
+             conn, to.seq, message);
+  }
   send(to.conn, schemas::error_reply{code, std::move(message), to.seq}, to.seq);
 }
 
@@ -120,12 +129,18 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     };
   if (opts.node_id >= 1024) return error{errc::bad_config, "node id must be < 1024"};
   auto p = std::make_unique<impl>(opts.worker_threads);
-  p->ctx = std::make_shared<node_context>();
+  p->ctx = std::make_shared<node_context>(opts.stats);
   p->ctx->regions = std::move(regions);
   p->ctx->opts = std::move(opts);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->ctx->router = p->router.get();
   p->verify = std::move(verify);
+  // Actors stop (in ~dispatch_node) before impl goes away.
+  p->ctx->subject_of = [raw = p.get()](std::uint64_t conn) {
+    std::lock_guard<std::mutex> lock{raw->mu};
+    auto it = raw->sessions.find(conn);
+    return it == raw->sessions.end() ? std::string("-") : it->second.who.subject;
+  };
   return std::unique_ptr<dispatch_node>(new dispatch_node(std::move(p)));
 }
 
@@ -169,11 +184,13 @@ void dispatch_node::impl::hello(const gateway::connection_ptr& c, std::uint64_t 
     return ctx->send_error(rt, errc::forbidden, "token role does not match this endpoint");
   auto id = parse_subject(who->subject, driver ? 'd' : 'r');
   if (id == 0) return ctx->send_error(rt, errc::unauthenticated, "malformed subject in token");
+  bool fresh = false;
   {
     std::lock_guard<std::mutex> lock{mu};
-    auto [it, fresh] = sessions.emplace(c->id(), session{*who, id});
-    if (!fresh) return ctx->send_error(rt, errc::invalid_argument, "already authenticated");
+    fresh = sessions.emplace(c->id(), session{*who, id}).second;
   }
+  // Outside the lock: send_error looks the subject up under it.
+  if (!fresh) return ctx->send_error(rt, errc::invalid_argument, "already authenticated");
   attach_request a{c, seq, h.resume, *who};
   if (driver)
     router->to_driver(driver_id{id}, attach_atom::value, std::move(a));
@@ -189,7 +206,7 @@ void dispatch_node::impl::route(const gateway::connection_ptr& c, const session&
     return ctx->send_error({c, msg.seq}, errc::forbidden,
                            std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
                                (driver ? "driver" : "rider"));
-  client_envelope env{c, std::move(msg)};
+  client_envelope env{c, std::move(msg), std::chrono::steady_clock::now()};
   if (driver)
     router->to_driver(driver_id{s.entity}, client_atom::value, std::move(env));
   else

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/handlers.hpp"
+#include "gateway/metrics.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/spatial_index.hpp"
@@ -46,6 +47,9 @@ struct dispatch_options {
   std::function<void(const std::string& subject)> on_passivated;
   /// Bound on how long the synchronous query API waits.
   std::chrono::milliseconds query_timeout{std::chrono::seconds(2)};
+  /// Where the node reports errors, trips by state, offers and request->offer
+  /// latency (see node_stats.hpp); not owned, must outlive the node. nullptr: none.
+  gateway::metrics* stats = nullptr;
 };
 
 /// The dispatch node of one process. Thread-safe: the ws_handler methods are

@@ -182,6 +182,7 @@ void on_offer(driver_self* self, offer_delivery& d) {
   st.indexed_in = nullptr;  // the matcher removed us when it made the offer
   st.offer_trip = d.wire.trip;
   st.offer_actor = d.trip_actor;
+  st.ctx->stats.offer_made(d.request_in);  // before the frame: a client that sees it sees the count
   st.ctx->send(st.conn, d.wire);
 }
 

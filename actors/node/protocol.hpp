@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include "gateway/handlers.hpp"
 #include "node/dispatch_node.hpp"
+#include "node/node_stats.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/spatial_index.hpp"
@@ -59,15 +61,20 @@ struct reply_to {
 /// Everything every actor of the node shares; immutable after start except
 /// the id generator (own mutex) and the frame sequence (atomic).
 struct node_context {
+  explicit node_context(gateway::metrics* m = nullptr) : stats(m) {}
   std::vector<region> regions;
   dispatch_options opts;
   shard_router* router = nullptr;  ///< outlives every actor (stopped first)
+  node_stats stats;
+  /// "d-7" / "r-42" of an authenticated connection id ("-" if none), for logs.
+  std::function<std::string(std::uint64_t conn_id)> subject_of;
 
   std::int64_t now() const { return opts.now_ms(); }
   std::uint64_t next_id();
   /// Sends body to conn (if any), stamped with server time and a frame seq.
   void send(const gateway::connection_ptr& conn, schemas::server_body body,
             std::uint64_t reply_seq = 0);
+  /// Sends an error_reply, counts it by code and logs it (warn).
   void send_error(const reply_to& to, errc code, std::string message);
   std::chrono::milliseconds offer_timeout(const region& r) const;
 
@@ -82,6 +89,7 @@ using context_ptr = std::shared_ptr<node_context>;
 struct client_envelope {
   gateway::connection_ptr conn;
   schemas::client_message msg;
+  std::chrono::steady_clock::time_point received_at;  ///< when the facade got it
 };
 
 /// A (re)attached connection: hello accepted by the facade.
@@ -119,6 +127,9 @@ struct offer_to {
 struct offer_delivery {
   schemas::offer wire;
   caf::actor trip_actor;
+  /// Arrival of the ride request, set until the trip's first offer is shown:
+  /// the driver actor observes request->offer latency when it sends the frame.
+  std::chrono::steady_clock::time_point request_in{};
 };
 
 /// Trip -> matcher: the open offer of `trip` to `driver` is closed.

@@ -38,9 +38,19 @@ struct matcher_state {
   std::unordered_map<driver_id, std::uint64_t> driver_cell;
   std::unordered_map<trip_id, pending_request> pending;
   std::unordered_map<driver_id, lat_lng> on_offer;  ///< removed for an offer: where to put back
+  std::size_t reported_pending = 0;                 ///< pending.size() last added to the gauge
   static inline const char* name = "region_matcher";
 };
 using matcher_actor = caf::stateful_actor<matcher_state>;
+
+// Keeps the node-wide matcher_pending gauge in step with this matcher's map.
+void sync_pending(matcher_actor* self) {
+  auto& st = self->state;
+  const auto now = st.pending.size();
+  st.ctx->stats.pending_requests(static_cast<std::int64_t>(now) -
+                                 static_cast<std::int64_t>(st.reported_pending));
+  st.reported_pending = now;
+}
 
 void count_supply(matcher_actor* self, driver_id d, std::optional<lat_lng> pos) {
   auto& st = self->state;
@@ -173,6 +183,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         p.pickup = r.pickup;
         s.pending[r.trip] = std::move(p);
         try_offer(self, r.trip);
+        sync_pending(self);
       },
       [=](timeout_atom, trip_id t, std::uint32_t attempt) {
         auto& s = self->state;
@@ -208,8 +219,12 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
           if (it != s.pending.end()) try_offer(self, c.trip);
           retry_parked(self);
         }
+        sync_pending(self);
       },
-      [=](closed_atom, trip_id t) { self->state.pending.erase(t); },
+      [=](closed_atom, trip_id t) {
+        self->state.pending.erase(t);
+        sync_pending(self);
+      },
       [=](dispatch_atom, trip_id t, caf::actor trip_actor, lat_lng pickup,
           std::vector<driver_id> excluded) {  // re-dispatch after a driver backed out
         auto& s = self->state;
@@ -219,6 +234,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         p.excluded.insert(excluded.begin(), excluded.end());
         s.pending[t] = std::move(p);
         try_offer(self, t);
+        sync_pending(self);
       },
       [=](quote_atom, quote_ask& q) {
         quote_answer a{make_quote(self, q.req.pickup, q.req.dropoff), q.req.pickup, q.req.dropoff,

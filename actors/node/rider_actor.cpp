@@ -46,7 +46,8 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   self->send(m, quote_atom::value, quote_ask{q, rt, self});
 }
 
-void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& r) {
+void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& r,
+             std::chrono::steady_clock::time_point request_in) {
   auto& st = self->state;
   if (has_trip(st))
     return st.ctx->send_error(rt, errc::illegal_transition, "the rider already has an active trip");
@@ -65,15 +66,16 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
   }
   trip_id t{st.ctx->next_id()};
   st.creating = t;
-  st.trip_actor =
-      st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff, std::move(quoted), rt.seq);
+  st.trip_actor = st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff,
+                                              std::move(quoted), rt.seq, request_in);
 }
 
 void on_client(rider_self* self, client_envelope& env) {
   auto& st = self->state;
   reply_to rt{env.conn, env.msg.seq};
   if (auto* q = std::get_if<schemas::quote_request>(&env.msg.body)) return on_quote(self, rt, *q);
-  if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body)) return on_ride(self, rt, *r);
+  if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body))
+    return on_ride(self, rt, *r, env.received_at);
   if (auto* c = std::get_if<schemas::cancel_trip>(&env.msg.body)) {
     bool mine = (st.trip && st.trip->trip == c->trip) || st.creating == c->trip;
     if (mine && st.trip_actor) {

@@ -3,6 +3,7 @@
 // Single node: every shard is local. Internal to node/.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -54,7 +55,8 @@ class shard_router {
   /// Spawns and registers a trip actor (see trip_actor.hpp).
   caf::actor create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
                          lat_lng dropoff, std::optional<schemas::quote> quoted,
-                         std::uint64_t reply_seq);
+                         std::uint64_t reply_seq,
+                         std::chrono::steady_clock::time_point request_in = {});
   caf::actor trip(trip_id id);
   void release_trip(trip_id id);
 

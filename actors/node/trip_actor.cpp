@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "node/log_sink.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/engine/fare.hpp"
 
@@ -24,7 +25,9 @@ struct trip_actor_state {
   std::optional<schemas::quote> quoted;
   std::int32_t surge = no_surge_permille;
   std::int64_t fare_estimate = 0;
-  std::vector<driver_id> backed_out;  ///< drivers who cancelled: never re-offered
+  std::vector<driver_id> backed_out;                 ///< drivers who cancelled: never re-offered
+  std::chrono::steady_clock::time_point request_in;  ///< for request->offer latency
+  bool offer_answered = false;  ///< a driver saw an offer: later ones are not "first"
   static inline const char* name = "trip_actor";
 };
 using trip_self = caf::stateful_actor<trip_actor_state>;
@@ -77,6 +80,26 @@ schemas::receipt make_receipt(const trip_actor_state& st) {
     r.fare = wire_fare(*f);
   }
   return r;
+}
+
+// Counts the transition (trips by state) and logs it, one logfmt line.
+void moved(trip_self* self, trip_state from, trip_event_kind cause, party by) {
+  auto& st = self->state;
+  const auto& t = st.t;
+  st.ctx->stats.trip_moved(from, t.state);
+  auto& log = logger();
+  if (!log.should_log(spdlog::level::info)) return;
+  const driver_id d = t.state == trip_state::offered ? t.offered_to : t.driver;
+  log.info("event=trip_transition trip={} rider={} driver={} from={} to={} cause={} by={}",
+           to_string(t.id), to_string(t.rider), d.valid() ? to_string(d) : std::string("-"),
+           to_string(from), to_string(t.state), to_string(cause), to_string(by));
+}
+
+// Counts how the open offer ended (only called when the trip left `offered`).
+void offer_ended(trip_self* self, offer_outcome o) {
+  auto& st = self->state;
+  st.ctx->stats.offer_closed(o);
+  if (o != offer_outcome::busy) st.offer_answered = true;
 }
 
 // Sends each party its view; `driver` may be a released driver (then it sees
@@ -143,6 +166,14 @@ void on_command(trip_self* self, trip_command& c) {
     if (c.reply.conn) st.ctx->send_error(c.reply, r.err().code, r.err().message);
     return;
   }
+  moved(self, from, c.kind, c.by);
+  if (from == trip_state::offered) {
+    const bool declined = c.kind == trip_event_kind::decline;
+    offer_ended(self, st.t.state == trip_state::accepted ? offer_outcome::accepted
+                      : busy                             ? offer_outcome::busy
+                      : declined                         ? offer_outcome::declined
+                                                         : offer_outcome::withdrawn);
+  }
   const auto seq = c.reply.seq;
   const bool by_rider = c.by == party::rider;
   if (from == trip_state::offered && st.t.state != trip_state::accepted) {
@@ -179,11 +210,13 @@ void on_offer(trip_self* self, offer_to& o) {
   ev.kind = trip_event_kind::offer;
   ev.at_ms = st.ctx->now();
   ev.driver = o.driver;
+  const auto from = st.t.state;
   if (!apply(st.t, ev, st.rules)) {  // cancelled meanwhile: the driver is free
     if (st.matcher)
       self->send(st.matcher, closed_atom::value, offer_closed{st.t.id, o.driver, false, true});
     return;
   }
+  moved(self, from, ev.kind, party::system);
   if (!st.quoted && st.t.offers_made == 1) st.surge = o.surge_permille;
   if (!st.quoted && st.fare_estimate == 0) {
     auto dist = std::lround(distance_m(st.t.pickup, st.t.dropoff) * st.reg->eta.detour_factor);
@@ -194,7 +227,8 @@ void on_offer(trip_self* self, offer_to& o) {
   st.offered_actor = o.driver_actor;
   schemas::offer w{st.t.id,          st.t.pickup,           st.t.dropoff,          o.pickup_eta_s,
                    st.fare_estimate, st.reg->fare.currency, st.t.offer_deadline_ms};
-  self->send(o.driver_actor, offer_atom::value, offer_delivery{std::move(w), self});
+  const auto first = st.offer_answered ? std::chrono::steady_clock::time_point{} : st.request_in;
+  self->send(o.driver_actor, offer_atom::value, offer_delivery{std::move(w), self, first});
   notify(self, 0, {}, 0);
 }
 
@@ -207,6 +241,8 @@ void on_offer_timeout(trip_self* self, driver_id d) {
   ev.at_ms = std::max(st.ctx->now(), st.t.offer_deadline_ms);
   ev.driver = d;
   if (!apply(st.t, ev, st.rules)) return;
+  moved(self, trip_state::offered, ev.kind, party::system);
+  offer_ended(self, offer_outcome::timed_out);
   close_offer(self, d, false, true);
   notify(self, 0, {}, 0);
 }
@@ -233,6 +269,11 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
   t.requested_at_ms = st.ctx->now();
   std::mt19937_64 rng{init.id.value};  // PIN: 4 digits, derived from the id (deterministic)
   t.pin = std::to_string(1000 + rng() % 9000);
+  st.request_in = init.request_in;
+  st.ctx->stats.trip_started(t.state);
+  if (auto& log = logger(); log.should_log(spdlog::level::info))
+    log.info("event=trip_transition trip={} rider={} driver=- from=- to={} cause=request by=rider",
+             to_string(t.id), to_string(t.rider), to_string(t.state));
   notify(self, init.reply_seq, {}, 0);
   if (st.matcher)
     self->send(st.matcher, dispatch_atom::value, dispatch_request{t.id, t.pickup, self});
@@ -250,12 +291,17 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
         ev.kind = trip_event_kind::expire;
         ev.at_ms = std::max(s.ctx->now(), s.t.requested_at_ms + s.rules.request_ttl_ms);
         if (!apply(s.t, ev, s.rules)) return;
-        if (from == trip_state::offered) close_offer(self, offered_to, false, true);
+        moved(self, from, ev.kind, party::system);
+        if (from == trip_state::offered) {
+          offer_ended(self, offer_outcome::withdrawn);
+          close_offer(self, offered_to, false, true);
+        }
         notify(self, 0, {}, 0);
         finish(self);
       },
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
       [=](stop_atom) {
+        self->state.ctx->stats.trip_stopped(self->state.t.state);
         self->state.ctx->router->release_trip(self->state.t.id);
         self->quit();
       },

@@ -15,8 +15,9 @@ struct trip_init {
   caf::actor rider_actor;
   lat_lng pickup;
   lat_lng dropoff;
-  std::optional<schemas::quote> quoted;  ///< the accepted quote, if the rider had one
-  std::uint64_t reply_seq = 0;           ///< seq of the ride_request frame
+  std::optional<schemas::quote> quoted;              ///< the accepted quote, if the rider had one
+  std::uint64_t reply_seq = 0;                       ///< seq of the ride_request frame
+  std::chrono::steady_clock::time_point request_in;  ///< the ride_request reached the node
 };
 
 /// Spawns the trip actor: asks the pickup shard's matcher for a driver, applies

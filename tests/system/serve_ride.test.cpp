@@ -56,6 +56,7 @@ struct node_process {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       setenv("RIDESHARD_JWT_SECRET", test_secret, 1);
+      setenv("RIDESHARD_LOG_LEVEL", "warn", 1);
       const std::string config =
           std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
       execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",

@@ -1,0 +1,90 @@
+// node_stats: series resolved once at start-up, so the actor hot paths only
+// touch atomics (prometheus-cpp counters) and never the family locks.
+#include "node/node_stats.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+namespace rideshard::node {
+namespace {
+
+constexpr std::array<const char*, 5> outcome_names{"accepted", "declined", "timed_out", "busy",
+                                                   "withdrawn"};
+constexpr std::string_view pending_queue = "matcher_pending";
+
+}  // namespace
+
+node_stats::node_stats(gateway::metrics* m) : m_(m) {
+  static_assert(static_cast<std::size_t>(trip_state::expired) + 1 == states);
+  if (!m_) return;
+  auto& reg = m_->registry();
+  offers_made_ = &prometheus::BuildCounter()
+                      .Name("rideshard_offers_made_total")
+                      .Help("Offers shown to a driver")
+                      .Register(reg)
+                      .Add({});
+  auto& fam = prometheus::BuildCounter()
+                  .Name("rideshard_offer_outcomes_total")
+                  .Help(
+                      "How offers ended: accepted, declined, timed_out, busy (refused by the "
+                      "driver actor, never shown), withdrawn (trip cancelled or expired)")
+                  .Register(reg);
+  for (std::size_t i = 0; i < outcomes; ++i)
+    outcomes_[i] = &fam.Add({{"outcome", outcome_names[i]}});
+  for (std::size_t i = 0; i < states; ++i) publish(static_cast<trip_state>(i));
+  m_->set_queue_depth(pending_queue, 0);
+}
+
+void node_stats::error(errc code) {
+  if (m_) m_->error(code);
+}
+
+void node_stats::publish(trip_state s) {
+  const auto i = static_cast<std::size_t>(s);
+  if (!m_ || i >= states) return;
+  // Load and set under one lock: otherwise two actors could publish out of
+  // order and leave a stale value until the next transition.
+  std::lock_guard<std::mutex> lock{publish_mu_};
+  m_->set_trips(s, static_cast<double>(trips_[i].load()));
+}
+
+void node_stats::trip_started(trip_state s) {
+  if (!m_) return;
+  trips_[static_cast<std::size_t>(s)].fetch_add(1);
+  publish(s);
+}
+
+void node_stats::trip_moved(trip_state from, trip_state to) {
+  if (!m_ || from == to) return;
+  trips_[static_cast<std::size_t>(from)].fetch_sub(1);
+  trips_[static_cast<std::size_t>(to)].fetch_add(1);
+  publish(from);
+  publish(to);
+}
+
+void node_stats::trip_stopped(trip_state s) {
+  if (!m_) return;
+  trips_[static_cast<std::size_t>(s)].fetch_sub(1);
+  publish(s);
+}
+
+void node_stats::offer_made(clock::time_point request_in) {
+  if (!m_) return;
+  offers_made_->Increment();
+  if (request_in != clock::time_point{}) m_->observe_request_to_offer(clock::now() - request_in);
+}
+
+void node_stats::offer_closed(offer_outcome o) {
+  if (m_) outcomes_[static_cast<std::size_t>(o)]->Increment();
+}
+
+void node_stats::pending_requests(std::int64_t delta) {
+  if (m_ && delta != 0) m_->add_queue_depth(pending_queue, static_cast<double>(delta));
+}
+
+std::int64_t node_stats::trips(trip_state s) const {
+  return trips_[static_cast<std::size_t>(s)].load();
+}
+
+}  // namespace rideshard::node

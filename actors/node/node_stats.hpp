@@ -1,0 +1,68 @@
+// node_stats: the node's view of the Prometheus metrics (trips by state, offers,
+// request->offer latency, errors, matcher queue) over an optional gateway::metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+
+#include "gateway/metrics.hpp"
+#include "rideshard/engine/errc.hpp"
+#include "rideshard/engine/trip.hpp"
+
+namespace prometheus {
+class Counter;
+}
+
+namespace rideshard::node {
+
+/// How an offer to one driver ended (label of rideshard_offer_outcomes_total).
+enum class offer_outcome : std::uint8_t { accepted, declined, timed_out, busy, withdrawn };
+
+/// Thread-safe (called from every actor thread); every method is a no-op when
+/// no gateway::metrics was given. The metrics object must outlive the node.
+///
+/// Families it adds to the registry (besides the facade's errors_total,
+/// request_to_offer_seconds, trips{state}, queue_depth{queue="matcher_pending"}):
+///   rideshard_offers_made_total             offers shown to a driver
+///   rideshard_offer_outcomes_total{outcome} accepted|declined|timed_out|busy|withdrawn
+class node_stats {
+ public:
+  explicit node_stats(gateway::metrics* m = nullptr);
+  node_stats(const node_stats&) = delete;
+  node_stats& operator=(const node_stats&) = delete;
+
+  using clock = std::chrono::steady_clock;
+
+  /// A typed error_reply sent to a client.
+  void error(errc code);
+  /// A trip actor came to life in `s` / moved / stopped (live trips per state).
+  void trip_started(trip_state s);
+  void trip_moved(trip_state from, trip_state to);
+  void trip_stopped(trip_state s);
+  /// An offer frame went to a driver; `request_in` (if set) is when its ride
+  /// request reached the node: observed as request->offer latency.
+  void offer_made(clock::time_point request_in);
+  void offer_closed(offer_outcome o);
+  /// Requests waiting in the matchers (all shards), by delta.
+  void pending_requests(std::int64_t delta);
+
+  /// Live trips in `s` (for tests).
+  std::int64_t trips(trip_state s) const;
+
+ private:
+  static constexpr std::size_t states = 8;  // trip_state::expired + 1
+  static constexpr std::size_t outcomes = 5;
+  void publish(trip_state s);
+
+  gateway::metrics* m_;
+  std::mutex publish_mu_;
+  std::array<std::atomic<std::int64_t>, states> trips_{};
+  prometheus::Counter* offers_made_ = nullptr;
+  std::array<prometheus::Counter*, outcomes> outcomes_{};
+};
+
+}  // namespace rideshard::node
