@@ -1,5 +1,5 @@
 // rideshard's entry point: parses the sub-command and hands over to it.
-// Start reading here. Sub-commands: serve, demo, token, version.
+// Start reading here. Sub-commands: serve, simulate, demo, token, version.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -8,6 +8,7 @@ namespace rideshard::app {
 int run_city_demo(int argc, char** argv);
 int run_token(int argc, char** argv);
 int run_serve(int argc, char** argv);
+int run_simulate(int argc, char** argv);
 }  // namespace rideshard::app
 
 namespace {
@@ -18,6 +19,7 @@ void print_usage(std::FILE* out) {
       "\n"
       "Commands:\n"
       "  serve      run a node: HTTP + WebSocket gateway and dispatch actors\n"
+      "  simulate   drive a running node with WebSocket drivers and riders\n"
       "  demo       in-process city: sequential vs batched matching on one seed\n"
       "  token      mint a development JWT: token --role rider|driver|admin --sub ID\n"
       "  version    print the version\n"
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "demo") return rideshard::app::run_city_demo(argc - 1, argv + 1);
   if (cmd == "serve") return rideshard::app::run_serve(argc - 1, argv + 1);
+  if (cmd == "simulate") return rideshard::app::run_simulate(argc - 1, argv + 1);
   if (cmd == "token") return rideshard::app::run_token(argc - 1, argv + 1);
   std::fprintf(stderr, "rideshard: unknown command '%s'\n\n", cmd.c_str());
   print_usage(stderr);

@@ -1,0 +1,115 @@
+// `rideshard simulate --url ws://HOST:PORT ...`: the fleet simulator against a
+// running node (actors/sim/). Progress on stderr, summary on stdout, JSON file.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "auth/jwt.hpp"
+#include "rideshard/engine/region.hpp"
+#include "sim/simulator.hpp"
+
+namespace rideshard::app {
+
+int run_simulate(int argc, char** argv);
+
+namespace {
+
+/// Splits ws://host:port[/path] into host and port.
+bool parse_url(const std::string& url, sim::sim_options& o) {
+  const std::string scheme = "ws://";
+  if (url.compare(0, scheme.size(), scheme) != 0) return false;
+  std::string rest = url.substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return false;
+  o.host = rest.substr(0, colon);
+  o.port = rest.substr(colon + 1);
+  return true;
+}
+
+}  // namespace
+
+int run_simulate(int argc, char** argv) {
+  CLI::App app{"Drive a running node with simulated driver and rider WebSocket clients.",
+               "rideshard simulate"};
+  sim::sim_options o;
+  std::string url, config = "cluster-config/single-node.toml", region_name, json_path;
+  app.add_option("--url", url, "the node, ws://HOST:PORT")->required();
+  app.add_option("--config", config, "node config naming the region files")->capture_default_str();
+  app.add_option("--region", region_name, "region name (default: the first)");
+  app.add_option("--drivers", o.drivers, "driver connections")->capture_default_str();
+  app.add_option("--riders-per-minute", o.riders_per_minute, "rider arrivals at the start hour")
+      ->capture_default_str();
+  app.add_option("--duration-s", o.duration_s, "seconds of load")->capture_default_str();
+  app.add_option("--drain-s", o.drain_s, "extra seconds for matched trips to finish")
+      ->capture_default_str();
+  app.add_option("--time-scale", o.time_scale, "simulated seconds per wall second")
+      ->capture_default_str();
+  app.add_option("--accept-probability", o.accept_probability, "a driver accepts an offer")
+      ->capture_default_str();
+  app.add_option("--cancel-probability", o.cancel_probability, "a matched rider cancels")
+      ->capture_default_str();
+  app.add_option("--update-interval-s", o.update_interval_s, "seconds between location frames")
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "io_context threads")->capture_default_str();
+  app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  app.add_option("--start-hour", o.start_hour, "local hour at start (demand curve)")
+      ->capture_default_str();
+  app.add_option("--max-trip-m", o.max_trip_m, "longest pickup-to-drop-off distance")
+      ->capture_default_str();
+  app.add_option("--area-m", o.area_m, "confine the city to a square this wide (0: whole region)")
+      ->capture_default_str();
+  app.add_option("--max-riders", o.max_riders, "concurrent rider connections")
+      ->capture_default_str();
+  app.add_option("--connect-rate", o.connect_rate_per_s, "driver connections opened per second")
+      ->capture_default_str();
+  app.add_option("--id-base", o.id_base, "subject ids start here (0: from the clock)");
+  app.add_option("--json", json_path, "write the result as JSON to this file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!parse_url(url, o)) {
+    std::fprintf(stderr, "rideshard simulate: --url must be ws://HOST:PORT, got '%s'\n",
+                 url.c_str());
+    return 2;
+  }
+  auto regions = load_node_regions(config);
+  if (!regions || regions->empty()) {
+    std::fprintf(stderr, "rideshard simulate: %s\n",
+                 regions ? "no region in the config" : regions.err().message.c_str());
+    return 2;
+  }
+  const region* reg = &regions->front();
+  for (const region& r : *regions)
+    if (r.name == region_name) reg = &r;
+  if (!region_name.empty() && reg->name != region_name) {
+    std::fprintf(stderr, "rideshard simulate: no region '%s'\n", region_name.c_str());
+    return 2;
+  }
+  const char* env = std::getenv("RIDESHARD_JWT_SECRET");
+  o.jwt_secret = env && *env ? env : std::string(auth::development_secret);
+  if (o.id_base == 0)  // fresh identities per run: no trips left over from an earlier one
+    o.id_base = static_cast<std::uint64_t>(auth::system_unix_seconds() % 100'000'000) * 1'000'000;
+
+  std::fprintf(stderr,
+               "rideshard simulate: %d drivers, %.0f riders/min, %.0f s against %s:%s "
+               "(region %s, %d threads)\n",
+               o.drivers, o.riders_per_minute, o.duration_s, o.host.c_str(), o.port.c_str(),
+               reg->name.c_str(), o.threads);
+  auto rep = sim::run_simulation(o, *reg, stderr);
+  if (!rep) {
+    std::fprintf(stderr, "rideshard simulate: %s: %s\n", std::string(to_string(rep.code())).c_str(),
+                 rep.err().message.c_str());
+    return 2;
+  }
+  sim::print_summary(stdout, *rep);
+  std::fflush(stdout);
+  if (!json_path.empty() && !sim::write_json(json_path, *rep)) return 1;
+  return 0;
+}
+
+}  // namespace rideshard::app

@@ -1,0 +1,41 @@
+// Settings of one simulator run (`rideshard simulate`): load shape, behaviour
+// probabilities and bounds. Plain value; the CLI fills it, run_simulation reads it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rideshard::sim {
+
+/// Everything a run needs besides the region. Defaults are the CLI defaults.
+struct sim_options {
+  std::string host = "127.0.0.1";  ///< node address (from --url ws://HOST:PORT)
+  std::string port = "8080";
+  std::string jwt_secret;              ///< HS256 secret the node accepts
+  int drivers = 1000;                  ///< driver connections (one each)
+  double riders_per_minute = 120;      ///< rider arrivals at the start hour, wall time
+  double duration_s = 60;              ///< wall seconds of load before drain
+  double drain_s = 0;                  ///< extra seconds for trips in flight (no new riders)
+  double time_scale = 1;               ///< simulated seconds per wall second
+  double accept_probability = 0.9;     ///< a driver accepts an offer
+  double cancel_probability = 0.05;    ///< a matched rider cancels before pickup
+  double update_interval_s = 4;        ///< seconds between a driver's location frames
+  int threads = 2;                     ///< io_context threads
+  std::uint64_t seed = 42;             ///< all randomness derives from it
+  std::uint64_t id_base = 0;           ///< subjects are d-<base+1+i>, r-<base+500001+i>
+  int start_hour = 17;                 ///< local hour at start (demand curve)
+  double max_trip_m = 15000;           ///< cap on the pickup→drop-off distance
+  double area_m = 0;                   ///< >0: confine the city to a square this wide
+  int max_riders = 2000;               ///< concurrent rider connections (more are skipped)
+  double connect_rate_per_s = 500;     ///< driver connection ramp-up
+  std::size_t max_outbox_frames = 64;  ///< per-connection send queue bound
+};
+
+/// Metres per second a simulated car covers on the wire: a realistic city speed
+/// times the time scale, capped below the node's 70 m/s plausibility limit.
+inline double wire_speed_mps(double city_speed_mps, double time_scale) {
+  const double v = city_speed_mps * time_scale;
+  return v < 60.0 ? v : 60.0;
+}
+
+}  // namespace rideshard::sim

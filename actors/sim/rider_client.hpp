@@ -1,0 +1,40 @@
+// A simulated rider app: JSON text frames; quotes, requests, sometimes cancels
+// after the match, publishes the PIN for the driver, leaves after the receipt.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "sim/city_sampler.hpp"
+#include "sim/sim_context.hpp"
+#include "sim/ws_client.hpp"
+
+namespace rideshard::sim {
+
+/// One rider connection. Runs on its io_context's thread only (see ws_client).
+class rider_client : public ws_client {
+ public:
+  rider_client(boost::asio::io_context& ioc, const sim_context& ctx, std::uint64_t index);
+
+ protected:
+  void on_open() override;
+  void on_message(const schemas::server_message& m) override;
+  void on_closed(bool was_open) override;
+
+ private:
+  void on_trip_status(const schemas::trip_status& t);
+  void leave_trip();
+
+  const sim_context& ctx_;
+  std::uint64_t index_;
+  city_sampler city_;
+  lat_lng pickup_, dropoff_;
+  std::chrono::steady_clock::time_point requested_at_;
+  trip_id trip_;
+  bool requested_ = false, matched_ = false;
+  boost::asio::steady_timer cancel_timer_;
+};
+
+}  // namespace rideshard::sim

@@ -1,0 +1,42 @@
+// What simulated riders and drivers share about a trip in flight: when the ride
+// was requested and first offered (request→offer latency), and the rider's PIN
+// that the driver needs to start. Stands in for the rider telling the driver.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "rideshard/engine/ids.hpp"
+#include "sim/sim_stats.hpp"
+
+namespace rideshard::sim {
+
+/// Thread-safe (one mutex); entries are erased when the rider is done.
+class trip_board {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  /// The rider learnt the trip id of a ride_request it sent at `sent`.
+  void requested(trip_id t, time_point sent, sim_stats& stats);
+  /// A driver received the trip's offer at `at` (only the first counts).
+  void offered(trip_id t, time_point at, sim_stats& stats);
+  void set_pin(trip_id t, std::string pin);
+  std::optional<std::string> pin(trip_id t) const;
+  void erase(trip_id t);
+
+ private:
+  struct entry {
+    std::optional<time_point> sent, offered;
+    std::string pin;
+  };
+  void record(const entry& e, sim_stats& stats);
+
+  mutable std::mutex mu_;
+  std::unordered_map<trip_id, entry> trips_;
+};
+
+}  // namespace rideshard::sim
