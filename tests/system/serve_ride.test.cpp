@@ -3,6 +3,8 @@
 // to receipt over real WebSockets, HTTP /health and /metrics, then SIGTERM.
 #include <doctest/doctest.h>
 
+#include "node_process.hpp"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,6 +27,7 @@
 #include "rideshard/schemas/codec.hpp"
 
 using namespace rideshard;
+using rideshard::system_test::node_process;
 using namespace rideshard::schemas;
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -40,69 +43,6 @@ std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-/// The node process: started with --listen 127.0.0.1:0, port read from stdout.
-struct node_process {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  unsigned short port = 0;
-
-  node_process() {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      setenv("RIDESHARD_JWT_SECRET", test_secret, 1);
-      setenv("RIDESHARD_LOG_LEVEL", "warn", 1);
-      const std::string config =
-          std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
-      execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",
-            "127.0.0.1:0", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    out = fdopen(fds[0], "r");
-    char line[512];
-    while (port == 0 && std::fgets(line, sizeof line, out)) {
-      if (const char* p = std::strstr(line, "listening on http://127.0.0.1:"))
-        port = static_cast<unsigned short>(
-            std::atoi(p + std::strlen("listening on http://127.0.0.1:")));
-    }
-    REQUIRE_MESSAGE(port != 0, "the node did not report its port");
-  }
-
-  /// SIGTERM, then the exit status (bounded: SIGKILL after 20 s).
-  int terminate() {
-    kill(pid, SIGTERM);
-    return wait_exit();
-  }
-
-  int wait_exit() {
-    for (int i = 0; i < 2000; ++i) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      usleep(10'000);  // polling a child's exit; nothing to wait on but waitpid
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    pid = -1;
-    return -1;
-  }
-
-  ~node_process() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out) fclose(out);
-  }
-};
 
 /// One app connection; `binary` picks FlatBuffers frames, else JSON text.
 struct app_client {
@@ -209,7 +149,7 @@ trip_status wait_state(app_client& c, trip_state s) {
 }  // namespace
 
 TEST_CASE("a driver and a rider ride from quote to receipt against the real binary") {
-  node_process node;
+  node_process node(test_secret);
   const lat_lng midtown{40.7540, -73.9840};
 
   app_client driver(node.port, "/v1/driver", true);
@@ -277,7 +217,7 @@ TEST_CASE("a driver and a rider ride from quote to receipt against the real bina
 }
 
 TEST_CASE("the binary refuses bad tokens and bad frames with typed errors") {
-  node_process node;
+  node_process node(test_secret);
   app_client rider(node.port, "/v1/rider", false);
   rider.send(quote_request{{40.75, -73.98}, {40.73, -73.99}});
   auto m = rider.read();

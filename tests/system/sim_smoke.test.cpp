@@ -3,6 +3,8 @@
 // rides without any protocol error. No timing thresholds are asserted.
 #include <doctest/doctest.h>
 
+#include "node_process.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,57 +18,16 @@
 #include "sim/simulator.hpp"
 
 using namespace rideshard;
+using rideshard::system_test::node_process;
 
 namespace {
 
 constexpr const char* test_secret = "sim-smoke-system-test-secret-0123456789abcdef";
 
-/// The node process: --listen 127.0.0.1:0, port read from stdout, SIGKILL at the end.
-struct node_process {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  unsigned short port = 0;
-
-  node_process() {
-    char dir[] = "/tmp/rideshard-sim-smoke-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      setenv("RIDESHARD_JWT_SECRET", test_secret, 1);
-      const std::string config =
-          std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
-      execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",
-            "127.0.0.1:0", "--data-dir", dir, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    out = fdopen(fds[0], "r");
-    char line[512];
-    const char* marker = "listening on http://127.0.0.1:";
-    while (port == 0 && std::fgets(line, sizeof line, out))
-      if (const char* p = std::strstr(line, marker))
-        port = static_cast<unsigned short>(std::atoi(p + std::strlen(marker)));
-    REQUIRE_MESSAGE(port != 0, "the node did not report its port");
-  }
-
-  ~node_process() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out) fclose(out);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("the simulator requests, matches and completes rides against the real binary") {
-  node_process node;
+  node_process node(test_secret);
   auto regions =
       load_node_regions(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
   REQUIRE(regions.ok());
