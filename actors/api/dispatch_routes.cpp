@@ -137,6 +137,20 @@ void put_trip_status(const api_state& st, const gateway::http_request& req, std:
           501);
 }
 
+void post_admin_backup(const api_state& st, const gateway::http_request& req, std::string_view,
+                       exchange& ex) {
+  auto who = authenticate(st, req, ex);
+  if (!who) return;
+  if (who->r != auth::role::admin)
+    return ex.fail(error{errc::forbidden, "only an admin may take a backup"});
+  if (!st.opts.backup)
+    return ex.fail(error{errc::unavailable, "this node has no store or no backup directory"});
+  // Blocks this I/O thread while RocksDB copies new files (incremental backup).
+  auto where = st.opts.backup();
+  if (!where) return ex.fail(where.err());
+  ex.reply(200, json{{"backup_dir", *where}, {"taken_at", iso8601_utc(st.opts.now_ms())}});
+}
+
 void get_trip_history(const api_state& st, const gateway::http_request& req, std::string_view,
                       exchange& ex) {
   if (!authenticate(st, req, ex)) return;

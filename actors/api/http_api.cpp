@@ -39,6 +39,7 @@ const std::vector<route>& routes() {
       {{"api", "trips", "history"}, "GET", get_trip_history},
       {{"api", "trips", "{id}"}, "GET", get_trip},
       {{"api", "trips", "{id}", "status"}, "PUT", put_trip_status},
+      {{"api", "admin", "backup"}, "POST", post_admin_backup},
   };
   return table;
 }
@@ -119,14 +120,24 @@ void get_health(const api_state& st, const gateway::http_request&, std::string_v
   const std::int64_t now = st.opts.now_ms();
   // Shallow: live_entities() reads the router without a round trip to any actor.
   json actors{{"status", "ok"}, {"live_entities", st.node.live_entities()}};
-  std::string outbox = "not_configured";
-  if (st.opts.outbox_ok) outbox = st.opts.outbox_ok() ? "ok" : "failing";
-  // A failing outbox means events are queued, not lost: degraded, still serving.
-  const std::string status = outbox == "failing" ? "degraded" : "healthy";
+  json outbox{{"status", "not_configured"}};
+  if (st.opts.outbox) {
+    const auto o = st.opts.outbox();
+    // An unreachable broker means events are queued, not lost: degraded, still serving.
+    const bool failing = o.broker_configured && !o.broker_reachable;
+    outbox = json{{"status", failing ? "failing" : "ok"},
+                  {"depth", o.depth},
+                  {"oldest_age_ms", o.oldest_age_ms},
+                  {"broker", !o.broker_configured ? "not_configured"
+                             : o.broker_reachable ? "reachable"
+                                                  : "unreachable"}};
+    if (!o.last_error.empty()) outbox["last_error"] = o.last_error;
+  }
+  const std::string status = outbox["status"] == "failing" ? "degraded" : "healthy";
   json body{{"status", status},
             {"timestamp", iso8601_utc(now)},
             {"version", st.opts.version},
-            {"checks", {{"actors", actors}, {"outbox", {{"status", outbox}}}}},
+            {"checks", {{"actors", actors}, {"outbox", outbox}}},
             {"uptime_seconds", now > st.started_ms ? (now - st.started_ms) / 1000 : 0}};
   ex.reply(status == "unhealthy" ? 503 : 200, body);
 }

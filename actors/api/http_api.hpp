@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/handlers.hpp"
+#include "rideshard/engine/result.hpp"
 
 namespace rideshard::node {
 class dispatch_node;
@@ -27,12 +28,25 @@ namespace detail {
 struct api_state;
 }
 
+/// The outbox as /health reports it (see persistence/outbox_relay.hpp).
+struct outbox_health {
+  std::uint64_t depth = 0;         ///< events not yet delivered to Kafka
+  std::int64_t oldest_age_ms = 0;  ///< age of the oldest undelivered event (0: empty)
+  bool broker_configured = false;  ///< false: embedded default, events wait in the outbox
+  bool broker_reachable = false;   ///< last delivery attempt reached a broker
+  std::string last_error;          ///< the relay's last delivery error, if any
+};
+
 struct api_options {
   std::string version = "0.1.0";         ///< reported by GET /health
   std::int64_t token_ttl_s = 86400;      ///< lifetime of tokens minted at registration/login
   std::function<std::int64_t()> now_ms;  ///< Unix ms; default: the system clock
-  /// Health of the persistence outbox; empty means "not_configured".
-  std::function<bool()> outbox_ok;
+  /// The outbox's state for /health; empty: no store ("not_configured").
+  /// /health is degraded (not unhealthy) while a configured broker is unreachable.
+  std::function<outbox_health()> outbox;
+  /// POST /api/admin/backup (admin): takes a backup now and returns where it
+  /// went. Empty: 503 (the node has no store / backup directory).
+  std::function<result<std::string>()> backup;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
 #include "api/http_api.hpp"
+#include "app/node_storage.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "auth/user_store.hpp"
@@ -33,7 +35,8 @@ constexpr const char* secret_env = "RIDESHARD_JWT_SECRET";
 struct serve_options {
   std::string config = "cluster-config/single-node.toml";
   std::string listen;    ///< host:port; overrides [node].listen
-  std::string data_dir;  ///< overrides [node].data_dir (used from issue #4 on)
+  std::string data_dir;  ///< overrides [node].data_dir
+  storage_options storage;
   std::uint16_t node_id = 1;
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
@@ -56,6 +59,22 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
     return false;
   }
   o.node_id = static_cast<std::uint16_t>(doc["node"]["id"].value_or(1));
+  // Relative paths in the config are relative to the config file.
+  const auto base = std::filesystem::path(o.config).parent_path();
+  auto config_path = [&](const std::string& v) {
+    return v.empty() || std::filesystem::path(v).is_absolute()
+               ? v
+               : (base / v).lexically_normal().string();
+  };
+  auto& so = o.storage;
+  so.data_dir = o.data_dir.empty()
+                    ? config_path(doc["node"]["data_dir"].value_or(std::string("../data")))
+                    : o.data_dir;
+  so.backup_dir = config_path(doc["node"]["backup_dir"].value_or(std::string()));
+  so.backup_interval = std::chrono::seconds(doc["node"]["backup_interval_s"].value_or(0));
+  if (so.kafka_bootstrap.empty())
+    so.kafka_bootstrap = doc["kafka"]["bootstrap"].value_or(std::string());
+  so.kafka_partitions = doc["kafka"]["partitions"].value_or(3);
   std::string listen = listen_flag.empty()
                            ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
                            : listen_flag;
@@ -95,13 +114,12 @@ result<auth::token_authority> make_authority() {
                                        auth::system_unix_seconds);
 }
 
-// Maps a verified JWT to the node's identity; admins have no WebSocket role yet.
+// Maps a verified JWT to the node's identity (driver, rider or admin: /v1/admin).
 node::token_verifier make_verifier(const auth::token_authority& tokens) {
   return [&tokens](const std::string& token) -> result<node::identity> {
     auto c = tokens.verify(token);
     if (!c) return c.err();
-    if (c->r == auth::role::admin)
-      return error{errc::forbidden, "admin tokens cannot open a driver or rider session"};
+    if (c->r == auth::role::admin) return node::identity{c->subject, schemas::role::admin};
     return node::identity{
         c->subject, c->r == auth::role::driver ? schemas::role::driver : schemas::role::rider};
   };
@@ -124,6 +142,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--listen", listen_flag,
                  "host:port to bind (port 0: ephemeral); overrides [node].listen");
   app.add_option("--data-dir", o.data_dir, "data directory; overrides [node].data_dir");
+  app.add_option("--kafka-bootstrap", o.storage.kafka_bootstrap,
+                 "HOST:PORT of a Kafka broker; overrides [kafka].bootstrap (empty: events "
+                 "wait in the outbox)");
   // Flag, else $RIDESHARD_LOG_LEVEL, else info.
   const char* env_level = std::getenv("RIDESHARD_LOG_LEVEL");
   std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
@@ -158,8 +179,15 @@ int run_serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  auto storage = node_storage::open(o.storage);
+  if (!storage) {
+    std::fprintf(stderr, "rideshard serve: %s: %s\n", o.storage.data_dir.c_str(),
+                 storage.err().message.c_str());
+    return 2;
+  }
   gateway::metrics stats;  // before the node: its actors report here until it stops
   node::dispatch_options dopts;
+  dopts.store = &(*storage)->store();
   dopts.node_id = o.node_id;
   dopts.now_ms = unix_ms;
   dopts.stats = &stats;
@@ -173,6 +201,9 @@ int run_serve(int argc, char** argv) {
   api::api_options aopts;
   aopts.token_ttl_s = o.token_ttl_s;
   aopts.now_ms = unix_ms;
+  aopts.outbox = [s = storage->get()] { return s->health(); };
+  if (!o.storage.backup_dir.empty())
+    aopts.backup = [s = storage->get()] { return s->backup_now(); };
   api::http_api http(**node, *tokens, users, stats, aopts);
   gateway::gateway gw;
   auto port = gw.start(o.gw, **node, http, stats);
@@ -185,6 +216,11 @@ int run_serve(int argc, char** argv) {
       "rideshard serve: listening on http://%s:%u  (WebSocket /v1/driver /v1/rider, "
       "GET /health, GET /metrics, /api/...)\n",
       o.gw.address.c_str(), *port);
+  const auto rec = (*node)->recovery();
+  std::printf("rideshard serve: data %s (recovered %zu active trips of %zu stored), Kafka %s\n",
+              o.storage.data_dir.c_str(), rec.trips_revived, rec.trips_read,
+              o.storage.kafka_bootstrap.empty() ? "not configured (events wait in the outbox)"
+                                                : o.storage.kafka_bootstrap.c_str());
   std::fflush(stdout);
 
   const int sig = wait_for_signal(stop_signals);

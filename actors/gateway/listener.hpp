@@ -33,6 +33,11 @@ struct gateway_config {
   std::chrono::milliseconds idle_timeout{60000};      ///< WebSocket, keep-alive pings at half
   double rate_per_s = 50;                             ///< per-connection frame rate (0: no refill)
   double burst = 100;                                 ///< token bucket size
+  /// /v1/admin (trusted bulk feeds: fleet_positions, nearby_batch) gets its own
+  /// frame size and rate; its codec limits are schemas::admin_frame_limits.
+  std::size_t admin_max_frame_bytes = 1024 * 1024;
+  double admin_rate_per_s = 2000;
+  double admin_burst = 4000;
 };
 
 /// Owns the listening socket, the io_context and its threads. Handlers and

@@ -45,7 +45,11 @@ ws_session::ws_session(std::shared_ptr<gateway_core> core, net::ip::tcp::socket&
       close_timer_(ex_),
       id_(core_->next_id.fetch_add(1)),
       endpoint_(ep),
-      bucket_(core_->config.rate_per_s, core_->config.burst, token_bucket::clock::now()) {}
+      bucket_(ep == rideshard::gateway::endpoint::admin ? core_->config.admin_rate_per_s
+                                                        : core_->config.rate_per_s,
+              ep == rideshard::gateway::endpoint::admin ? core_->config.admin_burst
+                                                        : core_->config.burst,
+              token_bucket::clock::now()) {}
 
 ws_session::~ws_session() { core_->sessions.remove(id_); }
 
@@ -60,7 +64,7 @@ void ws_session::run(beast::http::request<beast::http::string_body> req) {
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "rideshard"); }));
-  ws_.read_message_max(hard_frame_limit(cfg));
+  ws_.read_message_max(hard_frame_limit(cfg, endpoint_));
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
 
@@ -102,11 +106,13 @@ void ws_session::handle_frame(bool binary) {
     return reply_error(errc::rate_limited, "too many frames; slow down");
   }
   const auto data = buffer_.cdata();
-  auto msg = binary ? schemas::decode_client_binary(static_cast<const std::uint8_t*>(data.data()),
-                                                    data.size(), core_->limits)
-                    : schemas::decode_client_json(
-                          std::string_view(static_cast<const char*>(data.data()), data.size()),
-                          core_->limits);
+  const auto& limits =
+      endpoint_ == rideshard::gateway::endpoint::admin ? core_->admin_limits : core_->limits;
+  auto msg =
+      binary ? schemas::decode_client_binary(static_cast<const std::uint8_t*>(data.data()),
+                                             data.size(), limits)
+             : schemas::decode_client_json(
+                   std::string_view(static_cast<const char*>(data.data()), data.size()), limits);
   if (!msg) {
     core_->stats.error(msg.code());
     return reply_error(msg.code(), msg.err().message);

@@ -2,13 +2,17 @@
 // injected verifier, checks roles per message kind, and enqueues to actors.
 #include "node/dispatch_node.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
 
+#include "node/fleet_feed.hpp"
+#include "node/journal.hpp"
 #include "node/log_sink.hpp"
 #include "node/protocol.hpp"
 #include "node/shard_router.hpp"
+#include "rideshard/schemas/records.hpp"
 
 namespace rideshard::node {
 
@@ -69,7 +73,7 @@ struct node_config : caf::actor_system_config {
   }
 };
 
-enum class kind_role { any, driver, rider, both };
+enum class kind_role { any, driver, rider, both, admin };
 
 kind_role role_of(const schemas::client_body& b) {
   switch (b.index()) {
@@ -81,6 +85,9 @@ kind_role role_of(const schemas::client_body& b) {
       return kind_role::rider;  // quote, ride_request
     case 11:
       return kind_role::both;  // cancel_trip
+    case 13:
+    case 14:
+      return kind_role::admin;  // fleet_positions, nearby_batch (fleet_feed)
     default:
       return kind_role::driver;
   }
@@ -102,9 +109,15 @@ struct dispatch_node::impl {
   token_verifier verify;
   mutable std::mutex mu;
   std::unordered_map<std::uint64_t, session> sessions;  ///< by connection id
+  std::unique_ptr<fleet_feed> fleet;                    ///< admin sessions' messages
+  caf::actor journal;                                   ///< invalid on an in-memory node
+  recovery_report recovered;
+
+  result<void> recover(persistence::store& s);
 
   void hello(const gateway::connection_ptr& c, std::uint64_t seq, const schemas::hello& h);
   void route(const gateway::connection_ptr& c, const session& s, schemas::client_message msg);
+  void admin_hello(const gateway::connection_ptr& c, std::uint64_t seq, const identity& who);
 };
 
 result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region> regions,
@@ -134,6 +147,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->ctx->opts = std::move(opts);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->ctx->router = p->router.get();
+  p->fleet = std::make_unique<fleet_feed>(p->ctx, *p->router);
   p->verify = std::move(verify);
   // Actors stop (in ~dispatch_node) before impl goes away.
   p->ctx->subject_of = [raw = p.get()](std::uint64_t conn) {
@@ -141,13 +155,59 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     auto it = raw->sessions.find(conn);
     return it == raw->sessions.end() ? std::string("-") : it->second.who.subject;
   };
+  if (auto* s = p->ctx->opts.store) {
+    p->journal = spawn_journal(p->sys, *s);
+    p->ctx->journal = p->journal;
+    if (auto ok = p->recover(*s); !ok) {
+      p->router->stop_all();
+      caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
+      p->sys.await_all_actors_done();
+      return ok.err();
+    }
+  }
   return std::unique_ptr<dispatch_node>(new dispatch_node(std::move(p)));
+}
+
+// Respawns every trip that was active when the node stopped. Drivers and riders
+// come back with it (the trip re-attaches them); finished trips stay on disk.
+result<void> dispatch_node::impl::recover(persistence::store& s) {
+  auto snaps = s.load_entities(persistence::entity_kind::trip);
+  if (!snaps) return snaps.err();
+  for (const auto& snap : *snaps) {
+    auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
+    if (!t) {
+      ++recovered.unreadable;
+      logger().error("event=recovery_skip trip={} code={} msg=\"{}\"", snap.id, to_string(t.code()),
+                     t.err().message);
+      continue;
+    }
+    ++recovered.trips_read;
+    // Replay journal entries newer than the snapshot (none when both are
+    // written in the same batch, but snapshots may be written less often).
+    auto tail = s.journal_after(t->id, snap.sequence);
+    if (!tail) return tail.err();
+    for (const auto& j : *tail)
+      if (auto later = schemas::decode_trip_record(j.value.data(), j.value.size())) t = later;
+    if (is_terminal(t->state)) continue;
+    if (!router->shard_of(t->pickup)) {
+      ++recovered.unreadable;
+      logger().error("event=recovery_skip trip={} msg=\"pickup outside every region\"",
+                     to_string(t->id));
+      continue;
+    }
+    router->revive_trip(*t);
+    ++recovered.trips_revived;
+  }
+  logger().info("event=recovered trips_read={} trips_revived={} unreadable={}",
+                recovered.trips_read, recovered.trips_revived, recovered.unreadable);
+  return {};
 }
 
 dispatch_node::dispatch_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 dispatch_node::~dispatch_node() {
   impl_->router->stop_all();
+  if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
 }
 
@@ -164,6 +224,7 @@ void dispatch_node::on_close(const gateway::connection_ptr& c) {
     s = it->second;
     impl_->sessions.erase(it);
   }
+  if (s.who.role == schemas::role::admin) return impl_->fleet->on_close(c->id());
   if (s.who.role == schemas::role::driver)
     impl_->router->to_driver(driver_id{s.entity}, detach_atom::value, c->id());
   else
@@ -178,6 +239,7 @@ void dispatch_node::impl::hello(const gateway::connection_ptr& c, std::uint64_t 
     auto code = who.code() == errc::token_expired ? errc::token_expired : errc::unauthenticated;
     return ctx->send_error(rt, code, who.err().message);
   }
+  if (who->role == schemas::role::admin) return admin_hello(c, seq, *who);
   const bool driver = who->role == schemas::role::driver;
   if ((driver && c->endpoint() != gateway::endpoint::driver) ||
       (!driver && c->endpoint() != gateway::endpoint::rider))
@@ -198,11 +260,27 @@ void dispatch_node::impl::hello(const gateway::connection_ptr& c, std::uint64_t 
     router->to_rider(rider_id{id}, attach_atom::value, std::move(a));
 }
 
+// Admins have no entity actor: welcome here, their frames go to fleet_feed.
+void dispatch_node::impl::admin_hello(const gateway::connection_ptr& c, std::uint64_t seq,
+                                      const identity& who) {
+  if (c->endpoint() != gateway::endpoint::admin)
+    return ctx->send_error({c, seq}, errc::forbidden, "token role does not match this endpoint");
+  bool fresh = false;
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    fresh = sessions.emplace(c->id(), session{who, 0}).second;
+  }
+  if (!fresh) return ctx->send_error({c, seq}, errc::invalid_argument, "already authenticated");
+  ctx->send(c, schemas::welcome{who.subject, schemas::role::admin, false, std::nullopt}, seq);
+}
+
 void dispatch_node::impl::route(const gateway::connection_ptr& c, const session& s,
                                 schemas::client_message msg) {
+  if (s.who.role == schemas::role::admin) return fleet->on_message(c, std::move(msg));
   const bool driver = s.who.role == schemas::role::driver;
   auto need = role_of(msg.body);
-  if ((need == kind_role::driver && !driver) || (need == kind_role::rider && driver))
+  if ((need == kind_role::driver && !driver) || (need == kind_role::rider && driver) ||
+      need == kind_role::admin)
     return ctx->send_error({c, msg.seq}, errc::forbidden,
                            std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
                                (driver ? "driver" : "rider"));
@@ -251,9 +329,38 @@ result<std::vector<neighbor>> dispatch_node::nearby(double lat, double lng, doub
   return out;
 }
 
+// The rider's view of a stored trip (no live position or ETAs).
+static schemas::trip_status stored_status(const rideshard::trip& t) {
+  schemas::trip_status st;
+  st.trip = t.id;
+  st.state = t.state;
+  st.driver = t.driver;
+  st.rider = t.rider;
+  st.pickup = t.pickup;
+  st.dropoff = t.dropoff;
+  st.pin = t.pin;
+  st.cancelled_by = t.cancelled_by;
+  st.cancel_reason = t.cancel_reason;
+  st.updated_at_ms = std::max({t.requested_at_ms, t.accepted_at_ms, t.ended_at_ms});
+  return st;
+}
+
+// A finished trip as stored (its actor has stopped).
+static result<schemas::trip_status> stored_trip(persistence::store* s, trip_id id) {
+  if (s == nullptr) return error{errc::unknown_trip, to_string(id) + " does not exist"};
+  auto snap = s->load_entity(persistence::entity_kind::trip, id.value);
+  if (!snap) return snap.err();
+  if (!*snap) return error{errc::unknown_trip, to_string(id) + " does not exist"};
+  auto t = schemas::decode_trip_record((*snap)->value.data(), (*snap)->value.size());
+  if (!t) return error{errc::storage_error, t.err().message};
+  return stored_status(*t);
+}
+
+recovery_report dispatch_node::recovery() const { return impl_->recovered; }
+
 result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
   auto t = impl_->router->trip(id);
-  if (!t) return error{errc::unknown_trip, to_string(id) + " does not exist"};
+  if (!t) return stored_trip(impl_->ctx->opts.store, id);
   result<schemas::trip_status> out = error{errc::unavailable, "trip did not answer"};
   caf::scoped_actor self{impl_->sys};
   self->request(t, impl_->ctx->opts.query_timeout, snapshot_atom::value)
@@ -262,5 +369,120 @@ result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
 }
 
 std::size_t dispatch_node::live_entities() const { return impl_->router->live_entities(); }
+
+}  // namespace rideshard::node
+
+// ---- synchronous trip requests (HTTP API) -----------------------------------
+
+namespace rideshard::node {
+namespace {
+
+// Waits on `self` for the one trip_answer (or, when `watched`, its down_msg).
+result<schemas::trip_status> await_answer(caf::scoped_actor& self,
+                                          std::chrono::milliseconds timeout, bool* down = nullptr) {
+  result<schemas::trip_status> out =
+      error{errc::unavailable, "the trip did not answer within the query timeout"};
+  self->receive(
+      [&](answer_atom, trip_answer& a) {
+        if (a.code == errc::ok)
+          out = std::move(a.status);
+        else
+          out = error{a.code, std::move(a.message)};
+      },
+      [&](caf::down_msg&) {
+        if (down) *down = true;
+      },
+      caf::after(timeout) >> [] {});
+  return out;
+}
+
+}  // namespace
+
+result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
+                                                         const schemas::ride_request& r) {
+  auto& p = *impl_;
+  caf::scoped_actor self{p.sys};
+  http_ride msg{r, caf::actor_cast<caf::actor>(self), std::chrono::steady_clock::now()};
+  p.router->to_rider(rider, http_ride_atom::value, std::move(msg));
+  return await_answer(self, p.ctx->opts.query_timeout);
+}
+
+result<schemas::trip_status> dispatch_node::change_trip(const identity& who, const trip_change& c) {
+  auto& p = *impl_;
+  caf::scoped_actor self{p.sys};
+  const auto timeout = p.ctx->opts.query_timeout;
+  http_trip_command cmd{c.trip, c.kind, c.pin, c.reason, caf::actor_cast<caf::actor>(self)};
+  switch (who.role) {
+    case schemas::role::driver: {
+      auto id = parse_subject(who.subject, 'd');
+      if (id == 0) return error{errc::unauthenticated, "malformed driver subject"};
+      p.router->to_driver(driver_id{id}, http_cmd_atom::value, std::move(cmd));
+      return await_answer(self, timeout);
+    }
+    case schemas::role::rider: {
+      auto id = parse_subject(who.subject, 'r');
+      if (id == 0) return error{errc::unauthenticated, "malformed rider subject"};
+      p.router->to_rider(rider_id{id}, http_cmd_atom::value, std::move(cmd));
+      return await_answer(self, timeout);
+    }
+    case schemas::role::admin:
+      break;
+  }
+  // Admins have no entity actor: straight to the trip actor, as the system.
+  if (c.kind != trip_event_kind::cancel)
+    return error{errc::forbidden, "an admin may only cancel a trip"};
+  auto t = p.router->trip(c.trip);
+  auto finished = [&]() -> result<schemas::trip_status> {
+    auto st = stored_trip(p.ctx->opts.store, c.trip);
+    if (!st) return st.err();
+    return error{errc::illegal_transition,
+                 to_string(c.trip) + " is already " + std::string(to_string(st->state))};
+  };
+  if (!t) return finished();
+  trip_command tc;
+  tc.kind = trip_event_kind::cancel;
+  tc.by = party::system;
+  tc.reason = "admin " + who.subject + (c.reason.empty() ? "" : ": " + c.reason);
+  tc.answer_to = caf::actor_cast<caf::actor>(self);
+  self->monitor(t);  // a trip actor that stopped meanwhile answers with down_msg
+  self->send(t, command_atom::value, std::move(tc));
+  bool down = false;
+  auto out = await_answer(self, timeout, &down);
+  self->demonitor(t);
+  if (down) return finished();
+  return out;
+}
+
+result<std::vector<schemas::trip_status>> dispatch_node::trip_history(const history_query& q) {
+  auto* s = impl_->ctx->opts.store;
+  if (s == nullptr) return error{errc::unavailable, "this node keeps no trip store (in-memory)"};
+  if (q.rider.valid() == q.driver.valid())
+    return error{errc::invalid_argument, "history needs exactly one rider or driver"};
+  if (q.limit == 0 || q.limit > history_max_limit)
+    return error{errc::invalid_argument, "limit must be 1.." + std::to_string(history_max_limit)};
+  // O(all trips): the store has no per-rider/per-driver index yet.
+  auto snaps = s->load_entities(persistence::entity_kind::trip);
+  if (!snaps) return snaps.err();
+  std::vector<rideshard::trip> hits;
+  for (const auto& snap : *snaps) {
+    auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
+    if (!t) continue;  // unreadable snapshots are logged by recovery, skipped here
+    if (q.rider.valid() ? t->rider != q.rider : t->driver != q.driver) continue;
+    auto tail = s->journal_after(t->id, snap.sequence);  // as recovery does
+    if (!tail) return tail.err();
+    for (const auto& j : *tail)
+      if (auto later = schemas::decode_trip_record(j.value.data(), j.value.size())) t = later;
+    hits.push_back(std::move(*t));
+  }
+  std::sort(hits.begin(), hits.end(), [](const rideshard::trip& a, const rideshard::trip& b) {
+    return a.requested_at_ms != b.requested_at_ms ? a.requested_at_ms > b.requested_at_ms
+                                                  : a.id.value > b.id.value;
+  });
+  if (hits.size() > q.limit) hits.resize(q.limit);
+  std::vector<schemas::trip_status> out;
+  out.reserve(hits.size());
+  for (const auto& t : hits) out.push_back(stored_status(t));
+  return out;
+}
 
 }  // namespace rideshard::node

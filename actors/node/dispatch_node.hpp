@@ -15,6 +15,8 @@
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/spatial_index.hpp"
+#include "rideshard/engine/trip.hpp"
+#include "rideshard/persistence/store.hpp"
 #include "rideshard/schemas/messages.hpp"
 
 namespace rideshard::node {
@@ -50,7 +52,34 @@ struct dispatch_options {
   /// Where the node reports errors, trips by state, offers and request->offer
   /// latency (see node_stats.hpp); not owned, must outlive the node. nullptr: none.
   gateway::metrics* stats = nullptr;
+  /// Durable node: every trip transition is committed here (synced) before any
+  /// client hears of it, and create() recovers active trips from it. Not owned,
+  /// must outlive the node. nullptr: in-memory node (tests, benchmarks).
+  persistence::store* store = nullptr;
 };
+
+/// What create() found in the store.
+struct recovery_report {
+  std::size_t trips_read = 0;     ///< snapshots decoded
+  std::size_t trips_revived = 0;  ///< active trips whose actors were respawned
+  std::size_t unreadable = 0;     ///< snapshots that failed to decode (logged, skipped)
+};
+
+/// A trip transition asked for over HTTP (PUT /api/trips/{id}/status).
+struct trip_change {
+  trip_id trip;
+  trip_event_kind kind = trip_event_kind::cancel;  ///< arrive, start, complete or cancel
+  std::string pin;                                 ///< start only
+  std::string reason;                              ///< cancel only
+};
+
+/// Which stored trips trip_history() returns: exactly one of rider / driver set.
+struct history_query {
+  rider_id rider;
+  driver_id driver;
+  std::size_t limit = 20;  ///< newest first; 1..history_max_limit
+};
+inline constexpr std::size_t history_max_limit = 100;
 
 /// The dispatch node of one process. Thread-safe: the ws_handler methods are
 /// called from gateway I/O threads and never block (they enqueue to actors);
@@ -74,10 +103,32 @@ class dispatch_node final : public gateway::ws_handler {
   /// Available drivers near a point, nearest first (the shard containing it).
   [[nodiscard]] result<std::vector<neighbor>> nearby(double lat, double lng, double radius_m,
                                                      std::size_t k);
-  /// A trip as its rider sees it (pin included). Errors: unknown_trip, unavailable.
+  /// A trip as its rider sees it (pin included); finished trips whose actor has
+  /// stopped are read from the store. Errors: unknown_trip, unavailable, storage_error.
   [[nodiscard]] result<schemas::trip_status> trip_snapshot(trip_id id);
+  /// Creates a ride for `rider` exactly like the WebSocket ride_request (the
+  /// rider actor enforces one active trip) and answers once `requested` is
+  /// durable. Errors: illegal_transition (an active trip already), invalid_coordinate,
+  /// out_of_region, invalid_argument (unknown quote), storage_error, unavailable (timeout).
+  [[nodiscard]] result<schemas::trip_status> request_ride(rider_id rider,
+                                                          const schemas::ride_request& r);
+  /// Applies `c` for `who` through the actor the WebSocket path uses: a driver's
+  /// own driver actor (only its assigned trip), a rider's actor (cancel of its
+  /// own trip), or, for an admin, the trip actor directly (cancel only, as
+  /// party::system with reason "admin <subject>: <reason>"). Answers once the
+  /// transition is durable, with the rider's view (pin included; callers filter).
+  /// Errors: forbidden, unknown_trip, illegal_transition, wrong_pin,
+  /// storage_error, unavailable (timeout).
+  [[nodiscard]] result<schemas::trip_status> change_trip(const identity& who, const trip_change& c);
+  /// Stored trips (finished and active) of one rider or driver, newest first.
+  /// Reads every trip snapshot in the store (O(all trips): no per-party index
+  /// yet) on the calling thread. Errors: unavailable (in-memory node, no
+  /// store), invalid_argument, storage_error.
+  [[nodiscard]] result<std::vector<schemas::trip_status>> trip_history(const history_query& q);
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
+  /// What start-up recovery did (all zero for an in-memory node).
+  recovery_report recovery() const;
 
  private:
   struct impl;

@@ -105,16 +105,19 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
 }
 
 // Not our offer or trip: unknown_trip if it does not exist, else forbidden.
-void not_ours(driver_self* self, const reply_to& rt, trip_id t, errc if_exists) {
+// An HTTP caller (`waiter`) gets the refusal instead of the connection.
+void not_ours(driver_self* self, const reply_to& rt, trip_id t, errc if_exists,
+              const caf::actor& waiter) {
   auto& ctx = self->state.ctx;
-  if (!ctx->router->trip(t))
-    ctx->send_error(rt, errc::unknown_trip, to_string(t) + " does not exist");
-  else
-    ctx->send_error(rt, if_exists, to_string(t) + " is not offered or assigned to you");
+  const bool exists = static_cast<bool>(ctx->router->trip(t));
+  auto code = exists ? if_exists : errc::unknown_trip;
+  auto why = to_string(t) + (exists ? " is not offered or assigned to you" : " does not exist");
+  if (waiter) return answer_error(waiter, code, std::move(why));
+  ctx->send_error(rt, code, std::move(why));
 }
 
 void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind kind,
-             std::string pin = {}, std::string reason = {}) {
+             std::string pin = {}, std::string reason = {}, const caf::actor& waiter = {}) {
   auto& st = self->state;
   trip_command c;
   c.kind = kind;
@@ -123,14 +126,15 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
   c.pin = std::move(pin);
   c.reason = std::move(reason);
   c.reply = rt;
+  c.answer_to = waiter;
   bool offer = st.offer_trip == t && st.offer_actor;
   bool mine = st.trip && st.trip->trip == t && st.trip_actor;
   if (kind == trip_event_kind::accept || kind == trip_event_kind::decline) {
     if (offer) return (void)self->send(st.offer_actor, command_atom::value, std::move(c));
-    return not_ours(self, rt, t, errc::not_offered_to_driver);
+    return not_ours(self, rt, t, errc::not_offered_to_driver, waiter);
   }
   if (mine) return (void)self->send(st.trip_actor, command_atom::value, std::move(c));
-  not_ours(self, rt, t, errc::forbidden);
+  not_ours(self, rt, t, errc::forbidden, waiter);
 }
 
 void on_client(driver_self* self, client_envelope& env) {
@@ -234,6 +238,9 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
       },
       [=](client_atom, client_envelope& env) { on_client(self, env); },
       [=](offer_atom, offer_delivery& d) { on_offer(self, d); },
+      [=](http_cmd_atom, http_trip_command& c) {  // PUT /api/trips/{id}/status
+        to_trip(self, {}, c.trip, c.kind, std::move(c.pin), std::move(c.reason), c.answer_to);
+      },
       [=](withdraw_atom, trip_id t, schemas::trip_status& shown, bool tell) {
         auto& st = self->state;
         if (st.offer_trip != t) return;

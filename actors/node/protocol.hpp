@@ -51,6 +51,7 @@ using position_atom = caf::atom_constant<caf::atom("position")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using nearby_atom = caf::atom_constant<caf::atom("nearby")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
 
 /// Where to answer a client frame: its connection and seq (0 for pushes).
 struct reply_to {
@@ -65,6 +66,8 @@ struct node_context {
   std::vector<region> regions;
   dispatch_options opts;
   shard_router* router = nullptr;  ///< outlives every actor (stopped first)
+  /// The journal actor (node/journal.hpp); invalid on an in-memory node.
+  caf::actor journal;
   node_stats stats;
   /// "d-7" / "r-42" of an authenticated connection id ("-" if none), for logs.
   std::function<std::string(std::uint64_t conn_id)> subject_of;
@@ -157,6 +160,9 @@ struct trip_command {
   std::string pin;
   std::string reason;
   reply_to reply;
+  /// A synchronous (HTTP) caller: gets one (answer_atom, trip_answer) once the
+  /// transition is durable, or the refusal; invalid for WebSocket frames.
+  caf::actor answer_to;
 };
 
 /// Driver -> rider: live position during pickup and the trip.
@@ -195,6 +201,7 @@ std::uint64_t parse_subject(const std::string& subject, char kind);
 
 }  // namespace rideshard::node
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::errc)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::client_envelope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::attach_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::driver_avail)
@@ -215,3 +222,114 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::trip_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::lat_lng)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<rideshard::driver_id>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::schemas::trip_status)
+
+// ---- fleet feed and batched nearby queries (/v1/admin), see fleet_feed.hpp ----
+
+namespace rideshard::node {
+
+using fleet_atom = caf::atom_constant<caf::atom("fleet")>;
+using nearby_batch_atom = caf::atom_constant<caf::atom("nearbyb")>;
+using window_atom = caf::atom_constant<caf::atom("window")>;
+
+class fleet_ingest_job;
+class nearby_batch_job;
+
+/// Facade -> matcher: checked fleet samples whose positions lie in its shard.
+struct fleet_upsert {
+  std::vector<rideshard::driver_position> samples;
+  std::vector<driver_id> forget;          ///< fed drivers that moved to another shard
+  std::shared_ptr<fleet_ingest_job> job;  ///< told how many were applied
+};
+
+/// Facade -> matcher: the queries of one nearby_batch centred in its shard.
+struct nearby_part {
+  std::vector<std::uint32_t> slots;  ///< result index of each query
+  std::vector<schemas::nearby_query> queries;
+  std::shared_ptr<nearby_batch_job> job;  ///< receives the results
+};
+
+}  // namespace rideshard::node
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::fleet_upsert)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::nearby_part)
+
+// ---- synchronous trip requests (HTTP API), see dispatch_node.hpp ----
+
+namespace rideshard::node {
+
+using http_ride_atom = caf::atom_constant<caf::atom("httpride")>;
+using http_cmd_atom = caf::atom_constant<caf::atom("httpcmd")>;
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+
+/// The one answer a waiting HTTP caller gets: the trip after a durable
+/// transition (code ok; the rider's view, pin included) or the refusal.
+struct trip_answer {
+  errc code = errc::ok;
+  std::string message;
+  schemas::trip_status status;
+};
+
+/// Facade -> rider actor: a ride request from POST /api/trips.
+struct http_ride {
+  schemas::ride_request req;
+  caf::actor answer_to;  ///< receives (answer_atom, trip_answer)
+  std::chrono::steady_clock::time_point received_at;
+};
+
+/// Facade -> driver or rider actor: a trip command from PUT /api/trips/{id}/status.
+struct http_trip_command {
+  trip_id trip;
+  trip_event_kind kind = trip_event_kind::cancel;
+  std::string pin;
+  std::string reason;
+  caf::actor answer_to;  ///< receives (answer_atom, trip_answer)
+};
+
+/// Sends a refusal to a waiting caller. Not counted here: the HTTP layer counts
+/// every refusal it answers (errors_total{code}).
+inline void answer_error(const caf::actor& to, errc code, std::string message) {
+  if (to) caf::anon_send(to, answer_atom::value, trip_answer{code, std::move(message), {}});
+}
+
+}  // namespace rideshard::node
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::http_ride)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::http_trip_command)
+
+// ---- cross-shard candidate search, see region_matcher.cpp / shard_search.hpp ----
+
+namespace rideshard::node {
+
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// Matcher -> neighbour matcher: its k nearest drivers within radius_m of center.
+struct probe_query {
+  lat_lng center;
+  double radius_m = 0;
+  std::size_t k = 0;
+  bool with_fleet = false;  ///< nearby queries: include fed drivers (never dispatched)
+};
+struct shard_probe {
+  std::vector<probe_query> queries;
+};
+/// hits[i] answers queries[i], nearest first (ties by id).
+struct shard_probe_answer {
+  std::vector<std::vector<neighbor>> hits;
+};
+
+/// Owner matcher -> asking matcher: whether `driver` was still available and is
+/// now out of the owner's index (held for the asker's offer).
+struct reserve_answer {
+  bool ok = false;
+  lat_lng pos;  ///< its indexed position, to put it back (release_atom)
+  caf::actor driver_actor;
+};
+
+}  // namespace rideshard::node
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::reserve_answer)

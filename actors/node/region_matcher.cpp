@@ -1,5 +1,6 @@
-// region_matcher: sequential dispatch per request (one driver at a time, offer
-// timeouts as delayed messages), quotes with surge, nearby queries.
+// region_matcher: sequential dispatch per request, or batched windows solved
+// with batch_assign (one driver at a time either way, offer timeouts as delayed
+// messages), quotes with surge, nearby queries and the admin fleet feed.
 #include "node/region_matcher.hpp"
 
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "node/fleet_feed.hpp"
+#include "node/fleet_index.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/engine/fare.hpp"
 #include "rideshard/engine/matching.hpp"
@@ -24,6 +27,7 @@ struct pending_request {
   std::uint32_t attempt = 0;
   std::int32_t surge = no_surge_permille;
   bool parked = false;                     ///< no driver found; retried when supply changes
+  std::int64_t requested_at_ms = 0;        ///< batched mode: waiting time counts
   std::unordered_set<driver_id> excluded;  ///< declined or timed out: never again
 };
 
@@ -33,12 +37,15 @@ struct matcher_state {
   std::optional<spatial_index> index;
   std::optional<surge_engine> surge;
   std::optional<straight_line_eta> eta;
+  std::optional<fleet_index> fleet;  ///< fed drivers: nearby only, never dispatched
+  std::vector<neighbor> hits;        ///< scratch for nearby queries
   std::unordered_map<driver_id, caf::actor> driver_actors;
   std::unordered_map<std::uint64_t, std::int64_t> supply;  ///< surge cell -> drivers
   std::unordered_map<driver_id, std::uint64_t> driver_cell;
   std::unordered_map<trip_id, pending_request> pending;
   std::unordered_map<driver_id, lat_lng> on_offer;  ///< removed for an offer: where to put back
   std::size_t reported_pending = 0;                 ///< pending.size() last added to the gauge
+  bool window_armed = false;                        ///< batched mode: a window_atom is due
   static inline const char* name = "region_matcher";
 };
 using matcher_actor = caf::stateful_actor<matcher_state>;
@@ -84,8 +91,33 @@ void restart_dispatch(pending_request& p, trip_id trip, const region& reg) {
   p.dispatch.emplace(std::move(*d));
 }
 
-// Offers `trip` to the next candidate, or parks it when none is left.
-void try_offer(matcher_actor* self, trip_id trip) {
+bool batched(const matcher_actor* self) { return self->state.reg->mode == dispatch_mode::batched; }
+
+// Batched mode: solve the waiting requests after batch_window_ms (once per window).
+void arm_window(matcher_actor* self) {
+  auto& st = self->state;
+  if (st.window_armed) return;
+  st.window_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.reg->batch_window_ms), window_atom::value);
+}
+
+// Sends the offer of `trip` to driver `d` (indexed, with an actor) and starts its timeout.
+void send_offer(matcher_actor* self, pending_request& p, trip_id trip, driver_id d,
+                const caf::actor& driver_actor, double eta_s) {
+  auto& st = self->state;
+  p.parked = false;
+  p.offered = d;
+  p.offered_pos = st.index->position(d).value_or(p.pickup);
+  ++p.attempt;
+  remove_driver(self, d);  // one offer per driver at a time
+  st.on_offer[d] = p.offered_pos;
+  offer_to msg{d, driver_actor, static_cast<std::uint32_t>(std::lround(eta_s)), p.attempt, p.surge};
+  self->send(p.trip_actor, offer_atom::value, std::move(msg));
+  self->delayed_send(self, st.ctx->offer_timeout(*st.reg), timeout_atom::value, trip, p.attempt);
+}
+
+// Offers `trip` to the next sequential candidate, or parks it when none is left.
+void sequential_offer(matcher_actor* self, trip_id trip) {
   auto& st = self->state;
   auto it = st.pending.find(trip);
   if (it == st.pending.end() || it->second.offered.valid()) return;
@@ -105,21 +137,55 @@ void try_offer(matcher_actor* self, trip_id trip) {
       (void)p.dispatch->decline(o->driver);
       continue;
     }
-    p.parked = false;
-    p.offered = o->driver;
-    p.offered_pos = st.index->position(o->driver).value_or(p.pickup);
-    ++p.attempt;
-    remove_driver(self, o->driver);  // one offer per driver at a time
-    st.on_offer[o->driver] = p.offered_pos;
-    offer_to msg{o->driver, da->second, static_cast<std::uint32_t>(std::lround(o->eta_s)),
-                 p.attempt, p.surge};
-    self->send(p.trip_actor, offer_atom::value, std::move(msg));
-    self->delayed_send(self, st.ctx->offer_timeout(*st.reg), timeout_atom::value, trip, p.attempt);
-    return;
+    return send_offer(self, p, trip, o->driver, da->second, o->eta_s);
   }
 }
 
+// Sequential mode: the next offer now; batched mode: wait for the next window.
+void try_offer(matcher_actor* self, trip_id trip) {
+  if (batched(self)) return arm_window(self);
+  sequential_offer(self, trip);
+}
+
+// Batched mode: assigns every waiting request (no open offer) at once with
+// batch_assign and offers each match; the rest wait for the next window.
+void solve_window(matcher_actor* self) {
+  auto& st = self->state;
+  const auto now = st.ctx->now();
+  std::vector<batch_request> reqs;
+  for (auto& [trip, p] : st.pending)
+    if (!p.offered.valid())
+      reqs.push_back(
+          {trip, p.pickup, std::clamp<std::int64_t>(now - p.requested_at_ms, 0, 3'600'000)});
+  if (reqs.empty()) return;
+  // Oldest first (ids grow with time), so the cap keeps the longest waiting.
+  std::sort(reqs.begin(), reqs.end(),
+            [](const batch_request& a, const batch_request& b) { return a.trip < b.trip; });
+  if (reqs.size() > st.reg->batch.max_requests) reqs.resize(st.reg->batch.max_requests);
+  auto solved = batch_assign(reqs, *st.index, *st.eta, st.reg->batch);
+  if (!solved) return;
+  std::vector<trip_id> fallback;
+  for (const auto& m : solved->matches) {
+    auto& p = st.pending.at(m.trip);
+    auto da = st.driver_actors.find(m.driver);
+    // batch_assign knows no per-request exclusions: a driver this request
+    // already declined or timed out on is not asked again; the request takes
+    // the best other driver left (sequential ranking) after the matches.
+    if (da == st.driver_actors.end() || p.excluded.count(m.driver) != 0) {
+      fallback.push_back(m.trip);
+      continue;
+    }
+    send_offer(self, p, m.trip, m.driver, da->second, m.eta_s);
+  }
+  for (auto t : fallback) sequential_offer(self, t);
+}
+
 void retry_parked(matcher_actor* self) {
+  if (batched(self)) {
+    for (auto& kv : self->state.pending)
+      if (!kv.second.offered.valid()) return arm_window(self);
+    return;
+  }
   std::vector<trip_id> parked;
   for (auto& kv : self->state.pending)
     if (kv.second.parked) parked.push_back(kv.first);
@@ -163,15 +229,22 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
   st.index.emplace(spatial_index::create(icfg).value());
   st.surge.emplace(surge_engine::create(st.reg->surge).value());
   st.eta.emplace(straight_line_eta::create(st.reg->eta).value());
+  st.fleet.emplace(st.reg->bounds);
   return {
       [=](avail_atom, driver_avail& a) {
         auto& s = self->state;
         if (!s.index->upsert(a.driver, a.pos)) return;
         s.driver_actors[a.driver] = a.actor;
+        s.fleet->forget(a.driver);  // its app owns it now
         count_supply(self, a.driver, a.pos);
         retry_parked(self);
       },
       [=](unavail_atom, driver_id d) { remove_driver(self, d); },
+      [=](window_atom) {
+        self->state.window_armed = false;
+        solve_window(self);
+        sync_pending(self);
+      },
       [=](dispatch_atom, dispatch_request& r) {
         auto& s = self->state;
         pending_request p;
@@ -181,6 +254,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         }
         p.trip_actor = r.trip_actor;
         p.pickup = r.pickup;
+        p.requested_at_ms = s.ctx->now();
         s.pending[r.trip] = std::move(p);
         try_offer(self, r.trip);
         sync_pending(self);
@@ -231,6 +305,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         pending_request p;
         p.trip_actor = std::move(trip_actor);
         p.pickup = pickup;
+        p.requested_at_ms = s.ctx->now();
         p.excluded.insert(excluded.begin(), excluded.end());
         s.pending[t] = std::move(p);
         try_offer(self, t);
@@ -242,9 +317,36 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         self->send(q.rider_actor, quote_atom::value, std::move(a));
       },
       [=](nearby_atom, nearby_query& q) -> nearby_answer {
-        auto r = self->state.index->nearest(q.center, q.radius_m, q.k);
-        if (!r) return nearby_answer{{}, r.code()};
-        return nearby_answer{std::move(*r), errc::ok};
+        auto& s = self->state;
+        nearby_answer a;
+        if (auto ok = s.fleet->nearest(*s.index, q.center, q.radius_m, q.k, a.hits); !ok)
+          return nearby_answer{{}, ok.code()};
+        return a;
+      },
+      [=](fleet_atom, fleet_upsert& u) {
+        auto& s = self->state;
+        for (auto d : u.forget) s.fleet->forget(d);  // moved to another shard
+        auto live = [&s](driver_id d) { return s.driver_actors.count(d) != 0; };
+        u.job->part_done(s.fleet->apply(u.samples, live, *u.job));
+      },
+      [=](nearby_batch_atom, nearby_part& p) {
+        auto& s = self->state;
+        auto& results = p.job->results();
+        for (std::size_t i = 0; i < p.queries.size(); ++i) {
+          const auto& q = p.queries[i];
+          auto& r = results[p.slots[i]];
+          if (auto ok = s.fleet->nearest(*s.index, q.center, q.radius_m, q.k, s.hits); !ok) {
+            r.code = ok.code();
+            continue;
+          }
+          r.drivers.reserve(s.hits.size());
+          r.distances_m.reserve(s.hits.size());
+          for (const auto& h : s.hits) {
+            r.drivers.push_back(h.id);
+            r.distances_m.push_back(static_cast<float>(h.distance_m));
+          }
+        }
+        p.job->part_done();
       },
   };
 }

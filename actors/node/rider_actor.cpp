@@ -3,6 +3,7 @@
 #include "node/rider_actor.hpp"
 
 #include <map>
+#include <utility>
 
 #include "node/shard_router.hpp"
 
@@ -16,6 +17,7 @@ struct rider_state {
   std::map<quote_id, quote_answer> quotes;   ///< unexpired quotes (pruned on use)
   std::optional<schemas::trip_status> trip;  ///< the active trip, if any
   trip_id creating;                          ///< trip requested, first update pending
+  caf::actor creating_waiter;                ///< HTTP caller waiting for `creating`
   caf::actor trip_actor;
   std::uint64_t idle_gen = 0;
   bool stopping = false;
@@ -46,28 +48,58 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   self->send(m, quote_atom::value, quote_ask{q, rt, self});
 }
 
+// A refusal goes to the HTTP caller when there is one, else to the frame's connection.
+void refuse(rider_self* self, const reply_to& rt, const caf::actor& waiter, errc code,
+            std::string why) {
+  if (waiter) return answer_error(waiter, code, std::move(why));
+  self->state.ctx->send_error(rt, code, std::move(why));
+}
+
+// `waiter` (HTTP) hears the trip once `requested` is durable (first update_atom).
 void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& r,
-             std::chrono::steady_clock::time_point request_in) {
+             std::chrono::steady_clock::time_point request_in, const caf::actor& waiter = {}) {
   auto& st = self->state;
   if (has_trip(st))
-    return st.ctx->send_error(rt, errc::illegal_transition, "the rider already has an active trip");
+    return refuse(self, rt, waiter, errc::illegal_transition,
+                  "the rider already has an active trip");
   if (!validate(r.pickup) || !validate(r.dropoff))
-    return st.ctx->send_error(rt, errc::invalid_coordinate, "pickup or dropoff out of range");
+    return refuse(self, rt, waiter, errc::invalid_coordinate, "pickup or dropoff out of range");
   if (!st.ctx->router->shard_of(r.pickup) || !st.ctx->router->shard_of(r.dropoff))
-    return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
+    return refuse(self, rt, waiter, errc::out_of_region, "pickup or dropoff outside every region");
   std::optional<schemas::quote> quoted;
   if (r.quote) {
     prune_quotes(st);
     auto it = st.quotes.find(*r.quote);
     if (it == st.quotes.end())
-      return st.ctx->send_error(rt, errc::invalid_argument, "unknown or expired quote");
+      return refuse(self, rt, waiter, errc::invalid_argument, "unknown or expired quote");
     quoted = it->second.wire;
     st.quotes.erase(it);
   }
   trip_id t{st.ctx->next_id()};
   st.creating = t;
+  st.creating_waiter = waiter;
   st.trip_actor = st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff,
                                               std::move(quoted), rt.seq, request_in);
+}
+
+// Riders may only cancel, and only their own active trip.
+void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string reason,
+               const caf::actor& waiter = {}) {
+  auto& st = self->state;
+  bool mine = (st.trip && st.trip->trip == trip) || st.creating == trip;
+  if (mine && st.trip_actor) {
+    trip_command cmd;
+    cmd.kind = trip_event_kind::cancel;
+    cmd.by = party::rider;
+    cmd.rider = st.id;
+    cmd.reason = std::move(reason);
+    cmd.reply = rt;
+    cmd.answer_to = waiter;
+    return (void)self->send(st.trip_actor, command_atom::value, std::move(cmd));
+  }
+  if (!st.ctx->router->trip(trip))
+    return refuse(self, rt, waiter, errc::unknown_trip, to_string(trip) + " does not exist");
+  refuse(self, rt, waiter, errc::forbidden, to_string(trip) + " is not your active trip");
 }
 
 void on_client(rider_self* self, client_envelope& env) {
@@ -76,21 +108,8 @@ void on_client(rider_self* self, client_envelope& env) {
   if (auto* q = std::get_if<schemas::quote_request>(&env.msg.body)) return on_quote(self, rt, *q);
   if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body))
     return on_ride(self, rt, *r, env.received_at);
-  if (auto* c = std::get_if<schemas::cancel_trip>(&env.msg.body)) {
-    bool mine = (st.trip && st.trip->trip == c->trip) || st.creating == c->trip;
-    if (mine && st.trip_actor) {
-      trip_command cmd;
-      cmd.kind = trip_event_kind::cancel;
-      cmd.by = party::rider;
-      cmd.rider = st.id;
-      cmd.reason = c->reason;
-      cmd.reply = rt;
-      return (void)self->send(st.trip_actor, command_atom::value, std::move(cmd));
-    }
-    if (!st.ctx->router->trip(c->trip))
-      return st.ctx->send_error(rt, errc::unknown_trip, to_string(c->trip) + " does not exist");
-    return st.ctx->send_error(rt, errc::forbidden, to_string(c->trip) + " is not your trip");
-  }
+  if (auto* c = std::get_if<schemas::cancel_trip>(&env.msg.body))
+    return on_cancel(self, rt, c->trip, c->reason);
   st.ctx->send_error(rt, errc::forbidden, "not a rider message");
 }
 
@@ -113,6 +132,12 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
         arm_idle(self);
       },
       [=](client_atom, client_envelope& env) { on_client(self, env); },
+      [=](http_ride_atom, http_ride& r) { on_ride(self, {}, r.req, r.received_at, r.answer_to); },
+      [=](http_cmd_atom, http_trip_command& c) {
+        if (c.kind != trip_event_kind::cancel)
+          return answer_error(c.answer_to, errc::forbidden, "riders may only cancel a trip");
+        on_cancel(self, {}, c.trip, std::move(c.reason), c.answer_to);
+      },
       [=](quote_atom, quote_answer& a) {
         auto& st = self->state;
         prune_quotes(st);
@@ -121,7 +146,13 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
       },
       [=](update_atom, trip_update& u, std::uint64_t reply_seq) {
         auto& st = self->state;
-        if (st.creating == u.status.trip) st.creating = {};
+        if (st.creating == u.status.trip) {
+          st.creating = {};
+          // `requested` is durable now (or the trip already moved on): answer the HTTP caller.
+          if (st.creating_waiter)
+            self->send(st.creating_waiter, answer_atom::value, trip_answer{errc::ok, {}, u.status});
+          st.creating_waiter = nullptr;
+        }
         if (is_terminal(u.status.state)) {
           if (st.trip && st.trip->trip == u.status.trip) st.trip.reset();
           if (!st.trip) st.trip_actor = nullptr;
@@ -131,6 +162,17 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
         }
         st.ctx->send(st.conn, u.status, reply_seq);
         if (u.receipt) st.ctx->send(st.conn, *u.receipt);
+      },
+      [=](fail_atom, trip_id t, errc code, std::string& why, std::uint64_t seq) {
+        auto& st = self->state;  // the trip could not be made durable: it never existed
+        caf::actor waiter;
+        if (st.creating == t) {
+          st.creating = {};
+          st.trip_actor = nullptr;
+          waiter = std::exchange(st.creating_waiter, nullptr);
+        }
+        if (waiter) return answer_error(waiter, code, std::move(why));
+        st.ctx->send_error({st.conn, seq}, code, std::move(why));
       },
       [=](position_atom, position_push& p) {
         auto& st = self->state;

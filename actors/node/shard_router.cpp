@@ -1,9 +1,12 @@
 // shard_router: shard lookup and the entity directory (spawn, revive, release).
 #include "node/shard_router.hpp"
 
+#include <algorithm>
+
 #include "node/driver_actor.hpp"
 #include "node/region_matcher.hpp"
 #include "node/rider_actor.hpp"
+#include "node/shard_search.hpp"
 #include "node/trip_actor.hpp"
 
 namespace rideshard::node {
@@ -46,6 +49,38 @@ std::vector<caf::actor> shard_router::matchers() {
   return out;
 }
 
+std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng center,
+                                                double radius_m) {
+  if (own.region >= ctx_->regions.size()) return {};
+  const region& r = ctx_->regions[own.region];
+  bool overflow = false;
+  auto cells = cells_within(center, radius_m, r.shard_level, r.bounds, overflow);
+  std::vector<std::pair<double, caf::actor>> found;
+  {
+    std::lock_guard<std::mutex> lock{mu_};
+    if (!overflow) {
+      for (auto c : cells) {
+        if (c == own.cell) continue;
+        auto it = matchers_.find(shard_key{own.region, c});
+        if (it != matchers_.end()) found.emplace_back(distance_to_cell_m(center, c), it->second);
+      }
+    } else {  // a huge circle: scan the live shards of the region instead
+      for (auto it = matchers_.lower_bound(shard_key{own.region, cell_id{0}});
+           it != matchers_.end() && it->first.region == own.region; ++it) {
+        if (it->first.cell == own.cell) continue;
+        auto d = distance_to_cell_m(center, it->first.cell);
+        if (d <= radius_m) found.emplace_back(d, it->second);
+      }
+    }
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<caf::actor> out;
+  out.reserve(found.size());
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
 caf::actor shard_router::driver_locked(driver_id id) {
   if (stopped_) return {};
   auto& slot = drivers_[id];
@@ -80,8 +115,9 @@ caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor ride
                                      lat_lng pickup, lat_lng dropoff,
                                      std::optional<schemas::quote> quoted, std::uint64_t reply_seq,
                                      std::chrono::steady_clock::time_point request_in) {
-  trip_init init{id,        rider,     std::move(rider_actor), pickup, dropoff, std::move(quoted),
-                 reply_seq, request_in};
+  trip_init init{id,        rider,      std::move(rider_actor),
+                 pickup,    dropoff,    std::move(quoted),
+                 reply_seq, request_in, std::nullopt};
   // Spawned outside the lock: the trip's start-up asks the router for its shard.
   {
     std::lock_guard<std::mutex> lock{mu_};
@@ -95,6 +131,32 @@ caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor ride
   }
   trips_.emplace(id, t);
   return t;
+}
+
+caf::actor shard_router::revive_trip(const rideshard::trip& t) {
+  trip_init init{t.id, t.rider, rider(t.rider), t.pickup, t.dropoff, std::nullopt, 0, {}, t};
+  {
+    std::lock_guard<std::mutex> lock{mu_};
+    if (stopped_) return {};
+  }
+  auto a = spawn_trip_actor(sys_, ctx_, std::move(init));
+  std::lock_guard<std::mutex> lock{mu_};
+  if (stopped_) {
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    return {};
+  }
+  trips_.emplace(t.id, a);
+  return a;
+}
+
+caf::actor shard_router::driver(driver_id id) {
+  std::lock_guard<std::mutex> lock{mu_};
+  return driver_locked(id);
+}
+
+caf::actor shard_router::rider(rider_id id) {
+  std::lock_guard<std::mutex> lock{mu_};
+  return rider_locked(id);
 }
 
 caf::actor shard_router::trip(trip_id id) {

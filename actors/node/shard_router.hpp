@@ -35,6 +35,10 @@ class shard_router {
   caf::actor matcher_at(lat_lng p);
   caf::actor matcher(const shard_key& key);
   std::vector<caf::actor> matchers();
+  /// Cross-shard search: the matchers that already exist (never spawns one: a
+  /// shard without a matcher has no drivers) of `own`'s region whose cells lie
+  /// within radius_m of center, `own` excluded, nearest cell first.
+  std::vector<caf::actor> neighbours(const shard_key& own, lat_lng center, double radius_m);
 
   /// Enqueues a message to the driver/rider actor, spawning (reviving) it first.
   template <class... Ts>
@@ -57,7 +61,12 @@ class shard_router {
                          lat_lng dropoff, std::optional<schemas::quote> quoted,
                          std::uint64_t reply_seq,
                          std::chrono::steady_clock::time_point request_in = {});
+  /// Respawns the actor of a trip read back from the store (see trip_init).
+  caf::actor revive_trip(const rideshard::trip& t);
   caf::actor trip(trip_id id);
+  /// The driver/rider actor of an id, spawning (reviving) it first.
+  caf::actor driver(driver_id id);
+  caf::actor rider(rider_id id);
   void release_trip(trip_id id);
 
   std::size_t live_entities() const;

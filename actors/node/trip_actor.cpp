@@ -6,9 +6,11 @@
 #include <cmath>
 #include <random>
 
+#include "node/journal.hpp"
 #include "node/log_sink.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/engine/fare.hpp"
+#include "rideshard/schemas/events.hpp"
 
 namespace rideshard::node {
 namespace {
@@ -23,7 +25,6 @@ struct trip_actor_state {
   caf::actor offered_actor;  ///< driver holding the open offer
   caf::actor matcher;
   std::optional<schemas::quote> quoted;
-  std::int32_t surge = no_surge_permille;
   std::int64_t fare_estimate = 0;
   std::vector<driver_id> backed_out;                 ///< drivers who cancelled: never re-offered
   std::chrono::steady_clock::time_point request_in;  ///< for request->offer latency
@@ -75,8 +76,8 @@ schemas::receipt make_receipt(const trip_actor_state& st) {
   r.duration_s = static_cast<std::uint32_t>(dur);
   if (st.quoted) {
     r.fare = st.quoted->fare;  // upfront pricing: the rider pays the quote
-  } else if (auto f =
-                 compute_fare(st.reg->fare, dist, std::min(dur, max_fare_duration_s), st.surge)) {
+  } else if (auto f = compute_fare(st.reg->fare, dist, std::min(dur, max_fare_duration_s),
+                                   st.t.surge_permille)) {
     r.fare = wire_fare(*f);
   }
   return r;
@@ -144,28 +145,49 @@ void finish(trip_self* self) {
   self->delayed_send(self, st.ctx->opts.idle_timeout, stop_atom::value);
 }
 
-void on_command(trip_self* self, trip_command& c) {
+// Makes the transition just applied to st.t durable (snapshot, journal entry and
+// its Kafka event in one synced batch), then runs `then`. While the commit is in
+// flight the actor handles no other message (await), so nobody observes a state
+// that is not on disk. On failure st.t goes back to `before` and `failed` runs.
+// In-memory nodes (no store) run `then` at once.
+template <class Then, class Failed>
+void durably(trip_self* self, const rideshard::trip& before, schemas::trip_event_type type,
+             trip_state from, Then then, Failed failed) {
   auto& st = self->state;
-  if (is_terminal(st.t.state) && c.reply.conn)
-    return st.ctx->send_error(
-        c.reply, errc::illegal_transition,
-        to_string(st.t.id) + " is already " + std::string(to_string(st.t.state)));
-  const bool busy = c.kind == trip_event_kind::decline && c.by == party::system;
-  trip_event ev;
-  ev.kind = c.kind;
-  ev.at_ms = st.ctx->now();
-  ev.driver = c.driver;
-  ev.pin = c.pin;
-  ev.by = c.by;
-  ev.reason = c.reason;
-  const auto from = st.t.state;
-  const auto offered_to = st.t.offered_to;
-  const auto assigned = st.t.driver;
-  auto r = apply(st.t, ev, st.rules);
-  if (!r) {
-    if (c.reply.conn) st.ctx->send_error(c.reply, r.err().code, r.err().message);
-    return;
+  if (!st.ctx->journal) return then();
+  auto b = std::make_shared<persistence::write_batch>();
+  b->put_trip(st.t);
+  if (st.t.sequence > 0) b->append_trip_journal(st.t);
+  auto ev = schemas::make_trip_event(st.t, type, from, st.ctx->now());
+  ev.currency = st.reg->fare.currency;
+  if (st.t.state == trip_state::completed) ev.fare_minor = make_receipt(st).fare.total_minor;
+  if (auto ok = b->add_trip_event(ev); !ok) {
+    st.t = before;
+    return failed(commit_outcome{ok.err().code, ok.err().message});
   }
+  self->request(st.ctx->journal, caf::infinite, commit_atom::value, std::move(b))
+      .await(
+          [=](commit_outcome& o) {
+            if (o.code == errc::ok) return then();
+            self->state.t = before;
+            failed(o);
+          },
+          [=](caf::error& e) {
+            self->state.t = before;
+            failed(commit_outcome{errc::storage_error, caf::to_string(e)});
+          });
+}
+
+void log_not_durable(trip_self* self, const commit_outcome& o) {
+  logger().error("event=commit_failed trip={} code={} msg=\"{}\"", to_string(self->state.t.id),
+                 to_string(o.code), o.message);
+  self->state.ctx->stats.error(o.code);
+}
+
+// The rest of a client command once its transition is durable.
+void after_command(trip_self* self, const trip_command& c, trip_state from, driver_id offered_to,
+                   driver_id assigned, bool busy, const trip_transition& r) {
+  auto& st = self->state;
   moved(self, from, c.kind, c.by);
   if (from == trip_state::offered) {
     const bool declined = c.kind == trip_event_kind::decline;
@@ -190,7 +212,7 @@ void on_command(trip_self* self, trip_command& c) {
     st.driver_actor = st.offered_actor;
     st.offered_actor = nullptr;
     notify(self, 0, st.driver_actor, seq);
-  } else if (r->redispatch && from != trip_state::offered) {  // the driver backed out
+  } else if (r.redispatch && from != trip_state::offered) {  // the driver backed out
     st.backed_out.push_back(assigned);
     auto released = st.driver_actor;
     st.driver_actor = nullptr;
@@ -204,32 +226,108 @@ void on_command(trip_self* self, trip_command& c) {
   if (is_terminal(st.t.state)) finish(self);
 }
 
+void on_command(trip_self* self, trip_command& c) {
+  auto& st = self->state;
+  if (is_terminal(st.t.state) && (c.reply.conn || c.answer_to)) {
+    auto why = to_string(st.t.id) + " is already " + std::string(to_string(st.t.state));
+    if (c.answer_to) return answer_error(c.answer_to, errc::illegal_transition, std::move(why));
+    return st.ctx->send_error(c.reply, errc::illegal_transition, std::move(why));
+  }
+  const bool busy = c.kind == trip_event_kind::decline && c.by == party::system;
+  trip_event ev;
+  ev.kind = c.kind;
+  ev.at_ms = st.ctx->now();
+  ev.driver = c.driver;
+  ev.pin = c.pin;
+  ev.by = c.by;
+  ev.reason = c.reason;
+  const auto before = st.t;
+  const auto from = st.t.state;
+  const auto offered_to = st.t.offered_to;
+  const auto assigned = st.t.driver;
+  auto r = apply(st.t, ev, st.rules);
+  if (!r) {
+    if (c.answer_to) return answer_error(c.answer_to, r.err().code, r.err().message);
+    if (c.reply.conn) st.ctx->send_error(c.reply, r.err().code, r.err().message);
+    return;
+  }
+  durably(
+      self, before, schemas::event_type_of(c.kind), from,
+      [=] {
+        after_command(self, c, from, offered_to, assigned, busy, *r);
+        // A synchronous (HTTP) caller hears only now: the transition is durable.
+        if (c.answer_to)
+          self->send(c.answer_to, answer_atom::value,
+                     trip_answer{errc::ok, {}, view(self->state, true)});
+      },
+      [=](const commit_outcome& o) {
+        log_not_durable(self, o);
+        answer_error(c.answer_to, o.code, o.message);
+        if (c.reply.conn) self->state.ctx->send_error(c.reply, o.code, o.message);
+        if (busy && self->state.matcher)  // nobody else will put the offer back
+          self->send(self->state.matcher, closed_atom::value,
+                     offer_closed{self->state.t.id, offered_to, false, false});
+      });
+}
+
 void on_offer(trip_self* self, offer_to& o) {
   auto& st = self->state;
   trip_event ev;
   ev.kind = trip_event_kind::offer;
   ev.at_ms = st.ctx->now();
   ev.driver = o.driver;
+  const auto before = st.t;
   const auto from = st.t.state;
   if (!apply(st.t, ev, st.rules)) {  // cancelled meanwhile: the driver is free
     if (st.matcher)
       self->send(st.matcher, closed_atom::value, offer_closed{st.t.id, o.driver, false, true});
     return;
   }
-  moved(self, from, ev.kind, party::system);
-  if (!st.quoted && st.t.offers_made == 1) st.surge = o.surge_permille;
-  if (!st.quoted && st.fare_estimate == 0) {
-    auto dist = std::lround(distance_m(st.t.pickup, st.t.dropoff) * st.reg->eta.detour_factor);
-    auto dur = std::lround(distance_m(st.t.pickup, st.t.dropoff) * st.reg->eta.detour_factor /
-                           st.reg->eta.speed_mps);
-    if (auto f = compute_fare(st.reg->fare, dist, dur, st.surge)) st.fare_estimate = f->total_minor;
-  }
-  st.offered_actor = o.driver_actor;
-  schemas::offer w{st.t.id,          st.t.pickup,           st.t.dropoff,          o.pickup_eta_s,
-                   st.fare_estimate, st.reg->fare.currency, st.t.offer_deadline_ms};
-  const auto first = st.offer_answered ? std::chrono::steady_clock::time_point{} : st.request_in;
-  self->send(o.driver_actor, offer_atom::value, offer_delivery{std::move(w), self, first});
-  notify(self, 0, {}, 0);
+  if (!st.quoted && st.t.offers_made == 1) st.t.surge_permille = o.surge_permille;
+  auto deliver = [=] {
+    auto& s = self->state;
+    moved(self, from, ev.kind, party::system);
+    if (!s.quoted && s.fare_estimate == 0) {
+      auto dist = std::lround(distance_m(s.t.pickup, s.t.dropoff) * s.reg->eta.detour_factor);
+      auto dur = std::lround(distance_m(s.t.pickup, s.t.dropoff) * s.reg->eta.detour_factor /
+                             s.reg->eta.speed_mps);
+      if (auto f = compute_fare(s.reg->fare, dist, dur, s.t.surge_permille))
+        s.fare_estimate = f->total_minor;
+    }
+    s.offered_actor = o.driver_actor;
+    schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
+                     s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
+    const auto first = s.offer_answered ? std::chrono::steady_clock::time_point{} : s.request_in;
+    self->send(o.driver_actor, offer_atom::value, offer_delivery{std::move(w), self, first});
+    notify(self, 0, {}, 0);
+  };
+  durably(
+      self, before, schemas::trip_event_type::offered, from, deliver,
+      [=](const commit_outcome& oc) {
+        log_not_durable(self, oc);
+        auto& s = self->state;
+        if (s.matcher)  // the driver goes back; the matcher offers again later
+          self->send(s.matcher, closed_atom::value, offer_closed{s.t.id, o.driver, false, true});
+      });
+}
+
+// Applies a system event (offer timeout, expiry) durably; retried in a second
+// when the store refuses it.
+template <class Then>
+void system_event(trip_self* self, trip_event ev, Then then) {
+  auto& st = self->state;
+  const auto before = st.t;
+  const auto from = st.t.state;
+  if (!apply(st.t, ev, st.rules)) return;
+  durably(
+      self, before, schemas::event_type_of(ev.kind), from, [=] { then(from); },
+      [=](const commit_outcome& o) {
+        log_not_durable(self, o);
+        if (ev.kind == trip_event_kind::expire)
+          self->delayed_send(self, std::chrono::seconds(1), expire_atom::value);
+        else
+          self->delayed_send(self, std::chrono::seconds(1), timeout_atom::value, ev.driver);
+      });
 }
 
 void on_offer_timeout(trip_self* self, driver_id d) {
@@ -240,27 +338,49 @@ void on_offer_timeout(trip_self* self, driver_id d) {
   // The timer runs on real time, the trip on the injected clock.
   ev.at_ms = std::max(st.ctx->now(), st.t.offer_deadline_ms);
   ev.driver = d;
-  if (!apply(st.t, ev, st.rules)) return;
-  moved(self, trip_state::offered, ev.kind, party::system);
-  offer_ended(self, offer_outcome::timed_out);
-  close_offer(self, d, false, true);
-  notify(self, 0, {}, 0);
+  system_event(self, ev, [=](trip_state) {
+    moved(self, trip_state::offered, trip_event_kind::offer_timeout, party::system);
+    offer_ended(self, offer_outcome::timed_out);
+    close_offer(self, d, false, true);
+    notify(self, 0, {}, 0);
+  });
 }
 
-caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
+void on_expire(trip_self* self) {
+  auto& s = self->state;
+  if (s.t.state != trip_state::requested && s.t.state != trip_state::offered) return;
+  auto offered_to = s.t.offered_to;
+  trip_event ev;
+  ev.kind = trip_event_kind::expire;
+  ev.at_ms = std::max(s.ctx->now(), s.t.requested_at_ms + s.rules.request_ttl_ms);
+  system_event(self, ev, [=](trip_state from) {
+    moved(self, from, trip_event_kind::expire, party::system);
+    if (from == trip_state::offered) {
+      offer_ended(self, offer_outcome::withdrawn);
+      close_offer(self, offered_to, false, true);
+    }
+    notify(self, 0, {}, 0);
+    finish(self);
+  });
+}
+
+// Arms the request TTL from requested_at (a recovered trip has less left).
+void arm_expiry(trip_self* self) {
   auto& st = self->state;
-  st.ctx = std::move(ctx);
-  auto key = st.ctx->router->shard_of(init.pickup);
-  st.reg = &st.ctx->regions.at(key ? key->region : 0);
-  st.rules = st.reg->trip;
-  st.rules.offer_timeout_ms = st.ctx->offer_timeout(*st.reg).count();
-  st.matcher = st.ctx->router->matcher_at(init.pickup);
-  st.rider_actor = init.rider_actor;
-  st.quoted = init.quoted;
-  if (st.quoted) {
-    st.surge = static_cast<std::int32_t>(st.quoted->surge_per_mille);
-    st.fare_estimate = st.quoted->fare.total_minor;
-  }
+  auto left = st.t.requested_at_ms + st.rules.request_ttl_ms - st.ctx->now();
+  self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(left, 0)),
+                     expire_atom::value);
+}
+
+void ask_matcher(trip_self* self) {
+  auto& st = self->state;
+  if (st.matcher)
+    self->send(st.matcher, dispatch_atom::value, dispatch_request{st.t.id, st.t.pickup, self});
+}
+
+// A new trip: durable `requested` first, then the rider hears and dispatch starts.
+void start_new(trip_self* self, const trip_init& init) {
+  auto& st = self->state;
   auto& t = st.t;
   t.id = init.id;
   t.rider = init.rider;
@@ -269,36 +389,98 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
   t.requested_at_ms = st.ctx->now();
   std::mt19937_64 rng{init.id.value};  // PIN: 4 digits, derived from the id (deterministic)
   t.pin = std::to_string(1000 + rng() % 9000);
-  st.request_in = init.request_in;
+  if (st.quoted) {
+    t.surge_permille = static_cast<std::int32_t>(st.quoted->surge_per_mille);
+    t.quoted_fare_minor = st.quoted->fare.total_minor;
+    st.fare_estimate = st.quoted->fare.total_minor;
+  }
+  const auto reply_seq = init.reply_seq;
+  durably(
+      self, t, schemas::trip_event_type::requested, trip_state::requested,
+      [=] {
+        auto& s = self->state;
+        s.ctx->stats.trip_started(s.t.state);
+        if (auto& log = logger(); log.should_log(spdlog::level::info))
+          log.info(
+              "event=trip_transition trip={} rider={} driver=- from=- to={} cause=request "
+              "by=rider",
+              to_string(s.t.id), to_string(s.t.rider), to_string(s.t.state));
+        notify(self, reply_seq, {}, 0);
+        ask_matcher(self);
+        arm_expiry(self);
+      },
+      [=](const commit_outcome& o) {  // the trip never existed
+        log_not_durable(self, o);
+        auto& s = self->state;
+        self->send(s.rider_actor, fail_atom::value, s.t.id, o.code, o.message, reply_seq);
+        s.ctx->router->release_trip(s.t.id);
+        self->quit();
+      });
+}
+
+// A trip read back from the store after a restart: picks up where it was.
+void start_recovered(trip_self* self, const rideshard::trip& t) {
+  auto& st = self->state;
+  st.t = t;
+  if (t.quoted_fare_minor > 0) {  // upfront price: rebuild the quote's breakdown
+    schemas::quote q;
+    auto dist = std::lround(distance_m(t.pickup, t.dropoff) * st.reg->eta.detour_factor);
+    auto dur = std::lround(distance_m(t.pickup, t.dropoff) * st.reg->eta.detour_factor /
+                           st.reg->eta.speed_mps);
+    if (auto f = compute_fare(st.reg->fare, dist, dur, t.surge_permille)) q.fare = wire_fare(*f);
+    q.fare.total_minor = t.quoted_fare_minor;
+    q.surge_per_mille = static_cast<std::uint32_t>(t.surge_permille);
+    st.quoted = q;
+    st.fare_estimate = t.quoted_fare_minor;
+  }
   st.ctx->stats.trip_started(t.state);
-  if (auto& log = logger(); log.should_log(spdlog::level::info))
-    log.info("event=trip_transition trip={} rider={} driver=- from=- to={} cause=request by=rider",
-             to_string(t.id), to_string(t.rider), to_string(t.state));
-  notify(self, init.reply_seq, {}, 0);
-  if (st.matcher)
-    self->send(st.matcher, dispatch_atom::value, dispatch_request{t.id, t.pickup, self});
-  self->delayed_send(self, std::chrono::milliseconds(st.rules.request_ttl_ms), expire_atom::value);
+  st.offer_answered = true;  // not a first offer: no request->offer sample
+  auto& router = *st.ctx->router;
+  switch (t.state) {
+    case trip_state::offered: {  // the driver never saw an answerable offer: re-dispatch
+      trip_event ev;
+      ev.kind = trip_event_kind::offer_timeout;
+      ev.at_ms = std::max(st.ctx->now(), t.offer_deadline_ms);
+      ev.driver = t.offered_to;
+      system_event(self, ev, [=](trip_state from) {
+        moved(self, from, trip_event_kind::offer_timeout, party::system);
+        ask_matcher(self);
+        arm_expiry(self);
+      });
+      break;
+    }
+    case trip_state::requested:
+      ask_matcher(self);
+      arm_expiry(self);
+      break;
+    default:  // accepted, arrived, in progress: driver and rider hold it again
+      st.driver_actor = router.driver(t.driver);
+      notify(self, 0, st.driver_actor, 0);
+      break;
+  }
+}
+
+caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
+  auto key = st.ctx->router->shard_of(pickup);
+  st.reg = &st.ctx->regions.at(key ? key->region : 0);
+  st.rules = st.reg->trip;
+  st.rules.offer_timeout_ms = st.ctx->offer_timeout(*st.reg).count();
+  st.matcher = st.ctx->router->matcher_at(pickup);
+  st.rider_actor = init.rider_actor;
+  st.quoted = init.quoted;
+  st.request_in = init.request_in;
+  if (init.recovered)
+    start_recovered(self, *init.recovered);
+  else
+    start_new(self, init);
   return {
       [=](offer_atom, offer_to& o) { on_offer(self, o); },
       [=](command_atom, trip_command& c) { on_command(self, c); },
       [=](timeout_atom, driver_id d) { on_offer_timeout(self, d); },
-      [=](expire_atom) {
-        auto& s = self->state;
-        if (s.t.state != trip_state::requested && s.t.state != trip_state::offered) return;
-        auto offered_to = s.t.offered_to;
-        auto from = s.t.state;
-        trip_event ev;
-        ev.kind = trip_event_kind::expire;
-        ev.at_ms = std::max(s.ctx->now(), s.t.requested_at_ms + s.rules.request_ttl_ms);
-        if (!apply(s.t, ev, s.rules)) return;
-        moved(self, from, ev.kind, party::system);
-        if (from == trip_state::offered) {
-          offer_ended(self, offer_outcome::withdrawn);
-          close_offer(self, offered_to, false, true);
-        }
-        notify(self, 0, {}, 0);
-        finish(self);
-      },
+      [=](expire_atom) { on_expire(self); },
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
       [=](stop_atom) {
         self->state.ctx->stats.trip_stopped(self->state.t.state);

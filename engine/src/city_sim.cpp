@@ -1,4 +1,4 @@
-// The deterministic city behind `rideshard demo`: a fixed-step loop that feeds
+// The deterministic city behind `rideshard quality`: a fixed-step loop that feeds
 // generated demand through the real engine pieces and measures the outcome.
 #include "rideshard/engine/city_sim.hpp"
 
@@ -87,6 +87,7 @@ class city {
   std::vector<std::size_t> active_;  ///< indexes of non-terminal trips
   std::vector<double> pickup_etas_;
   double wait_sum_s_ = 0;
+  double match_wait_sum_s_ = 0;
   std::int64_t waits_ = 0;
   std::vector<std::uint64_t> supplied_cells_;
   city_sim_report report_;
@@ -194,6 +195,7 @@ result<void> city::answer_offers(std::int64_t now) {
       pickup_etas_.push_back(st.offer_eta_s);
       // The rider's wait: from the request until the driver reaches the pickup.
       wait_sum_s_ += static_cast<double>(st.next_step_ms - st.t.requested_at_ms) / 1000.0;
+      match_wait_sum_s_ += static_cast<double>(now - st.t.requested_at_ms) / 1000.0;
       ++waits_;
       ++report_.matched;
     } else if (now >= st.decision_at_ms || now >= st.t.offer_deadline_ms) {
@@ -358,7 +360,10 @@ void city::finish() {
     std::sort(pickup_etas_.begin(), pickup_etas_.end());
     report_.p95_pickup_eta_s = pickup_etas_[(pickup_etas_.size() - 1) * 95 / 100];
   }
-  if (waits_ > 0) report_.mean_wait_s = wait_sum_s_ / static_cast<double>(waits_);
+  if (waits_ > 0) {
+    report_.mean_wait_s = wait_sum_s_ / static_cast<double>(waits_);
+    report_.mean_match_wait_s = match_wait_sum_s_ / static_cast<double>(waits_);
+  }
 }
 
 }  // namespace

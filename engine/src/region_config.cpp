@@ -153,6 +153,17 @@ bool read_region(const toml::table& doc, region& r, std::string& err) {
       m.get("max_radius_m", r.sequential.max_radius_m) &&
       m.get("offer_timeout_ms", r.sequential.offer_timeout_ms) &&
       m.get("batch_window_ms", r.batch_window_ms) && m.get("batch_k", r.batch.k);
+  if (const toml::table* mt = doc["matching"].as_table(); mt && mt->contains("mode")) {
+    std::string mode;
+    if (m.get("mode", mode)) {
+      if (mode == "sequential")
+        r.mode = dispatch_mode::sequential;
+      else if (mode == "batched")
+        r.mode = dispatch_mode::batched;
+      else
+        m.fail("mode", "must be \"sequential\" or \"batched\"");
+    }
+  }
   r.batch.max_radius_m = r.sequential.max_radius_m;
   r.trip.offer_timeout_ms = r.sequential.offer_timeout_ms;
   table_reader t(doc["trip"].as_table(), "trip");
@@ -167,6 +178,10 @@ bool read_region(const toml::table& doc, region& r, std::string& err) {
 }
 
 }  // namespace
+
+std::string_view to_string(dispatch_mode m) noexcept {
+  return m == dispatch_mode::batched ? "batched" : "sequential";
+}
 
 result<region> parse_region(std::string_view toml_text, std::string_view source) {
   toml::table doc;

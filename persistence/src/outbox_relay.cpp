@@ -1,13 +1,22 @@
 // outbox_relay: store outbox -> Kafka with an idempotent librdkafka producer.
 #include "rideshard/persistence/outbox_relay.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "kafka_conf.hpp"
 
 namespace rideshard::persistence {
+namespace {
+
+// A delivered prefix shorter than this waits for more (one range tombstone per
+// erase keeps the outbox cheap to read), unless it is everything produced.
+constexpr std::size_t min_range_erase = 256;
+
+}  // namespace
 
 struct outbox_relay::impl {
   store* db = nullptr;
@@ -16,6 +25,9 @@ struct outbox_relay::impl {
   std::uint64_t cursor = 0;              // highest sequence handed to the producer
   bool resync = false;                   // a delivery failed: re-read from the head once idle
   std::vector<std::uint64_t> delivered;  // filled by the delivery callback (step's thread)
+  /// Rows handed to the producer and not yet erased, in sequence order, with
+  /// whether Kafka acknowledged them. The delivered prefix is erased as a range.
+  std::deque<std::pair<std::uint64_t, bool>> produced;
   std::atomic<std::uint64_t> in_flight{0}, delivered_total{0}, failed_total{0};
   std::atomic<bool> broker_up{false}, fatal{false};
   mutable std::mutex error_mu;
@@ -90,17 +102,59 @@ struct outbox_relay::impl {
     // Undelivered rows stay in the store; drop librdkafka's copies.
     rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(rk, 0);  // serves the reports, including successes not yet erased
-    if (!delivered.empty()) (void)db->erase_outbox(delivered);  // else: re-sent later
-    delivered.clear();
+    mark_delivered();
+    (void)erase_all_delivered();  // on failure: re-sent later (at-least-once)
+    produced.clear();
     rd_kafka_destroy(rk);
     rk = nullptr;
     in_flight = 0;
+  }
+
+  /// Moves the sequences of `delivered` into `produced` as acknowledged.
+  std::size_t mark_delivered() {
+    const std::size_t n = delivered.size();
+    for (auto seq : delivered) {
+      auto it = std::lower_bound(produced.begin(), produced.end(), std::make_pair(seq, false));
+      if (it != produced.end() && it->first == seq) it->second = true;
+    }
+    delivered.clear();
+    return n;
+  }
+
+  /// Erases the delivered prefix of `produced` with one range delete, when it is
+  /// long enough or all there is; point-erases every delivered row when rows
+  /// stuck behind an unacknowledged one pile up.
+  result<void> erase_delivered() {
+    std::size_t prefix = 0;
+    while (prefix < produced.size() && produced[prefix].second) ++prefix;
+    if (prefix > 0 && (prefix >= min_range_erase || prefix == produced.size())) {
+      auto r = db->erase_outbox_range(produced.front().first, produced[prefix - 1].first, prefix);
+      if (!r) return r;
+      produced.erase(produced.begin(), produced.begin() + static_cast<std::ptrdiff_t>(prefix));
+    }
+    if (produced.size() > 4 * options.max_in_flight) return erase_all_delivered();
+    return {};
+  }
+
+  /// Point-erases every delivered row of `produced` and forgets them.
+  result<void> erase_all_delivered() {
+    std::vector<std::uint64_t> done;
+    std::deque<std::pair<std::uint64_t, bool>> rest;
+    for (const auto& p : produced) (p.second ? done.push_back(p.first) : rest.push_back(p));
+    if (done.empty()) return {};
+    auto r = db->erase_outbox(done);
+    if (!r) return r;
+    produced.swap(rest);
+    return {};
   }
 
   /// Hands rows after the cursor to the producer while the in-flight bound allows.
   result<void> produce_more() {
     if (resync) {
       if (in_flight > 0) return {};  // wait for every report before re-reading
+      // Keep nothing delivered in the store: the re-read must not send it again.
+      if (auto r = erase_all_delivered(); !r) return r;
+      produced.clear();
       resync = false;
       cursor = 0;
     }
@@ -137,6 +191,7 @@ struct outbox_relay::impl {
       return false;
     }
     ++in_flight;
+    produced.emplace_back(row.sequence, false);
     return true;
   }
 };
@@ -168,13 +223,9 @@ result<std::size_t> outbox_relay::step(std::chrono::milliseconds wait) {
   }
   if (auto r = d.produce_more(); !r) return r.err();
   rd_kafka_poll(d.rk, static_cast<int>(wait.count()));
-  std::size_t n = d.delivered.size();
-  if (n) {
-    auto erased = d.db->erase_outbox(d.delivered);
-    d.delivered.clear();
-    if (!erased) return erased.err();
-    d.delivered_total += n;
-  }
+  const std::size_t n = d.mark_delivered();
+  d.delivered_total += n;
+  if (auto erased = d.erase_delivered(); !erased) return erased.err();
   return n;
 }
 

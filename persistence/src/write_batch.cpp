@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "cloud_event.hpp"
+
 namespace rideshard::persistence {
 
 bool operator==(const outbox_event& a, const outbox_event& b) {
@@ -41,21 +43,55 @@ void write_batch::append_trip_journal(const trip& t) {
 
 void write_batch::add_event(outbox_event ev) { events_.push_back(std::move(ev)); }
 
+void write_batch::append(write_batch&& other) {
+  auto move_all = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    from.clear();
+  };
+  move_all(entities_, other.entities_);
+  move_all(erases_, other.erases_);
+  move_all(journal_, other.journal_);
+  move_all(events_, other.events_);
+}
+
 result<void> write_batch::add_trip_event(const schemas::trip_lifecycle_event& ev) {
-  auto json = schemas::encode_trip_event_json(ev);
-  if (!json) return json.err();
+  return add_encoded(trip_events_topic, to_string(ev.trip),
+                     {ev.event_id, "rideshard.trip." + std::string(schemas::to_string(ev.type)),
+                      ev.occurred_at_ms},
+                     schemas::encode_trip_event_json(ev));
+}
+
+result<void> write_batch::add_driver_location_event(const schemas::driver_location_event& ev) {
+  return add_encoded(
+      driver_locations_topic, to_string(ev.driver),
+      {ev.event_id, "rideshard.driver_location." + std::string(schemas::driver_location_event_type),
+       ev.occurred_at_ms},
+      schemas::encode_driver_location_json(ev));
+}
+
+result<void> write_batch::add_quote_event(const schemas::quote_event& ev) {
+  return add_encoded(
+      quotes_topic, schemas::cell_key(ev.cell),
+      {ev.event_id, "rideshard.quote." + std::string(schemas::quote_event_type), ev.occurred_at_ms},
+      schemas::encode_quote_event_json(ev));
+}
+
+result<void> write_batch::add_surge_event(const schemas::surge_event& ev) {
+  return add_encoded(
+      surge_topic, schemas::cell_key(ev.cell),
+      {ev.event_id, "rideshard.surge." + std::string(schemas::surge_event_type), ev.occurred_at_ms},
+      schemas::encode_surge_event_json(ev));
+}
+
+result<void> write_batch::add_encoded(const char* topic, std::string key, const event_meta& meta,
+                                      result<std::string> payload) {
+  if (meta.id.empty()) return error{errc::invalid_argument, "event needs an event_id"};
+  if (!payload) return payload.err();
   outbox_event out;
-  out.topic = trip_events_topic;
-  out.key = to_string(ev.trip);
-  out.payload = std::move(*json);
-  // CloudEvents binary-mode header names (ce_*), as Kafka bindings spell them.
-  out.headers = {{"ce_specversion", "1.0"},
-                 {"ce_id", ev.event_id},
-                 {"ce_source", "rideshard"},
-                 {"ce_type", "rideshard.trip." + std::to_string(static_cast<int>(ev.type))},
-                 {"ce_time_ms", std::to_string(ev.occurred_at_ms)},
-                 {"content-type", "application/json"},
-                 {"schema_version", std::to_string(schemas::events_schema_version)}};
+  out.topic = topic;
+  out.payload = std::move(*payload);
+  out.headers = cloud_event_headers(meta.id, meta.type, meta.occurred_at_ms, key);
+  out.key = std::move(key);
   events_.push_back(std::move(out));
   return {};
 }

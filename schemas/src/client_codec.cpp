@@ -85,7 +85,62 @@ struct body_encoder {
   out operator()(const ping& m) const {
     return {fbw::client_body::ping, fbw::Createping(b, m.nonce).Union()};
   }
+  out operator()(const fleet_positions& m) const {
+    fbw::fleet_position* raw = nullptr;
+    auto vec = b.CreateUninitializedVectorOfStructs(m.samples.size(), &raw);
+    for (const auto& s : m.samples)
+      *raw++ = fbw::fleet_position(s.driver.value, s.pos.lat, s.pos.lng, s.at_ms);
+    return {fbw::client_body::fleet_positions, fbw::Createfleet_positions(b, vec).Union()};
+  }
+  out operator()(const nearby_batch& m) const {
+    fbw::nearby_query* raw = nullptr;
+    auto vec = b.CreateUninitializedVectorOfStructs(m.queries.size(), &raw);
+    for (const auto& q : m.queries)
+      *raw++ = fbw::nearby_query(q.center.lat, q.center.lng, q.radius_m, q.k);
+    return {fbw::client_body::nearby_batch, fbw::Createnearby_batch(b, vec).Union()};
+  }
 };
+
+/// Structural checks only (count); each sample is validated by the node.
+result<fleet_positions> read_fleet(const fbw::fleet_positions& m, const codec_limits& limits) {
+  const auto* samples = m.samples();
+  const std::size_t n = samples ? samples->size() : 0;
+  if (n == 0) return error{errc::invalid_argument, "fleet_positions.samples is empty"};
+  if (n > limits.max_fleet_samples)
+    return error{errc::invalid_argument, "fleet_positions of " + std::to_string(n) +
+                                             " samples exceeds " +
+                                             std::to_string(limits.max_fleet_samples)};
+  fleet_positions out;
+  out.samples.resize(n);
+  auto* dst = out.samples.data();
+  for (const auto* s : *samples)
+    *dst++ = fleet_position{driver_id{s->driver_id()}, lat_lng{s->lat(), s->lng()}, s->at_ms()};
+  return out;
+}
+
+/// Structural checks only (count, total k); each query is validated by the node.
+result<nearby_batch> read_nearby(const fbw::nearby_batch& m, const codec_limits& limits) {
+  const auto* queries = m.queries();
+  const std::size_t n = queries ? queries->size() : 0;
+  if (n == 0) return error{errc::invalid_argument, "nearby_batch.queries is empty"};
+  if (n > limits.max_nearby_queries)
+    return error{errc::invalid_argument, "nearby_batch of " + std::to_string(n) +
+                                             " queries exceeds " +
+                                             std::to_string(limits.max_nearby_queries)};
+  nearby_batch out;
+  out.queries.resize(n);
+  auto* dst = out.queries.data();
+  std::size_t k_total = 0;
+  for (const auto* q : *queries) {
+    k_total += q->k();
+    *dst++ = nearby_query{lat_lng{q->lat(), q->lng()}, q->radius_m(), q->k()};
+  }
+  if (k_total > limits.max_nearby_k_total)
+    return error{errc::invalid_argument, "nearby_batch asks for " + std::to_string(k_total) +
+                                             " drivers in total; at most " +
+                                             std::to_string(limits.max_nearby_k_total)};
+  return out;
+}
 
 result<location_batch> read_batch(const fbw::location_batch& m, const codec_limits& limits) {
   const auto* samples = m.samples();
@@ -205,6 +260,16 @@ result<client_body> read_body(const fbw::client_message& root, const codec_limit
       return read_trip_reason<cancel_trip>(*root.body_as_cancel_trip(), "cancel_trip", limits);
     case fbw::client_body::ping:
       return client_body{ping{root.body_as_ping()->nonce()}};
+    case fbw::client_body::fleet_positions: {
+      auto fleet = read_fleet(*root.body_as_fleet_positions(), limits);
+      if (!fleet) return fleet.err();
+      return client_body{std::move(*fleet)};
+    }
+    case fbw::client_body::nearby_batch: {
+      auto batch = read_nearby(*root.body_as_nearby_batch(), limits);
+      if (!batch) return batch.err();
+      return client_body{std::move(*batch)};
+    }
     default:
       break;
   }

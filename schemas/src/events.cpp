@@ -65,6 +65,14 @@ trip_event_type event_type_of(trip_event_kind kind) noexcept {
   return trip_event_type::requested;
 }
 
+std::string_view to_string(trip_event_type type) noexcept {
+  const auto v = static_cast<fbe::trip_event_type>(type);
+  if (v < fbe::trip_event_type::MIN || v > fbe::trip_event_type::MAX) return "unknown";
+  return fbe::EnumNametrip_event_type(v);
+}
+
+std::string cell_key(std::uint64_t cell) { return "c-" + std::to_string(cell); }
+
 trip_lifecycle_event make_trip_event(const trip& t, trip_event_type type, trip_state from,
                                      std::int64_t occurred_at_ms) {
   trip_lifecycle_event ev;
@@ -106,9 +114,9 @@ result<std::string> encode_driver_location_json(const driver_location_event& ev)
   FlatBufferBuilder b(256);
   auto id = b.CreateString(ev.event_id);
   const auto pos = to_fb(ev.position);
-  b.Finish(fbe::Createdriver_location_event(b, id, events_schema_version, ev.occurred_at_ms,
-                                            ev.driver.value, &pos, ev.heading_deg, ev.speed_mps,
-                                            ev.cell, ev.available));
+  b.Finish(fbe::Createdriver_location_event(
+      b, id, events_schema_version, ev.occurred_at_ms, ev.driver.value, &pos, ev.heading_deg,
+      ev.speed_mps, ev.cell, ev.available, ev.sequence, fbe::driver_location_event_type::sampled));
   return render(b, "driver_location_event");
 }
 
@@ -119,7 +127,8 @@ result<std::string> encode_quote_event_json(const quote_event& ev) {
   const auto pickup = to_fb(ev.pickup), dropoff = to_fb(ev.dropoff);
   b.Finish(fbe::Createquote_event(b, id, events_schema_version, ev.occurred_at_ms, ev.quote.value,
                                   ev.rider.value, &pickup, &dropoff, ev.total_minor, currency,
-                                  ev.surge_per_mille, ev.pickup_eta_s));
+                                  ev.surge_per_mille, ev.pickup_eta_s, ev.cell, ev.sequence,
+                                  fbe::quote_event_type::issued));
   return render(b, "quote_event");
 }
 
@@ -128,7 +137,7 @@ result<std::string> encode_surge_event_json(const surge_event& ev) {
   auto id = b.CreateString(ev.event_id);
   b.Finish(fbe::Createsurge_event(b, id, events_schema_version, ev.occurred_at_ms, ev.cell,
                                   ev.surge_per_mille, ev.open_requests, ev.available_drivers,
-                                  ev.window_ms));
+                                  ev.window_ms, ev.sequence, fbe::surge_event_type::updated));
   return render(b, "surge_event");
 }
 

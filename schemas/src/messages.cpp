@@ -5,14 +5,14 @@ namespace rideshard::schemas {
 namespace {
 
 constexpr std::string_view client_kinds[] = {
-    "hello",         "go_online",    "go_offline",    "location_batch", "quote_request",
-    "ride_request",  "accept_offer", "decline_offer", "arrived",        "start_trip",
-    "complete_trip", "cancel_trip",  "ping"};
+    "hello",         "go_online",    "go_offline",    "location_batch",  "quote_request",
+    "ride_request",  "accept_offer", "decline_offer", "arrived",         "start_trip",
+    "complete_trip", "cancel_trip",  "ping",          "fleet_positions", "nearby_batch"};
 static_assert(std::size(client_kinds) == std::variant_size_v<client_body>);
 
-constexpr std::string_view server_kinds[] = {"welcome", "ack",         "quote",
-                                             "offer",   "trip_status", "driver_position",
-                                             "receipt", "error_reply", "pong"};
+constexpr std::string_view server_kinds[] = {
+    "welcome",         "ack",     "quote",       "offer", "trip_status",
+    "driver_position", "receipt", "error_reply", "pong",  "nearby_results"};
 static_assert(std::size(server_kinds) == std::variant_size_v<server_body>);
 
 }  // namespace

@@ -98,7 +98,48 @@ struct body_encoder {
   out operator()(const pong& m) const {
     return {fbw::server_body::pong, fbw::Createpong(b, m.nonce).Union()};
   }
+  out operator()(const nearby_results& m) const {
+    std::vector<Offset<fbw::nearby_result>> results;
+    results.reserve(m.results.size());
+    for (const auto& r : m.results) {
+      // Empty vectors are left out (a failed query): shorter frames and JSON.
+      Offset<flatbuffers::Vector<std::uint64_t>> drivers = 0;
+      Offset<flatbuffers::Vector<float>> distances = 0;
+      if (!r.drivers.empty()) {
+        std::uint64_t* ids = nullptr;
+        drivers = b.CreateUninitializedVector(r.drivers.size(), &ids);
+        for (auto d : r.drivers) *ids++ = d.value;
+      }
+      if (!r.distances_m.empty()) distances = b.CreateVector(r.distances_m);
+      results.push_back(
+          fbw::Createnearby_result(b, drivers, distances, static_cast<std::uint16_t>(r.code)));
+    }
+    auto vec = b.CreateVector(results);
+    return {fbw::server_body::nearby_results, fbw::Createnearby_results(b, vec).Union()};
+  }
 };
+
+result<nearby_results> read_nearby_results(const fbw::nearby_results& m) {
+  nearby_results out;
+  out.results.reserve(m.results()->size());
+  for (const auto* r : *m.results()) {
+    nearby_result one;
+    const std::size_t n = r->drivers() ? r->drivers()->size() : 0;
+    const std::size_t nd = r->distances_m() ? r->distances_m()->size() : 0;
+    if (n != nd)
+      return error{errc::invalid_argument,
+                   "nearby_result.drivers and distances_m differ in length"};
+    one.drivers.reserve(n);
+    one.distances_m.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      one.drivers.push_back(driver_id{r->drivers()->Get(static_cast<flatbuffers::uoffset_t>(i))});
+      one.distances_m.push_back(r->distances_m()->Get(static_cast<flatbuffers::uoffset_t>(i)));
+    }
+    one.code = static_cast<errc>(r->code());
+    out.results.push_back(std::move(one));
+  }
+  return out;
+}
 
 fare_breakdown read_fare(const fbw::fare_breakdown& f) {
   return fare_breakdown{f.base_minor(),  f.distance_minor(),    f.time_minor(),
@@ -155,7 +196,7 @@ result<server_body> read_body(const fbw::server_message& root, const codec_limit
       auto subject = read_text(m->subject(), "welcome.subject", max_text, true);
       if (!subject) return subject.err();
       out.subject = std::move(*subject);
-      auto r = detail::read_enum<role>(m->role(), 2, "welcome.role");
+      auto r = detail::read_enum<role>(m->role(), 3, "welcome.role");
       if (!r) return r.err();
       out.role = *r;
       out.resumed = m->resumed();
@@ -223,6 +264,11 @@ result<server_body> read_body(const fbw::server_message& root, const codec_limit
     }
     case fbw::server_body::pong:
       return server_body{pong{root.body_as_pong()->nonce()}};
+    case fbw::server_body::nearby_results: {
+      auto results = read_nearby_results(*root.body_as_nearby_results());
+      if (!results) return results.err();
+      return server_body{std::move(*results)};
+    }
     default:
       break;
   }

@@ -1,10 +1,11 @@
 // The built `rideshard serve` as a child process for system tests: listens on
-// 127.0.0.1:0 with a fresh data dir, reports its port on stdout, and is killed
-// (SIGKILL) if a test ends without stopping it.
+// 127.0.0.1:0 with a fresh (or a given) data dir, reports its port on stdout, and
+// is killed (SIGKILL) if a test ends without stopping it.
 #pragma once
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace rideshard::system_test {
 
@@ -21,10 +23,15 @@ struct node_process {
   FILE* out = nullptr;
   unsigned short port = 0;
 
+  std::string data_dir;
+
   /// Starts the node; `jwt_secret` becomes $RIDESHARD_JWT_SECRET, logs are at warn.
-  explicit node_process(const char* jwt_secret) {
-    char dir[] = "/tmp/rideshard-system-test-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
+  explicit node_process(const char* jwt_secret) : node_process(jwt_secret, fresh_data_dir()) {}
+
+  /// Starts the node on an existing (or new) data dir, e.g. after kill9(). With a
+  /// `log_path`, the node's stderr is appended there at log level info.
+  node_process(const char* jwt_secret, std::string dir, const std::string& log_path = {})
+      : data_dir(std::move(dir)) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     pid = fork();
@@ -33,11 +40,15 @@ struct node_process {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       setenv("RIDESHARD_JWT_SECRET", jwt_secret, 1);
-      setenv("RIDESHARD_LOG_LEVEL", "warn", 1);
+      setenv("RIDESHARD_LOG_LEVEL", log_path.empty() ? "warn" : "info", 1);
+      if (!log_path.empty()) {
+        const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (log >= 0) dup2(log, STDERR_FILENO);
+      }
       const std::string config =
           std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
       execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",
-            "127.0.0.1:0", "--data-dir", dir, static_cast<char*>(nullptr));
+            "127.0.0.1:0", "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     close(fds[1]);
@@ -48,6 +59,27 @@ struct node_process {
       if (const char* p = std::strstr(line, marker))
         port = static_cast<unsigned short>(std::atoi(p + std::strlen(marker)));
     REQUIRE_MESSAGE(port != 0, "the node did not report its port");
+  }
+
+  static std::string fresh_data_dir() {
+    char dir[] = "/tmp/rideshard-system-test-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    return dir;
+  }
+
+  /// The stdout line after the listening line ("rideshard serve: data D (recovered
+  /// N active trips of M stored), ..."); empty if stdout ends first.
+  std::string read_recovery_line() {
+    char line[1024];
+    while (std::fgets(line, sizeof line, out))
+      if (std::strstr(line, "recovered")) return line;
+    return {};
+  }
+
+  /// SIGKILL (no drain, no flush), then the exit status (128 + 9).
+  int kill9() {
+    kill(pid, SIGKILL);
+    return wait_exit();
   }
 
   /// SIGTERM, then the exit status (bounded: SIGKILL after 20 s).

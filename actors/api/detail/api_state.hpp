@@ -102,6 +102,7 @@ void post_trips(const api_state&, const gateway::http_request&, std::string_view
 void get_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void put_trip_status(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_trip_history(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_admin_backup(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 
 }  // namespace rideshard::api::detail

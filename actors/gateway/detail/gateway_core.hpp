@@ -56,11 +56,13 @@ struct gateway_core {
   gateway_core(const gateway_config& c, ws_handler& w, http_handler& h, metrics& m)
       : config(c), ws(w), http(h), stats(m) {
     limits.max_frame_bytes = c.max_frame_bytes;
+    admin_limits.max_frame_bytes = c.admin_max_frame_bytes;
   }
 
   boost::asio::io_context ioc;
   const gateway_config config;
   schemas::codec_limits limits;
+  schemas::codec_limits admin_limits = schemas::admin_frame_limits;  ///< /v1/admin frames
   ws_handler& ws;
   http_handler& http;
   metrics& stats;
@@ -73,8 +75,9 @@ struct gateway_core {
 /// Beast's hard limit on a WebSocket message: frames up to max_frame_bytes are
 /// decoded, frames up to this are answered with frame_too_large and the session
 /// kept, frames beyond are failed by Beast itself (close code 1009, too_big).
-inline std::size_t hard_frame_limit(const gateway_config& c) noexcept {
-  return c.max_frame_bytes * 2 + 1024;
+inline std::size_t hard_frame_limit(const gateway_config& c, endpoint ep) noexcept {
+  const std::size_t max = ep == endpoint::admin ? c.admin_max_frame_bytes : c.max_frame_bytes;
+  return max * 2 + 1024;
 }
 
 }  // namespace rideshard::gateway::detail

@@ -44,7 +44,7 @@ struct api_fixture {
   lat_lng center;
   std::string admin;  ///< an admin token ("rideshard token --role admin")
 
-  explicit api_fixture(std::function<bool()> outbox_ok = nullptr) {
+  explicit api_fixture(std::function<api::outbox_health()> outbox = nullptr) {
     auto c = clock;
     auto t = auth::token_authority::create(std::string(48, 's'), "rideshard",
                                            [c] { return c->load() / 1000; });
@@ -72,7 +72,7 @@ struct api_fixture {
     opts.version = "9.9.9";
     opts.token_ttl_s = ttl_s;
     opts.now_ms = [c] { return c->load(); };
-    opts.outbox_ok = std::move(outbox_ok);
+    opts.outbox = std::move(outbox);
     api = std::make_unique<api::http_api>(*node, *tokens, users, stats, std::move(opts));
     admin = mint("admin-ops", auth::role::admin);
   }
@@ -414,13 +414,25 @@ TEST_CASE_FIXTURE(api_fixture, "health reports status, checks and uptime") {
 
 TEST_CASE("health is degraded while the outbox fails") {
   std::atomic<bool> ok{false};
-  api_fixture f{[&ok] { return ok.load(); }};
+  api_fixture f{[&ok] {
+    api::outbox_health h;
+    h.broker_configured = true;
+    h.broker_reachable = ok.load();
+    h.depth = 42;
+    h.oldest_age_ms = 1500;
+    return h;
+  }};
   auto r = f.call("GET", "/health");
   CHECK(r.status == 200);
   CHECK(r.j()["status"] == "degraded");
   CHECK(r.j()["checks"]["outbox"]["status"] == "failing");
+  CHECK(r.j()["checks"]["outbox"]["broker"] == "unreachable");
+  CHECK(r.j()["checks"]["outbox"]["depth"] == 42);
+  CHECK(r.j()["checks"]["outbox"]["oldest_age_ms"] == 1500);
   ok = true;
-  CHECK(f.call("GET", "/health").j()["status"] == "healthy");
+  auto healthy = f.call("GET", "/health").j();
+  CHECK(healthy["status"] == "healthy");
+  CHECK(healthy["checks"]["outbox"]["broker"] == "reachable");
 }
 
 TEST_CASE_FIXTURE(api_fixture, "unknown routes are 404, wrong methods 405") {

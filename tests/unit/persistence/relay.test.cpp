@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,104 +14,14 @@
 #include <set>
 #include <thread>
 
+#include "kafka_support.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "temp_dir.hpp"
 
 using namespace rideshard;
 using namespace rideshard::persistence;
+using namespace rideshard::test::kafka;
 using namespace std::chrono_literals;
-
-namespace {
-
-const char* bootstrap() { return std::getenv("RIDESHARD_KAFKA_BOOTSTRAP"); }
-const bool no_broker = bootstrap() == nullptr || *bootstrap() == '\0';
-
-std::unique_ptr<store> open_store(const std::string& path) {
-  store_options o;
-  o.path = path;
-  o.sync = false;  // durability is crash.test's subject; here it only costs time
-  auto s = store::open(o);
-  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.err().message));
-  return std::move(*s);
-}
-
-std::string unique_topic(const char* what) {
-  std::random_device rd;
-  return std::string("rideshard.test.") + what + "." + std::to_string(rd()) + ".v1";
-}
-
-/// Commits `n` events over `keys` keys; payload "key/i" where i counts per key.
-void commit_events(store& s, const std::string& topic, int n, int keys, int first = 0) {
-  std::map<int, int> per_key;
-  for (int i = 0; i < first; ++i) ++per_key[i % keys];
-  for (int i = first; i < first + n; ++i) {
-    write_batch b;
-    const int k = i % keys;
-    const std::string key = "t-" + std::to_string(k);
-    b.add_event({topic,
-                 key,
-                 key + "/" + std::to_string(per_key[k]++),
-                 {{"ce_id", key + "-" + std::to_string(i)}}});
-    REQUIRE(s.commit(b).ok());
-  }
-}
-
-/// Reads `expected` messages from `topic` with a fresh consumer group; payload by key.
-std::map<std::string, std::vector<std::string>> consume(const std::string& topic, int expected,
-                                                        int& headers_seen) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::pair<const char*, std::string> props[] = {
-      {"bootstrap.servers", bootstrap()},
-      {"group.id", "rideshard-test-" + std::to_string(std::random_device{}())},
-      {"auto.offset.reset", "earliest"},
-      {"enable.auto.commit", "false"},
-      {"enable.partition.eof", "false"}};
-  for (const auto& [k, v] : props)
-    REQUIRE(rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  REQUIRE(rk);
-  rd_kafka_poll_set_consumer(rk);
-  auto* subs = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(subs, topic.c_str(), RD_KAFKA_PARTITION_UA);
-  REQUIRE(rd_kafka_subscribe(rk, subs) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_topic_partition_list_destroy(subs);
-  std::map<std::string, std::vector<std::string>> got;
-  int count = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 90s;
-  while (count < expected && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 500);
-    if (!m) continue;
-    if (!m->err) {
-      std::string key(static_cast<const char*>(m->key), m->key_len);
-      got[key].emplace_back(static_cast<const char*>(m->payload), m->len);
-      rd_kafka_headers_t* h = nullptr;
-      const void* v = nullptr;
-      size_t vs = 0;
-      if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          rd_kafka_header_get_last(h, "ce_id", &v, &vs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        ++headers_seen;
-      ++count;
-    }
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return got;
-}
-
-void check_in_order(const std::map<std::string, std::vector<std::string>>& got, int n, int keys) {
-  REQUIRE(got.size() == static_cast<std::size_t>(keys));
-  int total = 0;
-  for (const auto& [key, payloads] : got) {
-    total += static_cast<int>(payloads.size());
-    for (std::size_t i = 0; i < payloads.size(); ++i)
-      REQUIRE_MESSAGE(payloads[i] == key + "/" + std::to_string(i), "key ", key, " position ", i);
-  }
-  CHECK(total == n);
-}
-
-}  // namespace
 
 TEST_CASE("broker availability") {
   if (no_broker) std::printf("skipped: no broker (set RIDESHARD_KAFKA_BOOTSTRAP)\n");
@@ -213,45 +124,40 @@ TEST_CASE("a new relay on the same store delivers what earlier relays left behin
   check_in_order(consume(topic, n, headers), n, keys);
 }
 
-namespace {
-
-const char* broker_ctl() { return std::getenv("RIDESHARD_KAFKA_CTL"); }
-const bool no_broker_ctl = no_broker || !broker_ctl() || !std::getenv("RIDESHARD_KAFKA_WORKDIR");
-
-int broker(const char* action) {
-  const std::string cmd = std::string(broker_ctl()) + " " + action + " " +
-                          std::getenv("RIDESHARD_KAFKA_WORKDIR") + " >/dev/null";
-  return std::system(cmd.c_str());
-}
-
-}  // namespace
-
 TEST_CASE("a broker outage under load loses nothing" * doctest::skip(no_broker_ctl)) {
   const char* outage_env = std::getenv("RIDESHARD_KAFKA_OUTAGE_S");
-  const int outage_s = outage_env ? std::atoi(outage_env) : 10;
+  const int outage_s = outage_env ? std::atoi(outage_env) : 30;
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("outage");
   REQUIRE(create_topics(bootstrap(), {{topic, 3, 1}}, 30s).ok());
-  constexpr int keys = 20, per_phase = 2000;
+  constexpr int keys = 20;
   relay_options o;
   o.bootstrap = bootstrap();
   o.max_in_flight = 300;
   auto relay = outbox_relay::create(*s, o);
   REQUIRE(relay.ok());
   (*relay)->start();
-  commit_events(*s, topic, per_phase, keys);  // the relay is publishing meanwhile
+  // Events keep being committed at a steady rate before, during and after the outage.
+  paced_load load(*s, topic, keys, 40000);
+  REQUIRE(wait_until([&] { return (*relay)->stats().delivered >= 500; }, 60s));
   REQUIRE(broker("stop") == 0);
-  commit_events(*s, topic, per_phase, keys, per_phase);         // committed while Kafka is down
+  const int at_stop = load.committed();
   std::this_thread::sleep_for(std::chrono::seconds(outage_s));  // the outage is the subject
-  CHECK(s->outbox_depth() > 0);                                 // nothing was dropped to make room
+  const int during = load.committed() - at_stop;
+  CHECK(during > 0);             // the load went on while Kafka was down
+  CHECK(s->outbox_depth() > 0);  // nothing was dropped to make room
   CHECK_FALSE((*relay)->stats().broker_reachable);
+  const auto delivered_before = (*relay)->stats().delivered;
   REQUIRE(broker("restart") == 0);
-  commit_events(*s, topic, per_phase, keys, 2 * per_phase);
-  const auto deadline = std::chrono::steady_clock::now() + 120s;
-  while ((s->outbox_depth() > 0 || (*relay)->stats().in_flight > 0) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);  // polling counters the relay thread drives
+  // Run on until the relay has caught up past the outage backlog, then stop the load.
+  const int at_restart = load.committed();
+  REQUIRE(wait_until(
+      [&] { return (*relay)->stats().delivered >= static_cast<std::uint64_t>(at_restart) + 500; },
+      120s));
+  const int n = load.stop();
+  REQUIRE(
+      wait_until([&] { return s->outbox_depth() == 0 && (*relay)->stats().in_flight == 0; }, 120s));
   (*relay)->stop();
   auto st = (*relay)->stats();
   INFO("last relay error: ", st.last_error);
@@ -259,7 +165,6 @@ TEST_CASE("a broker outage under load loses nothing" * doctest::skip(no_broker_c
   CHECK(st.broker_reachable);
 
   // Read back: after dedupe (payload is unique per event), in order per key, none missing.
-  constexpr int n = 3 * per_phase;
   int headers = 0;
   auto got = consume(topic, n, headers);
   std::map<std::string, std::vector<std::string>> firsts;
@@ -273,6 +178,86 @@ TEST_CASE("a broker outage under load loses nothing" * doctest::skip(no_broker_c
         ++duplicates;
     }
   }
-  MESSAGE("outage ", outage_s, " s; duplicates after the outage: ", duplicates);
+  MESSAGE("outage ", outage_s, " s: ", n, " events (", during, " committed during the outage, ",
+          delivered_before, " delivered before the restart); duplicates: ", duplicates);
   check_in_order(firsts, n, keys);
+}
+
+namespace {
+
+/// Runs `cmd` and returns its stdout (empty if it could not start).
+std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+const bool no_kcat = no_broker || std::system("command -v kcat >/dev/null 2>&1") != 0;
+
+}  // namespace
+
+// The consumer example of docs/events.md, run as written against the engine topics.
+TEST_CASE("kcat reads every engine topic as docs/events.md shows" * doctest::skip(no_kcat)) {
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  REQUIRE(create_topics(bootstrap(), engine_topics(3), 30s).ok());
+  const std::string tag = std::to_string(std::random_device{}());
+  write_batch b;
+  trip t;
+  t.id = trip_id{42};
+  t.rider = rider_id{9};
+  t.pickup = {40.758, -73.9855};
+  t.dropoff = {40.7061, -74.0087};
+  auto trip_ev = schemas::make_trip_event(t, schemas::trip_event_type::requested,
+                                          trip_state::requested, 1718000000000);
+  trip_ev.event_id += "-" + tag;
+  REQUIRE(b.add_trip_event(trip_ev).ok());
+  REQUIRE(b.add_driver_location_event({"d-7-1-" + tag,
+                                       1718000001000,
+                                       driver_id{7},
+                                       {40.7532, -73.9822},
+                                       90.0f,
+                                       8.5f,
+                                       4242,
+                                       true,
+                                       1})
+              .ok());
+  REQUIRE(b.add_quote_event({"q-5-" + tag, 1718000000000, quote_id{5}, rider_id{9}, t.pickup,
+                             t.dropoff, 2489, "USD", 1200, 240, 4242, 1})
+              .ok());
+  REQUIRE(b.add_surge_event({"c-4242-1-" + tag, 1718000060000, 4242, 1500, 40, 12, 60000, 1}).ok());
+  REQUIRE(s->commit(b).ok());
+  relay_options o;
+  o.bootstrap = bootstrap();
+  auto relay = outbox_relay::create(*s, o);
+  REQUIRE(relay.ok());
+  REQUIRE((*relay)->drain(60s).ok());
+
+  const std::pair<const char*, const char*> want[] = {{trip_events_topic, "t-42"},
+                                                      {driver_locations_topic, "d-7"},
+                                                      {quotes_topic, "c-4242"},
+                                                      {surge_topic, "c-4242"}};
+  for (const auto& [topic, key] : want) {
+    CAPTURE(topic);
+    const std::string out = run_command(std::string("kcat -b ") + bootstrap() + " -C -t " + topic +
+                                        " -o beginning -e -q -f '%k\\t%h\\t%s\\n'");
+    // One line per event: key, headers (name=value,...), JSON payload.
+    std::string line;
+    for (std::size_t pos = 0, end; (end = out.find('\n', pos)) != std::string::npos; pos = end + 1)
+      if (out.substr(pos, end - pos).find(tag) != std::string::npos)
+        line = out.substr(pos, end - pos);
+    REQUIRE_MESSAGE(!line.empty(), "kcat output: ", out);
+    CHECK(line.rfind(std::string(key) + "\t", 0) == 0);
+    CHECK(line.find("ce_specversion=1.0,ce_id=") != std::string::npos);
+    CHECK(line.find(",content-type=application/json,schema_version=1\t{") != std::string::npos);
+    if (std::string(topic) == trip_events_topic) {
+      auto back = schemas::decode_trip_event_json(line.substr(line.rfind('\t') + 1));
+      REQUIRE_MESSAGE(back.ok(), back.err().message);
+      CHECK(*back == trip_ev);
+    }
+  }
 }

@@ -181,6 +181,33 @@ TEST_CASE("outbox order survives reopen; sequences are never reused after erase"
   CHECK(r->first_event == 101);
 }
 
+TEST_CASE("a range erase removes exactly its rows, also across a reopen") {
+  test::temp_dir dir;
+  const auto path = dir.sub("db");
+  {
+    auto s = open_store(path);
+    for (int i = 0; i < 50; ++i) {
+      write_batch b;
+      b.add_event(event("k" + std::to_string(i % 3), i));
+      REQUIRE(s->commit(b).ok());
+    }
+    REQUIRE(s->erase_outbox_range(1, 20, 20).ok());
+    CHECK(s->outbox_depth() == 30);
+    CHECK(s->read_outbox(0, 1)->front().sequence == 21);
+    CHECK(s->erase_outbox_range(5, 4, 0).code() == errc::invalid_argument);
+    REQUIRE(s->erase_outbox({21, 22}).ok());
+    REQUIRE(s->erase_outbox_range(23, 30, 8).ok());
+    CHECK(s->outbox_depth() == 20);
+  }
+  auto s = open_store(path);
+  CHECK(s->outbox_depth() == 20);
+  auto rows = s->read_outbox(0, 100);
+  REQUIRE(rows->size() == 20);
+  CHECK(rows->front().sequence == 31);
+  CHECK(rows->back().sequence == 50);
+  CHECK(rows->front().event == event("k" + std::to_string(30 % 3), 30));
+}
+
 TEST_CASE("concurrent committers: every batch lands once, outbox sequences dense and ordered") {
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));

@@ -53,6 +53,10 @@ inline std::vector<client_message> client_messages() {
   add(complete_trip{trip});
   add(cancel_trip{trip, "rider not at pickup"});
   add(ping{42});
+  add(fleet_positions{
+      {fleet_position{driver, nearby, 1718000001000},
+       fleet_position{driver_id{7208245990420002}, {40.7489, -73.968}, 1718000001250}}});
+  add(nearby_batch{{nearby_query{pickup, 2000, 10}, nearby_query{dropoff, 0, 3}}});
   return out;
 }
 
@@ -74,6 +78,8 @@ inline std::vector<server_message> server_messages() {
   add(0, receipt{trip, trip_state::completed, fare(), "USD", 6120, 1320, 0});
   add(9, error_reply{errc::invalid_coordinate, "pickup: latitude 91 out of range", 9});
   add(13, pong{42});
+  add(15, nearby_results{{nearby_result{{driver, driver_id{7208245990420002}}, {612.5f, 1544.25f}},
+                          nearby_result{{}, {}, errc::invalid_radius}}});
   return out;
 }
 

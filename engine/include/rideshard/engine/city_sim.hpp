@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
@@ -27,7 +28,7 @@ struct city_sim_config {
   matching_mode mode = matching_mode::sequential;
 };
 
-/// What happened, for the demo table. Times are simulated seconds.
+/// What happened, for the quality table. Times are simulated seconds.
 struct city_sim_report {
   matching_mode mode = matching_mode::sequential;
   std::int64_t requests = 0;
@@ -38,7 +39,8 @@ struct city_sim_report {
   double matched_pct = 0;
   double mean_pickup_eta_s = 0;  ///< ETA at acceptance, matched requests
   double p95_pickup_eta_s = 0;
-  double mean_wait_s = 0;  ///< request -> driver at pickup, matched requests
+  double mean_wait_s = 0;        ///< request -> driver at pickup, matched requests
+  double mean_match_wait_s = 0;  ///< request -> a driver accepts, matched requests
   std::int32_t surge_min_permille = 1000;
   std::int32_t surge_max_permille = 1000;
   std::int64_t revenue_minor = 0;  ///< sum of completed fares
@@ -48,5 +50,32 @@ struct city_sim_report {
 /// Runs the city. Errors: bad_config (invalid config values), or any engine
 /// error, which would be a bug and is reported rather than hidden.
 [[nodiscard]] result<city_sim_report> run_city_sim(const region& r, const city_sim_config& cfg);
+
+/// Demand levels of the dispatch-quality table: the same seeded city with the
+/// request rate scaled to a share of the configured peak rate.
+enum class demand_level : std::uint8_t { low, normal, peak };
+std::string_view to_string(demand_level l) noexcept;
+/// The share of `peak_requests_per_minute` a level runs at: 0.25, 0.5, 1.0.
+double demand_share(demand_level l) noexcept;
+/// `cfg` with its request rate scaled to `l`; drivers, seed and duration unchanged.
+city_sim_config at_demand(city_sim_config cfg, demand_level l) noexcept;
+
+/// One row of the quality table: both matching modes on the same riders.
+struct quality_row {
+  demand_level level = demand_level::peak;
+  double peak_requests_per_minute = 0;  ///< the scaled rate this row ran at
+  city_sim_report sequential;
+  city_sim_report batched;
+  /// Percent by which batched mean pickup ETA is below sequential (negative: above).
+  [[nodiscard]] double pickup_eta_gain_pct() const noexcept;
+};
+
+/// Runs `cfg` at one demand level in both modes (cfg.mode is ignored).
+[[nodiscard]] result<quality_row> run_quality_row(const region& r, const city_sim_config& cfg,
+                                                  demand_level l);
+
+/// All three levels, low to peak. Deterministic like run_city_sim.
+[[nodiscard]] result<std::vector<quality_row>> run_quality_table(const region& r,
+                                                                 const city_sim_config& cfg);
 
 }  // namespace rideshard

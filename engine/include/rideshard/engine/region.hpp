@@ -26,6 +26,15 @@ struct hotspot {
   double weight = 0;
 };
 
+/// How a region's matchers dispatch: each request on its own as it arrives
+/// (sequential offers), or every batch_window_ms all waiting requests at once
+/// (batch_assign: minimal total pickup ETA), then sequential-style offers.
+enum class dispatch_mode : std::uint8_t { sequential, batched };
+
+/// "sequential" / "batched".
+std::string_view to_string(dispatch_mode m) noexcept;
+// (city_sim.hpp has its own matching_mode for the in-process demo.)
+
 /// Everything the engine knows about one city. Plain value, immutable once loaded.
 struct region {
   std::string name;
@@ -36,7 +45,8 @@ struct region {
   surge_config surge;
   sequential_config sequential;
   batch_config batch;
-  std::int64_t batch_window_ms = 2000;  ///< batched mode collects requests this long
+  dispatch_mode mode = dispatch_mode::sequential;  ///< [matching] mode (optional key)
+  std::int64_t batch_window_ms = 2000;             ///< batched mode collects requests this long
   trip_rules trip;
   std::vector<hotspot> hotspots;           ///< weights sum to <= 1; the rest is uniform
   std::array<double, 24> hourly_demand{};  ///< relative request rate per local hour

@@ -61,6 +61,9 @@ struct trip {
   party cancelled_by = party::system;
   std::string cancel_reason;
   std::int64_t cancel_fee_minor = 0;
+  // Pricing context, carried so a recovered trip prices its receipt the same way.
+  std::int32_t surge_permille = 1000;  ///< surge at the pickup (quote, or first dispatch)
+  std::int64_t quoted_fare_minor = 0;  ///< > 0: upfront price the rider accepted
 };
 
 enum class trip_event_kind : std::uint8_t {

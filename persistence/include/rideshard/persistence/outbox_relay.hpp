@@ -11,6 +11,7 @@
 
 #include "rideshard/engine/result.hpp"
 #include "rideshard/persistence/store.hpp"
+#include "rideshard/persistence/topics.hpp"
 
 namespace rideshard::persistence {
 
@@ -25,8 +26,10 @@ struct relay_options {
 
 /// Counters for health and metrics. A snapshot; thread-safe to take.
 struct relay_stats {
-  std::uint64_t delivered = 0;  ///< rows acknowledged by Kafka and erased
-  std::uint64_t failed = 0;     ///< delivery reports with an error (rows kept, re-sent)
+  /// Rows acknowledged by Kafka. Their erase may lag: the relay erases the
+  /// delivered prefix of the outbox as one range once it is >= 256 rows (or all).
+  std::uint64_t delivered = 0;
+  std::uint64_t failed = 0;  ///< delivery reports with an error (rows kept, re-sent)
   std::uint64_t in_flight = 0;
   bool broker_reachable =
       false;  ///< false until a delivery succeeds, and while all brokers are down
@@ -67,16 +70,9 @@ class outbox_relay {
   std::unique_ptr<impl> impl_;
 };
 
-/// A topic the engine needs, created at start-up.
-struct topic_spec {
-  std::string name;
-  int partitions = 3;
-  int replication_factor = 1;
-};
-
-/// Creates the topics through librdkafka's admin API; topics that already exist
-/// are fine. Errors: broker_error (broker unreachable within `timeout`, or
-/// rejected a topic), invalid_argument.
+/// Creates the topics (normally engine_topics()) through librdkafka's admin API; topics that
+/// already exist are fine. Errors: broker_error (broker unreachable within `timeout`, or rejected a
+/// topic), invalid_argument.
 [[nodiscard]] result<void> create_topics(const std::string& bootstrap,
                                          const std::vector<topic_spec>& topics,
                                          std::chrono::milliseconds timeout);

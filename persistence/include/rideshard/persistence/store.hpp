@@ -86,6 +86,11 @@ class store {
   /// Deletes delivered rows. Not synced: a row whose delete is lost in an OS
   /// crash is delivered again (consumers dedupe by event_id).
   [[nodiscard]] result<void> erase_outbox(const std::vector<std::uint64_t>& sequences);
+  /// Deletes every row with first <= sequence <= last in one range delete (the
+  /// relay's delivered prefix); `rows` is how many rows the range holds. The
+  /// caller guarantees all of them were delivered. Not synced, like erase_outbox.
+  [[nodiscard]] result<void> erase_outbox_range(std::uint64_t first, std::uint64_t last,
+                                                std::uint64_t rows);
   /// Rows currently in the outbox (kept in memory; exact).
   std::uint64_t outbox_depth() const noexcept;
   /// The sequence the next outbox event will get.

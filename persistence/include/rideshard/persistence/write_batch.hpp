@@ -10,6 +10,7 @@
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/trip.hpp"
+#include "rideshard/persistence/topics.hpp"
 #include "rideshard/schemas/events.hpp"
 #include "rideshard/schemas/records.hpp"
 
@@ -17,9 +18,6 @@ namespace rideshard::persistence {
 
 /// Which entity a snapshot belongs to. Part of the on-disk key: never renumber.
 enum class entity_kind : std::uint8_t { trip = 1, driver = 2, rider = 3 };
-
-/// Topics written by the engine (versioned; see DESIGN.md "Kafka").
-inline constexpr const char* trip_events_topic = "rideshard.trip-events.v1";
 
 /// One event waiting in the outbox for the Kafka relay.
 struct outbox_event {
@@ -62,9 +60,21 @@ class write_batch {
   /// Appends the trip record `t` to its journal at t.sequence.
   void append_trip_journal(const trip& t);
   void add_event(outbox_event ev);
-  /// JSON-encodes `ev` for trip_events_topic, keyed by trip id, with
-  /// CloudEvents-style headers. Errors: bad_json (invalid UTF-8 in a string).
+  // The add_*_event helpers JSON-encode an event for its topic (topics.hpp) with
+  // its key and CloudEvents-style headers (docs/events.md). Errors: bad_json
+  // (invalid UTF-8 in a string), invalid_argument (empty event_id).
+
+  /// trip_events_topic, key "t-<trip>".
   [[nodiscard]] result<void> add_trip_event(const schemas::trip_lifecycle_event& ev);
+  /// driver_locations_topic, key "d-<driver>".
+  [[nodiscard]] result<void> add_driver_location_event(const schemas::driver_location_event& ev);
+  /// quotes_topic, key "c-<pickup cell>".
+  [[nodiscard]] result<void> add_quote_event(const schemas::quote_event& ev);
+  /// surge_topic, key "c-<cell>".
+  [[nodiscard]] result<void> add_surge_event(const schemas::surge_event& ev);
+
+  /// Moves every write of `other` to the end of this batch (group commit).
+  void append(write_batch&& other);
 
   bool empty() const noexcept {
     return entities_.empty() && erases_.empty() && journal_.empty() && events_.empty();
@@ -75,6 +85,14 @@ class write_batch {
   const std::vector<outbox_event>& events() const noexcept { return events_; }
 
  private:
+  struct event_meta {
+    const std::string& id;
+    std::string type;
+    std::int64_t occurred_at_ms;
+  };
+  result<void> add_encoded(const char* topic, std::string key, const event_meta& meta,
+                           result<std::string> payload);
+
   std::vector<entity_put> entities_;
   std::vector<entity_erase> erases_;
   std::vector<journal_append> journal_;

@@ -22,12 +22,17 @@ struct codec_limits {
   std::size_t max_text_bytes = 256;         ///< client name, reasons, messages, currency
   std::uint32_t max_depth = 16;             ///< FlatBuffers verifier nesting depth
   std::uint32_t max_tables = 1024;          ///< FlatBuffers verifier table count
+  std::size_t max_fleet_samples = 4096;     ///< fleet_positions.samples per frame
+  std::size_t max_nearby_queries = 1024;    ///< nearby_batch.queries per frame
+  std::size_t max_nearby_k_total = 32768;   ///< sum of k over one nearby_batch
 };
 
 /// Limits for frames from clients (untrusted).
 inline constexpr codec_limits client_frame_limits{};
 /// Limits for frames from the server (test clients, the simulator): larger.
 inline constexpr codec_limits server_frame_limits{1024 * 1024, 4096, 8 * 1024, 4096, 16, 8192};
+/// Limits for frames from fleet admins on /v1/admin (bulk feeds): 1 MiB frames.
+inline constexpr codec_limits admin_frame_limits{1024 * 1024};
 
 /// Text frame layout: one line (what the server sends) or indented (docs, logs).
 enum class json_style : std::uint8_t { compact, pretty };

@@ -33,6 +33,16 @@ enum class trip_event_type : std::uint8_t {
 
 /// The event type for an engine event kind.
 trip_event_type event_type_of(trip_event_kind kind) noexcept;
+/// The JSON name of a trip event type ("completed"), as in payloads and ce_type.
+std::string_view to_string(trip_event_type type) noexcept;
+
+/// event_type of the other topics (each has one), as written in their payloads.
+inline constexpr std::string_view driver_location_event_type = "sampled";
+inline constexpr std::string_view quote_event_type = "issued";
+inline constexpr std::string_view surge_event_type = "updated";
+
+/// The Kafka key of a shard cell: "c-<cell_id value>" (quotes and surge topics).
+std::string cell_key(std::uint64_t cell);
 
 /// One trip transition for rideshard.trip-events.v1 (key: trip id). `sequence`
 /// is the trip's own sequence after the transition; event_id is unique.
@@ -65,6 +75,7 @@ trip_lifecycle_event make_trip_event(const trip& t, trip_event_type type, trip_s
                                      std::int64_t occurred_at_ms);
 
 /// A sampled driver position for rideshard.driver-locations.v1 (key: driver id).
+/// `sequence` counts the driver's samples (per-key order and dedupe).
 struct driver_location_event {
   std::string event_id;
   std::int64_t occurred_at_ms = 0;
@@ -74,9 +85,10 @@ struct driver_location_event {
   float speed_mps = 0;
   std::uint64_t cell = 0;  ///< shard cell_id value
   bool available = false;
+  std::uint64_t sequence = 0;  ///< per driver, +1 per sample
 };
 
-/// A price quoted to a rider, for rideshard.quotes.v1 (key: rider id).
+/// A price quoted to a rider, for rideshard.quotes.v1 (key: the pickup's cell).
 struct quote_event {
   std::string event_id;
   std::int64_t occurred_at_ms = 0;
@@ -88,6 +100,8 @@ struct quote_event {
   std::string currency;
   std::uint32_t surge_per_mille = 1000;
   std::uint32_t pickup_eta_s = 0;
+  std::uint64_t cell = 0;      ///< the pickup's shard cell_id value (the key)
+  std::uint64_t sequence = 0;  ///< per cell, +1 per quote
 };
 
 /// One cell's surge over one window, for rideshard.surge.v1 (key: cell id).
@@ -99,6 +113,7 @@ struct surge_event {
   std::uint32_t open_requests = 0;
   std::uint32_t available_drivers = 0;
   std::uint32_t window_ms = 0;
+  std::uint64_t sequence = 0;  ///< per cell, +1 per window
 };
 
 // JSON payloads: one line, every field written. Thread-safe (one parser per

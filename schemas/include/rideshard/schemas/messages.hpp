@@ -19,7 +19,7 @@
 namespace rideshard::schemas {
 
 /// Who a connection speaks for (from the JWT, echoed in welcome).
-enum class role : std::uint8_t { driver = 0, rider = 1 };
+enum class role : std::uint8_t { driver = 0, rider = 1, admin = 2 };
 
 /// One GPS fix. heading_deg < 0 means unknown.
 struct location_sample {
@@ -114,10 +114,38 @@ struct ping {
   auto tie() const { return std::tie(nonce); }
 };
 
+// ---- admin -> server (/v1/admin) --------------------------------------------
+
+/// One fleet-feed sample. Decoded as sent: the node checks each sample (id,
+/// coordinates, region) on its own, so one bad sample does not sink the frame.
+struct fleet_position {
+  driver_id driver;
+  lat_lng pos;
+  std::int64_t at_ms = 0;  ///< Unix ms of the fix, >= 0 (0 = unknown)
+  auto tie() const { return std::tie(driver, pos, at_ms); }
+};
+/// Admin: positions of available drivers, 1..codec_limits::max_fleet_samples.
+struct fleet_positions {
+  std::vector<fleet_position> samples;
+  auto tie() const { return std::tie(samples); }
+};
+/// k nearest available drivers within radius_m of center; checked by the node.
+struct nearby_query {
+  lat_lng center;
+  double radius_m = 0;
+  std::uint32_t k = 0;
+  auto tie() const { return std::tie(center, radius_m, k); }
+};
+/// Admin: 1..codec_limits::max_nearby_queries queries, k summed <= max_nearby_k_total.
+struct nearby_batch {
+  std::vector<nearby_query> queries;
+  auto tie() const { return std::tie(queries); }
+};
+
 /// Every message a client may send. Alternative order = wire union order - 1.
 using client_body = std::variant<hello, go_online, go_offline, location_batch, quote_request,
                                  ride_request, accept_offer, decline_offer, arrived, start_trip,
-                                 complete_trip, cancel_trip, ping>;
+                                 complete_trip, cancel_trip, ping, fleet_positions, nearby_batch>;
 
 /// One client frame. `seq` is the client's, echoed as server_message::reply_to.
 struct client_message {
@@ -223,10 +251,23 @@ struct pong {
   std::uint64_t nonce = 0;
   auto tie() const { return std::tie(nonce); }
 };
+/// One nearby_query's answer: drivers nearest first and their distances (same
+/// length), or `code` != ok and no drivers.
+struct nearby_result {
+  std::vector<driver_id> drivers;
+  std::vector<float> distances_m;
+  errc code = errc::ok;
+  auto tie() const { return std::tie(drivers, distances_m, code); }
+};
+/// Answer to nearby_batch: one result per query, in query order.
+struct nearby_results {
+  std::vector<nearby_result> results;
+  auto tie() const { return std::tie(results); }
+};
 
 /// Every message the server may send. Alternative order = wire union order - 1.
 using server_body = std::variant<welcome, ack, quote, offer, trip_status, driver_position, receipt,
-                                 error_reply, pong>;
+                                 error_reply, pong, nearby_results>;
 
 /// One server frame. reply_to is the answered client seq, 0 for pushes.
 struct server_message {

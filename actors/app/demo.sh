@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# `./run demo`: one node on a free loopback port driven by the WebSocket fleet
+# simulator for about a minute; prints where to look, the summary, then cleans up.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: ./run demo [--duration-s N] [--drivers N] [--riders-per-minute R]
+                  [--time-scale X] [--kafka] [-- <more `rideshard simulate` flags>]
+
+Starts `rideshard serve` on 127.0.0.1 (free port, temporary data dir) and
+`rideshard simulate` against it, prints the node's /health, /metrics and API
+addresses, the simulator's live progress and summary, then stops the node with
+SIGTERM (checking it exits 0) and removes the temporary directory. Ctrl-C also
+cleans up.
+
+  --duration-s N          seconds of traffic in all (default 60): the first 2/3
+                          with new riders, the rest for trips in flight to finish
+  --drivers N             driver connections (default 2000)
+  --riders-per-minute R   rider arrivals per wall minute at the start (default 240)
+  --time-scale X          simulated seconds per wall second (default 10): cars
+                          drive faster so trips complete within the minute
+  --kafka                 also start a local Kafka broker (tests/system/kafka/kafka.sh,
+                          jars from Maven Central, cached) and pass --kafka-bootstrap
+                          to the node; prints how many events reached the topic
+USAGE
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$here/../.." && pwd)
+BUILD_DIR=${RIDESHARD_BUILD_DIR:-$ROOT/build}
+BIN=$BUILD_DIR/rideshard
+CONFIG=$ROOT/cluster-config/single-node.toml
+KAFKA_SH=$ROOT/tests/system/kafka/kafka.sh
+TOPIC=rideshard.trip-events.v1
+
+duration_s=60 drivers=2000 riders_per_minute=240 time_scale=10 kafka=0
+sim_extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration-s) duration_s=${2:?--duration-s needs a value}; shift 2 ;;
+    --drivers) drivers=${2:?--drivers needs a value}; shift 2 ;;
+    --riders-per-minute) riders_per_minute=${2:?--riders-per-minute needs a value}; shift 2 ;;
+    --time-scale) time_scale=${2:?--time-scale needs a value}; shift 2 ;;
+    --kafka) kafka=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; sim_extra=("$@"); break ;;
+    *) echo "demo: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+case "$duration_s" in
+  '' | *[!0-9]*) echo "demo: --duration-s must be a whole number of seconds" >&2; exit 2 ;;
+esac
+[ "$duration_s" -ge 6 ] && [ "$duration_s" -le 3600 ] ||
+  { echo "demo: --duration-s must be 6..3600" >&2; exit 2; }
+load_s=$((duration_s * 2 / 3))
+drain_s=$((duration_s - load_s))
+
+say() { printf '\n==> %s\n' "$*"; }
+[ -x "$BIN" ] || { echo "demo: $BIN not built (./run build)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rideshard-demo-XXXXXX")
+node_pid="" sim_pid="" kafka_started=0
+
+stop_node() {  # SIGTERM, then wait for the drain; returns the node's exit status
+  [ -n "$node_pid" ] || return 0
+  local pid=$node_pid rc=0
+  node_pid=""
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" || rc=$?
+  return "$rc"
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$sim_pid" ]; then kill -TERM "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+  stop_node || true
+  [ "$kafka_started" = 1 ] && { "$KAFKA_SH" stop "$tmp/kafka" || true; }
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM
+
+# GET <path> from the node over bash's /dev/tcp (no curl needed); body on stdout.
+http_get() {
+  local fd
+  exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&"$fd"
+  sed '1,/^\r$/d' <&"$fd"
+  exec {fd}>&-
+}
+
+serve_args=(serve --config "$CONFIG" --listen 127.0.0.1:0 --data-dir "$tmp/data")
+if [ "$kafka" = 1 ]; then
+  if ! "$BIN" serve --help 2>&1 | grep -q -- --kafka-bootstrap; then
+    echo "demo: this build's \`rideshard serve\` has no --kafka-bootstrap flag yet" >&2
+    exit 1
+  fi
+  say "starting a local Kafka broker (first run fetches the jars from Maven Central)"
+  kafka_started=1
+  kafka_rc=0
+  kafka_out=$("$KAFKA_SH" start "$tmp/kafka") || kafka_rc=$?
+  if [ "$kafka_rc" -ne 0 ]; then
+    [ "$kafka_rc" -eq 77 ] && echo "demo: the Kafka jars cannot be fetched (offline?)" >&2
+    tail -n 20 "$tmp/kafka/broker.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  bootstrap=${kafka_out#bootstrap=}
+  echo "Kafka broker at $bootstrap (topic $TOPIC)"
+  serve_args+=(--kafka-bootstrap "$bootstrap")
+fi
+
+say "starting the node: rideshard ${serve_args[*]}"
+"$BIN" "${serve_args[@]}" >"$tmp/node.out" 2>"$tmp/node.log" &
+node_pid=$!
+port=""
+for _ in $(seq 1 300); do  # up to 30 s: poll the node's start-up line
+  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/node.out")
+  [ -n "$port" ] && break
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  echo "demo: the node did not start; its log:" >&2
+  cat "$tmp/node.out" "$tmp/node.log" >&2
+  exit 1
+fi
+
+cat <<EOF
+
+Node running (pid $node_pid), logs in $tmp/node.log while the demo runs:
+  health     curl -s http://127.0.0.1:$port/health
+  metrics    curl -s http://127.0.0.1:$port/metrics
+  HTTP API   http://127.0.0.1:$port/api/...   (docs/http-api.md), e.g.
+             curl -s -H "Authorization: Bearer \$($BIN token --role admin --sub ops)" \\
+               'http://127.0.0.1:$port/api/drivers/nearby?lat=40.754&lon=-73.984&radius_m=2000&k=5'
+  WebSocket  ws://127.0.0.1:$port/v1/driver and /v1/rider   (docs/protocol.md)
+  /health -> $(http_get /health | tr -d '\n')
+EOF
+
+sim_args=(simulate --url "ws://127.0.0.1:$port" --config "$CONFIG" --drivers "$drivers"
+  --riders-per-minute "$riders_per_minute" --time-scale "$time_scale"
+  --duration-s "$load_s" --drain-s "$drain_s" --max-trip-m 4000
+  --json "$tmp/simulate.json" "${sim_extra[@]}")
+say "simulating for up to ${duration_s} s: rideshard ${sim_args[*]}"
+"$BIN" "${sim_args[@]}" &
+sim_pid=$!
+sim_rc=0
+wait "$sim_pid" || sim_rc=$?
+sim_pid=""
+
+say "the node's own counters (GET /metrics)"
+http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_count)' |
+  grep -v '^#' | head -n 20 || true
+[ "$kafka" = 1 ] && echo "health: $(http_get /health | tr -d '\n')"
+
+say "stopping the node (SIGTERM)"
+node_rc=0
+stop_node || node_rc=$?
+cat "$tmp/node.out"
+echo "node exit status: $node_rc"
+
+if [ "$kafka" = 1 ]; then
+  "$KAFKA_SH" stop "$tmp/kafka" || true
+  kafka_started=0
+  # A cleanly stopped broker checkpoints each partition's high watermark.
+  events=$(awk -v t="$TOPIC" '$1 == t { n += $3 } END { print n + 0 }' \
+    "$tmp/kafka/data/replication-offset-checkpoint" 2>/dev/null || echo "?")
+  echo "Kafka: $events events reached $TOPIC"
+fi
+
+[ "$sim_rc" -eq 0 ] || { echo "demo: the simulator exited with status $sim_rc" >&2; exit 1; }
+[ "$node_rc" -eq 0 ] || { echo "demo: the node exited with status $node_rc; log:" >&2; tail -n 20 "$tmp/node.log" >&2; exit 1; }
+say "demo done; temporary files removed"

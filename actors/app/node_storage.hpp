@@ -1,0 +1,62 @@
+// node_storage: what `rideshard serve` keeps on disk and sends to Kafka — the
+// RocksDB store, the outbox relay (when a broker is configured) and backups.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/http_api.hpp"
+#include "rideshard/engine/result.hpp"
+#include "rideshard/persistence/outbox_relay.hpp"
+#include "rideshard/persistence/store.hpp"
+
+namespace rideshard::app {
+
+struct storage_options {
+  std::string data_dir;                     ///< RocksDB directory (created if missing)
+  std::string kafka_bootstrap;              ///< empty: events wait in the outbox
+  int kafka_partitions = 3;                 ///< per topic, when the node creates them
+  std::string backup_dir;                   ///< BackupEngine directory; empty: no backups
+  std::chrono::seconds backup_interval{0};  ///< > 0: scheduled backups
+};
+
+/// Owns the store, the relay and the backup schedule. Thread-safe: health()
+/// and backup_now() may be called from any thread. The store outlives the
+/// relay and the backup thread (destruction order is handled here).
+class node_storage {
+ public:
+  /// Opens the store, creates the Kafka topics (a broker that is down only
+  /// delays them: the relay keeps retrying) and starts the relay and the
+  /// backup schedule. Errors: storage_error (e.g. the directory is locked by
+  /// another node), bad_config.
+  [[nodiscard]] static result<std::unique_ptr<node_storage>> open(const storage_options& o);
+  ~node_storage();
+  node_storage(const node_storage&) = delete;
+  node_storage& operator=(const node_storage&) = delete;
+
+  persistence::store& store() noexcept { return *store_; }
+  api::outbox_health health() const;
+  /// Adds an incremental backup to backup_dir now; returns the directory.
+  /// Errors: unavailable (no backup_dir), storage_error.
+  [[nodiscard]] result<std::string> backup_now();
+
+ private:
+  node_storage() = default;
+  void backup_loop();
+
+  storage_options opts_;
+  std::unique_ptr<persistence::store> store_;
+  std::unique_ptr<persistence::outbox_relay> relay_;
+  std::mutex backup_mu_;  ///< one backup at a time (BackupEngine is single-writer)
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread backup_thread_;
+};
+
+}  // namespace rideshard::app

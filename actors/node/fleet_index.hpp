@@ -1,0 +1,42 @@
+// Drivers known only from an admin fleet feed (no driver app connected): one
+// index per shard, kept apart from the dispatch index so they are never offered.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "rideshard/engine/result.hpp"
+#include "rideshard/engine/spatial_index.hpp"
+
+namespace rideshard::node {
+
+class fleet_ingest_job;
+
+/// Owned by one region_matcher; not thread-safe. The index is created on the
+/// first sample, so shards without a feed pay nothing.
+class fleet_index {
+ public:
+  explicit fleet_index(const bounding_box& bounds) : bounds_(bounds) {}
+
+  /// Upserts every sample whose driver is not live (`is_live`: a driver app owns
+  /// its position); the others are reported to `job` as duplicate_id. Reorders
+  /// `samples`. Returns the number applied.
+  std::uint32_t apply(std::vector<driver_position>& samples,
+                      const std::function<bool(driver_id)>& is_live, fleet_ingest_job& job);
+  /// Drops a fed driver (its app came online: the live index owns it now).
+  void forget(driver_id d);
+  std::size_t size() const noexcept { return index_ ? index_->size() : 0; }
+
+  /// The k nearest within radius_m over `live` and the feed, nearest first (ties
+  /// by id), into `out`. Errors as spatial_index::nearest.
+  [[nodiscard]] result<void> nearest(const spatial_index& live, lat_lng center, double radius_m,
+                                     std::size_t k, std::vector<neighbor>& out);
+
+ private:
+  bounding_box bounds_;
+  std::optional<spatial_index> index_;
+  std::vector<neighbor> scratch_;
+};
+
+}  // namespace rideshard::node

@@ -1,0 +1,220 @@
+// peer_bench: one (size, run) at a time — fresh peers, the same data, ingest,
+// nearby throughput, single-client latency probe and the k-nearest cross-check.
+#include "peer/peer_bench.hpp"
+
+#include <cstdio>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "peer/cross_check.hpp"
+#include "peer/peer_work.hpp"
+#include "peer/resp_client.hpp"
+#include "peer/ws_admin_client.hpp"
+
+namespace rideshard::peer {
+
+namespace {
+
+namespace net = boost::asio;
+using conn_list = std::vector<std::shared_ptr<pipelined_connection>>;
+using std::chrono::milliseconds;
+
+constexpr milliseconds ingest_issue_limit{120000};
+constexpr milliseconds phase_grace{60000};
+
+class runner {
+ public:
+  runner(const bench_options& o, const region& city, bench_report& rep)
+      : o_(o), city_(city), rep_(rep) {}
+
+  void run_all() {
+    if (auto err = start_redis(o_.paths, redis_)) return rep_.failures.push_back(*err);
+    if (auto err = mint_admin_token(o_.paths, token_)) rep_.failures.push_back(*err);
+    int instance = 0;
+    for (int run = 0; run < o_.runs; ++run)
+      for (std::size_t n : o_.drivers) run_size(n, run, instance++);
+    redis_.process.stop();
+  }
+
+ private:
+  // Fresh state on both peers, then every case for this size.
+  void run_size(std::size_t n, int run, int instance) {
+    std::fprintf(stderr, "geo_peer: run %d/%d, %zu drivers\n", run + 1, o_.runs, n);
+    if (!resp_call(redis_.endpoint, {"FLUSHALL"})) rep_.failures.push_back("FLUSHALL failed");
+    rideshard_server node;
+    rs_ok_ = false;
+    if (!token_.empty()) {
+      if (auto err = start_rideshard(o_.paths, instance, node))
+        rep_.failures.push_back(*err);
+      else
+        rs_ok_ = true;
+    }
+    redis_conns_.clear();
+    rs_conns_.clear();
+    redis_ok_ = connect_redis();
+    if (rs_ok_) rs_ok_ = connect_rideshard(node.endpoint);
+    for (layout l : {layout::uniform, layout::hotspot}) {
+      const fleet_data data = make_fleet(city_, l, n, o_.queries, o_.seed);
+      run_layout(n, run, l, data);
+    }
+    for (auto& c : redis_conns_) std::static_pointer_cast<resp_connection>(c)->close();
+    for (auto& c : rs_conns_) std::static_pointer_cast<ws_admin_connection>(c)->close();
+    ioc_.restart();
+    ioc_.poll();  // let the closed sockets' handlers finish
+    node.process.stop();
+  }
+
+  bool connect_redis() {
+    for (std::size_t i = 0; i < o_.clients; ++i) {
+      auto c = std::make_shared<resp_connection>(ioc_);
+      if (!c->connect(redis_.endpoint)) {
+        rep_.failures.push_back("cannot connect to redis-server");
+        return false;
+      }
+      redis_conns_.push_back(c);
+    }
+    return true;
+  }
+
+  bool connect_rideshard(const net::ip::tcp::endpoint& ep) {
+    for (std::size_t i = 0; i < o_.clients; ++i) {
+      auto c = std::make_shared<ws_admin_connection>(ioc_);
+      if (auto err = c->connect(ep, token_)) {
+        rep_.failures.push_back("rideshard /v1/admin: " + *err);
+        return false;
+      }
+      rs_conns_.push_back(c);
+    }
+    return true;
+  }
+
+  void run_layout(std::size_t n, int run, layout l, const fleet_data& data) {
+    const std::string where(to_string(l));
+    // (a) ingest: each driver's position once (uniform: inserts; hotspot: moves).
+    if (redis_ok_)
+      redis_ok_ = record(n, run, "ingest_" + where, "redis", redis_conns_,
+                         redis_geoadd_work(data.drivers, o_.clients, 1, "fleet"), o_.depth,
+                         ingest_issue_limit, "GEOADD 1 member/cmd");
+    if (redis_ok_)
+      redis_ok_ =
+          record(n, run, "ingest_" + where, "redis_multi", redis_conns_,
+                 redis_geoadd_work(data.drivers, o_.clients, o_.redis_members, "fleet_m"), o_.depth,
+                 ingest_issue_limit, "GEOADD " + std::to_string(o_.redis_members) + " members/cmd");
+    if (rs_ok_)
+      rs_ok_ = record(n, run, "ingest_" + where, "rideshard", rs_conns_,
+                      rideshard_fleet_work(data.drivers, o_.clients, o_.fleet_batch), o_.depth,
+                      ingest_issue_limit,
+                      "fleet_positions " + std::to_string(o_.fleet_batch) + " samples/frame");
+    // (b) nearby k within radius: throughput under load.
+    const milliseconds nearby_for(static_cast<long>(o_.nearby_seconds * 1000));
+    if (redis_ok_)
+      redis_ok_ = record(
+          n, run, "nearby_" + where, "redis", redis_conns_,
+          redis_geosearch_work(data.queries, o_.queries, o_.clients, o_.radius_m, o_.k, "fleet"),
+          o_.depth, nearby_for, "GEOSEARCH 1 query/cmd");
+    if (rs_ok_)
+      rs_ok_ = record(n, run, "nearby_" + where, "rideshard", rs_conns_,
+                      rideshard_nearby_work(data.queries, o_.queries, o_.clients, o_.nearby_batch,
+                                            o_.radius_m, o_.k),
+                      o_.depth, nearby_for,
+                      "nearby_batch " + std::to_string(o_.nearby_batch) + " queries/frame");
+    // Single connection, one query in flight: latency without queueing.
+    const conn_list redis_one(redis_conns_.begin(), redis_conns_.begin() + (redis_ok_ ? 1 : 0));
+    const conn_list rs_one(rs_conns_.begin(), rs_conns_.begin() + (rs_ok_ ? 1 : 0));
+    if (redis_ok_)
+      redis_ok_ = record(
+          n, run, "probe_" + where, "redis", redis_one,
+          redis_geosearch_work(data.queries, o_.probe_queries, 1, o_.radius_m, o_.k, "fleet"), 1,
+          milliseconds(1000), "1 client, 1 in flight");
+    if (rs_ok_)
+      rs_ok_ =
+          record(n, run, "probe_" + where, "rideshard", rs_one,
+                 rideshard_nearby_work(data.queries, o_.probe_queries, 1, 1, o_.radius_m, o_.k), 1,
+                 milliseconds(1000), "1 client, 1 query/frame, 1 in flight");
+    if (run == 0) check(n, l, data, redis_one, rs_one);
+  }
+
+  // Runs one phase and stores its figures; false if the peer is unusable now.
+  bool record(std::size_t n, int run, const std::string& scenario, const std::string& system,
+              const conn_list& conns, work_set work, std::size_t depth, milliseconds issue_for,
+              const std::string& note) {
+    phase_result r = run_phase(ioc_, conns, std::move(work), depth, issue_for, phase_grace);
+    measurement m;
+    m.drivers = n;
+    m.scenario = scenario;
+    m.system = system;
+    m.run = run;
+    m.per_s = r.items_per_s();
+    m.p50_us = percentile(r.latencies_us, 50);
+    m.p99_us = percentile(r.latencies_us, 99);
+    m.items = r.items;
+    m.errors = r.errors;
+    m.unanswered = r.unanswered;
+    m.aborted = r.aborted;
+    m.note = note;
+    std::fprintf(stderr,
+                 "  %-15s %-11s %10.0f /s  p50 %9.1f us  p99 %9.1f us  (%llu items, %llu errors, "
+                 "%llu unanswered)%s%s\n",
+                 scenario.c_str(), system.c_str(), m.per_s, m.p50_us, m.p99_us,
+                 static_cast<unsigned long long>(m.items),
+                 static_cast<unsigned long long>(m.errors),
+                 static_cast<unsigned long long>(m.unanswered), r.aborted ? "  ABORTED: " : "",
+                 r.failure.c_str());
+    rep_.rows.push_back(std::move(m));
+    if (r.aborted) rep_.failures.push_back(system + " " + scenario + ": " + r.failure);
+    return !r.aborted;
+  }
+
+  // First check_queries queries on one connection each, answers compared.
+  void check(std::size_t n, layout l, const fleet_data& data, const conn_list& redis_one,
+             const conn_list& rs_one) {
+    const std::size_t q = std::min(o_.check_queries, data.queries.size());
+    std::vector<std::vector<std::uint64_t>> redis_ids(q), rs_ids(q);
+    if (!redis_one.empty()) {
+      redis_one[0]->results = &redis_ids;
+      run_phase(ioc_, redis_one,
+                redis_geosearch_work(data.queries, q, 1, o_.radius_m, o_.k, "fleet"), o_.depth,
+                milliseconds(30000), phase_grace);
+      redis_one[0]->results = nullptr;
+    }
+    if (!rs_one.empty()) {
+      rs_one[0]->results = &rs_ids;
+      run_phase(ioc_, rs_one,
+                rideshard_nearby_work(data.queries, q, 1, o_.nearby_batch, o_.radius_m, o_.k),
+                o_.depth, milliseconds(30000), phase_grace);
+      rs_one[0]->results = nullptr;
+    }
+    cross_check c = compare_answers(data, q, o_.radius_m, o_.k, redis_ids, rs_ids,
+                                    !redis_one.empty(), !rs_one.empty());
+    c.drivers = n;
+    c.where = l;
+    std::fprintf(stderr,
+                 "  check %-8s %zu queries: oracle match redis %zu (+%zu ties), rideshard %zu "
+                 "(+%zu ties), peers agree %zu%s%s\n",
+                 std::string(to_string(l)).c_str(), c.queries, c.redis_exact, c.redis_within_tol,
+                 c.rideshard_exact, c.rideshard_within_tol, c.peers_agree,
+                 c.first_problem.empty() ? "" : "; first problem: ", c.first_problem.c_str());
+    rep_.checks.push_back(std::move(c));
+  }
+
+  const bench_options& o_;
+  const region& city_;
+  bench_report& rep_;
+  net::io_context ioc_;
+  redis_server redis_;
+  std::string token_;
+  conn_list redis_conns_, rs_conns_;
+  bool redis_ok_ = false, rs_ok_ = false;
+};
+
+}  // namespace
+
+bench_report run_bench(const bench_options& opts, const region& city) {
+  bench_report rep;
+  rep.redis_version = redis_version(opts.paths);
+  runner(opts, city, rep).run_all();
+  return rep;
+}
+
+}  // namespace rideshard::peer

@@ -1,0 +1,94 @@
+// Helpers shared by the persistence benchmarks: medians and percentiles, a temp
+// directory, and the JSON result file under <build>/bench/results/.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rideshard::bench {
+
+/// Median of `v` (by value: sorts a copy). 0 for an empty vector.
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// The q-quantile (0..1, nearest rank) of `sorted`, which must be sorted.
+inline double quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()));
+  return sorted[std::min(rank, sorted.size() - 1)];
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// A directory under $TMPDIR (or /tmp), removed at scope exit.
+class scratch_dir {
+ public:
+  explicit scratch_dir(const char* what) {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(base && *base ? base : "/tmp") + "/rideshard-" + what + "-XXXXXX";
+    if (::mkdtemp(tmpl.data())) path_ = tmpl;
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  bool ok() const { return !path_.empty(); }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// Writes `json` to <results dir>/<name>.json (RIDESHARD_BENCH_RESULTS, else the
+/// build's bench/results) and says where.
+inline void write_result(const std::string& name, const std::string& json) {
+  const char* env = std::getenv("RIDESHARD_BENCH_RESULTS");
+  const std::string dir = env && *env ? env : RIDESHARD_BENCH_RESULTS_DIR;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string path = dir + "/" + name + ".json";
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fputs(json.c_str(), f);
+    std::fputc('\n', f);
+    std::fclose(f);
+    std::printf("results: %s\n", path.c_str());
+  } else {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+  }
+}
+
+/// "[1.5, 2, 3]" for JSON.
+inline std::string json_array(const std::vector<double>& v) {
+  std::string out = "[";
+  char buf[32];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
+    out += buf;
+  }
+  return out + "]";
+}
+
+/// Value of "--name=value" in argv, or `fallback`.
+inline long arg_long(int argc, char** argv, const std::string& name, long fallback) {
+  const std::string prefix = "--" + name + "=";
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).rfind(prefix, 0) == 0) return std::atol(argv[i] + prefix.size());
+  return fallback;
+}
+
+}  // namespace rideshard::bench

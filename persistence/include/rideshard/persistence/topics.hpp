@@ -1,0 +1,31 @@
+// The engine's Kafka topics (versioned names, keys) and the list the node creates
+// at start-up. Payloads and headers: docs/events.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rideshard::persistence {
+
+/// Trip lifecycle events, key "t-<trip id>" (schemas::trip_lifecycle_event).
+inline constexpr const char* trip_events_topic = "rideshard.trip-events.v1";
+/// Sampled driver positions, key "d-<driver id>" (schemas::driver_location_event).
+inline constexpr const char* driver_locations_topic = "rideshard.driver-locations.v1";
+/// Quotes, key "c-<pickup cell id>" (schemas::quote_event).
+inline constexpr const char* quotes_topic = "rideshard.quotes.v1";
+/// Surge per cell and window, key "c-<cell id>" (schemas::surge_event).
+inline constexpr const char* surge_topic = "rideshard.surge.v1";
+
+/// A topic the engine needs, created at start-up.
+struct topic_spec {
+  std::string name;
+  int partitions = 3;
+  int replication_factor = 1;
+};
+
+/// Every topic the engine writes, each with `partitions` partitions and
+/// `replication_factor` replicas (values come from the node's [kafka] config).
+/// Pass the result to create_topics(). Never empty; order is stable.
+std::vector<topic_spec> engine_topics(int partitions, int replication_factor = 1);
+
+}  // namespace rideshard::persistence
