@@ -12,7 +12,7 @@ if clang-format --dry-run --Werror $files 2>/tmp/rideshard-format.$$; then
   echo "format ok: $(echo "$files" | wc -l) files"
   rm -f /tmp/rideshard-format.$$
 else
-  grep 'warning:' /tmp/rideshard-format.$$ | cut -d: -f1 | sort -u | sed 's/^/needs ./run format: /'
+  grep -E '(warning|error):' /tmp/rideshard-format.$$ | cut -d: -f1 | sort -u | sed 's|^|needs ./run format: |'
   rm -f /tmp/rideshard-format.$$
   exit 1
 fi
