@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 
 #include "rideshard/persistence/write_batch.hpp"
 
@@ -13,6 +15,18 @@ namespace {
 std::int64_t unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// "2026-11-22T07:09:14.475Z" (what persistence writes into ce_time) -> Unix ms.
+std::optional<std::int64_t> parse_rfc3339_ms(const std::string& s) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 }  // namespace
@@ -65,8 +79,9 @@ api::outbox_health node_storage::health() const {
   if (h.depth > 0) {
     if (auto rows = store_->read_outbox(0, 1); rows && !rows->empty()) {
       for (const auto& [k, v] : rows->front().event.headers)
-        if (k == "ce_time_ms")
-          h.oldest_age_ms = std::max<std::int64_t>(0, unix_ms() - std::atoll(v.c_str()));
+        if (k == "ce_time")
+          if (auto at = parse_rfc3339_ms(v))
+            h.oldest_age_ms = std::max<std::int64_t>(0, unix_ms() - *at);
     }
   }
   h.broker_configured = relay_ != nullptr;
