@@ -173,6 +173,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
 result<void> dispatch_node::impl::recover(persistence::store& s) {
   auto snaps = s.load_entities(persistence::entity_kind::trip);
   if (!snaps) return snaps.err();
+  std::vector<caf::actor> revived;
   for (const auto& snap : *snaps) {
     auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
     if (!t) {
@@ -195,9 +196,19 @@ result<void> dispatch_node::impl::recover(persistence::store& s) {
                      to_string(t->id));
       continue;
     }
-    router->revive_trip(*t);
+    if (auto a = router->revive_trip(*t)) revived.push_back(std::move(a));
     ++recovered.trips_revived;
   }
+  // Wait until every revived trip has re-attached its driver and rider (and made
+  // its recovery step durable): a snapshot request is answered only after the
+  // actor's start-up and any awaited commit. Then no hello can overtake them.
+  caf::scoped_actor self{sys};
+  for (const auto& a : revived)
+    self->request(a, std::chrono::seconds(30), snapshot_atom::value)
+        .receive([](snapshot_answer&) {},
+                 [&](caf::error& e) {
+                   logger().error("event=recovery_slow msg=\"{}\"", caf::to_string(e));
+                 });
   logger().info("event=recovered trips_read={} trips_revived={} unreadable={}",
                 recovered.trips_read, recovered.trips_revived, recovered.unreadable);
   return {};

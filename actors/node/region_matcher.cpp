@@ -1,16 +1,22 @@
 // region_matcher: sequential dispatch per request, or batched windows solved
 // with batch_assign (one driver at a time either way, offer timeouts as delayed
 // messages), quotes with surge, nearby queries and the admin fleet feed.
+// Candidate search crosses shard edges: neighbour matchers are probed (async,
+// with a timeout) and a remote driver is reserved through its owning matcher.
 #include "node/region_matcher.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "node/fleet_feed.hpp"
 #include "node/fleet_index.hpp"
 #include "node/shard_router.hpp"
+#include "node/shard_search.hpp"
 #include "rideshard/engine/fare.hpp"
 #include "rideshard/engine/matching.hpp"
 #include "rideshard/engine/surge.hpp"
@@ -29,6 +35,16 @@ struct pending_request {
   bool parked = false;                     ///< no driver found; retried when supply changes
   std::int64_t requested_at_ms = 0;        ///< batched mode: waiting time counts
   std::unordered_set<driver_id> excluded;  ///< declined or timed out: never again
+  bool searching = false;                  ///< probing neighbour shards for candidates
+  bool reserving = false;                  ///< `offered` is a remote driver being reserved
+  std::uint64_t ticket = 0;                ///< the search / reservation in flight
+};
+
+/// A driver out of the index for an open offer: where to put it back, and its
+/// owning matcher when it belongs to another shard (invalid: ours).
+struct held_driver {
+  lat_lng pos;
+  caf::actor owner;
 };
 
 struct matcher_state {
@@ -43,9 +59,18 @@ struct matcher_state {
   std::unordered_map<std::uint64_t, std::int64_t> supply;  ///< surge cell -> drivers
   std::unordered_map<driver_id, std::uint64_t> driver_cell;
   std::unordered_map<trip_id, pending_request> pending;
-  std::unordered_map<driver_id, lat_lng> on_offer;  ///< removed for an offer: where to put back
-  std::size_t reported_pending = 0;                 ///< pending.size() last added to the gauge
-  bool window_armed = false;                        ///< batched mode: a window_atom is due
+  std::unordered_map<driver_id, held_driver> on_offer;  ///< removed for an offer
+  std::size_t reported_pending = 0;                     ///< pending.size() last added to the gauge
+  bool window_armed = false;                            ///< batched mode: a window_atom is due
+  bool window_searching = false;  ///< batched mode: a window waits for neighbour probes
+  bool window_rearm = false;      ///< a window was asked for during that wait
+  bool retry_armed = false;       ///< a retry_atom is due (parked requests near an edge)
+  shard_key key;                  ///< our shard
+  std::uint64_t next_ticket = 0;
+  /// Cross-shard searches: local + remote candidates of one decision; emptied after.
+  std::optional<spatial_index> scratch;
+  std::vector<driver_id> scratch_ids;
+  std::unordered_map<driver_id, caf::actor> scratch_owner;  ///< remote candidates only
   static inline const char* name = "region_matcher";
 };
 using matcher_actor = caf::stateful_actor<matcher_state>;
@@ -93,52 +118,230 @@ void restart_dispatch(pending_request& p, trip_id trip, const region& reg) {
 
 bool batched(const matcher_actor* self) { return self->state.reg->mode == dispatch_mode::batched; }
 
-// Batched mode: solve the waiting requests after batch_window_ms (once per window).
-void arm_window(matcher_actor* self) {
+// Puts a driver back into our index after a declined / timed-out offer, unless
+// it re-announced itself meanwhile (its newer position wins).
+void put_back(matcher_actor* self, driver_id d, lat_lng pos) {
   auto& st = self->state;
-  if (st.window_armed) return;
-  st.window_armed = true;
-  self->delayed_send(self, std::chrono::milliseconds(st.reg->batch_window_ms), window_atom::value);
+  if (!st.driver_actors.count(d) || st.index->contains(d)) return;
+  if (st.index->upsert(d, pos)) count_supply(self, d, pos);
 }
 
-// Sends the offer of `trip` to driver `d` (indexed, with an actor) and starts its timeout.
+// ---- cross-shard search ------------------------------------------------------
+
+std::chrono::milliseconds probe_timeout(const matcher_actor* self) {
+  auto t = self->state.ctx->opts.query_timeout / 2;
+  return std::clamp(t, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
+}
+
+// Answers of one fan-out: answers[i][q] is target i's list for its query q
+// (empty when the target failed or timed out: it then offers nothing).
+struct probe_round {
+  std::vector<caf::actor> targets;
+  std::vector<std::vector<std::vector<neighbor>>> answers;
+  std::size_t left = 0;
+};
+using probe_done = std::function<void(probe_round&)>;
+
+// Sends probes[i] to targets[i]; `done` runs once, in this actor, after every
+// target answered or timed out. Never blocks the actor.
+void probe_neighbours(matcher_actor* self, std::vector<caf::actor> targets,
+                      std::vector<shard_probe> probes, probe_done done) {
+  auto round = std::make_shared<probe_round>();
+  round->left = targets.size();
+  round->answers.resize(targets.size());
+  round->targets = std::move(targets);
+  auto finish = [round, done] {
+    if (--round->left == 0) done(*round);
+  };
+  for (std::size_t i = 0; i < round->targets.size(); ++i)
+    self->request(round->targets[i], probe_timeout(self), probe_atom::value, std::move(probes[i]))
+        .then(
+            [round, i, finish](shard_probe_answer& a) {
+              round->answers[i] = std::move(a.hits);
+              finish();
+            },
+            [finish](caf::error&) { finish(); });
+}
+
+// How many nearest drivers a dispatch needs from each shard so that the union
+// holds its global candidates (sequential_dispatch over-fetches 2k + excluded).
+std::size_t candidate_want(const matcher_actor* self, const pending_request& p) {
+  const auto& st = self->state;
+  std::size_t want =
+      2 * st.reg->sequential.k + p.excluded.size() + (p.dispatch ? p.dispatch->offers_made() : 0);
+  return std::min<std::size_t>(want, st.index->config().max_k);
+}
+
+void clear_scratch(matcher_actor* self) {
+  auto& st = self->state;
+  for (auto d : st.scratch_ids) (void)st.scratch->remove(d);
+  st.scratch_ids.clear();
+  st.scratch_owner.clear();
+}
+
+spatial_index& scratch(matcher_actor* self) {
+  auto& st = self->state;
+  if (!st.scratch) {  // coarse buckets: it only ever holds a few candidates per request
+    spatial_index_config cfg;
+    cfg.bounds = st.reg->bounds;
+    cfg.bucket_size_m = 1000;
+    st.scratch.emplace(spatial_index::create(cfg).value());
+  }
+  return *st.scratch;
+}
+
+// Adds candidates to the scratch index; `owner` invalid: ours.
+void add_scratch(matcher_actor* self, const std::vector<neighbor>& hits, const caf::actor& owner) {
+  auto& st = self->state;
+  (void)scratch(self);
+  for (const auto& h : hits) {
+    if (st.scratch->contains(h.id)) continue;  // ours (added first) or a nearer shard's
+    if (owner && st.index->contains(h.id)) continue;
+    if (!owner && !st.driver_actors.count(h.id)) continue;
+    if (!st.scratch->upsert(h.id, h.pos)) continue;
+    st.scratch_ids.push_back(h.id);
+    if (owner) st.scratch_owner[h.id] = owner;
+  }
+}
+
+// Sends the offer of `trip` to driver `d` and starts its timeout. `owner`
+// invalid: d is ours (removed from our index now); else reserved at `owner`.
 void send_offer(matcher_actor* self, pending_request& p, trip_id trip, driver_id d,
-                const caf::actor& driver_actor, double eta_s) {
+                const caf::actor& driver_actor, double eta_s, lat_lng pos,
+                const caf::actor& owner) {
   auto& st = self->state;
   p.parked = false;
   p.offered = d;
-  p.offered_pos = st.index->position(d).value_or(p.pickup);
+  p.offered_pos = pos;
   ++p.attempt;
-  remove_driver(self, d);  // one offer per driver at a time
-  st.on_offer[d] = p.offered_pos;
+  if (!owner) remove_driver(self, d);  // one offer per driver at a time
+  st.on_offer[d] = held_driver{pos, owner};
   offer_to msg{d, driver_actor, static_cast<std::uint32_t>(std::lround(eta_s)), p.attempt, p.surge};
   self->send(p.trip_actor, offer_atom::value, std::move(msg));
   self->delayed_send(self, st.ctx->offer_timeout(*st.reg), timeout_atom::value, trip, p.attempt);
+}
+
+void send_local_offer(matcher_actor* self, pending_request& p, trip_id trip, driver_id d,
+                      const caf::actor& driver_actor, double eta_s) {
+  auto pos = self->state.index->position(d).value_or(p.pickup);
+  send_offer(self, p, trip, d, driver_actor, eta_s, pos, caf::actor{});
+}
+
+void try_offer(matcher_actor* self, trip_id trip);
+void arm_window(matcher_actor* self);
+
+// Asks `owner` to hand over its driver `d` for `trip`. Only the owner removes
+// a driver from an index, one message at a time, so two matchers racing for
+// the same driver cannot both win; the loser tries its next candidate.
+void reserve_remote(matcher_actor* self, pending_request& p, trip_id trip, driver_id d,
+                    double eta_s, caf::actor owner) {
+  auto& st = self->state;
+  p.offered = d;
+  p.reserving = true;
+  const auto ticket = p.ticket = ++st.next_ticket;
+  auto on_answer = [self, trip, d, eta_s, owner, ticket](const reserve_answer& a) {
+    auto& s = self->state;
+    auto it = s.pending.find(trip);
+    if (it == s.pending.end() || it->second.ticket != ticket || !it->second.reserving) {
+      if (a.ok) self->send(owner, release_atom::value, d, a.pos);  // nobody needs it now
+      return;
+    }
+    auto& q = it->second;
+    q.reserving = false;
+    if (a.ok) return send_offer(self, q, trip, d, a.driver_actor, eta_s, a.pos, owner);
+    q.offered = {};  // taken meanwhile: the next candidate
+    if (q.dispatch && q.dispatch->state() == sequential_dispatch::phase::offering)
+      (void)q.dispatch->decline(d);
+    try_offer(self, trip);
+    sync_pending(self);
+  };
+  self->request(owner, probe_timeout(self), reserve_atom::value, d)
+      .then([on_answer](reserve_answer& a) { on_answer(a); },
+            [on_answer](caf::error&) { on_answer(reserve_answer{}); });
+}
+
+// A parked request whose max radius reaches another shard cell is retried
+// every batch_window_ms: a driver freed over there tells only its own matcher.
+void arm_retry(matcher_actor* self, const pending_request& p) {
+  auto& st = self->state;
+  if (st.retry_armed) return;
+  bool overflow = false;
+  auto cells = cells_within(p.pickup, st.reg->sequential.max_radius_m, st.reg->shard_level,
+                            st.reg->bounds, overflow);
+  if (!overflow && cells.size() <= 1) return;
+  st.retry_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.reg->batch_window_ms), retry_atom::value);
+}
+
+// Offers `trip` to the best candidate of `available` (our index, or the
+// scratch of a cross-shard search), or parks it when none is left.
+void offer_from(matcher_actor* self, trip_id trip, const spatial_index& available) {
+  auto& st = self->state;
+  auto& p = st.pending.at(trip);
+  for (;;) {  // bounded: every pass excludes one driver from this dispatch
+    auto o = p.dispatch->next_offer(available, *st.eta, st.ctx->now());
+    if (!o) {
+      p.parked = true;
+      return arm_retry(self, p);
+    }
+    if (auto ow = st.scratch_owner.find(o->driver); ow != st.scratch_owner.end())
+      return reserve_remote(self, p, trip, o->driver, o->eta_s, ow->second);
+    auto da = st.driver_actors.find(o->driver);
+    if (da == st.driver_actors.end() || !st.index->contains(o->driver)) {
+      remove_driver(self, o->driver);  // indexed without an actor: drop and go on
+      (void)p.dispatch->decline(o->driver);
+      continue;
+    }
+    return send_local_offer(self, p, trip, o->driver, da->second, o->eta_s);
+  }
+}
+
+// The distance of our nearest driver this dispatch may still be offered (or
+// the max radius): only shards nearer than that can hold a better candidate
+// (ETA grows with distance), so most searches stay inside the shard.
+double search_bound(const matcher_actor* self, const pending_request& p) {
+  const auto& st = self->state;
+  const double max_r = st.reg->sequential.max_radius_m;
+  auto hits = st.index->nearest(p.pickup, max_r, candidate_want(self, p));
+  if (hits)
+    for (const auto& n : *hits)
+      if (!p.dispatch->is_excluded(n.id) && st.driver_actors.count(n.id)) return n.distance_m;
+  return max_r;
 }
 
 // Offers `trip` to the next sequential candidate, or parks it when none is left.
 void sequential_offer(matcher_actor* self, trip_id trip) {
   auto& st = self->state;
   auto it = st.pending.find(trip);
-  if (it == st.pending.end() || it->second.offered.valid()) return;
+  if (it == st.pending.end() || it->second.offered.valid() || it->second.searching) return;
   auto& p = it->second;
   if (p.parked || !p.dispatch || p.dispatch->state() == sequential_dispatch::phase::exhausted)
     restart_dispatch(p, trip, *st.reg);
   if (!p.dispatch) return;
-  for (;;) {
-    auto o = p.dispatch->next_offer(*st.index, *st.eta, st.ctx->now());
-    if (!o) {
-      p.parked = true;
-      return;
-    }
-    auto da = st.driver_actors.find(o->driver);
-    if (da == st.driver_actors.end()) {  // indexed without an actor: drop and go on
-      remove_driver(self, o->driver);
-      (void)p.dispatch->decline(o->driver);
-      continue;
-    }
-    return send_offer(self, p, trip, o->driver, da->second, o->eta_s);
-  }
+  const double bound = search_bound(self, p);
+  auto targets = st.ctx->router->neighbours(st.key, p.pickup, bound);
+  if (targets.empty()) return offer_from(self, trip, *st.index);
+  p.searching = true;
+  const auto ticket = p.ticket = ++st.next_ticket;
+  const auto want = candidate_want(self, p);
+  std::vector<shard_probe> probes(targets.size(),
+                                  shard_probe{{probe_query{p.pickup, bound, want, false}}});
+  probe_neighbours(self, std::move(targets), std::move(probes),
+                   [self, trip, ticket, want](probe_round& r) {
+                     auto& s = self->state;
+                     auto it = s.pending.find(trip);
+                     if (it == s.pending.end() || it->second.ticket != ticket) return;
+                     auto& q = it->second;
+                     q.searching = false;
+                     // Ours first, fresh (the probe took a while), then the neighbours'.
+                     auto local = s.index->nearest(q.pickup, s.reg->sequential.max_radius_m, want);
+                     if (local) add_scratch(self, *local, caf::actor{});
+                     for (std::size_t i = 0; i < r.targets.size(); ++i)
+                       if (!r.answers[i].empty()) add_scratch(self, r.answers[i][0], r.targets[i]);
+                     offer_from(self, trip, scratch(self));
+                     clear_scratch(self);
+                     sync_pending(self);
+                   });
 }
 
 // Sequential mode: the next offer now; batched mode: wait for the next window.
@@ -147,37 +350,105 @@ void try_offer(matcher_actor* self, trip_id trip) {
   sequential_offer(self, trip);
 }
 
-// Batched mode: assigns every waiting request (no open offer) at once with
-// batch_assign and offers each match; the rest wait for the next window.
-void solve_window(matcher_actor* self) {
+// Batched mode: solve the waiting requests after batch_window_ms (once per window).
+void arm_window(matcher_actor* self) {
+  auto& st = self->state;
+  if (st.window_searching) {
+    st.window_rearm = true;
+    return;
+  }
+  if (st.window_armed) return;
+  st.window_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.reg->batch_window_ms), window_atom::value);
+}
+
+// The waiting requests (no open offer, no search), oldest first, capped.
+std::vector<batch_request> window_requests(matcher_actor* self) {
   auto& st = self->state;
   const auto now = st.ctx->now();
   std::vector<batch_request> reqs;
   for (auto& [trip, p] : st.pending)
-    if (!p.offered.valid())
+    if (!p.offered.valid() && !p.searching)
       reqs.push_back(
           {trip, p.pickup, std::clamp<std::int64_t>(now - p.requested_at_ms, 0, 3'600'000)});
-  if (reqs.empty()) return;
   // Oldest first (ids grow with time), so the cap keeps the longest waiting.
   std::sort(reqs.begin(), reqs.end(),
             [](const batch_request& a, const batch_request& b) { return a.trip < b.trip; });
   if (reqs.size() > st.reg->batch.max_requests) reqs.resize(st.reg->batch.max_requests);
-  auto solved = batch_assign(reqs, *st.index, *st.eta, st.reg->batch);
+  return reqs;
+}
+
+// Assigns `reqs` over `available` with batch_assign and offers each match
+// (remote drivers are reserved first); the rest wait for the next window.
+void assign_window(matcher_actor* self, const std::vector<batch_request>& reqs,
+                   const spatial_index& available) {
+  auto& st = self->state;
+  auto solved = batch_assign(reqs, available, *st.eta, st.reg->batch);
   if (!solved) return;
   std::vector<trip_id> fallback;
   for (const auto& m : solved->matches) {
     auto& p = st.pending.at(m.trip);
-    auto da = st.driver_actors.find(m.driver);
     // batch_assign knows no per-request exclusions: a driver this request
     // already declined or timed out on is not asked again; the request takes
     // the best other driver left (sequential ranking) after the matches.
-    if (da == st.driver_actors.end() || p.excluded.count(m.driver) != 0) {
+    if (p.excluded.count(m.driver) != 0) {
       fallback.push_back(m.trip);
       continue;
     }
-    send_offer(self, p, m.trip, m.driver, da->second, m.eta_s);
+    if (auto ow = st.scratch_owner.find(m.driver); ow != st.scratch_owner.end()) {
+      reserve_remote(self, p, m.trip, m.driver, m.eta_s, ow->second);
+      continue;
+    }
+    auto da = st.driver_actors.find(m.driver);
+    if (da == st.driver_actors.end()) {
+      fallback.push_back(m.trip);
+      continue;
+    }
+    send_local_offer(self, p, m.trip, m.driver, da->second, m.eta_s);
   }
+  clear_scratch(self);  // the fallback searches on its own
   for (auto t : fallback) sequential_offer(self, t);
+}
+
+// Batched mode: one window. Requests near a shard edge first probe the
+// neighbour shards their candidate radius reaches (one message per neighbour).
+void solve_window(matcher_actor* self) {
+  auto& st = self->state;
+  auto reqs = window_requests(self);
+  if (reqs.empty()) return;
+  const auto& cfg = st.reg->batch;
+  std::vector<caf::actor> targets;
+  std::vector<shard_probe> probes;
+  for (const auto& r : reqs) {
+    for (auto& t : st.ctx->router->neighbours(st.key, r.pickup, cfg.max_radius_m)) {
+      auto at = std::find(targets.begin(), targets.end(), t) - targets.begin();
+      if (static_cast<std::size_t>(at) == targets.size()) {
+        targets.push_back(t);
+        probes.emplace_back();
+      }
+      probes[static_cast<std::size_t>(at)].queries.push_back(
+          {r.pickup, cfg.max_radius_m, cfg.k, false});
+    }
+  }
+  if (targets.empty()) return assign_window(self, reqs, *st.index);
+  st.window_searching = true;
+  probe_neighbours(self, std::move(targets), std::move(probes), [self](probe_round& r) {
+    auto& s = self->state;
+    s.window_searching = false;
+    auto now_reqs = window_requests(self);  // some may have been cancelled meanwhile
+    if (!now_reqs.empty()) {
+      const auto& c = s.reg->batch;
+      for (const auto& q : now_reqs)
+        if (auto local = s.index->nearest(q.pickup, c.max_radius_m, c.k))
+          add_scratch(self, *local, caf::actor{});
+      for (std::size_t i = 0; i < r.targets.size(); ++i)
+        for (const auto& hits : r.answers[i]) add_scratch(self, hits, r.targets[i]);
+      assign_window(self, now_reqs, scratch(self));
+      clear_scratch(self);
+    }
+    if (std::exchange(s.window_rearm, false)) arm_window(self);
+    sync_pending(self);
+  });
 }
 
 void retry_parked(matcher_actor* self) {
@@ -219,17 +490,83 @@ schemas::quote make_quote(matcher_actor* self, lat_lng pickup, lat_lng dropoff) 
   return q;
 }
 
+// Our part of a nearby query (live + fed drivers) and the radius the
+// neighbours still matter within: our k-th hit bounds it when we have k.
+result<double> local_nearby(matcher_actor* self, lat_lng center, double radius_m, std::size_t k,
+                            std::vector<neighbor>& out) {
+  auto& st = self->state;
+  if (auto ok = st.fleet->nearest(*st.index, center, radius_m, k, out); !ok) return ok.err();
+  return out.size() >= k && k > 0 ? out.back().distance_m : radius_m;
+}
+
+// nearby_batch: answers the part's queries; those near a shard edge merge the
+// neighbours' lists before the part reports (one probe per neighbour).
+void nearby_batch(matcher_actor* self, nearby_part& part) {
+  auto& st = self->state;
+  auto& results = part.job->results();
+  std::vector<std::vector<neighbor>> hits(part.queries.size());
+  std::vector<caf::actor> targets;
+  std::vector<shard_probe> probes;
+  std::vector<std::vector<std::size_t>> asked;  // per target: query index of each probe query
+  for (std::size_t i = 0; i < part.queries.size(); ++i) {
+    const auto& q = part.queries[i];
+    auto bound = local_nearby(self, q.center, q.radius_m, q.k, hits[i]);
+    if (!bound) {
+      results[part.slots[i]].code = bound.code();
+      continue;
+    }
+    for (auto& t : st.ctx->router->neighbours(st.key, q.center, *bound)) {
+      auto at =
+          static_cast<std::size_t>(std::find(targets.begin(), targets.end(), t) - targets.begin());
+      if (at == targets.size()) {
+        targets.push_back(t);
+        probes.emplace_back();
+        asked.emplace_back();
+      }
+      probes[at].queries.push_back({q.center, *bound, q.k, true});
+      asked[at].push_back(i);
+    }
+  }
+  auto finish = [job = part.job, slots = part.slots](std::vector<std::vector<neighbor>>& all) {
+    auto& res = job->results();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      auto& r = res[slots[i]];
+      if (r.code != errc::ok) continue;
+      r.drivers.reserve(all[i].size());
+      r.distances_m.reserve(all[i].size());
+      for (const auto& h : all[i]) {
+        r.drivers.push_back(h.id);
+        r.distances_m.push_back(static_cast<float>(h.distance_m));
+      }
+    }
+    job->part_done();
+  };
+  if (targets.empty()) return finish(hits);
+  auto shared = std::make_shared<std::vector<std::vector<neighbor>>>(std::move(hits));
+  probe_neighbours(self, std::move(targets), std::move(probes),
+                   [shared, asked, queries = part.queries, finish](probe_round& r) mutable {
+                     for (std::size_t t = 0; t < r.answers.size(); ++t)
+                       for (std::size_t j = 0; j < r.answers[t].size() && j < asked[t].size(); ++j)
+                         merge_nearest((*shared)[asked[t][j]], r.answers[t][j],
+                                       queries[asked[t][j]].k);
+                     finish(*shared);
+                   });
+}
+
 caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t region_index,
-                             cell_id) {
+                             cell_id cell) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.reg = &st.ctx->regions.at(region_index);
+  st.key = shard_key{region_index, cell};
   spatial_index_config icfg;
-  icfg.bounds = st.reg->bounds;
+  // Only positions of this shard reach us (the router routes by cell): size
+  // the index to the cell, with a margin for rounding at its edges.
+  icfg.bounds = cell_bounds(cell, st.reg->bounds, 1e-3);
   st.index.emplace(spatial_index::create(icfg).value());
   st.surge.emplace(surge_engine::create(st.reg->surge).value());
   st.eta.emplace(straight_line_eta::create(st.reg->eta).value());
-  st.fleet.emplace(st.reg->bounds);
+  st.fleet.emplace(icfg.bounds);
   return {
       [=](avail_atom, driver_avail& a) {
         auto& s = self->state;
@@ -240,6 +577,11 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         retry_parked(self);
       },
       [=](unavail_atom, driver_id d) { remove_driver(self, d); },
+      [=](retry_atom) {
+        self->state.retry_armed = false;
+        retry_parked(self);
+        sync_pending(self);
+      },
       [=](window_atom) {
         self->state.window_armed = false;
         solve_window(self);
@@ -262,18 +604,17 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       [=](timeout_atom, trip_id t, std::uint32_t attempt) {
         auto& s = self->state;
         auto it = s.pending.find(t);
-        if (it == s.pending.end() || it->second.attempt != attempt || !it->second.offered.valid())
+        if (it == s.pending.end() || it->second.attempt != attempt || !it->second.offered.valid() ||
+            it->second.reserving)
           return;
         self->send(it->second.trip_actor, timeout_atom::value, it->second.offered);
       },
       [=](closed_atom, offer_closed& c) {
         auto& s = self->state;
         auto it = s.pending.find(c.trip);
-        lat_lng back_pos{};
-        bool have_pos = false;
+        std::optional<held_driver> held;
         if (auto o = s.on_offer.find(c.driver); o != s.on_offer.end()) {
-          back_pos = o->second;
-          have_pos = true;
+          held = std::move(o->second);
           s.on_offer.erase(o);
         }
         if (it != s.pending.end() && it->second.offered == c.driver) {
@@ -285,9 +626,12 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
             if (it->second.dispatch) (void)it->second.dispatch->decline(c.driver);
           }
         }
-        // Decline / timeout: the driver is available again.
-        if (!c.accepted && c.driver_free && have_pos && s.driver_actors.count(c.driver)) {
-          if (s.index->upsert(c.driver, back_pos)) count_supply(self, c.driver, back_pos);
+        // Decline / timeout: the driver is available again, in its owner's index.
+        if (!c.accepted && c.driver_free && held) {
+          if (held->owner)
+            self->send(held->owner, release_atom::value, c.driver, held->pos);
+          else
+            put_back(self, c.driver, held->pos);
         }
         if (!c.accepted) {
           if (it != s.pending.end()) try_offer(self, c.trip);
@@ -312,16 +656,88 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         sync_pending(self);
       },
       [=](quote_atom, quote_ask& q) {
+        auto& s = self->state;
         quote_answer a{make_quote(self, q.req.pickup, q.req.dropoff), q.req.pickup, q.req.dropoff,
                        q.reply};
-        self->send(q.rider_actor, quote_atom::value, std::move(a));
+        // The pickup ETA is the nearest driver's, whichever shard it is in.
+        const double max_r = s.reg->sequential.max_radius_m;
+        auto near = s.index->nearest(q.req.pickup, max_r, 1);
+        const bool have = near && !near->empty();
+        auto targets =
+            s.ctx->router->neighbours(s.key, q.req.pickup, have ? near->front().distance_m : max_r);
+        if (targets.empty()) return self->send(q.rider_actor, quote_atom::value, std::move(a));
+        std::vector<shard_probe> probes(targets.size(),
+                                        shard_probe{{probe_query{q.req.pickup, max_r, 1, false}}});
+        probe_neighbours(
+            self, std::move(targets), std::move(probes),
+            [self, a = std::move(a), have, to = q.rider_actor](probe_round& r) mutable {
+              bool found = have;
+              for (auto& ans : r.answers) {
+                if (ans.empty() || ans[0].empty()) continue;
+                auto eta = static_cast<std::uint32_t>(
+                    std::lround(self->state.eta->estimate_s(ans[0].front().pos, a.pickup)));
+                if (!found || eta < a.wire.pickup_eta_s) a.wire.pickup_eta_s = eta;
+                found = true;
+              }
+              self->send(to, quote_atom::value, std::move(a));
+            });
       },
-      [=](nearby_atom, nearby_query& q) -> nearby_answer {
+      [=](nearby_atom, nearby_query& q) -> caf::result<nearby_answer> {
         auto& s = self->state;
         nearby_answer a;
-        if (auto ok = s.fleet->nearest(*s.index, q.center, q.radius_m, q.k, a.hits); !ok)
-          return nearby_answer{{}, ok.code()};
+        auto bound = local_nearby(self, q.center, q.radius_m, q.k, a.hits);
+        if (!bound) return nearby_answer{{}, bound.code()};
+        auto targets = s.ctx->router->neighbours(s.key, q.center, *bound);
+        if (targets.empty()) return a;
+        auto rp = self->make_response_promise<nearby_answer>();
+        std::vector<shard_probe> probes(targets.size(),
+                                        shard_probe{{probe_query{q.center, *bound, q.k, true}}});
+        probe_neighbours(self, std::move(targets), std::move(probes),
+                         [rp, a = std::move(a), k = q.k](probe_round& r) mutable {
+                           for (auto& ans : r.answers)
+                             if (!ans.empty()) merge_nearest(a.hits, ans[0], k);
+                           rp.deliver(std::move(a));
+                         });
+        return rp;
+      },
+      [=](probe_atom, shard_probe& p) -> shard_probe_answer {
+        auto& s = self->state;
+        shard_probe_answer a;
+        a.hits.resize(p.queries.size());
+        for (std::size_t i = 0; i < p.queries.size(); ++i) {
+          const auto& q = p.queries[i];
+          auto& out = a.hits[i];
+          const auto k = std::min(q.k, s.index->config().max_k);
+          if (k == 0) continue;
+          if (q.with_fleet) {
+            if (!s.fleet->nearest(*s.index, q.center, q.radius_m, k, out)) out.clear();
+            continue;
+          }
+          if (!s.index->nearest(q.center, q.radius_m, k, out)) out.clear();
+          // Only drivers we can hand out (indexed with an actor).
+          out.erase(
+              std::remove_if(out.begin(), out.end(),
+                             [&s](const neighbor& n) { return !s.driver_actors.count(n.id); }),
+              out.end());
+        }
         return a;
+      },
+      [=](reserve_atom, driver_id d) -> reserve_answer {
+        // Another shard's request wants our driver: hand it over iff still available.
+        auto& s = self->state;
+        reserve_answer a;
+        auto pos = s.index->position(d);
+        auto da = s.driver_actors.find(d);
+        if (!pos || da == s.driver_actors.end()) return a;
+        remove_driver(self, d);
+        a.ok = true;
+        a.pos = *pos;
+        a.driver_actor = da->second;
+        return a;
+      },
+      [=](release_atom, driver_id d, lat_lng pos) {  // a borrowed driver's offer closed
+        put_back(self, d, pos);
+        retry_parked(self);
       },
       [=](fleet_atom, fleet_upsert& u) {
         auto& s = self->state;
@@ -329,25 +745,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         auto live = [&s](driver_id d) { return s.driver_actors.count(d) != 0; };
         u.job->part_done(s.fleet->apply(u.samples, live, *u.job));
       },
-      [=](nearby_batch_atom, nearby_part& p) {
-        auto& s = self->state;
-        auto& results = p.job->results();
-        for (std::size_t i = 0; i < p.queries.size(); ++i) {
-          const auto& q = p.queries[i];
-          auto& r = results[p.slots[i]];
-          if (auto ok = s.fleet->nearest(*s.index, q.center, q.radius_m, q.k, s.hits); !ok) {
-            r.code = ok.code();
-            continue;
-          }
-          r.drivers.reserve(s.hits.size());
-          r.distances_m.reserve(s.hits.size());
-          for (const auto& h : s.hits) {
-            r.drivers.push_back(h.id);
-            r.distances_m.push_back(static_cast<float>(h.distance_m));
-          }
-        }
-        p.job->part_done();
-      },
+      [=](nearby_batch_atom, nearby_part& p) { nearby_batch(self, p); },
   };
 }
 

@@ -50,7 +50,7 @@ std::vector<caf::actor> shard_router::matchers() {
 }
 
 std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng center,
-                                                double radius_m) {
+                                                 double radius_m) {
   if (own.region >= ctx_->regions.size()) return {};
   const region& r = ctx_->regions[own.region];
   bool overflow = false;

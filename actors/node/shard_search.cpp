@@ -26,6 +26,17 @@ double distance_to_cell_m(lat_lng p, cell_id c) noexcept {
   return q == p ? 0.0 : distance_m(p, q);
 }
 
+bounding_box cell_bounds(cell_id c, const bounding_box& clip, double margin_deg) noexcept {
+  const double half = cell_degrees(cell_level(c)) / 2 + margin_deg;
+  const lat_lng mid = cell_center(c);
+  bounding_box b{{std::max(mid.lat - half, clip.south_west.lat),
+                  std::max(mid.lng - half, clip.south_west.lng)},
+                 {std::min(mid.lat + half, clip.north_east.lat),
+                  std::min(mid.lng + half, clip.north_east.lng)}};
+  if (b.south_west.lat > b.north_east.lat || b.south_west.lng > b.north_east.lng) return clip;
+  return b;
+}
+
 std::vector<cell_id> cells_within(lat_lng center, double radius_m, int level,
                                   const bounding_box& bounds, bool& overflow) {
   overflow = false;
@@ -44,8 +55,8 @@ std::vector<cell_id> cells_within(lat_lng center, double radius_m, int level,
   const auto row1 = static_cast<std::int64_t>(std::floor((north + 90.0) / deg));
   const auto col0 = static_cast<std::int64_t>(std::floor((west + 180.0) / deg));
   const auto col1 = static_cast<std::int64_t>(std::floor((east + 180.0) / deg));
-  const auto count = static_cast<std::uint64_t>(row1 - row0 + 1) *
-                     static_cast<std::uint64_t>(col1 - col0 + 1);
+  const auto count =
+      static_cast<std::uint64_t>(row1 - row0 + 1) * static_cast<std::uint64_t>(col1 - col0 + 1);
   if (count > max_cells_per_search) {
     overflow = true;
     return out;

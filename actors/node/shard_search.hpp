@@ -20,6 +20,11 @@ inline constexpr std::size_t max_cells_per_search = 1024;
 /// for city-sized cells (well under a metre at level 10-14).
 double distance_to_cell_m(lat_lng p, cell_id c) noexcept;
 
+/// Cell c's rectangle widened by margin_deg on every side, clipped to `clip`:
+/// the bounds of a shard's own indices (every position routed to the shard lies
+/// inside; a matcher's index then costs its cell, not its whole region).
+bounding_box cell_bounds(cell_id c, const bounding_box& clip, double margin_deg) noexcept;
+
 /// The cells at `level` within radius_m of center (distance_to_cell_m), the
 /// search box clamped to `bounds`. Empty when there are more than
 /// max_cells_per_search candidates (the caller falls back to its live shards).
