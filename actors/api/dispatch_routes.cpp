@@ -1,5 +1,5 @@
-// Endpoints over the dispatch node: GET /api/drivers/nearby, GET /api/trips/{id};
-// and the trip endpoints that the WebSocket protocol owns for now (501).
+// Endpoints over the dispatch node: GET /api/drivers/nearby and POST
+// /api/admin/backup (the trip endpoints are in trip_routes.cpp).
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -26,6 +26,8 @@ result<double> query_double(const gateway::http_request& req, const char* key) {
   return v;
 }
 
+}  // namespace
+
 result<std::uint64_t> query_count(const gateway::http_request& req, const char* key) {
   auto it = req.query.find(key);
   if (it == req.query.end() || it->second.empty())
@@ -38,50 +40,6 @@ result<std::uint64_t> query_count(const gateway::http_request& req, const char* 
   }
   return v;
 }
-
-// "t-<n>": n decimal, 1..2^64-1, no sign, no leading zeros (like auth subjects).
-result<trip_id> parse_trip_id(std::string_view s) {
-  const error bad{errc::invalid_argument, "not a trip id (t-<n>): " + std::string(s)};
-  if (s.size() < 3 || s.size() > 22 || s.substr(0, 2) != "t-" || s[2] == '0') return bad;
-  std::uint64_t v = 0;
-  for (char c : s.substr(2)) {
-    if (c < '0' || c > '9') return bad;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return bad;
-    v = v * 10 + digit;
-  }
-  return trip_id{v};
-}
-
-json point_json(lat_lng p) { return json{{"lat", p.lat}, {"lng", p.lng}}; }
-
-json trip_json(const schemas::trip_status& s, bool with_pin) {
-  json out{{"id", to_string(s.trip)},
-           {"state", to_string(s.state)},
-           {"rider", to_string(s.rider)},
-           {"driver", s.driver.valid() ? json(to_string(s.driver)) : json(nullptr)},
-           {"pickup", point_json(s.pickup)},
-           {"dropoff", point_json(s.dropoff)},
-           {"driver_position", s.driver_position ? point_json(*s.driver_position) : json(nullptr)},
-           {"pickup_eta_s", s.pickup_eta_s},
-           {"dropoff_eta_s", s.dropoff_eta_s},
-           {"updated_at_ms", s.updated_at_ms}};
-  // The PIN is the rider's proof at pickup: only the rider may read it.
-  if (with_pin && !s.pin.empty()) out["pin"] = s.pin;
-  if (s.state == trip_state::cancelled) {
-    out["cancelled_by"] = to_string(s.cancelled_by);
-    out["cancel_reason"] = s.cancel_reason;
-  }
-  return out;
-}
-
-error over_websocket(std::string_view what) {
-  return error{errc::unavailable, std::string(what) +
-                                      " happens over the WebSocket endpoint /v1/rider "
-                                      "(and /v1/driver for drivers); see docs/http-api.md"};
-}
-
-}  // namespace
 
 void get_nearby(const api_state& st, const gateway::http_request& req, std::string_view,
                 exchange& ex) {
@@ -110,33 +68,6 @@ void get_nearby(const api_state& st, const gateway::http_request& req, std::stri
   ex.reply(200, json{{"drivers", std::move(drivers)}});
 }
 
-void get_trip(const api_state& st, const gateway::http_request& req, std::string_view id,
-              exchange& ex) {
-  auto who = authenticate(st, req, ex);
-  if (!who) return;
-  auto trip = parse_trip_id(id);
-  if (!trip) return ex.fail(trip.err());
-  // Blocks this thread up to dispatch_options::query_timeout (one trip actor round trip).
-  auto s = st.node.trip_snapshot(*trip);
-  if (!s) return ex.fail(s.err());
-  if (auto ok = auth::can_view_trip(*who, s->rider, s->driver); !ok) return ex.fail(ok.err());
-  const bool owner = who->r == auth::role::rider && who->subject == to_string(s->rider);
-  ex.reply(200, trip_json(*s, owner));
-}
-
-void post_trips(const api_state& st, const gateway::http_request& req, std::string_view,
-                exchange& ex) {
-  if (!authenticate(st, req, ex)) return;
-  ex.fail(over_websocket("requesting a ride"), 501);
-}
-
-void put_trip_status(const api_state& st, const gateway::http_request& req, std::string_view,
-                     exchange& ex) {
-  if (!authenticate(st, req, ex)) return;
-  ex.fail(over_websocket("changing a trip's status (accept, arrive, start, complete, cancel)"),
-          501);
-}
-
 void post_admin_backup(const api_state& st, const gateway::http_request& req, std::string_view,
                        exchange& ex) {
   auto who = authenticate(st, req, ex);
@@ -149,15 +80,6 @@ void post_admin_backup(const api_state& st, const gateway::http_request& req, st
   auto where = st.opts.backup();
   if (!where) return ex.fail(where.err());
   ex.reply(200, json{{"backup_dir", *where}, {"taken_at", iso8601_utc(st.opts.now_ms())}});
-}
-
-void get_trip_history(const api_state& st, const gateway::http_request& req, std::string_view,
-                      exchange& ex) {
-  if (!authenticate(st, req, ex)) return;
-  ex.fail(error{errc::unavailable,
-                "trip history needs the persistent store (issue #4); live trips: GET "
-                "/api/trips/{id}"},
-          501);
 }
 
 }  // namespace rideshard::api::detail

@@ -14,15 +14,16 @@ addresses, the simulator's live progress and summary, then stops the node with
 SIGTERM (checking it exits 0) and removes the temporary directory. Ctrl-C also
 cleans up.
 
-  --duration-s N          seconds of traffic in all (default 60): the first 2/3
+  --duration-s N          seconds of traffic in all (default 60): the first half
                           with new riders, the rest for trips in flight to finish
   --drivers N             driver connections (default 2000)
-  --riders-per-minute R   rider arrivals per wall minute at the start (default 240)
+  --riders-per-minute R   rider arrivals per wall minute at the start (default 360)
   --time-scale X          simulated seconds per wall second (default 10): cars
-                          drive faster so trips complete within the minute
+                          drive faster (the simulator caps them at 60 m/s) and
+                          rides are short (<= 1.5 km) so trips complete in the minute
   --kafka                 also start a local Kafka broker (tests/system/kafka/kafka.sh,
                           jars from Maven Central, cached) and pass --kafka-bootstrap
-                          to the node; prints how many events reached the topic
+                          to the node; prints how many events reached each topic
 USAGE
 }
 
@@ -32,9 +33,8 @@ BUILD_DIR=${RIDESHARD_BUILD_DIR:-$ROOT/build}
 BIN=$BUILD_DIR/rideshard
 CONFIG=$ROOT/cluster-config/single-node.toml
 KAFKA_SH=$ROOT/tests/system/kafka/kafka.sh
-TOPIC=rideshard.trip-events.v1
 
-duration_s=60 drivers=2000 riders_per_minute=240 time_scale=10 kafka=0
+duration_s=60 drivers=2000 riders_per_minute=360 time_scale=10 kafka=0
 sim_extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,7 +53,7 @@ case "$duration_s" in
 esac
 [ "$duration_s" -ge 6 ] && [ "$duration_s" -le 3600 ] ||
   { echo "demo: --duration-s must be 6..3600" >&2; exit 2; }
-load_s=$((duration_s * 2 / 3))
+load_s=$((duration_s / 2))
 drain_s=$((duration_s - load_s))
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -85,11 +85,11 @@ trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM
 
 # GET <path> from the node over bash's /dev/tcp (no curl needed); body on stdout.
 http_get() {
-  local fd
-  exec {fd}<>"/dev/tcp/127.0.0.1/$port"
-  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&"$fd"
-  sed '1,/^\r$/d' <&"$fd"
-  exec {fd}>&-
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&3
+    sed '1,/^\r$/d' <&3
+  ) 2>/dev/null
 }
 
 serve_args=(serve --config "$CONFIG" --listen 127.0.0.1:0 --data-dir "$tmp/data")
@@ -108,7 +108,7 @@ if [ "$kafka" = 1 ]; then
     exit 1
   fi
   bootstrap=${kafka_out#bootstrap=}
-  echo "Kafka broker at $bootstrap (topic $TOPIC)"
+  echo "Kafka broker at $bootstrap"
   serve_args+=(--kafka-bootstrap "$bootstrap")
 fi
 
@@ -142,7 +142,7 @@ EOF
 
 sim_args=(simulate --url "ws://127.0.0.1:$port" --config "$CONFIG" --drivers "$drivers"
   --riders-per-minute "$riders_per_minute" --time-scale "$time_scale"
-  --duration-s "$load_s" --drain-s "$drain_s" --max-trip-m 4000
+  --duration-s "$load_s" --drain-s "$drain_s" --max-trip-m 1500
   --json "$tmp/simulate.json" "${sim_extra[@]}")
 say "simulating for up to ${duration_s} s: rideshard ${sim_args[*]}"
 "$BIN" "${sim_args[@]}" &
@@ -151,6 +151,11 @@ sim_rc=0
 wait "$sim_pid" || sim_rc=$?
 sim_pid=""
 
+if ! kill -0 "$node_pid" 2>/dev/null; then
+  echo "demo: the node exited during the run; its log:" >&2
+  tail -n 20 "$tmp/node.out" "$tmp/node.log" >&2
+  exit 1
+fi
 say "the node's own counters (GET /metrics)"
 http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_count)' |
   grep -v '^#' | head -n 20 || true
@@ -166,9 +171,10 @@ if [ "$kafka" = 1 ]; then
   "$KAFKA_SH" stop "$tmp/kafka" || true
   kafka_started=0
   # A cleanly stopped broker checkpoints each partition's high watermark.
-  events=$(awk -v t="$TOPIC" '$1 == t { n += $3 } END { print n + 0 }' \
-    "$tmp/kafka/data/replication-offset-checkpoint" 2>/dev/null || echo "?")
-  echo "Kafka: $events events reached $TOPIC"
+  echo "Kafka: events per topic (partition high watermarks after a clean broker stop):"
+  awk '$1 ~ /^rideshard\./ { n[$1] += $3 } END { for (t in n) printf "  %-32s %d\n", t, n[t] }' \
+    "$tmp/kafka/data/replication-offset-checkpoint" 2>/dev/null | sort ||
+    echo "  (no checkpoint file: count unknown)"
 fi
 
 [ "$sim_rc" -eq 0 ] || { echo "demo: the simulator exited with status $sim_rc" >&2; exit 1; }

@@ -108,24 +108,21 @@ void print_text(const std::vector<quality_row>& rows) {
   std::printf("\n");
 }
 
+// One line per demand level and mode, metrics across (fits a README page).
 void print_markdown(const std::vector<quality_row>& rows) {
-  std::printf("| |");
+  std::printf("| demand | matching |");
+  for (const metric& m : metrics()) std::printf(" %s |", m.label);
+  std::printf(" batched vs sequential mean pickup ETA |\n|---|---|");
+  for (std::size_t i = 0; i < metrics().size(); ++i) std::printf("---:|");
+  std::printf("---|\n");
   for (const quality_row& row : rows) {
-    const std::string t = level_title(row);
-    std::printf(" %s sequential | %s batched |", t.c_str(), t.c_str());
+    for (const city_sim_report* rep : {&row.sequential, &row.batched}) {
+      const bool batched = rep == &row.batched;
+      std::printf("| %s | %s |", level_title(row).c_str(), batched ? "batched" : "sequential");
+      for (const metric& m : metrics()) std::printf(" %s |", m.cell(*rep).c_str());
+      std::printf(" %s |\n", batched ? gain_text(row).c_str() : "");
+    }
   }
-  std::printf("\n|---|");
-  for (std::size_t i = 0; i < rows.size(); ++i) std::printf("---:|---:|");
-  std::printf("\n");
-  for (const metric& m : metrics()) {
-    std::printf("| %s |", m.label);
-    for (const quality_row& row : rows)
-      std::printf(" %s | %s |", m.cell(row.sequential).c_str(), m.cell(row.batched).c_str());
-    std::printf("\n");
-  }
-  std::printf("| batched mean pickup ETA |");
-  for (const quality_row& row : rows) std::printf(" | %s |", gain_text(row).c_str());
-  std::printf("\n");
 }
 
 }  // namespace
@@ -139,9 +136,12 @@ int run_quality(int argc, char** argv) {
   app.add_option("--config", o.config, "node config (its [quality] table gives the defaults)");
   std::vector<std::string> raw(argv + 1, argv + argc);
   // First pass for --config only, so the file's [quality] values become defaults.
-  for (std::size_t i = 0; i + 1 < raw.size(); ++i)
-    if (raw[i] == "--config") o.config = raw[i + 1];
-  if (!read_quality_table(o.config, o)) return 2;
+  bool help = false;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == "--config" && i + 1 < raw.size()) o.config = raw[i + 1];
+    help = help || raw[i] == "-h" || raw[i] == "--help";
+  }
+  if (!help && !read_quality_table(o.config, o)) return 2;
   app.add_option("--region", o.region_name, "region name from the config")->capture_default_str();
   app.add_option("--drivers", o.sim.drivers, "simulated drivers")->capture_default_str();
   app.add_option("--minutes", o.minutes, "simulated minutes")->capture_default_str();

@@ -8,6 +8,7 @@
 
 #include "auth/jwt.hpp"
 #include "rideshard/engine/region.hpp"
+#include "sim/fd_limit.hpp"
 #include "sim/simulator.hpp"
 
 namespace rideshard::app {
@@ -65,6 +66,8 @@ int run_simulate(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--connect-rate", o.connect_rate_per_s, "driver connections opened per second")
       ->capture_default_str();
+  app.add_option("--rider-delay-s", o.rider_delay_s, "no rider arrives before this second")
+      ->capture_default_str();
   app.add_option("--id-base", o.id_base, "subject ids start here (0: from the clock)");
   app.add_option("--json", json_path, "write the result as JSON to this file");
   try {
@@ -95,6 +98,13 @@ int run_simulate(int argc, char** argv) {
   if (o.id_base == 0)  // fresh identities per run: no trips left over from an earlier one
     o.id_base = static_cast<std::uint64_t>(auth::system_unix_seconds() % 100'000'000) * 1'000'000;
 
+  // One descriptor per connection plus slack; a 1,024 default stops near 1,000 drivers.
+  const auto want_fds = static_cast<std::uint64_t>(o.drivers) + o.max_riders + 256;
+  if (const auto fds = sim::raise_fd_limit(want_fds); fds < want_fds)
+    std::fprintf(stderr,
+                 "rideshard simulate: WARNING: open-file limit is %llu, below the %llu this run "
+                 "may need (ulimit -n)\n",
+                 static_cast<unsigned long long>(fds), static_cast<unsigned long long>(want_fds));
   std::fprintf(stderr,
                "rideshard simulate: %d drivers, %.0f riders/min, %.0f s against %s:%s "
                "(region %s, %d threads)\n",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "node/fleet_feed.hpp"
@@ -218,6 +219,12 @@ dispatch_node::dispatch_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 dispatch_node::~dispatch_node() {
   impl_->router->stop_all();
+  // Entity actors first (a trip waiting for a commit is killed, not answered),
+  // then the journal. Report actors that are slow to stop instead of hanging silently.
+  for (int i = 0; i < 500 && impl_->router->running_actors() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (impl_->router->running_actors() > 0)
+    logger().error("event=shutdown_slow still_running=\"{}\"", impl_->router->running_summary());
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
 }

@@ -37,7 +37,7 @@ caf::actor shard_router::matcher(const shard_key& key) {
   auto it = matchers_.find(key);
   if (it != matchers_.end()) return it->second;
   if (stopped_) return {};
-  auto m = spawn_region_matcher(sys_, ctx_, key.region, key.cell);
+  auto m = track(spawn_region_matcher(sys_, ctx_, key.region, key.cell), 0);
   matchers_.emplace(key, m);
   return m;
 }
@@ -84,14 +84,14 @@ std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng c
 caf::actor shard_router::driver_locked(driver_id id) {
   if (stopped_) return {};
   auto& slot = drivers_[id];
-  if (!slot) slot = spawn_driver_actor(sys_, ctx_, id);
+  if (!slot) slot = track(spawn_driver_actor(sys_, ctx_, id), 1);
   return slot;
 }
 
 caf::actor shard_router::rider_locked(rider_id id) {
   if (stopped_) return {};
   auto& slot = riders_[id];
-  if (!slot) slot = spawn_rider_actor(sys_, ctx_, id);
+  if (!slot) slot = track(spawn_rider_actor(sys_, ctx_, id), 2);
   return slot;
 }
 
@@ -123,7 +123,7 @@ caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor ride
     std::lock_guard<std::mutex> lock{mu_};
     if (stopped_) return {};
   }
-  auto t = spawn_trip_actor(sys_, ctx_, std::move(init));
+  auto t = track(spawn_trip_actor(sys_, ctx_, std::move(init)), 3);
   std::lock_guard<std::mutex> lock{mu_};
   if (stopped_) {  // shutdown raced the spawn
     caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
@@ -139,7 +139,7 @@ caf::actor shard_router::revive_trip(const rideshard::trip& t) {
     std::lock_guard<std::mutex> lock{mu_};
     if (stopped_) return {};
   }
-  auto a = spawn_trip_actor(sys_, ctx_, std::move(init));
+  auto a = track(spawn_trip_actor(sys_, ctx_, std::move(init)), 3);
   std::lock_guard<std::mutex> lock{mu_};
   if (stopped_) {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -168,6 +168,26 @@ caf::actor shard_router::trip(trip_id id) {
 void shard_router::release_trip(trip_id id) {
   std::lock_guard<std::mutex> lock{mu_};
   trips_.erase(id);
+}
+
+caf::actor shard_router::track(caf::actor a, int kind) {
+  if (!a) return a;
+  auto counts = running_;
+  ++(*counts)[kind];
+  a->attach_functor([counts, kind] { --(*counts)[kind]; });
+  return a;
+}
+
+int shard_router::running_actors() const {
+  int n = 0;
+  for (const auto& c : *running_) n += c.load();
+  return n;
+}
+
+std::string shard_router::running_summary() const {
+  const auto& c = *running_;
+  return "matchers=" + std::to_string(c[0].load()) + " drivers=" + std::to_string(c[1].load()) +
+         " riders=" + std::to_string(c[2].load()) + " trips=" + std::to_string(c[3].load());
 }
 
 std::size_t shard_router::live_entities() const {

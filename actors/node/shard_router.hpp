@@ -3,11 +3,15 @@
 // Single node: every shard is local. Internal to node/.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -70,6 +74,10 @@ class shard_router {
   void release_trip(trip_id id);
 
   std::size_t live_entities() const;
+  /// Actors spawned through the router that have not terminated yet, as
+  /// "matchers=1 drivers=0 riders=2 trips=1" (shutdown diagnostics) and in total.
+  std::string running_summary() const;
+  int running_actors() const;
   /// Sends an exit to every actor and forgets them (node shutdown). Afterwards
   /// nothing is spawned any more: lookups return invalid handles.
   void stop_all();
@@ -78,7 +86,12 @@ class shard_router {
   caf::actor driver_locked(driver_id id);
   caf::actor rider_locked(rider_id id);
 
+  /// Counts the actor until it terminates (kinds: 0 matcher, 1 driver, 2 rider, 3 trip).
+  caf::actor track(caf::actor a, int kind);
+
   caf::actor_system& sys_;
+  std::shared_ptr<std::array<std::atomic<int>, 4>> running_ =
+      std::make_shared<std::array<std::atomic<int>, 4>>();
   context_ptr ctx_;
   mutable std::mutex mu_;
   bool stopped_ = false;  ///< guarded by mu_

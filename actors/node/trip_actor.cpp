@@ -444,12 +444,14 @@ void start_recovered(trip_self* self, const rideshard::trip& t) {
       ev.driver = t.offered_to;
       system_event(self, ev, [=](trip_state from) {
         moved(self, from, trip_event_kind::offer_timeout, party::system);
+        notify(self, 0, {}, 0);  // the rider holds the trip again (resume, cancel)
         ask_matcher(self);
         arm_expiry(self);
       });
       break;
     }
     case trip_state::requested:
+      notify(self, 0, {}, 0);  // the rider holds the trip again (resume, cancel)
       ask_matcher(self);
       arm_expiry(self);
       break;

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+
+#include "sim/sim_stats.hpp"
 
 namespace rideshard::sim {
 
@@ -15,8 +18,8 @@ struct sim_options {
   int drivers = 1000;                  ///< driver connections (one each)
   double riders_per_minute = 120;      ///< rider arrivals at the start hour, wall time
   double duration_s = 60;              ///< wall seconds of load before drain
-  double drain_s = 0;                  ///< extra seconds for trips in flight (no new riders)
-  double time_scale = 1;               ///< simulated seconds per wall second
+  double drain_s = 45;                 ///< extra seconds for trips in flight (no new riders)
+  double time_scale = 10;              ///< simulated seconds per wall second
   double accept_probability = 0.9;     ///< a driver accepts an offer
   double cancel_probability = 0.05;    ///< a matched rider cancels before pickup
   double update_interval_s = 4;        ///< seconds between a driver's location frames
@@ -24,11 +27,16 @@ struct sim_options {
   std::uint64_t seed = 42;             ///< all randomness derives from it
   std::uint64_t id_base = 0;           ///< subjects are d-<base+1+i>, r-<base+500001+i>
   int start_hour = 17;                 ///< local hour at start (demand curve)
-  double max_trip_m = 15000;           ///< cap on the pickup→drop-off distance
+  double max_trip_m = 2000;            ///< cap on the pickup→drop-off distance
   double area_m = 0;                   ///< >0: confine the city to a square this wide
   int max_riders = 2000;               ///< concurrent rider connections (more are skipped)
   double connect_rate_per_s = 500;     ///< driver connection ramp-up
   std::size_t max_outbox_frames = 64;  ///< per-connection send queue bound
+  double rider_delay_s = 0;            ///< no rider arrives before this many wall seconds
+  /// Called about once a second on the pacing thread with the elapsed wall
+  /// seconds and the live counters (bench/load opens its measurement window
+  /// here). Must return within milliseconds: it delays client spawning. May be empty.
+  std::function<void(double elapsed_s, sim_stats& stats)> on_tick;
 };
 
 /// Metres per second a simulated car covers on the wire: a realistic city speed

@@ -39,6 +39,11 @@ void sim_stats::offer_latency_us(double us) {
   if (latency_us_.size() < max_samples) latency_us_.push_back(us);
 }
 
+void sim_stats::clear_latency() {
+  std::lock_guard<std::mutex> lock(mu_);
+  latency_us_.clear();
+}
+
 void sim_stats::pickup_eta_s(double s) {
   std::lock_guard<std::mutex> lock(mu_);
   if (pickup_eta_s_.size() < max_samples) pickup_eta_s_.push_back(s);

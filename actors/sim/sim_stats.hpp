@@ -39,6 +39,8 @@ class sim_stats {
   void error(errc code);
   /// Request→offer latency of one trip, microseconds.
   void offer_latency_us(double us);
+  /// Forgets the latency samples so far (a measurement window starts now).
+  void clear_latency();
   /// The pickup ETA the node promised a rider at acceptance, seconds.
   void pickup_eta_s(double s);
   /// A quote's surge multiplier, per mille.

@@ -36,6 +36,7 @@ result<void> check(const sim_options& o) {
   if (o.threads < 1 || o.threads > 64) return {errc::invalid_argument, "--threads 1..64"};
   if (o.max_riders < 1) return {errc::invalid_argument, "--max-riders >= 1"};
   if (!(o.connect_rate_per_s > 0)) return {errc::invalid_argument, "--connect-rate > 0"};
+  if (o.rider_delay_s < 0) return {errc::invalid_argument, "--rider-delay-s >= 0"};
   return {};
 }
 
@@ -132,7 +133,7 @@ result<sim_report> run_simulation(const sim_options& opts, const region& reg, st
     const auto t0 = clock_type::now();
     int drivers_started = 0;
     std::uint64_t riders_started = 0;
-    double next_rider = next_gap(riders_per_s(0));
+    double next_rider = opts.rider_delay_s + next_gap(riders_per_s(0));
     double next_progress = 1;
     std::uint64_t last_samples = 0, last_requests = 0;
     double last_progress_t = 0;
@@ -175,6 +176,7 @@ result<sim_report> run_simulation(const sim_options& opts, const region& reg, st
         last_requests = requests;
         last_progress_t = t;
         next_progress += 1;
+        if (opts.on_tick) opts.on_tick(t, stats);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));  // pacing tick
     }

@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
   app.add_option("--runs", o.runs, "runs per case (medians are reported)")
       ->check(CLI::Range(1, 50))
       ->capture_default_str();
+  app.add_option("--large-runs", o.large_runs, "runs at sizes >= 1M (at most --runs)")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
   app.add_flag("--quick", quick,
                "smoke check: 10k drivers, 1 run, short phases; exit 1 unless both peers return "
                "the right k nearest ids");

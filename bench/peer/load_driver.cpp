@@ -80,7 +80,8 @@ void pipelined_connection::collect(phase_result& into) {
   into.requests += requests_;
   into.items += items_;
   into.errors += errors_;
-  into.unanswered += in_flight_.size() + (work_.size() - next_);
+  into.unanswered += in_flight_.size();
+  into.unsent += work_.size() - next_;
   into.latencies_us.insert(into.latencies_us.end(), latencies_us_.begin(), latencies_us_.end());
   if (!failure_.empty() && into.failure.empty()) {
     into.failure = failure_;

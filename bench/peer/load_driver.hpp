@@ -29,7 +29,8 @@ struct phase_result {
   std::uint64_t requests = 0;        ///< answered requests
   std::uint64_t items = 0;           ///< updates or queries in answered requests
   std::uint64_t errors = 0;          ///< error replies
-  std::uint64_t unanswered = 0;      ///< sent or planned but not answered in time
+  std::uint64_t unanswered = 0;      ///< sent but not answered by the hard time limit
+  std::uint64_t unsent = 0;          ///< planned but not sent (issuing stopped on time)
   std::vector<double> latencies_us;  ///< one per answered request (send -> reply)
   bool aborted = false;              ///< hard time limit hit or a connection failed
   std::string failure;

@@ -16,6 +16,7 @@ namespace rideshard::peer {
 struct bench_options {
   std::vector<std::size_t> drivers{100000, 1000000};
   int runs = 5;
+  int large_runs = 3;  ///< runs at sizes >= 1M (Redis GEOSEARCH takes ~16-40 ms there)
   bool quick = false;
   std::string out_dir;
   std::size_t clients = 50;          ///< connections per peer
@@ -41,7 +42,9 @@ struct measurement {
   int run = 0;
   double per_s = 0;  ///< updates/s or queries/s
   double p50_us = 0, p99_us = 0;
-  std::uint64_t items = 0, errors = 0, unanswered = 0;
+  std::uint64_t items = 0, errors = 0;
+  std::uint64_t unanswered = 0;  ///< sent, no reply by the hard time limit
+  std::uint64_t unsent = 0;      ///< not sent: issuing stopped at the phase's time limit
   bool aborted = false;
   std::string note;
 };

@@ -94,8 +94,9 @@ void print_tables(const bench_options& o, const bench_report& rep,
                   const std::vector<summary_row>& sum) {
   std::printf(
       "\ngeo_peer: Redis %s GEO vs rideshard /v1/admin, %zu clients x %zu requests in flight, "
-      "k=%u within %.0f m, medians of %d run(s)\n",
-      rep.redis_version.c_str(), o.clients, o.depth, o.k, o.radius_m, o.runs);
+      "k=%u within %.0f m, medians of %d run(s) (%d at >= 1M drivers)\n",
+      rep.redis_version.c_str(), o.clients, o.depth, o.k, o.radius_m, o.runs,
+      std::min(o.runs, o.large_runs));
   std::printf(
       "  Redis: GEOADD 1 member/cmd; 'Redis multi': GEOADD %zu members/cmd; GEOSEARCH 1 "
       "query/cmd.\n  rideshard: fleet_positions %zu samples/frame; nearby_batch %zu "
@@ -149,6 +150,7 @@ std::vector<std::string> write_outputs(const bench_options& o, const bench_repor
   nlohmann::json j;
   j["config"] = {{"drivers", o.drivers},
                  {"runs", o.runs},
+                 {"large_runs", o.large_runs},
                  {"clients", o.clients},
                  {"depth", o.depth},
                  {"fleet_batch", o.fleet_batch},
@@ -236,7 +238,8 @@ std::vector<std::string> write_outputs(const bench_options& o, const bench_repor
   gp << "set terminal pngcairo noenhanced size 1400,1000 font 'sans,10'\n"
      << "set output '" << base << ".png'\n"
      << "set multiplot layout 2,1 title 'rideshard vs Redis " << rep.redis_version << " GEO ("
-     << o.clients << " clients x " << o.depth << " in flight, medians of " << o.runs << " runs)'\n"
+     << o.clients << " clients x " << o.depth << " in flight, medians of " << o.runs << " runs, "
+     << std::min(o.runs, o.large_runs) << " at 1M)'\n"
      << "set style data histogram\nset style histogram cluster gap 1\n"
      << "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset logscale y\n"
      << "set grid ytics\nset xtics rotate by -20\nset key top left\n"

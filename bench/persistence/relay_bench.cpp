@@ -1,8 +1,12 @@
 // Outbox relay throughput vs librdkafka's own rdkafka_performance, same broker,
 // same run: both publish COUNT messages of SIZE bytes with the relay's producer
 // settings (idempotence, acks=all, lz4, murmur2_random). Target ratio >= 0.9.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "bench_support.hpp"
@@ -40,6 +44,22 @@ class broker {
   int exit_code_ = 1;
 };
 
+/// CPU seconds used by this process (all threads), and by waited-for children.
+double self_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+double children_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+/// CPU microseconds per message of the last run of each side (load-independent-ish).
+double perf_cpu_us = 0, relay_cpu_us = 0;
+
 /// The payload rdkafka_performance sends: its default pattern repeated to `size`.
 std::string perf_payload(std::size_t size) {
   const std::string pattern = "librdkafka_performance testing!";
@@ -59,6 +79,7 @@ double run_rdkafka_performance(const std::string& bootstrap, const std::string& 
                           " -X partitioner=murmur2_random -X message.timeout.ms=0"
                           " -X linger.ms=5 -X queue.buffering.max.messages=" +
                           std::to_string(in_flight) + " 2>&1";
+  const double cpu0 = children_cpu_s();
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return 0;
   double rate = 0;
@@ -72,6 +93,7 @@ double run_rdkafka_performance(const std::string& bootstrap, const std::string& 
     rate = std::atof(l.c_str() + from + 1);
   }
   ::pclose(p);
+  perf_cpu_us = (children_cpu_s() - cpu0) * 1e6 / static_cast<double>(count);
   return rate;
 }
 
@@ -96,11 +118,13 @@ double run_relay(const std::string& bootstrap, const std::string& topic, const s
   relay_options ro;
   ro.bootstrap = bootstrap;
   ro.max_in_flight = static_cast<std::size_t>(in_flight);
+  const double cpu0 = self_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
   auto relay = outbox_relay::create(**s, ro);
   if (!relay) return std::fprintf(stderr, "relay: %s\n", relay.err().message.c_str()), 0;
   auto drained = (*relay)->drain(std::chrono::minutes(5));
   const double secs = bench::seconds_since(t0);
+  relay_cpu_us = (self_cpu_s() - cpu0) * 1e6 / static_cast<double>(count);
   if (!drained) return std::fprintf(stderr, "drain: %s\n", drained.err().message.c_str()), 0;
   return static_cast<double>(count) / secs;
 }
@@ -108,7 +132,7 @@ double run_relay(const std::string& bootstrap, const std::string& topic, const s
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long count = bench::arg_long(argc, argv, "count", 200000);
+  const long count = bench::arg_long(argc, argv, "count", 500000);
   const long size = bench::arg_long(argc, argv, "size", 512);
   const long runs = bench::arg_long(argc, argv, "runs", 5);
   // relay_options::max_in_flight default; rdkafka_performance gets the same queue bound.
@@ -135,8 +159,9 @@ int main(int argc, char** argv) {
       "%ld messages of %ld bytes per side, broker %s, %ld runs after a warm-up (order "
       "alternates)\n\n",
       count, size, kafka.bootstrap().c_str(), runs);
-  std::printf("  run   rdkafka_performance (msg/s)   relay (msg/s)   ratio\n");
-  std::vector<double> perf, relay, ratio;
+  std::printf(
+      "  run   rdkafka_performance (msg/s)   relay (msg/s)   ratio   CPU us/msg perf / relay\n");
+  std::vector<double> perf, relay, ratio, perf_cpu, relay_cpu;
   for (long r = 0; r < runs; ++r) {
     const std::string perf_topic = "bench.perf." + std::to_string(r);
     const std::string relay_topic = "bench.relay." + std::to_string(r);
@@ -154,20 +179,29 @@ int main(int argc, char** argv) {
       p = run_rdkafka_performance(kafka.bootstrap(), perf_topic, count, size, in_flight);
     }
     if (p <= 0 || q <= 0) return std::fprintf(stderr, "run %ld failed\n", r + 1), 1;
-    std::printf("  %3ld   %27.0f   %13.0f   %5.2f\n", r + 1, p, q, q / p);
+    std::printf("  %3ld   %27.0f   %13.0f   %5.2f   %10.2f / %5.2f\n", r + 1, p, q, q / p,
+                perf_cpu_us, relay_cpu_us);
+    perf_cpu.push_back(perf_cpu_us);
+    relay_cpu.push_back(relay_cpu_us);
     perf.push_back(p);
     relay.push_back(q);
     ratio.push_back(q / p);
   }
   const double mp = bench::median(perf), mq = bench::median(relay), mr = bench::median(ratio);
-  std::printf("  med   %27.0f   %13.0f   %5.2f   target ratio >= 0.9: %s\n", mp, mq, mr,
-              mr >= 0.9 ? "met" : "MISSED");
-  char json[384];
+  std::printf("  med   %27.0f   %13.0f   %5.2f   %10.2f / %5.2f\n", mp, mq, mr,
+              bench::median(perf_cpu), bench::median(relay_cpu));
+  std::printf("  ratio of the medians %.2f; CPU per message relay/perf %.2f\n", mq / mp,
+              bench::median(relay_cpu) / bench::median(perf_cpu));
+  std::printf("  target (median of the per-run ratios) >= 0.9: %s\n", mr >= 0.9 ? "met" : "MISSED");
+  char json[640];
   std::snprintf(json, sizeof json,
                 "{\"bench\": \"relay_vs_rdkafka_performance\", \"count\": %ld, \"size\": %ld, "
                 "\"median_rdkafka_performance_msgs_s\": %.0f, \"median_relay_msgs_s\": %.0f, "
-                "\"median_ratio\": %.4f, \"target_ratio\": 0.9, ",
-                count, size, mp, mq, mr);
+                "\"median_ratio\": %.4f, \"target_ratio\": 0.9, "
+                "\"median_cpu_us_per_msg_rdkafka_performance\": %.3f, "
+                "\"median_cpu_us_per_msg_relay\": %.3f, \"ratio_of_medians\": %.4f, ",
+                count, size, mp, mq, mr, bench::median(perf_cpu), bench::median(relay_cpu),
+                mq / mp);
   bench::write_result("relay_vs_rdkafka_performance",
                       std::string(json) +
                           "\"rdkafka_performance_msgs_s\": " + bench::json_array(perf) +

@@ -178,8 +178,14 @@ result<commit_receipt> store::commit(const write_batch& batch) {
 result<std::vector<entity_snapshot>> store::load_entities(entity_kind kind) const {
   std::vector<entity_snapshot> out;
   const std::string prefix(1, static_cast<char>(kind));
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->entities));
+  const std::string end(1, static_cast<char>(static_cast<std::uint8_t>(kind) + 1));
+  const rocksdb::Slice end_slice(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &end_slice;
+  // A one-pass bulk scan (recovery): read ahead, and do not churn the block cache.
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->entities));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto key = it->key().ToStringView();
     auto value = it->value();

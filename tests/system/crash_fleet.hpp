@@ -153,6 +153,7 @@ class crash_fleet {
 
   /// (Re)connects every app, riders first, and waits for every welcome.
   void connect_all(unsigned short port, bool resume) {
+    ++epoch_;  // think times started while draining the dead node's frames: void
     for (auto& r : riders) {
       r.welcomed.reset();
       r.request_seq = 0;
@@ -229,6 +230,13 @@ class crash_fleet {
         problem("DRIVER CHANGED " + describe(id) + ": stored driver '" + s.driver + "'");
       if (t.rider.valid() && s.rider != to_string(t.rider))
         problem("RIDER CHANGED " + describe(id) + ": stored rider '" + s.rider + "'");
+      // Committed but never told (killed in between): the apps learn it now.
+      if (!is_terminal(t.acked) &&
+          (is_terminal(s.state) || lifecycle_rank(s.state) > lifecycle_rank(t.acked))) {
+        t.history.push_back("c" + std::to_string(cycle) +
+                            " store: " + std::string(to_string(s.state)));
+        t.acked = s.state;
+      }
       if (!is_terminal(s.state)) {
         ++v.active;
         by_rider[s.rider].push_back(id);
@@ -269,7 +277,10 @@ class crash_fleet {
       const auto got = w->current_trip ? w->current_trip->trip.value : 0;
       if (got != want)
         return problem("WELCOME of " + who + " shows trip " + std::to_string(got) +
-                       ", the store has its active trip " + std::to_string(want));
+                       ", the store has its active trip " +
+                       (want != 0
+                            ? std::string(to_string(v.trips.at(want).state)) + " " + describe(want)
+                            : std::string("none")));
       if (want != 0 && !w->resumed) problem("WELCOME of " + who + " has a trip but resumed=false");
       if (want != 0 &&
           lifecycle_rank(w->current_trip->state) != lifecycle_rank(v.trips.at(want).state))

@@ -79,6 +79,10 @@ std::optional<auth::claims> authenticate(const api_state& st, const gateway::htt
 /// The boolean at `key`: nullopt if absent; invalid_argument if not a boolean.
 [[nodiscard]] result<std::optional<bool>> optional_bool(const json& obj, const char* key);
 
+/// A query parameter as a non-negative decimal integer. Errors: invalid_argument
+/// (absent, empty, not digits, overflow).
+[[nodiscard]] result<std::uint64_t> query_count(const gateway::http_request& req, const char* key);
+
 /// "2025-06-15T12:34:56.789Z" for Unix milliseconds.
 std::string iso8601_utc(std::int64_t unix_ms);
 /// The public view of an account (never the password hash).

@@ -153,6 +153,11 @@ TEST_CASE("a trip offered when the node died is re-dispatched after restart") {
   auto t = stored(*store, trip);
   REQUIRE(t);
   CHECK(t->state == trip_state::requested);  // the dead offer was timed out durably
+  // The rider gets the trip back on resume (and could cancel it).
+  auto rc = h.open(gateway::endpoint::rider);
+  auto rw = h.reply<schemas::welcome>(rc, h.send(rc, schemas::hello{"r-1", "test", true}));
+  REQUIRE(rw.current_trip);
+  CHECK(rw.current_trip->trip == trip);
   auto driver = h.online_driver("d-2", h.near(200));
   auto offer = h.next_offer(driver);
   REQUIRE(offer);

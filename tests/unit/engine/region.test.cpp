@@ -59,10 +59,10 @@ TEST_CASE("malformed region configs are bad_config naming the problem") {
   expect_bad(nyc_with("speed_mps = 8.3", "sped_mps = 8.3"), "eta.speed_mps: missing key");
   expect_bad(nyc_with("detour_factor = 1.35", "detour_factor = 1.35\ncolour = 3"),
              "eta.colour: unknown key");
-  expect_bad(nyc_with("shard_level = 7", "shard_level = 7\nflavour = 1"), "region.flavour");
+  expect_bad(nyc_with("shard_level = 12", "shard_level = 12\nflavour = 1"), "region.flavour");
   expect_bad(nyc_with("south = 40.49", "south = 41.5"), "south < north");
   expect_bad(nyc_with("north = 40.92", "north = 95.0"), "bounds");
-  expect_bad(nyc_with("shard_level = 7", "shard_level = 40"), "shard_level");
+  expect_bad(nyc_with("shard_level = 12", "shard_level = 40"), "shard_level");
   expect_bad(nyc_with("weight = 0.25", "weight = 0.95"), "weights");
   expect_bad(nyc_with("lat = 40.641", "lat = 41.9"), "outside bounds");
   expect_bad(nyc_with("hourly = [0.25, ", "hourly = ["), "24 numbers");
