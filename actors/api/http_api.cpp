@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/detail/api_state.hpp"
+#include "api/detail/worker_pool.hpp"
 
 namespace rideshard::api {
 
@@ -98,20 +99,37 @@ http_api::http_api(node::dispatch_node& node, const auth::token_authority& token
     : state_(std::make_unique<api_state>(api_state{node, tokens, users, m, std::move(opts), 0})) {
   if (!state_->opts.now_ms) state_->opts.now_ms = system_now_ms;
   state_->started_ms = state_->opts.now_ms();
+  if (state_->opts.worker_threads > 0)
+    pool_ = std::make_unique<worker_pool>(state_->opts.worker_threads, state_->opts.max_queued);
 }
 
 http_api::~http_api() = default;
 
 void http_api::handle(gateway::http_request req,
                       std::function<void(gateway::http_response)> respond) {
-  exchange ex{state_->stats, std::move(respond)};
-  try {
-    dispatch(*state_, req, ex);
-  } catch (const std::exception& e) {
-    // Nothing here should throw; never let an exception reach the gateway thread.
-    ex.fail(error{errc::internal, std::string("internal error: ") + e.what()});
-  }
-  if (!ex.answered()) ex.fail(error{errc::internal, "request was not answered"});
+  auto run = [st = state_.get()](const gateway::http_request& r,
+                                 std::function<void(gateway::http_response)> answer) {
+    exchange ex{st->stats, std::move(answer)};
+    try {
+      dispatch(*st, r, ex);
+    } catch (const std::exception& e) {
+      // Nothing here should throw; never let an exception reach a gateway or worker thread.
+      ex.fail(error{errc::internal, std::string("internal error: ") + e.what()});
+    }
+    if (!ex.answered()) ex.fail(error{errc::internal, "request was not answered"});
+  };
+  // /health stays inline (shallow, and it must answer while the pool is busy).
+  if (!pool_ || req.path == "/health") return run(req, std::move(respond));
+  auto shared_req = std::make_shared<gateway::http_request>(std::move(req));
+  auto shared_respond =
+      std::make_shared<std::function<void(gateway::http_response)>>(std::move(respond));
+  auto busy = [st = state_.get(), shared_respond] {
+    exchange ex{st->stats, *shared_respond};
+    ex.fail(error{errc::unavailable, "the API is overloaded or stopping; retry"});
+  };
+  worker_pool::task t{[run, shared_req, shared_respond] { run(*shared_req, *shared_respond); },
+                      busy};
+  if (!pool_->submit(std::move(t))) busy();
 }
 
 namespace detail {

@@ -26,7 +26,8 @@ namespace rideshard::api {
 
 namespace detail {
 struct api_state;
-}
+class worker_pool;
+}  // namespace detail
 
 /// The outbox as /health reports it (see persistence/outbox_relay.hpp).
 struct outbox_health {
@@ -47,6 +48,12 @@ struct api_options {
   /// POST /api/admin/backup (admin): takes a backup now and returns where it
   /// went. Empty: 503 (the node has no store / backup directory).
   std::function<result<std::string>()> backup;
+  /// Threads for the blocking endpoints (everything under /api/: argon2
+  /// hashing, node queries, history, backups). 0 answers inline on the calling
+  /// (gateway I/O) thread — unit tests do that to get synchronous answers.
+  std::size_t worker_threads = 0;
+  /// Requests waiting for a worker; beyond this they get 503 unavailable.
+  std::size_t max_queued = 1024;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).
@@ -55,11 +62,11 @@ struct api_options {
 /// Thread-safety: handle() may run concurrently on any number of gateway I/O
 /// threads; the object itself is immutable after construction.
 ///
-/// Blocking: handle() answers before it returns. Some endpoints do bounded
-/// blocking work on the calling I/O thread: argon2 hashing (registration, login,
-/// password change: tens of ms) and dispatch_node queries (nearby, trip lookup:
-/// at most dispatch_options::query_timeout). Moving those off the I/O threads is
-/// a known follow-up.
+/// Blocking: with api_options::worker_threads > 0 (what `serve` uses) every
+/// /api/ request runs on the API's own worker pool — argon2 hashing (tens of ms),
+/// dispatch_node queries (at most dispatch_options::query_timeout), history and
+/// backups never block a gateway I/O thread; `respond` is called from a worker.
+/// With 0 workers handle() answers inline before it returns (unit tests).
 class http_api final : public gateway::http_handler {
  public:
   http_api(node::dispatch_node& node, const auth::token_authority& tokens, auth::user_store& users,
@@ -73,6 +80,7 @@ class http_api final : public gateway::http_handler {
 
  private:
   std::unique_ptr<detail::api_state> state_;
+  std::unique_ptr<detail::worker_pool> pool_;  ///< after state_: stopped first
 };
 
 }  // namespace rideshard::api

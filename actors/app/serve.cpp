@@ -41,6 +41,7 @@ struct serve_options {
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
   std::chrono::milliseconds drain_timeout{5000};
+  std::size_t api_threads = 4;
 };
 
 std::int64_t unix_ms() {
@@ -94,6 +95,7 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   o.gw.idle_timeout = std::chrono::milliseconds(gw["idle_timeout_ms"].value_or(60000));
   o.gw.handshake_timeout = std::chrono::milliseconds(gw["handshake_timeout_ms"].value_or(5000));
   o.drain_timeout = std::chrono::milliseconds(gw["drain_timeout_ms"].value_or(5000));
+  o.api_threads = gw["api_threads"].value_or(o.api_threads);
   o.token_ttl_s = doc["auth"]["token_ttl_s"].value_or(o.token_ttl_s);
   return true;
 }
@@ -201,6 +203,7 @@ int run_serve(int argc, char** argv) {
   api::api_options aopts;
   aopts.token_ttl_s = o.token_ttl_s;
   aopts.now_ms = unix_ms;
+  aopts.worker_threads = o.api_threads;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };

@@ -4,10 +4,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/http_api.hpp"
 #include "auth/jwt.hpp"
@@ -455,4 +460,44 @@ TEST_CASE_FIXTURE(api_fixture, "unknown routes are 404, wrong methods 405") {
   auto users_id = call("POST", "/api/users/r-1", admin);
   CHECK(users_id.status == 405);
   CHECK(users_id.j()["error"]["message"] == "allowed: GET, PUT, DELETE");
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "with workers, /api/ answers from a worker thread; a full queue is 503") {
+  api::api_options opts;
+  opts.now_ms = [c = clock] { return c->load(); };
+  opts.worker_threads = 1;
+  opts.max_queued = 1;
+  api::http_api async(*node, *tokens, users, stats, std::move(opts));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<int, std::thread::id>> answers;
+  auto ask = [&](std::string path) {
+    gateway::http_request req;
+    req.method = "GET";
+    req.path = std::move(path);
+    req.authorization = "Bearer " + admin;
+    async.handle(std::move(req), [&](gateway::http_response r) {
+      std::lock_guard<std::mutex> lock{mu};
+      answers.emplace_back(r.status, std::this_thread::get_id());
+      cv.notify_all();
+    });
+  };
+  // A burst larger than one worker + one queued slot: every request is answered
+  // exactly once, the overflow with 503, none on this (the "I/O") thread.
+  for (int i = 0; i < 20; ++i) ask("/api/users/u-999999");
+  std::unique_lock<std::mutex> lock{mu};
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answers.size() == 20; }));
+  int served = 0, busy = 0;
+  for (const auto& [status, tid] : answers) {
+    if (status == 503) {
+      ++busy;
+    } else {
+      ++served;
+      CHECK(status != 200);  // no such user: an error, but answered by a worker
+      CHECK(tid != std::this_thread::get_id());
+    }
+  }
+  CHECK(served >= 1);
+  CHECK(served + busy == 20);
 }
