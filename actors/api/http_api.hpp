@@ -59,6 +59,8 @@ struct api_options {
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).
 ///
 /// Ownership: keeps references to node, tokens, users and m, which must outlive it.
+/// Destroy it before the node: its worker threads have talked to the node's
+/// actor system, and CAF 0.17 waits for such threads' thread-local state.
 /// Thread-safety: handle() may run concurrently on any number of gateway I/O
 /// threads; the object itself is immutable after construction.
 ///

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <toml++/toml.h>
@@ -23,6 +24,7 @@
 #include "node/log.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
+#include "sim/fd_limit.hpp"
 
 namespace rideshard::app {
 
@@ -71,7 +73,8 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   so.data_dir = o.data_dir.empty()
                     ? config_path(doc["node"]["data_dir"].value_or(std::string("../data")))
                     : o.data_dir;
-  so.backup_dir = config_path(doc["node"]["backup_dir"].value_or(std::string()));
+  if (so.backup_dir.empty())
+    so.backup_dir = config_path(doc["node"]["backup_dir"].value_or(std::string()));
   so.backup_interval = std::chrono::seconds(doc["node"]["backup_interval_s"].value_or(0));
   if (so.kafka_bootstrap.empty())
     so.kafka_bootstrap = doc["kafka"]["bootstrap"].value_or(std::string());
@@ -144,6 +147,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--listen", listen_flag,
                  "host:port to bind (port 0: ephemeral); overrides [node].listen");
   app.add_option("--data-dir", o.data_dir, "data directory; overrides [node].data_dir");
+  app.add_option("--backup-dir", o.storage.backup_dir,
+                 "backup directory for `rideshard admin backup` and scheduled backups; "
+                 "overrides [node].backup_dir");
   app.add_option("--kafka-bootstrap", o.storage.kafka_bootstrap,
                  "HOST:PORT of a Kafka broker; overrides [kafka].bootstrap (empty: events "
                  "wait in the outbox)");
@@ -163,6 +169,10 @@ int run_serve(int argc, char** argv) {
     return 2;
   }
   if (!read_node_config(o, listen_flag)) return 2;
+  // One descriptor per WebSocket connection: 10,000 drivers need more than 1,024.
+  if (const auto fds = sim::raise_fd_limit(65536); fds < 16384)
+    std::fprintf(stderr, "rideshard serve: WARNING: only %llu file descriptors (ulimit -n)\n",
+                 static_cast<unsigned long long>(fds));
   auto regions = load_node_regions(o.config);
   if (!regions) {
     std::fprintf(stderr, "rideshard serve: %s\n", regions.err().message.c_str());
@@ -207,9 +217,9 @@ int run_serve(int argc, char** argv) {
   aopts.outbox = [s = storage->get()] { return s->health(); };
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
-  api::http_api http(**node, *tokens, users, stats, aopts);
+  auto http = std::make_unique<api::http_api>(**node, *tokens, users, stats, aopts);
   gateway::gateway gw;
-  auto port = gw.start(o.gw, **node, http, stats);
+  auto port = gw.start(o.gw, **node, *http, stats);
   if (!port) {
     std::fprintf(stderr, "rideshard serve: cannot listen on %s:%u: %s\n", o.gw.address.c_str(),
                  o.gw.port, port.err().message.c_str());
@@ -231,6 +241,9 @@ int run_serve(int argc, char** argv) {
   std::fflush(stdout);
   const bool drained = gw.drain(std::chrono::steady_clock::now() + o.drain_timeout);
   gw.stop();
+  // API workers before the node: a thread that talked to the actor system keeps
+  // CAF's thread-local logger alive, and ~actor_system waits for that logger.
+  http.reset();
   node->reset();
   std::printf("rideshard serve: stopped (%s)\n",
               drained ? "all sessions closed" : "drain timed out");

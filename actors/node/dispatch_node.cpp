@@ -227,6 +227,11 @@ dispatch_node::~dispatch_node() {
     logger().error("event=shutdown_slow still_running=\"{}\"", impl_->router->running_summary());
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
+  // The journal is detached: its private thread lives until the actor object is
+  // destroyed, and ~actor_system joins that thread. Drop our handles to it now,
+  // or a context kept alive elsewhere would keep the thread (and shutdown) waiting.
+  impl_->ctx->journal = nullptr;
+  impl_->journal = nullptr;
 }
 
 void dispatch_node::on_open(const gateway::connection_ptr&) {

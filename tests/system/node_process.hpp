@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace rideshard::system_test {
 
@@ -30,7 +31,9 @@ struct node_process {
 
   /// Starts the node on an existing (or new) data dir, e.g. after kill9(). With a
   /// `log_path`, the node's stderr is appended there at log level info.
-  node_process(const char* jwt_secret, std::string dir, const std::string& log_path = {})
+  /// `extra_args` are appended to the serve command line (e.g. --backup-dir B).
+  node_process(const char* jwt_secret, std::string dir, const std::string& log_path = {},
+               const std::vector<std::string>& extra_args = {})
       : data_dir(std::move(dir)) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
@@ -47,8 +50,12 @@ struct node_process {
       }
       const std::string config =
           std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
-      execl(RIDESHARD_BINARY, RIDESHARD_BINARY, "serve", "--config", config.c_str(), "--listen",
-            "127.0.0.1:0", "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
+      std::vector<const char*> argv{RIDESHARD_BINARY, "serve",         "--config",
+                                    config.c_str(),   "--listen",      "127.0.0.1:0",
+                                    "--data-dir",     data_dir.c_str()};
+      for (const auto& a : extra_args) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      execv(RIDESHARD_BINARY, const_cast<char* const*>(argv.data()));
       _exit(127);
     }
     close(fds[1]);
