@@ -251,9 +251,14 @@ int main(int argc, char** argv) {
                  regions ? "no region in the config" : regions.err().message.c_str());
     return 2;
   }
-  load::load_shape shape{o.drivers,   o.requests_per_s, o.update_interval_s,
-                         o.measure_s, o.time_scale,     o.threads,
-                         o.runs};
+  load::load_shape shape{o.drivers,
+                         o.requests_per_s,
+                         o.update_interval_s,
+                         o.measure_s,
+                         o.time_scale,
+                         o.threads,
+                         o.runs,
+                         o.nice};
   std::vector<load::run_figures> runs;
   for (int i = 0; i < o.runs; ++i) {
     std::fprintf(stderr,
