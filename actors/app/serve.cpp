@@ -44,6 +44,7 @@ struct serve_options {
   gateway::gateway_config gw;
   std::chrono::milliseconds drain_timeout{5000};
   std::size_t api_threads = 4;
+  std::int64_t location_sample_ms = 30'000;  ///< [kafka].location_sample_s; 0: none
 };
 
 std::int64_t unix_ms() {
@@ -79,6 +80,7 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   if (so.kafka_bootstrap.empty())
     so.kafka_bootstrap = doc["kafka"]["bootstrap"].value_or(std::string());
   so.kafka_partitions = doc["kafka"]["partitions"].value_or(3);
+  o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
   std::string listen = listen_flag.empty()
                            ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
                            : listen_flag;
@@ -203,6 +205,7 @@ int run_serve(int argc, char** argv) {
   dopts.node_id = o.node_id;
   dopts.now_ms = unix_ms;
   dopts.stats = &stats;
+  dopts.location_sample_ms = o.location_sample_ms;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {
     std::fprintf(stderr, "rideshard serve: %s\n", node.err().message.c_str());

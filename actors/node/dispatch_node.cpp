@@ -157,7 +157,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     return it == raw->sessions.end() ? std::string("-") : it->second.who.subject;
   };
   if (auto* s = p->ctx->opts.store) {
-    p->journal = spawn_journal(p->sys, *s);
+    p->journal = spawn_journal(p->sys, *s, &p->ctx->stats);
     p->ctx->journal = p->journal;
     if (auto ok = p->recover(*s); !ok) {
       p->router->stop_all();

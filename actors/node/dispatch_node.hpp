@@ -56,6 +56,19 @@ struct dispatch_options {
   /// client hears of it, and create() recovers active trips from it. Not owned,
   /// must outlive the node. nullptr: in-memory node (tests, benchmarks).
   persistence::store* store = nullptr;
+  /// Durable node only: each driver's accepted location samples go to the
+  /// outbox (rideshard.driver-locations.v1) at most once per this many
+  /// milliseconds of server time (docs/events.md). <= 0: none (the default
+  /// here; `rideshard serve` uses [kafka].location_sample_s, default 30 s).
+  std::int64_t location_sample_ms = 0;
+  /// Location batching (see node/README.md): an available driver's new
+  /// position waits at most this long in its shard's buffer before the matcher
+  /// applies every buffered one in one index batch (anything that reads the
+  /// index flushes first). <= 0: flush right away.
+  std::chrono::milliseconds location_flush{25};
+  /// Per shard: drivers whose position may wait in the buffer; a further
+  /// driver's position is dropped (its next frame retries). Withdrawals always fit.
+  std::size_t location_buffer_max = 65536;
 };
 
 /// What create() found in the store.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "node/analytics_events.hpp"
 #include "node/shard_router.hpp"
 
 namespace rideshard::node {
@@ -15,7 +16,9 @@ struct driver_state {
   gateway::connection_ptr conn;
   bool online = false;
   std::optional<schemas::location_sample> last;
-  caf::actor indexed_in;  ///< matcher holding us as available, if any
+  location_sampler sampler;                      ///< rideshard.driver-locations.v1 (durable node)
+  caf::actor indexed_in;                         ///< matcher holding us as available, if any
+  std::shared_ptr<position_buffer> indexed_buf;  ///< its location buffer
   // The open offer (at most one).
   trip_id offer_trip;
   caf::actor offer_actor;
@@ -31,23 +34,49 @@ using driver_self = caf::stateful_actor<driver_state>;
 
 bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_value(); }
 
-void unindex(driver_self* self) {
-  auto& st = self->state;
-  if (st.indexed_in) self->send(st.indexed_in, unavail_atom::value, st.id);
-  st.indexed_in = nullptr;
+// Asks the matcher to drain its location buffer, as the deposit requested:
+// now (kick) and/or after location_flush (the shard's next timed flush).
+void notify(driver_self* self, const caf::actor& m, position_buffer::deposit_status ds) {
+  if (ds.kick) self->send(m, posflush_atom::value, false);
+  if (!ds.arm_timer) return;
+  const auto delay = self->state.ctx->opts.location_flush;
+  if (delay.count() <= 0)
+    self->send(m, posflush_atom::value, true);
+  else
+    caf::delayed_anon_send(m, delay, posflush_atom::value, true);
 }
 
-// Tells the matcher of our current shard that we are available (or not).
+// Withdraws us from the matcher holding us as available. Through the same
+// buffer as our positions, so a withdrawal after a position always wins.
+void unindex(driver_self* self) {
+  auto& st = self->state;
+  if (st.indexed_in && st.indexed_buf)
+    notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
+  else if (st.indexed_in)
+    self->send(st.indexed_in, unavail_atom::value, st.id);
+  st.indexed_in = nullptr;
+  st.indexed_buf = nullptr;
+}
+
+// Tells the matcher of our current shard that we are available (or not): the
+// position goes into the shard's buffer (last write wins), which the matcher
+// applies in one batch on its timer or before its next index read.
 void announce(driver_self* self) {
   auto& st = self->state;
   if (!st.online || busy(st) || !st.last) {
     unindex(self);
     return;
   }
-  auto m = st.ctx->router->matcher_at(st.last->pos);
-  if (st.indexed_in && st.indexed_in != m) unindex(self);
-  st.indexed_in = m;
-  if (m) self->send(m, avail_atom::value, driver_avail{st.id, st.last->pos, self});
+  auto sh = st.ctx->router->shard_at(st.last->pos);
+  if (st.indexed_in && st.indexed_in != sh.matcher) unindex(self);
+  const bool fresh = !st.indexed_in;  // newly available here: parked requests may wait
+  st.indexed_in = sh.matcher;
+  st.indexed_buf = sh.positions;
+  if (!sh.matcher) return;
+  if (sh.positions)
+    notify(self, sh.matcher, sh.positions->put(st.id, st.last->pos, self, fresh));
+  else
+    self->send(sh.matcher, avail_atom::value, driver_avail{st.id, st.last->pos, self});
 }
 
 void arm_idle(driver_self* self) {
@@ -92,8 +121,10 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
   auto accepted = take_samples(self, b, first);
   if (first.code != errc::ok) st.ctx->send_error(rt, first.code, first.message);
   if (accepted == 0) return;
+  st.sampler.offer(*st.ctx, st.id, *st.last, st.online && !busy(st));  // before the ack
+  // Deposited before the ack: once the app sees it, every query sees the position.
+  announce(self);  // one buffer entry per frame (not per sample), one batch per flush
   st.ctx->send(rt.conn, schemas::ack{accepted}, rt.seq);
-  announce(self);  // one matcher message per frame, not per sample
   if (st.trip && st.rider_actor &&
       (st.trip->state == trip_state::accepted || st.trip->state == trip_state::driver_arrived ||
        st.trip->state == trip_state::in_progress)) {
@@ -183,7 +214,11 @@ void on_offer(driver_self* self, offer_delivery& d) {
     self->send(d.trip_actor, command_atom::value, std::move(c));
     return;
   }
-  st.indexed_in = nullptr;  // the matcher removed us when it made the offer
+  // The matcher removed us when it made the offer; a position we buffered
+  // before it arrived must not put us back: withdraw it (last write wins).
+  if (st.indexed_in && st.indexed_buf) notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
+  st.indexed_in = nullptr;
+  st.indexed_buf = nullptr;
   st.offer_trip = d.wire.trip;
   st.offer_actor = d.trip_actor;
   st.ctx->stats.offer_made(d.request_in);  // before the frame: a client that sees it sees the count

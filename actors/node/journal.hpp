@@ -1,11 +1,14 @@
 // journal: the node's single writer to the RocksDB store. Trip actors ask it to
-// commit a write_batch and wait for the answer before telling any client.
-// Internal to node/.
+// commit a write_batch and wait for the answer before telling any client;
+// analytics producers (driver locations, quotes, surge) hand it outbox-only
+// batches fire-and-forget. Internal to node/.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
+#include "node/node_stats.hpp"
 #include "node/protocol.hpp"
 #include "rideshard/persistence/store.hpp"
 
@@ -13,6 +16,8 @@ namespace rideshard::node {
 
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// (event_atom, batch_ptr): fire-and-forget analytics events (no answer).
+using event_atom = caf::atom_constant<caf::atom("event")>;
 
 /// A batch travelling to the journal (shared: CAF messages are copy-on-write).
 using batch_ptr = std::shared_ptr<persistence::write_batch>;
@@ -23,10 +28,21 @@ struct commit_outcome {
   std::string message;
 };
 
+/// Default bound on analytics batches waiting for the next group commit.
+inline constexpr std::size_t default_max_pending_events = 10'000;
+
 /// Spawns the journal on its own thread (detached: commit() blocks on fsync).
 /// Group commit: every batch that arrives while a commit is in flight goes into
 /// the next single synced WriteBatch. `s` must outlive the actor.
-caf::actor spawn_journal(caf::actor_system& sys, persistence::store& s);
+///
+/// (commit_atom, batch_ptr) -> commit_outcome: acknowledged state (trip
+/// transitions); the answer comes only once the batch is on disk.
+/// (event_atom, batch_ptr): analytics samples; merged into the same group
+/// commit, nobody waits. At most `max_pending_events` wait at once: further
+/// ones are dropped (counted, logged). A failed event batch is logged and
+/// counted as storage_error in `stats` (may be null; must outlive the actor).
+caf::actor spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats = nullptr,
+                         std::size_t max_pending_events = default_max_pending_events);
 
 }  // namespace rideshard::node
 

@@ -333,3 +333,13 @@ struct reserve_answer {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::reserve_answer)
+
+// ---- location batching, see position_buffer.hpp ----
+
+namespace rideshard::node {
+
+/// Driver -> matcher: apply the shard's buffered positions; `true` for the
+/// timed flush the buffer asked for, `false` for a kick (a newly available driver).
+using posflush_atom = caf::atom_constant<caf::atom("posflush")>;
+
+}  // namespace rideshard::node

@@ -13,8 +13,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "node/analytics_events.hpp"
 #include "node/fleet_feed.hpp"
 #include "node/fleet_index.hpp"
+#include "node/position_buffer.hpp"
 #include "node/shard_router.hpp"
 #include "node/shard_search.hpp"
 #include "rideshard/engine/fare.hpp"
@@ -52,6 +54,7 @@ struct matcher_state {
   const region* reg = nullptr;
   std::optional<spatial_index> index;
   std::optional<surge_engine> surge;
+  matcher_events events;  ///< quote and surge events for the outbox (durable node)
   std::optional<straight_line_eta> eta;
   std::optional<fleet_index> fleet;  ///< fed drivers: nearby only, never dispatched
   std::vector<neighbor> hits;        ///< scratch for nearby queries
@@ -71,6 +74,10 @@ struct matcher_state {
   std::optional<spatial_index> scratch;
   std::vector<driver_id> scratch_ids;
   std::unordered_map<driver_id, caf::actor> scratch_owner;  ///< remote candidates only
+  /// Location batching: the shard's buffer (drivers deposit, we drain) and scratch.
+  std::shared_ptr<position_buffer> positions;
+  std::vector<position_update> drained;
+  std::vector<driver_position> batch;
   static inline const char* name = "region_matcher";
 };
 using matcher_actor = caf::stateful_actor<matcher_state>;
@@ -124,6 +131,59 @@ void put_back(matcher_actor* self, driver_id d, lat_lng pos) {
   auto& st = self->state;
   if (!st.driver_actors.count(d) || st.index->contains(d)) return;
   if (st.index->upsert(d, pos)) count_supply(self, d, pos);
+}
+
+// ---- location batching ---------------------------------------------------------
+
+void retry_parked(matcher_actor* self);
+
+// A driver is (still) available at pos with its actor: as the avail message did.
+void took_position(matcher_actor* self, driver_id d, lat_lng pos, const caf::actor& actor) {
+  auto& s = self->state;
+  s.driver_actors[d] = actor;
+  s.fleet->forget(d);  // its app owns it now
+  count_supply(self, d, pos);
+}
+
+// Applies the shard's buffered location updates: withdrawals remove, positions
+// go into the index in ONE upsert_batch (last write per driver already won in
+// the buffer). Returns whether any driver is available after it.
+bool flush_positions(matcher_actor* self, bool timed) {
+  auto& st = self->state;
+  if (!st.positions || (!timed && st.positions->empty())) return false;
+  st.positions->drain(st.drained, timed);
+  if (st.drained.empty()) return false;
+  st.batch.clear();
+  const auto& bounds = st.index->config().bounds;
+  for (auto& u : st.drained) {
+    if (!u.actor) {
+      remove_driver(self, u.driver);
+    } else if (u.driver.valid() && validate(u.pos) && bounds.contains(u.pos)) {
+      st.batch.push_back(driver_position{u.driver, u.pos});
+    } else {
+      u.actor = nullptr;  // rejected, as a single upsert would be
+    }
+  }
+  bool added = false;
+  if (!st.batch.empty()) {
+    if (!st.index->upsert_batch(st.batch)) {  // unexpected: fall back to single upserts
+      for (auto& u : st.drained)
+        if (u.actor && !st.index->upsert(u.driver, u.pos)) u.actor = nullptr;
+    }
+    for (auto& u : st.drained) {
+      if (!u.actor) continue;
+      took_position(self, u.driver, u.pos, u.actor);
+      added = true;
+    }
+  }
+  st.drained.clear();  // drop the actor handles now
+  return added;
+}
+
+// Before anything that reads the index: apply what drivers deposited, and give
+// parked requests a go at newly available drivers (as the avail messages did).
+void sync_positions(matcher_actor* self) {
+  if (flush_positions(self, false)) retry_parked(self);
 }
 
 // ---- cross-shard search ------------------------------------------------------
@@ -469,7 +529,10 @@ schemas::quote make_quote(matcher_actor* self, lat_lng pickup, lat_lng dropoff) 
   auto now = st.ctx->now();
   std::int32_t surge = no_surge_permille;
   if (auto cell = st.surge->cell_for(pickup))
-    if (auto m = st.surge->multiplier_permille(*cell, now)) surge = *m;
+    if (auto m = st.surge->multiplier_permille(*cell, now)) {
+      surge = *m;
+      st.events.surge_seen(*st.ctx, *st.surge, *cell, surge);
+    }
   auto dist = distance_m(pickup, dropoff) * st.reg->eta.detour_factor;
   auto dur = st.eta->estimate_s(pickup, dropoff);
   schemas::quote q;
@@ -488,6 +551,15 @@ schemas::quote make_quote(matcher_actor* self, lat_lng pickup, lat_lng dropoff) 
     q.pickup_eta_s =
         static_cast<std::uint32_t>(std::lround(st.eta->estimate_s(near->front().pos, pickup)));
   return q;
+}
+
+// The quote to its rider, and (durable node) its quote event, final ETA included.
+void send_quote(matcher_actor* self, const caf::actor& to, quote_answer&& a) {
+  auto& st = self->state;
+  if (st.ctx->journal)
+    if (auto cell = st.surge->cell_for(a.pickup))
+      st.events.quote(*st.ctx, a.wire, rider_of(*st.ctx, a.reply), a.pickup, a.dropoff, *cell);
+  self->send(to, quote_atom::value, std::move(a));
 }
 
 // Our part of a nearby query (live + fed drivers) and the radius the
@@ -554,9 +626,10 @@ void nearby_batch(matcher_actor* self, nearby_part& part) {
 }
 
 caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t region_index,
-                             cell_id cell) {
+                             cell_id cell, std::shared_ptr<position_buffer> positions) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
+  st.positions = std::move(positions);
   st.reg = &st.ctx->regions.at(region_index);
   st.key = shard_key{region_index, cell};
   spatial_index_config icfg;
@@ -568,31 +641,43 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
   st.eta.emplace(straight_line_eta::create(st.reg->eta).value());
   st.fleet.emplace(icfg.bounds);
   return {
-      [=](avail_atom, driver_avail& a) {
+      [=](avail_atom, driver_avail& a) {  // unbuffered (driver actors use the buffer)
         auto& s = self->state;
+        (void)flush_positions(self, false);  // older buffered updates first
         if (!s.index->upsert(a.driver, a.pos)) return;
-        s.driver_actors[a.driver] = a.actor;
-        s.fleet->forget(a.driver);  // its app owns it now
-        count_supply(self, a.driver, a.pos);
+        took_position(self, a.driver, a.pos, a.actor);
         retry_parked(self);
       },
-      [=](unavail_atom, driver_id d) { remove_driver(self, d); },
+      [=](unavail_atom, driver_id d) {
+        sync_positions(self);
+        remove_driver(self, d);
+      },
+      [=](posflush_atom, bool timed) {
+        if (flush_positions(self, timed)) retry_parked(self);
+        sync_pending(self);
+      },
       [=](retry_atom) {
+        sync_positions(self);
         self->state.retry_armed = false;
         retry_parked(self);
         sync_pending(self);
       },
       [=](window_atom) {
+        sync_positions(self);
         self->state.window_armed = false;
         solve_window(self);
         sync_pending(self);
       },
       [=](dispatch_atom, dispatch_request& r) {
         auto& s = self->state;
+        sync_positions(self);
         pending_request p;
         if (auto cell = s.surge->cell_for(r.pickup)) {
           (void)s.surge->record_request(*cell, s.ctx->now());
-          if (auto m = s.surge->multiplier_permille(*cell, s.ctx->now())) p.surge = *m;
+          if (auto m = s.surge->multiplier_permille(*cell, s.ctx->now())) {
+            p.surge = *m;
+            s.events.surge_seen(*s.ctx, *s.surge, *cell, *m);
+          }
         }
         p.trip_actor = r.trip_actor;
         p.pickup = r.pickup;
@@ -611,6 +696,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       },
       [=](closed_atom, offer_closed& c) {
         auto& s = self->state;
+        sync_positions(self);  // a re-announced driver's newer position wins over put_back
         auto it = s.pending.find(c.trip);
         std::optional<held_driver> held;
         if (auto o = s.on_offer.find(c.driver); o != s.on_offer.end()) {
@@ -646,6 +732,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       [=](dispatch_atom, trip_id t, caf::actor trip_actor, lat_lng pickup,
           std::vector<driver_id> excluded) {  // re-dispatch after a driver backed out
         auto& s = self->state;
+        sync_positions(self);
         pending_request p;
         p.trip_actor = std::move(trip_actor);
         p.pickup = pickup;
@@ -657,6 +744,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       },
       [=](quote_atom, quote_ask& q) {
         auto& s = self->state;
+        sync_positions(self);
         quote_answer a{make_quote(self, q.req.pickup, q.req.dropoff), q.req.pickup, q.req.dropoff,
                        q.reply};
         // The pickup ETA is the nearest driver's, whichever shard it is in.
@@ -665,7 +753,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         const bool have = near && !near->empty();
         auto targets =
             s.ctx->router->neighbours(s.key, q.req.pickup, have ? near->front().distance_m : max_r);
-        if (targets.empty()) return self->send(q.rider_actor, quote_atom::value, std::move(a));
+        if (targets.empty()) return send_quote(self, q.rider_actor, std::move(a));
         std::vector<shard_probe> probes(targets.size(),
                                         shard_probe{{probe_query{q.req.pickup, max_r, 1, false}}});
         probe_neighbours(
@@ -679,11 +767,12 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
                 if (!found || eta < a.wire.pickup_eta_s) a.wire.pickup_eta_s = eta;
                 found = true;
               }
-              self->send(to, quote_atom::value, std::move(a));
+              send_quote(self, to, std::move(a));
             });
       },
       [=](nearby_atom, nearby_query& q) -> caf::result<nearby_answer> {
         auto& s = self->state;
+        sync_positions(self);
         nearby_answer a;
         auto bound = local_nearby(self, q.center, q.radius_m, q.k, a.hits);
         if (!bound) return nearby_answer{{}, bound.code()};
@@ -702,6 +791,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       },
       [=](probe_atom, shard_probe& p) -> shard_probe_answer {
         auto& s = self->state;
+        sync_positions(self);
         shard_probe_answer a;
         a.hits.resize(p.queries.size());
         for (std::size_t i = 0; i < p.queries.size(); ++i) {
@@ -725,6 +815,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
       [=](reserve_atom, driver_id d) -> reserve_answer {
         // Another shard's request wants our driver: hand it over iff still available.
         auto& s = self->state;
+        sync_positions(self);  // a buffered withdrawal must win over the reservation
         reserve_answer a;
         auto pos = s.index->position(d);
         auto da = s.driver_actors.find(d);
@@ -736,24 +827,29 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         return a;
       },
       [=](release_atom, driver_id d, lat_lng pos) {  // a borrowed driver's offer closed
+        sync_positions(self);
         put_back(self, d, pos);
         retry_parked(self);
       },
       [=](fleet_atom, fleet_upsert& u) {
         auto& s = self->state;
+        sync_positions(self);
         for (auto d : u.forget) s.fleet->forget(d);  // moved to another shard
         auto live = [&s](driver_id d) { return s.driver_actors.count(d) != 0; };
         u.job->part_done(s.fleet->apply(u.samples, live, *u.job));
       },
-      [=](nearby_batch_atom, nearby_part& p) { nearby_batch(self, p); },
+      [=](nearby_batch_atom, nearby_part& p) {
+        sync_positions(self);
+        nearby_batch(self, p);
+      },
   };
 }
 
 }  // namespace
 
 caf::actor spawn_region_matcher(caf::actor_system& sys, context_ptr ctx, std::size_t region_index,
-                                cell_id cell) {
-  return sys.spawn(region_matcher, std::move(ctx), region_index, cell);
+                                cell_id cell, std::shared_ptr<position_buffer> positions) {
+  return sys.spawn(region_matcher, std::move(ctx), region_index, cell, std::move(positions));
 }
 
 }  // namespace rideshard::node

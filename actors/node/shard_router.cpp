@@ -34,12 +34,43 @@ caf::actor shard_router::matcher_at(lat_lng p) {
 
 caf::actor shard_router::matcher(const shard_key& key) {
   std::lock_guard<std::mutex> lock{mu_};
+  return shard_locked(key).matcher;
+}
+
+shard_handle shard_router::shard_at(lat_lng p) {
+  auto key = shard_of(p);
+  if (!key) return {};
+  std::lock_guard<std::mutex> lock{mu_};
+  return shard_locked(*key);
+}
+
+shard_handle shard_router::shard_locked(const shard_key& key) {
   auto it = matchers_.find(key);
-  if (it != matchers_.end()) return it->second;
+  if (it != matchers_.end()) return {it->second, positions_[key]};
   if (stopped_) return {};
-  auto m = track(spawn_region_matcher(sys_, ctx_, key.region, key.cell), 0);
+  auto buf = std::make_shared<position_buffer>(ctx_->opts.location_buffer_max);
+  auto m = track(spawn_region_matcher(sys_, ctx_, key.region, key.cell, buf), 0);
   matchers_.emplace(key, m);
-  return m;
+  positions_[key] = buf;
+  return {m, std::move(buf)};
+}
+
+position_buffer::counters shard_router::location_stats() const {
+  std::vector<std::shared_ptr<position_buffer>> bufs;
+  {
+    std::lock_guard<std::mutex> lock{mu_};
+    for (const auto& kv : positions_) bufs.push_back(kv.second);
+  }
+  position_buffer::counters sum;
+  for (const auto& b : bufs) {
+    auto c = b->stats();
+    sum.deposits += c.deposits;
+    sum.coalesced += c.coalesced;
+    sum.dropped += c.dropped;
+    sum.flushes += c.flushes;
+    sum.drained += c.drained;
+  }
+  return sum;
 }
 
 std::vector<caf::actor> shard_router::matchers() {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "node/position_buffer.hpp"
 #include "node/protocol.hpp"
 
 namespace rideshard::node {
@@ -28,6 +29,12 @@ struct shard_key {
   }
 };
 
+/// A shard's matcher and the buffer its location updates go through.
+struct shard_handle {
+  caf::actor matcher;
+  std::shared_ptr<position_buffer> positions;
+};
+
 /// Thread-safe (one mutex; held only to look up, spawn and enqueue, never to
 /// wait). Entity actors are spawned on first use and removed by passivation.
 class shard_router {
@@ -38,6 +45,11 @@ class shard_router {
   /// The matcher of p's shard; an invalid handle when p is outside every region.
   caf::actor matcher_at(lat_lng p);
   caf::actor matcher(const shard_key& key);
+  /// Like matcher_at, plus the shard's position buffer (both invalid outside
+  /// every region or after stop_all). Driver actors deposit positions there.
+  shard_handle shard_at(lat_lng p);
+  /// Position buffer counters summed over every shard (metrics, tests).
+  position_buffer::counters location_stats() const;
   std::vector<caf::actor> matchers();
   /// Cross-shard search: the matchers that already exist (never spawns one: a
   /// shard without a matcher has no drivers) of `own`'s region whose cells lie
@@ -85,6 +97,7 @@ class shard_router {
  private:
   caf::actor driver_locked(driver_id id);
   caf::actor rider_locked(rider_id id);
+  shard_handle shard_locked(const shard_key& key);
 
   /// Counts the actor until it terminates (kinds: 0 matcher, 1 driver, 2 rider, 3 trip).
   caf::actor track(caf::actor a, int kind);
@@ -96,6 +109,8 @@ class shard_router {
   mutable std::mutex mu_;
   bool stopped_ = false;  ///< guarded by mu_
   std::map<shard_key, caf::actor> matchers_;
+  /// One per matcher, created with it; kept after stop_all (drivers may hold it).
+  std::map<shard_key, std::shared_ptr<position_buffer>> positions_;
   std::unordered_map<driver_id, caf::actor> drivers_;
   std::unordered_map<rider_id, caf::actor> riders_;
   std::unordered_map<trip_id, caf::actor> trips_;
