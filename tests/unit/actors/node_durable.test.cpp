@@ -7,29 +7,12 @@
 #include "node_harness.hpp"
 #include "rideshard/persistence/store.hpp"
 #include "rideshard/schemas/records.hpp"
+#include "store_fixture.hpp"
 
 using namespace rideshard;
 using namespace rideshard::test;
 
 namespace {
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/rideshard-node-durable-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
-
-std::unique_ptr<persistence::store> open_store(const std::string& dir) {
-  persistence::store_options o;
-  o.path = dir;
-  auto s = persistence::store::open(o);
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
 
 std::optional<trip> stored(persistence::store& s, trip_id id) {
   auto snap = s.load_entity(persistence::entity_kind::trip, id.value);
