@@ -7,6 +7,8 @@
 #include <ctime>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "rideshard/persistence/write_batch.hpp"
 
 namespace rideshard::app {
@@ -29,7 +31,82 @@ std::optional<std::int64_t> parse_rfc3339_ms(const std::string& s) {
   return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
+// "r-42" / "d-7" -> 42 / 7 (the store key); 0 if malformed.
+std::uint64_t account_key(const std::string& id) {
+  if (id.size() < 3 || id[1] != '-') return 0;
+  std::uint64_t v = 0;
+  for (std::size_t i = 2; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return 0;
+    v = v * 10 + static_cast<std::uint64_t>(id[i] - '0');
+  }
+  return v;
+}
+
+std::vector<std::uint8_t> encode_account(const auth::user& u) {
+  const nlohmann::json j{{"id", u.id},
+                         {"role", std::string(auth::to_string(u.r))},
+                         {"name", u.name},
+                         {"email", u.email},
+                         {"password_hash", u.password_hash},
+                         {"created_at_ms", u.created_at_ms},
+                         {"suspended", u.suspended}};
+  const auto text = j.dump();
+  return {text.begin(), text.end()};
+}
+
+result<auth::user> decode_account(const std::vector<std::uint8_t>& bytes) {
+  auto j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error{errc::storage_error, "unreadable account"};
+  try {
+    auth::user u;
+    u.id = j.at("id").get<std::string>();
+    auto r = auth::role_from_string(j.at("role").get<std::string>());
+    if (!r) return r.err();
+    u.r = *r;
+    u.name = j.at("name").get<std::string>();
+    u.email = j.at("email").get<std::string>();
+    u.password_hash = j.at("password_hash").get<std::string>();
+    u.created_at_ms = j.at("created_at_ms").get<std::int64_t>();
+    u.suspended = j.at("suspended").get<bool>();
+    return u;
+  } catch (const nlohmann::json::exception& e) {
+    return error{errc::storage_error, std::string("unreadable account: ") + e.what()};
+  }
+}
+
 }  // namespace
+
+auth::account_durability node_storage::account_hooks() {
+  auth::account_durability h;
+  h.put = [this](const auth::user& u) -> result<void> {
+    const auto key = account_key(u.id);
+    if (key == 0) return error{errc::invalid_argument, "malformed account id " + u.id};
+    persistence::write_batch b;
+    b.put_entity(persistence::entity_kind::account, key, 0, encode_account(u));
+    if (auto ok = store_->commit(b); !ok) return ok.err();
+    return {};
+  };
+  h.erase = [this](const auth::user& u) -> result<void> {
+    persistence::write_batch b;
+    b.erase_entity(persistence::entity_kind::account, account_key(u.id));
+    if (auto ok = store_->commit(b); !ok) return ok.err();
+    return {};
+  };
+  return h;
+}
+
+result<std::vector<auth::user>> node_storage::load_accounts() const {
+  auto snaps = store_->load_entities(persistence::entity_kind::account);
+  if (!snaps) return snaps.err();
+  std::vector<auth::user> out;
+  out.reserve(snaps->size());
+  for (const auto& s : *snaps) {
+    auto u = decode_account(s.value);
+    if (!u) return u.err();
+    out.push_back(std::move(*u));
+  }
+  return out;
+}
 
 result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& o) {
   if (o.data_dir.empty()) return error{errc::bad_config, "no data directory configured"};

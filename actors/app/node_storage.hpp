@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/http_api.hpp"
+#include "auth/user_store.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -41,6 +42,10 @@ class node_storage {
 
   persistence::store& store() noexcept { return *store_; }
   api::outbox_health health() const;
+  /// Accounts (POST /api/users ...): hooks that write each change (synced)
+  /// before the API answers, and the accounts stored so far.
+  auth::account_durability account_hooks();
+  [[nodiscard]] result<std::vector<auth::user>> load_accounts() const;
   /// Adds an incremental backup to backup_dir now; returns the directory.
   /// Errors: unavailable (no backup_dir), storage_error.
   [[nodiscard]] result<std::string> backup_now();

@@ -92,6 +92,8 @@ result<user> user_store::register_user(const registration& reg) {
   u.email = *email;
   u.password_hash = std::move(*hash);
   u.created_at_ms = now_ms_();
+  if (durable_.put)
+    if (auto ok = durable_.put(u); !ok) return ok.err();  // nothing visible yet
   id_by_email_.emplace(u.email, u.id);
   by_id_.emplace(u.id, u);
   return u;
@@ -140,16 +142,21 @@ result<user> user_store::update(std::string_view id, const user_update& upd) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_id_.find(std::string(id));
   if (it == by_id_.end()) return unknown(id);
-  user& u = it->second;
-  if (email && *email != u.email) {
-    if (id_by_email_.count(*email) != 0) return {errc::duplicate_id, "email already registered"};
-    id_by_email_.erase(u.email);
-    id_by_email_.emplace(*email, u.id);
-    u.email = *email;
-  }
+  user u = it->second;  // a copy: the stored one changes only once durable
+  if (email && *email != u.email && id_by_email_.count(*email) != 0)
+    return {errc::duplicate_id, "email already registered"};
+  const std::string old_email = u.email;
+  if (email) u.email = *email;
   if (upd.name) u.name = *upd.name;
   if (hash) u.password_hash = std::move(*hash);
   if (upd.suspended) u.suspended = *upd.suspended;
+  if (durable_.put)
+    if (auto ok = durable_.put(u); !ok) return ok.err();
+  if (u.email != old_email) {
+    id_by_email_.erase(old_email);
+    id_by_email_.emplace(u.email, u.id);
+  }
+  it->second = u;
   return u;
 }
 
@@ -157,8 +164,34 @@ result<void> user_store::remove(std::string_view id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_id_.find(std::string(id));
   if (it == by_id_.end()) return unknown(id);
+  if (durable_.erase)
+    if (auto ok = durable_.erase(it->second); !ok) return ok.err();
   id_by_email_.erase(it->second.email);
   by_id_.erase(it);
+  return {};
+}
+
+void user_store::set_durability(account_durability hooks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  durable_ = std::move(hooks);
+}
+
+result<void> user_store::restore(const std::vector<user>& accounts) {
+  std::unordered_map<std::string, user> ids;
+  std::unordered_map<std::string, std::string> emails;
+  for (const auto& u : accounts) {
+    if (!ids.emplace(u.id, u).second || !emails.emplace(u.email, u.id).second)
+      return {errc::duplicate_id, "stored accounts repeat id or email " + u.id};
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, u] : ids) {
+    if (by_id_.count(id) != 0 || id_by_email_.count(u.email) != 0)
+      return {errc::duplicate_id, "account " + id + " already present"};
+  }
+  for (auto& [id, u] : ids) {
+    id_by_email_.emplace(u.email, id);
+    by_id_.emplace(id, std::move(u));
+  }
   return {};
 }
 

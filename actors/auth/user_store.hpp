@@ -1,7 +1,7 @@
 // In-memory registry of rider and driver accounts behind the HTTP API
 // (POST /api/users, login, GET/PUT/DELETE /api/users/{id}).
-// NOT persistent yet: everything is lost on restart. Persistence to the RocksDB
-// store arrives with issue #4; the interface is meant to stay.
+// Durable when given account_durability hooks (serve writes accounts to its
+// RocksDB store before answering, and restores them at start).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "auth/password.hpp"
 #include "auth/subject.hpp"
@@ -44,6 +45,14 @@ struct user_update {
   std::optional<std::string> email;
   std::optional<std::string> password;
   std::optional<bool> suspended;  ///< the HTTP layer should let only admins set this
+};
+
+/// Where accounts are made durable. Both hooks are called under the store's
+/// mutex after validation and before the change is visible or acknowledged; an
+/// error undoes the change and is returned to the caller (storage_error).
+struct account_durability {
+  std::function<result<void>(const user&)> put;
+  std::function<result<void>(const user&)> erase;
 };
 
 /// Minimum password length accepted at registration/update.
@@ -87,6 +96,11 @@ class user_store {
   [[nodiscard]] result<void> remove(std::string_view id);
 
   std::size_t size() const;
+  /// Makes every later change durable through `hooks` (set once, before use).
+  void set_durability(account_durability hooks);
+  /// Puts back accounts read from durable storage (start-up). Errors:
+  /// duplicate_id (two accounts with one id or email: nothing restored).
+  [[nodiscard]] result<void> restore(const std::vector<user>& accounts);
 
  private:
   [[nodiscard]] static error unknown(std::string_view id);
@@ -94,6 +108,7 @@ class user_store {
   std::function<std::uint64_t()> next_id_;
   std::function<std::int64_t()> now_ms_;
   password_params params_;
+  account_durability durable_;
   std::string dummy_hash_;  ///< verified against on unknown emails (timing)
   mutable std::mutex mu_;
   std::unordered_map<std::string, user> by_id_;               // guarded by mu_

@@ -1,6 +1,7 @@
 // user_store: registration rules, login, get/update/remove, concurrency.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -160,4 +161,54 @@ TEST_CASE_FIXTURE(fixture, "concurrent registrations get unique ids") {
   CHECK(unique.size() == total);
   CHECK(duplicates.load() == threads * per_thread - 1);
   CHECK(store.size() == total + 1);
+}
+
+TEST_CASE(
+    "durability hooks: a change is acknowledged only once written; restore brings accounts back") {
+  std::vector<auth::user> disk;
+  bool fail = false;
+  auth::account_durability hooks;
+  hooks.put = [&](const auth::user& u) -> result<void> {
+    if (fail) return error{errc::storage_error, "disk full"};
+    disk.erase(
+        std::remove_if(disk.begin(), disk.end(), [&](const auth::user& x) { return x.id == u.id; }),
+        disk.end());
+    disk.push_back(u);
+    return {};
+  };
+  hooks.erase = [&](const auth::user& u) -> result<void> {
+    if (fail) return error{errc::storage_error, "disk full"};
+    disk.erase(
+        std::remove_if(disk.begin(), disk.end(), [&](const auth::user& x) { return x.id == u.id; }),
+        disk.end());
+    return {};
+  };
+  std::uint64_t next = 0;
+  auth::user_store a([&] { return ++next; }, [] { return std::int64_t{1000}; }, fast);
+  a.set_durability(hooks);
+  auto u = a.register_user({auth::role::rider, "Ann", "ann@example.com", "correct horse"});
+  REQUIRE(u.ok());
+  REQUIRE(disk.size() == 1);
+  CHECK(disk.front().email == "ann@example.com");
+
+  fail = true;  // nothing changes when the write fails
+  auto bad = a.update(u->id, {std::string("Anna"), std::nullopt, std::nullopt, std::nullopt});
+  CHECK(bad.code() == errc::storage_error);
+  CHECK(a.get(u->id)->name == "Ann");
+  CHECK(a.register_user({auth::role::driver, "Bo", "bo@example.com", "correct horse"}).code() ==
+        errc::storage_error);
+  CHECK(a.size() == 1);
+  CHECK(a.remove(u->id).code() == errc::storage_error);
+  fail = false;
+  REQUIRE(a.update(u->id, {std::string("Anna"), std::nullopt, std::nullopt, std::nullopt}).ok());
+  CHECK(disk.front().name == "Anna");
+
+  // A new process: the accounts come back, login works with the stored hash.
+  auth::user_store b([&] { return ++next; }, [] { return std::int64_t{2000}; }, fast);
+  REQUIRE(b.restore(disk).ok());
+  auto in = b.login("ann@example.com", "correct horse");
+  REQUIRE(in.ok());
+  CHECK(in->id == u->id);
+  CHECK(in->name == "Anna");
+  CHECK(b.restore(disk).code() == errc::duplicate_id);  // already present
 }

@@ -17,7 +17,7 @@
 namespace rideshard::persistence {
 
 /// Which entity a snapshot belongs to. Part of the on-disk key: never renumber.
-enum class entity_kind : std::uint8_t { trip = 1, driver = 2, rider = 3 };
+enum class entity_kind : std::uint8_t { trip = 1, driver = 2, rider = 3, account = 4 };
 
 /// One event waiting in the outbox for the Kafka relay.
 struct outbox_event {
