@@ -3,54 +3,22 @@
 // node serving from it has exactly what the backup had.
 #include <sys/wait.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "auth/jwt.hpp"
+#include "http_call.hpp"
 #include "node_process.hpp"
 
 using namespace rideshard;
 using json = nlohmann::json;
+using system_test::http_call;
 
 namespace {
 
 constexpr const char* secret = "backup-restore-test-secret-0123456789abcdef";
-
-struct http_reply {
-  int status = 0;
-  json body;
-};
-
-http_reply call(unsigned short port, boost::beast::http::verb verb, const std::string& target,
-                const std::string& token, const std::string& body = {}) {
-  namespace http = boost::beast::http;
-  boost::asio::io_context io;
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(20));
-  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::authorization, "Bearer " + token);
-  if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-  }
-  req.prepare_payload();
-  http::write(stream, req);
-  boost::beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(stream, buf, res);
-  http_reply out;
-  out.status = static_cast<int>(res.result_int());
-  out.body = json::parse(res.body(), nullptr, false);
-  return out;
-}
 
 std::string mint(const std::string& sub, auth::role r) {
   auto a = auth::token_authority::create(secret, std::string(auth::default_issuer),
@@ -64,8 +32,8 @@ std::string mint(const std::string& sub, auth::role r) {
 std::string request_ride(unsigned short port, const std::string& rider) {
   json body{{"pickup", {{"lat", 40.754}, {"lng", -73.984}}},
             {"dropoff", {{"lat", 40.78}, {"lng", -73.96}}}};
-  auto r = call(port, boost::beast::http::verb::post, "/api/trips", mint(rider, auth::role::rider),
-                body.dump());
+  auto r = http_call(port, boost::beast::http::verb::post, "/api/trips",
+                     mint(rider, auth::role::rider), body.dump());
   REQUIRE_MESSAGE(r.status == 201, r.body.dump());
   return r.body["id"].get<std::string>();
 }
@@ -90,8 +58,8 @@ TEST_CASE("admin backup, kill -9, restore into a new dir, serve: exactly the bac
     const auto url = "http://127.0.0.1:" + std::to_string(node.port);
     REQUIRE(run_binary("admin backup --url " + url) == 0);
     // A non-admin may not take backups.
-    auto refused = call(node.port, boost::beast::http::verb::post, "/api/admin/backup",
-                        mint("r-1", auth::role::rider));
+    auto refused = http_call(node.port, boost::beast::http::verb::post, "/api/admin/backup",
+                             mint("r-1", auth::role::rider));
     CHECK(refused.status == 403);
     lost = request_ride(node.port, "r-2");  // after the backup: not in it
     CHECK(node.kill9() == 128 + 9);
@@ -103,17 +71,17 @@ TEST_CASE("admin backup, kill -9, restore into a new dir, serve: exactly the bac
   const auto line = node.read_recovery_line();
   CHECK_MESSAGE(line.find("recovered 1 active trips of 1 stored") != std::string::npos, line);
   const auto admin = mint("ops", auth::role::admin);
-  auto k = call(node.port, boost::beast::http::verb::get, "/api/trips/" + kept, admin);
+  auto k = http_call(node.port, boost::beast::http::verb::get, "/api/trips/" + kept, admin);
   CHECK(k.status == 200);
   CHECK(k.body["state"] == "requested");
-  auto l = call(node.port, boost::beast::http::verb::get, "/api/trips/" + lost, admin);
+  auto l = http_call(node.port, boost::beast::http::verb::get, "/api/trips/" + lost, admin);
   CHECK(l.status == 404);
   // The restored node serves: the restored rider still has its active trip.
-  auto again =
-      call(node.port, boost::beast::http::verb::post, "/api/trips", mint("r-1", auth::role::rider),
-           json{{"pickup", {{"lat", 40.754}, {"lng", -73.984}}},
-                {"dropoff", {{"lat", 40.78}, {"lng", -73.96}}}}
-               .dump());
+  auto again = http_call(node.port, boost::beast::http::verb::post, "/api/trips",
+                         mint("r-1", auth::role::rider),
+                         json{{"pickup", {{"lat", 40.754}, {"lng", -73.984}}},
+                              {"dropoff", {{"lat", 40.78}, {"lng", -73.96}}}}
+                             .dump());
   CHECK(again.status == 409);
   CHECK(node.terminate() == 0);
   std::filesystem::remove_all(std::filesystem::path(backups).parent_path());

@@ -23,6 +23,7 @@
 
 #include "app_link.hpp"
 #include "auth/jwt.hpp"
+#include "http_call.hpp"
 
 namespace rideshard::system_test {
 
@@ -543,26 +544,13 @@ class crash_fleet {
   // ---- HTTP -----------------------------------------------------------------
 
   stored_trip get_trip(unsigned short port, std::uint64_t id, const std::string& token) {
-    namespace http = boost::beast::http;
     stored_trip out;
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::socket sock(io);
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::beast::error_code ec;
-    boost::asio::connect(sock, resolver.resolve("127.0.0.1", std::to_string(port)), ec);
-    if (ec) return out;
-    http::request<http::empty_body> req{http::verb::get, "/api/trips/" + to_string(trip_id{id}),
-                                        11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, "Bearer " + token);
-    http::write(sock, req, ec);
-    boost::beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    if (!ec) http::read(sock, buf, res, ec);
-    if (ec) return out;
-    out.http_status = static_cast<int>(res.result_int());
+    auto r = http_call(port, boost::beast::http::verb::get, "/api/trips/" + to_string(trip_id{id}),
+                       token);
+    if (r.status < 0) return out;
+    out.http_status = r.status;
     if (out.http_status != 200) return out;
-    auto j = nlohmann::json::parse(res.body(), nullptr, false);
+    const auto& j = r.body;
     if (j.is_discarded() || !j.contains("state")) {
       out.http_status = -1;
       return out;

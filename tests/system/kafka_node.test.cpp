@@ -73,23 +73,11 @@ struct health_view {
 };
 
 health_view get_health(unsigned short port) {
-  namespace http = boost::beast::http;
   health_view out;
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket sock(io);
-  boost::asio::ip::tcp::resolver resolver(io);
-  boost::beast::error_code ec;
-  boost::asio::connect(sock, resolver.resolve("127.0.0.1", std::to_string(port)), ec);
-  if (ec) return out;
-  http::request<http::empty_body> req{http::verb::get, "/health", 11};
-  req.set(http::field::host, "127.0.0.1");
-  http::write(sock, req, ec);
-  boost::beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  if (!ec) http::read(sock, buf, res, ec);
-  if (ec) return out;
-  out.http_status = static_cast<int>(res.result_int());
-  const auto j = nlohmann::json::parse(res.body(), nullptr, false);
+  auto r = system_test::http_call(port, boost::beast::http::verb::get, "/health");
+  if (r.status < 0) return out;
+  out.http_status = r.status;
+  const auto& j = r.body;
   if (j.is_discarded() || !j.contains("checks")) return out;
   out.status = j.value("status", "");
   const auto& o = j["checks"]["outbox"];
