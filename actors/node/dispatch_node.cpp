@@ -53,6 +53,20 @@ std::chrono::milliseconds node_context::offer_timeout(const region& r) const {
   return std::chrono::milliseconds(r.sequential.offer_timeout_ms);
 }
 
+schemas::trip_status status_of(const rideshard::trip& t) {
+  schemas::trip_status s;
+  s.trip = t.id;
+  s.state = t.state;
+  s.driver = t.driver;
+  s.rider = t.rider;
+  s.pickup = t.pickup;
+  s.dropoff = t.dropoff;
+  s.pin = t.pin;
+  s.cancelled_by = t.cancelled_by;
+  s.cancel_reason = t.cancel_reason;
+  return s;
+}
+
 std::uint64_t parse_subject(const std::string& subject, char kind) {
   if (subject.size() < 3 || subject[0] != kind || subject[1] != '-') return 0;
   std::uint64_t v = 0;
@@ -354,16 +368,7 @@ result<std::vector<neighbor>> dispatch_node::nearby(double lat, double lng, doub
 
 // The rider's view of a stored trip (no live position or ETAs).
 static schemas::trip_status stored_status(const rideshard::trip& t) {
-  schemas::trip_status st;
-  st.trip = t.id;
-  st.state = t.state;
-  st.driver = t.driver;
-  st.rider = t.rider;
-  st.pickup = t.pickup;
-  st.dropoff = t.dropoff;
-  st.pin = t.pin;
-  st.cancelled_by = t.cancelled_by;
-  st.cancel_reason = t.cancel_reason;
+  auto st = status_of(t);
   st.updated_at_ms = std::max({t.requested_at_ms, t.accepted_at_ms, t.ended_at_ms});
   return st;
 }

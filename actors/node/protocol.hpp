@@ -196,6 +196,10 @@ struct snapshot_answer {
   schemas::trip_status status;
 };
 
+/// The fields of a trip_status that come straight from the trip (pin included;
+/// no ETAs, no live position, updated_at_ms unset): callers add the rest.
+schemas::trip_status status_of(const rideshard::trip& t);
+
 /// Stable "d-7" / "r-42" parsing; 0 when malformed.
 std::uint64_t parse_subject(const std::string& subject, char kind);
 

@@ -35,16 +35,8 @@ using trip_self = caf::stateful_actor<trip_actor_state>;
 
 schemas::trip_status view(const trip_actor_state& st, bool for_rider) {
   const auto& t = st.t;
-  schemas::trip_status s;
-  s.trip = t.id;
-  s.state = t.state;
-  s.driver = t.driver;
-  s.rider = t.rider;
-  s.pickup = t.pickup;
-  s.dropoff = t.dropoff;
-  if (for_rider) s.pin = t.pin;
-  s.cancelled_by = t.cancelled_by;
-  s.cancel_reason = t.cancel_reason;
+  auto s = status_of(t);
+  if (!for_rider) s.pin.clear();  // the PIN is the rider's proof at pickup
   s.updated_at_ms = st.ctx->now();
   auto eta = [&](lat_lng a, lat_lng b) {
     return static_cast<std::uint32_t>(
