@@ -40,6 +40,16 @@ constexpr std::pair<errc, std::string_view> names[] = {
     {errc::unavailable, "unavailable"},
     {errc::storage_error, "storage_error"},
     {errc::broker_error, "broker_error"},
+    {errc::invalid_card, "invalid_card"},
+    {errc::card_expired, "card_expired"},
+    {errc::payment_declined, "payment_declined"},
+    {errc::psp_unavailable, "psp_unavailable"},
+    {errc::idempotency_conflict, "idempotency_conflict"},
+    {errc::transfer_exists, "transfer_exists"},
+    {errc::ledger_rejected, "ledger_rejected"},
+    {errc::exceeds_captured, "exceeds_captured"},
+    {errc::no_payment_method, "no_payment_method"},
+    {errc::unknown_payment, "unknown_payment"},
 };
 
 }  // namespace

@@ -52,6 +52,17 @@ enum class errc : std::uint16_t {
   // Persistence.
   storage_error = 102,  ///< the local store (RocksDB) failed to read or write
   broker_error = 103,   ///< Kafka rejected a request or is unreachable
+  // Payments and the ledger.
+  invalid_card = 120,          ///< card number fails length, brand or Luhn; bad CVC
+  card_expired = 121,          ///< expiry month in the past (or an impossible date)
+  payment_declined = 122,      ///< the payment provider declined the card
+  psp_unavailable = 123,       ///< the payment provider timed out or failed (5xx)
+  idempotency_conflict = 124,  ///< an Idempotency-Key reused with a different request
+  transfer_exists = 125,       ///< a ledger transfer id already used by another transfer
+  ledger_rejected = 126,       ///< post/void of an unknown, resolved or smaller hold
+  exceeds_captured = 127,      ///< a refund larger than what is left of the capture
+  no_payment_method = 128,     ///< the rider has no (valid) payment method
+  unknown_payment = 129,
 };
 
 /// The stable name of a code, e.g. "invalid_coordinate". Never empty.
