@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# ./run's build paths against stand-in cmake and dpkg-query: a first `./run quality`
+# (the same build step as `./run demo`) configures without tests and benchmarks,
+# builds only the rideshard target and asks only for the binary's packages; a later
+# `./run build` turns tests and benchmarks on in the same directory and builds all.
+set -euo pipefail
+root="${1:-$(cd "$(dirname "$0")/../.." && pwd)}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/bin"
+log=$work/calls.log
+
+# cmake: log the call; configure writes build.ninja and the cache's options, a build
+# writes a rideshard that only says it ran.
+cat >"$work/bin/cmake" <<'EOF'
+#!/usr/bin/env bash
+echo "cmake $*" >>"$FAKE_LOG"
+if [ "$1" = --build ]; then
+  printf '#!/bin/sh\necho "stub rideshard $*"\n' >"$2/rideshard"
+  chmod +x "$2/rideshard"
+  exit 0
+fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -B) dir=$2; shift ;;
+    -DRIDESHARD_TESTS=*) tests=${1#-DRIDESHARD_TESTS=} ;;
+  esac
+  shift
+done
+mkdir -p "$dir"
+touch "$dir/build.ninja"
+echo "RIDESHARD_TESTS:BOOL=${tests:-ON}" >"$dir/CMakeCache.txt"
+EOF
+# dpkg-query: every package is installed; log which ones were asked about.
+cat >"$work/bin/dpkg-query" <<'EOF'
+#!/usr/bin/env bash
+echo "dpkg-query ${*: -1}" >>"$FAKE_LOG"
+printf 'install ok installed'
+EOF
+chmod +x "$work/bin/cmake" "$work/bin/dpkg-query"
+export PATH="$work/bin:$PATH" FAKE_LOG=$log RIDESHARD_BUILD_DIR=$work/build
+
+fail() { echo "FAIL: $*"; echo "--- calls:"; cat "$log"; exit 1; }
+
+out=$("$root/run" quality --seed 1 2>/dev/null)
+[ "$out" = "stub rideshard quality --config $root/cluster-config/single-node.toml --seed 1" ] ||
+  fail "quality did not run the built binary: $out"
+grep -q -- '^cmake -S .*-DRIDESHARD_TESTS=OFF -DRIDESHARD_BENCH=OFF' "$log" ||
+  fail "first configure is not binary-only"
+[ "$(grep -c -- '^cmake --build' "$log")" = 1 ] || fail "expected one build"
+grep -q -- '^cmake --build .* --target rideshard$' "$log" || fail "demo build is not --target rideshard"
+for p in doctest-dev libbenchmark-dev default-jre-headless redis-server; do
+  ! grep -q "^dpkg-query $p\$" "$log" || fail "binary-only build asked for $p"
+done
+grep -q '^dpkg-query librocksdb-dev$' "$log" || fail "binary packages not checked"
+
+: >"$log"
+"$root/run" build >/dev/null 2>&1
+grep -q -- '^cmake -S .*-DRIDESHARD_TESTS=ON -DRIDESHARD_BENCH=ON' "$log" ||
+  fail "./run build did not turn tests and benchmarks on"
+grep -q -- '^cmake --build [^ ]* -j [0-9]*$' "$log" || fail "./run build did not build everything"
+grep -q '^dpkg-query doctest-dev$' "$log" || fail "./run build did not check the test packages"
+
+: >"$log"
+"$root/run" build >/dev/null 2>&1
+! grep -q -- '^cmake -S' "$log" || fail "a full tree was configured again"
+echo "ok: demo/quality build only rideshard; ./run build makes the tree full"
