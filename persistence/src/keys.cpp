@@ -60,4 +60,10 @@ std::optional<outbox_event> decode_event(std::string_view in) {
   return ev;
 }
 
+std::optional<std::string_view> event_topic(std::string_view in) {
+  std::uint32_t n = 0;
+  if (!get_u32(in, n) || in.size() < n) return std::nullopt;
+  return in.substr(0, n);
+}
+
 }  // namespace rideshard::persistence::keys

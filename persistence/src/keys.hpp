@@ -46,5 +46,7 @@ inline constexpr std::string_view meta_next_outbox = "outbox.next";
 /// and length-prefixed name/value pairs.
 std::string encode_event(const outbox_event& ev);
 std::optional<outbox_event> decode_event(std::string_view data);
+/// The topic of an encoded event without decoding the rest; nullopt if corrupt.
+std::optional<std::string_view> event_topic(std::string_view data);
 
 }  // namespace rideshard::persistence::keys

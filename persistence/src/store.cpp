@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "keys.hpp"
+#include "rideshard/persistence/topics.hpp"
 #include "store_impl.hpp"
 
 namespace rideshard::persistence {
@@ -78,6 +79,11 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
         name, std::string(name) == "outbox" ? outbox_cf_options() : rocksdb::ColumnFamilyOptions{});
   auto p = std::make_unique<impl>();
   p->options = options;
+  if (options.power_loss) {
+    p->disk = options.power_loss->impl_;
+    p->env = p->disk->make_env();
+    db_options.env = p->env.get();
+  }
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, options.path, cfs, &p->handles, &raw);
   if (!s.ok()) return storage_error("open " + options.path, s);
@@ -95,13 +101,17 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   else if (!s.IsNotFound())
     return storage_error("read outbox sequence", s);
   std::uint64_t depth = 0;
+  std::vector<std::uint64_t> analytics;
   std::unique_ptr<rocksdb::Iterator> it(p->db->NewIterator(rocksdb::ReadOptions{}, p->outbox));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++depth;
     auto seq = keys::get_be64(it->key().ToStringView());
     if (seq >= p->next_outbox) p->next_outbox = seq + 1;
+    auto topic = keys::event_topic(it->value().ToStringView());
+    if (topic && is_analytics_topic(*topic)) analytics.push_back(seq);
   }
   if (!it->status().ok()) return storage_error("scan outbox", it->status());
+  p->track_analytics(analytics);
   p->outbox_depth = depth;
   p->next_outbox_visible = p->next_outbox;
   return std::unique_ptr<store>(new store(std::move(p)));
@@ -111,6 +121,7 @@ void store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_
   rocksdb::WriteBatch wb;
   rocksdb::Status s;
   std::uint64_t seq = first_seq;
+  std::vector<std::uint64_t> analytics_rows;
   for (auto* p : group) {
     const write_batch& b = *p->batch;
     for (const auto& e : b.entities()) {
@@ -125,14 +136,19 @@ void store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_
       if (s.ok()) s = wb.Put(journal, keys::journal(j.trip.value, j.sequence), slice(j.value));
     p->receipt = {};
     if (!b.events().empty()) p->receipt = {seq, static_cast<std::uint32_t>(b.events().size())};
-    for (const auto& ev : b.events())
+    for (const auto& ev : b.events()) {
+      if (is_analytics_topic(ev.topic)) analytics_rows.push_back(seq);
       if (s.ok()) s = wb.Put(outbox, keys::outbox(seq++), keys::encode_event(ev));
+    }
   }
   if (s.ok() && seq != first_seq) s = wb.Put(meta, keys::meta_next_outbox, keys::outbox(seq));
   if (s.ok()) {
+    // Tracked before they are visible, like outbox_depth: a relay may erase them at once.
+    track_analytics(analytics_rows);
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
     s = db->Write(wo, &wb);
+    if (!s.ok()) untrack_analytics(analytics_rows);
   }
   for (auto* p : group) p->status = s;
 }
@@ -272,6 +288,7 @@ result<void> store::erase_outbox(const std::vector<std::uint64_t>& sequences) {
   auto s = impl_->db->Write(rocksdb::WriteOptions{}, &wb);
   if (!s.ok()) return storage_error("erase outbox", s);
   impl_->outbox_depth -= sequences.size();  // callers erase each delivered row once
+  impl_->untrack_analytics(sequences);
   return {};
 }
 
@@ -283,6 +300,7 @@ result<void> store::erase_outbox_range(std::uint64_t first, std::uint64_t last,
                                   keys::outbox(last + 1));
   if (!s.ok()) return storage_error("erase outbox range", s);
   impl_->outbox_depth -= rows;
+  impl_->untrack_analytics(first, last);
   return {};
 }
 

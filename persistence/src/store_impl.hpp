@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "power_loss_fs.hpp"
 #include "rideshard/persistence/store.hpp"
 
 namespace rideshard::persistence {
@@ -30,6 +32,8 @@ struct store::impl {
   };
 
   store_options options;
+  std::shared_ptr<power_loss_disk::impl> disk;  // tests: the simulated disk, outlives db
+  std::unique_ptr<rocksdb::Env> env;            // over `disk`; outlives db
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
   rocksdb::ColumnFamilyHandle* entities = nullptr;
@@ -45,7 +49,20 @@ struct store::impl {
   std::atomic<std::uint64_t> next_outbox_visible{1};
   std::atomic<std::uint64_t> outbox_depth{0};
 
+  /// Analytics rows in sequence order with their commit time (retention).
+  struct analytics_row {
+    std::uint64_t sequence = 0;
+    std::chrono::steady_clock::time_point committed;
+  };
+  mutable std::mutex analytics_mu;  // guards analytics
+  std::deque<analytics_row> analytics;
+  static bool before(const analytics_row& r, std::uint64_t seq);  // lower_bound order
+
   ~impl();
+  /// Retention bookkeeping (store_retention.cpp): rows being written, rows erased.
+  void track_analytics(const std::vector<std::uint64_t>& sequences);
+  void untrack_analytics(std::uint64_t first, std::uint64_t last);
+  void untrack_analytics(const std::vector<std::uint64_t>& sequences);
   /// Writes every queued batch as one WriteBatch; called by the group leader.
   void write_group(std::vector<pending*>& group, std::uint64_t first_seq);
 };

@@ -16,6 +16,10 @@ std::vector<topic_spec> engine_topics(int partitions, int replication_factor) {
   return out;
 }
 
+bool is_analytics_topic(std::string_view topic) noexcept {
+  return topic == driver_locations_topic || topic == quotes_topic || topic == surge_topic;
+}
+
 std::string rfc3339_utc(std::int64_t epoch_ms) {
   // Floor division so times before 1970 keep a positive millisecond part.
   std::int64_t secs = epoch_ms / 1000, ms = epoch_ms % 1000;

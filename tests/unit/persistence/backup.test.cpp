@@ -3,20 +3,14 @@
 #include <doctest/doctest.h>
 
 #include "rideshard/persistence/store.hpp"
+#include "store_support.hpp"
 #include "temp_dir.hpp"
 
 using namespace rideshard;
 using namespace rideshard::persistence;
+using rideshard::test::open_store;
 
 namespace {
-
-std::unique_ptr<store> open_store(const std::string& path) {
-  store_options o;
-  o.path = path;
-  auto s = store::open(o);
-  REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.err().message));
-  return std::move(*s);
-}
 
 void commit_n(store& s, std::uint64_t from, std::uint64_t to) {
   for (std::uint64_t n = from; n <= to; ++n) {

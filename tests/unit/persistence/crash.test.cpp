@@ -14,20 +14,16 @@
 #include <set>
 
 #include "rideshard/persistence/store.hpp"
+#include "store_support.hpp"
 #include "temp_dir.hpp"
 
 using namespace rideshard;
 using namespace rideshard::persistence;
+using rideshard::test::tag;
 
 namespace {
 
 constexpr int events_per_batch = 3;
-
-std::vector<std::uint8_t> tag(std::uint64_t n) {
-  std::vector<std::uint8_t> v(8);
-  for (int i = 0; i < 8; ++i) v[i] = static_cast<std::uint8_t>(n >> (8 * i));
-  return v;
-}
 
 /// Batch n: a marker snapshot (id n), a shared "counter" snapshot, a journal entry
 /// for trip n % 16 + 1 at sequence n, and three outbox events.
@@ -104,10 +100,7 @@ std::vector<std::uint64_t> run_and_kill(const std::string& path, std::uint64_t f
   return acks;
 }
 
-std::uint64_t seed() {
-  const char* s = std::getenv("RIDESHARD_SEED");
-  return s ? std::strtoull(s, nullptr, 10) : 20261122;
-}
+std::uint64_t seed() { return test::seed_or(20261122); }
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // per-trip journal, Kafka outbox and metadata — plus checkpoints and backups.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/result.hpp"
+#include "rideshard/persistence/power_loss.hpp"
 #include "rideshard/persistence/write_batch.hpp"
 
 namespace rideshard::persistence {
@@ -21,6 +23,8 @@ struct store_options {
   /// fsync the WAL before commit() returns. Only tests and benchmarks that
   /// measure something else turn this off; an acknowledgement needs it.
   bool sync = true;
+  /// Tests only: run on a simulated disk that can lose power (power_loss.hpp).
+  std::shared_ptr<power_loss_disk> power_loss;
 };
 
 /// What commit() wrote to the outbox: sequences first_event..first_event+events-1.
@@ -47,6 +51,20 @@ struct journal_entry {
 struct outbox_row {
   std::uint64_t sequence = 0;
   outbox_event event;
+};
+
+/// Retention of analytics rows (is_analytics_topic) in the outbox, for the
+/// embedded default where no relay drains it: rows older than max_age go, then
+/// the oldest beyond max_rows. Trip events are never dropped.
+struct analytics_retention {
+  std::chrono::milliseconds max_age{std::chrono::minutes(10)};
+  std::uint64_t max_rows = 100'000;
+};
+
+/// What one drop_analytics() pass removed.
+struct retention_pass {
+  std::uint64_t dropped_by_age = 0;
+  std::uint64_t dropped_by_size = 0;
 };
 
 /// The RocksDB-backed store. Thread-safety: every member function may be called
@@ -95,6 +113,19 @@ class store {
   std::uint64_t outbox_depth() const noexcept;
   /// The sequence the next outbox event will get.
   std::uint64_t next_outbox_sequence() const noexcept;
+
+  // --- retention (the embedded default: no relay) ---
+  /// Analytics rows currently in the outbox (included in outbox_depth()).
+  std::uint64_t analytics_depth() const;
+  /// Time since the oldest analytics row was committed (rows found at open count
+  /// from the open); zero when there is none. `now` is the steady clock.
+  std::chrono::milliseconds oldest_analytics_age(std::chrono::steady_clock::time_point now) const;
+  /// Deletes analytics rows committed before now - max_age, then the oldest
+  /// beyond max_rows; never a trip event. Not synced (a lost delete only keeps a
+  /// row). Not while an outbox_relay runs on this store: the relay owns erasing
+  /// then. Errors: storage_error (nothing dropped).
+  [[nodiscard]] result<retention_pass> drop_analytics(const analytics_retention& policy,
+                                                      std::chrono::steady_clock::time_point now);
 
   // --- backups ---
   /// A consistent, openable copy of the store in `dir` (must not exist); hard

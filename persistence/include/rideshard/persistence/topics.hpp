@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rideshard::persistence {
@@ -15,6 +16,11 @@ inline constexpr const char* driver_locations_topic = "rideshard.driver-location
 inline constexpr const char* quotes_topic = "rideshard.quotes.v1";
 /// Surge per cell and window, key "c-<cell id>" (schemas::surge_event).
 inline constexpr const char* surge_topic = "rideshard.surge.v1";
+
+/// Analytics topics (driver locations, quotes, surge): the embedded default's
+/// retention may drop their undelivered rows (store::drop_analytics). Trip events
+/// are never dropped.
+bool is_analytics_topic(std::string_view topic) noexcept;
 
 /// A topic the engine needs, created at start-up.
 struct topic_spec {
