@@ -2,6 +2,9 @@
 // directory, and the JSON result file under <build>/bench/results/.
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -89,6 +92,26 @@ inline long arg_long(int argc, char** argv, const std::string& name, long fallba
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]).rfind(prefix, 0) == 0) return std::atol(argv[i] + prefix.size());
   return fallback;
+}
+
+/// The disk's floor in the same run: append 4 KiB + fdatasync, `n` times, one
+/// caller (what one WAL sync costs at best); returns sorted latencies in ms.
+inline std::vector<double> fdatasync_floor(const std::string& path, int n) {
+  std::vector<double> out;
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return out;
+  const std::string block(4096, 'x');
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) ||
+        ::fdatasync(fd) != 0)
+      break;
+    out.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  ::close(fd);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace rideshard::bench

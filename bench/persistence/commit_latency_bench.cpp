@@ -1,9 +1,6 @@
 // Acknowledged trip transition latency: synced store::commit of trip snapshot +
 // journal entry + trip event from concurrent callers (group commit), open-loop
 // paced at a fixed rate; p50/p99 per run, medians of five (target p99 <= 5 ms).
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -80,25 +77,6 @@ run_result run_once(const std::string& path, int threads, int rate, int seconds)
           errors.load()};
 }
 
-/// The disk's floor in the same run: append 4 KiB + fdatasync, `n` times, one
-/// caller (what one WAL sync costs at best); returns sorted latencies in ms.
-std::vector<double> fdatasync_floor(const std::string& path, int n) {
-  std::vector<double> out;
-  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  if (fd < 0) return out;
-  const std::string block(4096, 'x');
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = clock_type::now();
-    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) ||
-        ::fdatasync(fd) != 0)
-      break;
-    out.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-  }
-  ::close(fd);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +97,7 @@ int main(int argc, char** argv) {
   for (int r = 0; r < runs; ++r) {
     bench::scratch_dir dir("commit-bench");
     if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
-    const auto floor = fdatasync_floor(dir.sub("probe"), 200);
+    const auto floor = bench::fdatasync_floor(dir.sub("probe"), 200);
     floor50.push_back(bench::quantile(floor, 0.5));
     floor99.push_back(bench::quantile(floor, 0.99));
     auto res = run_once(dir.sub("db"), threads, rate, seconds);

@@ -102,11 +102,9 @@ result<card_summary> validate_card(const card_input& in, std::int64_t now_ms) {
   const std::size_t cvc_len = *brand == card_brand::amex ? 4 : 3;
   if (in.cvc.size() != cvc_len ||
       !std::all_of(in.cvc.begin(), in.cvc.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return {errc::invalid_card,
-            "cvc must be " + std::to_string(cvc_len) + " digits for " +
-                std::string(to_string(*brand))};
-  if (in.exp_month < 1 || in.exp_month > 12)
-    return {errc::card_expired, "exp_month must be 1..12"};
+    return {errc::invalid_card, "cvc must be " + std::to_string(cvc_len) + " digits for " +
+                                    std::string(to_string(*brand))};
+  if (in.exp_month < 1 || in.exp_month > 12) return {errc::card_expired, "exp_month must be 1..12"};
   int year = 0, month = 0;
   const std::int64_t day_ms = 86'400'000;
   year_month_of(now_ms >= 0 ? now_ms / day_ms : (now_ms - day_ms + 1) / day_ms, year, month);

@@ -7,9 +7,7 @@
 namespace rideshard {
 namespace {
 
-bool valid_kind(account_kind k) {
-  return k >= account_kind::rider && k <= account_kind::refunds;
-}
+bool valid_kind(account_kind k) { return k >= account_kind::rider && k <= account_kind::refunds; }
 
 // The view plus what earlier transfers of the same chain changed.
 class overlay final : public ledger_view {
@@ -42,7 +40,8 @@ class overlay final : public ledger_view {
 
 result<void> check_shape(const transfer& t) {
   if (!t.id.valid()) return {errc::invalid_argument, "transfer id must not be zero"};
-  const bool settles = t.kind == transfer_kind::post_pending || t.kind == transfer_kind::void_pending;
+  const bool settles =
+      t.kind == transfer_kind::post_pending || t.kind == transfer_kind::void_pending;
   if (settles != t.pending_id.valid())
     return {errc::invalid_argument, "pending_id is required for post/void and only for them"};
   if (t.amount < 0 || t.amount > max_transfer_minor)

@@ -53,8 +53,8 @@ account_id driver_or_platform(const ride_parties& p) {
 
 transfer_id make_transfer_id(money_domain domain, std::uint64_t owner, money_code code,
                              std::uint32_t n) {
-  return {owner, (std::uint64_t{n} << 32) | (std::uint64_t{static_cast<std::uint16_t>(domain)}
-                                             << 16) |
+  return {owner, (std::uint64_t{n} << 32) |
+                     (std::uint64_t{static_cast<std::uint16_t>(domain)} << 16) |
                      static_cast<std::uint16_t>(code)};
 }
 
@@ -97,8 +97,8 @@ result<std::vector<transfer>> capture_transfers(const ride_parties& p, std::int6
                          std::min(final_minor, hold_minor), now_ms));
   if (final_minor > hold_minor)
     chain.push_back(posted(make_transfer_id(p.domain, p.owner, money_code::extra_charge),
-                           {account_kind::rider, p.rider.value}, clearing,
-                           final_minor - hold_minor, now_ms, money_code::extra_charge));
+                           {account_kind::rider, p.rider.value}, clearing, final_minor - hold_minor,
+                           now_ms, money_code::extra_charge));
   const fare_split s = split_fare(final_minor, r);
   const std::pair<std::int64_t, std::pair<account_id, money_code>> lines[] = {
       {s.driver, {driver_or_platform(p), money_code::driver_share}},
@@ -118,21 +118,21 @@ result<std::vector<transfer>> cancel_transfers(const ride_parties& p, std::int64
   if (auto c = check_parties(p); !c) return c.err();
   if (fee_minor < 0 || hold_minor <= 0)
     return {errc::invalid_argument, "cancel needs a hold and a fee >= 0"};
-  if (fee_minor == 0) return std::vector<transfer>{settle(p, transfer_kind::void_pending,
-                                                          money_code::release, 0, now_ms)};
+  if (fee_minor == 0)
+    return std::vector<transfer>{
+        settle(p, transfer_kind::void_pending, money_code::release, 0, now_ms)};
   const std::int64_t fee = std::min(fee_minor, hold_minor);
   std::vector<transfer> chain{
       settle(p, transfer_kind::post_pending, money_code::cancel_fee, fee, now_ms)};
-  const std::int64_t to_driver = p.driver.valid() ? div_half_up(fee * r.fee_driver_permille, 1000)
-                                                  : 0;
+  const std::int64_t to_driver =
+      p.driver.valid() ? div_half_up(fee * r.fee_driver_permille, 1000) : 0;
   if (to_driver > 0)
     chain.push_back(posted(make_transfer_id(p.domain, p.owner, money_code::fee_driver_share),
                            clearing, driver_or_platform(p), to_driver, now_ms,
                            money_code::fee_driver_share));
   if (fee - to_driver > 0)
     chain.push_back(posted(make_transfer_id(p.domain, p.owner, money_code::fee_commission),
-                           clearing, revenue, fee - to_driver, now_ms,
-                           money_code::fee_commission));
+                           clearing, revenue, fee - to_driver, now_ms, money_code::fee_commission));
   return chain;
 }
 

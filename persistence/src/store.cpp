@@ -3,18 +3,22 @@
 
 #include <algorithm>
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 #include "keys.hpp"
 #include "rideshard/persistence/topics.hpp"
+#include "ledger_group.hpp"
+#include "ledger_rows.hpp"
 #include "store_impl.hpp"
 
 namespace rideshard::persistence {
 namespace {
 
-constexpr const char* cf_names[] = {"entities", "journal", "outbox", "meta"};
+constexpr const char* cf_names[] = {"entities", "journal", "outbox", "meta", "ledger"};
 constexpr std::size_t max_group_batches = 512;
 
 rocksdb::Slice slice(const std::vector<std::uint8_t>& v) {
@@ -50,6 +54,22 @@ rocksdb::ColumnFamilyOptions outbox_cf_options() {
   return o;
 }
 
+// Every new transfer id is looked up first (one transfer per id), and almost all
+// are absent: a bloom filter answers those without reading a block.
+rocksdb::ColumnFamilyOptions ledger_cf_options() {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions cf_options(const std::string& name) {
+  if (name == "outbox") return outbox_cf_options();
+  if (name == "ledger") return ledger_cf_options();
+  return {};
+}
+
 }  // namespace
 
 store::impl::~impl() {
@@ -74,9 +94,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   db_options.max_total_wal_size = 128ull << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{});
-  for (const char* name : cf_names)
-    cfs.emplace_back(
-        name, std::string(name) == "outbox" ? outbox_cf_options() : rocksdb::ColumnFamilyOptions{});
+  for (const char* name : cf_names) cfs.emplace_back(name, cf_options(name));
   auto p = std::make_unique<impl>();
   p->options = options;
   if (options.power_loss) {
@@ -92,6 +110,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   p->journal = p->handles[2];
   p->outbox = p->handles[3];
   p->meta = p->handles[4];
+  p->ledger_cf = p->handles[5];
+  if (s = p->load_ledger(); !s.ok()) return storage_error("load ledger", s);
 
   // The next outbox sequence: the persisted high-water mark, or past the last row.
   std::string next;
@@ -117,13 +137,46 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   return std::unique_ptr<store>(new store(std::move(p)));
 }
 
-void store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_seq) {
+rocksdb::Status store::impl::load_ledger() {
+  std::string next;
+  auto s = db->Get(rocksdb::ReadOptions{}, meta, ledger_rows::meta_next_sequence, &next);
+  if (s.ok() && next.size() == 8)
+    ledger.next_sequence = keys::get_be64(next);
+  else if (!s.IsNotFound())
+    return s.ok() ? rocksdb::Status::Corruption("ledger sequence") : s;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, ledger_cf));
+  for (it->Seek(std::string(1, ledger_rows::balance_prefix));
+       it->Valid() && it->key()[0] == ledger_rows::balance_prefix; it->Next()) {
+    auto a = ledger_rows::account_of(it->key().ToStringView());
+    auto b = ledger_rows::decode_balance(it->value().ToStringView());
+    if (!a || !b) return rocksdb::Status::Corruption("ledger balance row");
+    ledger.balances[*a] = *b;
+  }
+  for (it->Seek(std::string(1, ledger_rows::state_prefix));
+       it->Valid() && it->key()[0] == ledger_rows::state_prefix; it->Next()) {
+    if (it->value().size() != 1 || it->value()[0] != char(pending_state::open)) continue;
+    auto id = ledger_rows::transfer_id_of(it->key().ToStringView());
+    if (!id) return rocksdb::Status::Corruption("ledger state row");
+    std::string row;
+    auto g = db->Get(rocksdb::ReadOptions{}, ledger_cf, ledger_rows::transfer_key(*id), &row);
+    auto t = g.ok() ? ledger_rows::decode_transfer(*id, row) : std::nullopt;
+    if (!t) return g.ok() ? rocksdb::Status::Corruption("ledger hold row") : g;
+    ledger.open_holds[*id] = t->value;
+  }
+  return it->status();
+}
+
+std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_seq) {
   rocksdb::WriteBatch wb;
   rocksdb::Status s;
   std::uint64_t seq = first_seq;
   std::vector<std::uint64_t> analytics_rows;
+  ledger_group money(*this);
   for (auto* p : group) {
     const write_batch& b = *p->batch;
+    // Ledger first: a refused chain refuses the whole batch before any row of it is added.
+    if (s.ok()) p->refused = money.add(b, wb);
+    if (p->refused) continue;
     for (const auto& e : b.entities()) {
       std::string value;
       keys::put_be64(value, e.sequence);
@@ -150,7 +203,9 @@ void store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_
     s = db->Write(wo, &wb);
     if (!s.ok()) untrack_analytics(analytics_rows);
   }
+  if (s.ok()) money.publish();
   for (auto* p : group) p->status = s;
+  return seq - first_seq;
 }
 
 result<commit_receipt> store::commit(const write_batch& batch) {
@@ -175,10 +230,11 @@ result<commit_receipt> store::commit(const write_batch& batch) {
     // Count the rows before they become visible: the relay may erase them at once.
     d.outbox_depth += events;
     lock.unlock();
-    d.write_group(group, first_seq);
+    const std::uint64_t written = d.write_group(group, first_seq);
     lock.lock();
     if (group.front()->status.ok()) {
-      d.next_outbox = first_seq + events;
+      d.outbox_depth -= events - written;  // batches the ledger refused wrote none
+      d.next_outbox = first_seq + written;
       d.next_outbox_visible = d.next_outbox;
     } else {
       d.outbox_depth -= events;
@@ -188,6 +244,7 @@ result<commit_receipt> store::commit(const write_batch& batch) {
     d.cv.notify_all();
   }
   if (!me.status.ok()) return storage_error("commit", me.status);
+  if (me.refused) return *me.refused;
   return me.receipt;
 }
 

@@ -7,8 +7,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -22,11 +25,22 @@ inline error storage_error(const std::string& what, const rocksdb::Status& s) {
   return error{errc::storage_error, what + ": " + s.ToString()};
 }
 
+/// The ledger's in-memory state: every balance and every open hold (the rest
+/// of the ledger is read from RocksDB). Written only by the group-commit leader
+/// after a successful write, under `mu`.
+struct ledger_cache {
+  mutable std::shared_mutex mu;
+  std::map<account_id, balance> balances;
+  std::map<transfer_id, transfer> open_holds;
+  std::uint64_t next_sequence = 1;
+};
+
 struct store::impl {
   /// One commit() call waiting for (or leading) a group write.
   struct pending {
     const write_batch* batch = nullptr;
     rocksdb::Status status;
+    std::optional<error> refused;  ///< a ledger chain was invalid: nothing of it written
     commit_receipt receipt;
     bool done = false;
   };
@@ -40,6 +54,8 @@ struct store::impl {
   rocksdb::ColumnFamilyHandle* journal = nullptr;
   rocksdb::ColumnFamilyHandle* outbox = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* ledger_cf = nullptr;
+  ledger_cache ledger;
 
   std::mutex mu;  // guards queue, leader_active, next_outbox
   std::condition_variable cv;
@@ -64,7 +80,10 @@ struct store::impl {
   void untrack_analytics(std::uint64_t first, std::uint64_t last);
   void untrack_analytics(const std::vector<std::uint64_t>& sequences);
   /// Writes every queued batch as one WriteBatch; called by the group leader.
-  void write_group(std::vector<pending*>& group, std::uint64_t first_seq);
+  /// Returns how many outbox events it wrote (batches refused by the ledger write none).
+  std::uint64_t write_group(std::vector<pending*>& group, std::uint64_t first_seq);
+  /// Loads balances, open holds and the ledger sequence at open.
+  rocksdb::Status load_ledger();
 };
 
 }  // namespace rideshard::persistence

@@ -43,6 +43,10 @@ void write_batch::append_trip_journal(const trip& t) {
 
 void write_batch::add_event(outbox_event ev) { events_.push_back(std::move(ev)); }
 
+void write_batch::add_transfers(std::vector<transfer> chain) {
+  transfers_.push_back(std::move(chain));
+}
+
 void write_batch::append(write_batch&& other) {
   auto move_all = [](auto& to, auto& from) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
@@ -52,6 +56,7 @@ void write_batch::append(write_batch&& other) {
   move_all(erases_, other.erases_);
   move_all(journal_, other.journal_);
   move_all(events_, other.events_);
+  move_all(transfers_, other.transfers_);
 }
 
 result<void> write_batch::add_trip_event(const schemas::trip_lifecycle_event& ev) {

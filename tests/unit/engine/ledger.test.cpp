@@ -82,8 +82,7 @@ TEST_CASE("a hold is posted for at most its amount and the rest is released") {
   REQUIRE(l.apply({make(1, rider, clearing, 2000, transfer_kind::pending)}).ok());
   CHECK(l.balance_of(rider).debits_pending == 2000);
   CHECK(l.state_of({1, 1}) == pending_state::open);
-  CHECK(l.apply({settle(2, 1, transfer_kind::post_pending, 2001)}).code() ==
-        errc::ledger_rejected);
+  CHECK(l.apply({settle(2, 1, transfer_kind::post_pending, 2001)}).code() == errc::ledger_rejected);
   REQUIRE(l.apply({settle(2, 1, transfer_kind::post_pending, 1700)}).ok());
   CHECK(l.state_of({1, 1}) == pending_state::posted);
   CHECK(l.balance_of(rider).debits_pending == 0);

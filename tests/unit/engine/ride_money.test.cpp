@@ -96,8 +96,7 @@ TEST_CASE("a free cancel voids the hold; a late cancel charges the fee only") {
   CHECK(net_credit(late, revenue) == 100);
   CHECK(late.check_invariants().ok());
   // After a cancel nothing can be captured any more.
-  CHECK(late.apply(*capture_transfers(ride, 2000, 1800, 4000, r)).code() ==
-        errc::ledger_rejected);
+  CHECK(late.apply(*capture_transfers(ride, 2000, 1800, 4000, r)).code() == errc::ledger_rejected);
 }
 
 TEST_CASE("refunds credit the rider and are numbered") {

@@ -1,7 +1,8 @@
 // The core durability promise: a child process commits batches and acknowledges
 // each one on a pipe only after commit() returns; the parent SIGKILLs it at a
 // seeded random point, reopens the store and checks every acknowledged batch is
-// there in full, and every batch (acknowledged or not) is all-or-nothing.
+// there in full, and every batch (acknowledged or not) is all-or-nothing —
+// ledger holds and captures included, with the ledger invariants intact.
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,8 @@
 #include <random>
 #include <set>
 
+#include "rideshard/engine/ride_money.hpp"
+#include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
 #include "store_support.hpp"
 #include "temp_dir.hpp"
@@ -25,10 +28,22 @@ namespace {
 
 constexpr int events_per_batch = 3;
 
+/// Ride k's money rides in batches 2k-1 (hold of 1000+2k-1) and 2k (capture of 900).
+ride_parties ride_of(std::uint64_t n) {
+  return {money_domain::trip, (n + 1) / 2, rider_id{1}, driver_id{2}};
+}
+
 /// Batch n: a marker snapshot (id n), a shared "counter" snapshot, a journal entry
-/// for trip n % 16 + 1 at sequence n, and three outbox events.
+/// for trip n % 16 + 1 at sequence n, three outbox events and a ledger chain.
 write_batch batch_for(std::uint64_t n) {
   write_batch b;
+  const money_rules rules;
+  if (n % 2 == 1)
+    b.add_transfers({*hold_transfer(ride_of(n), static_cast<std::int64_t>(1000 + n),
+                                    static_cast<std::int64_t>(n), rules)});
+  else
+    b.add_transfers(*capture_transfers(ride_of(n), static_cast<std::int64_t>(1000 + n - 1), 900,
+                                       static_cast<std::int64_t>(n), rules));
   b.put_entity(entity_kind::rider, n, n, tag(n));
   b.put_entity(entity_kind::driver, 1, n, tag(n));
   b.append_journal(trip_id{n % 16 + 1}, n, tag(n));
@@ -155,6 +170,14 @@ TEST_CASE("SIGKILL at random points loses no acknowledged batch and tears none")
     REQUIRE(counter->has_value());
     CHECK((*counter)->sequence == last);  // the last write of the shared row wins
     CHECK((*s)->next_outbox_sequence() == last * events_per_batch + 1);
+    // The money of exactly the batches present: holds open or captured once.
+    ledger money(**s);
+    auto inv = money.check_invariants();
+    CHECK_MESSAGE(inv.ok(), (inv.ok() ? "" : inv.err().message));
+    const balance rider = money.balance_of({account_kind::rider, 1});
+    CHECK(rider.debits_posted == static_cast<std::int64_t>(900 * (last / 2)));
+    CHECK(rider.debits_pending == (last % 2 == 1 ? static_cast<std::int64_t>(1000 + last) : 0));
+    CHECK(money.open_holds().size() == last % 2);
     next = last + 1;
   }
   MESSAGE("acknowledged batches checked: ", acked.size(),

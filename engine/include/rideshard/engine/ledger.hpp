@@ -71,8 +71,8 @@ struct transfer {
   transfer_id pending_id;         ///< post/void only: the hold it settles
   bool linked = false;            ///< set by the ledger on all but the last of a chain
   std::int64_t timestamp_ms = 0;  ///< when it was created (injected clock)
-  std::int64_t timeout_ms = 0;    ///< pending only: posting fails after timestamp+timeout (0: never)
-  std::uint16_t code = 0;         ///< purpose (ride_money.hpp money_code)
+  std::int64_t timeout_ms = 0;  ///< pending only: posting fails after timestamp+timeout (0: never)
+  std::uint16_t code = 0;       ///< purpose (ride_money.hpp money_code)
 };
 /// Equal in every field but linked and timestamp (what a retry may change).
 bool same_transfer(const transfer& a, const transfer& b);

@@ -15,15 +15,15 @@ namespace rideshard {
 
 /// Purpose of a transfer (transfer.code and the low 16 bits of its id).
 enum class money_code : std::uint16_t {
-  hold = 1,             ///< pending: rider -> psp_clearing, the upfront fare
-  capture = 2,          ///< post of the hold: the final fare (<= hold)
-  extra_charge = 3,     ///< posted: rider -> psp_clearing, final fare above the hold
-  driver_share = 4,     ///< posted: psp_clearing -> driver_payable
-  commission = 5,       ///< posted: psp_clearing -> platform_revenue
-  tax = 6,              ///< posted: psp_clearing -> tax
-  release = 7,          ///< void of the hold (free cancel)
-  cancel_fee = 8,       ///< post of the hold for the late-cancel fee
-  refund = 9,           ///< posted: refunds -> rider
+  hold = 1,               ///< pending: rider -> psp_clearing, the upfront fare
+  capture = 2,            ///< post of the hold: the final fare (<= hold)
+  extra_charge = 3,       ///< posted: rider -> psp_clearing, final fare above the hold
+  driver_share = 4,       ///< posted: psp_clearing -> driver_payable
+  commission = 5,         ///< posted: psp_clearing -> platform_revenue
+  tax = 6,                ///< posted: psp_clearing -> tax
+  release = 7,            ///< void of the hold (free cancel)
+  cancel_fee = 8,         ///< post of the hold for the late-cancel fee
+  refund = 9,             ///< posted: refunds -> rider
   fee_driver_share = 10,  ///< posted: psp_clearing -> driver_payable, from a cancel fee
   fee_commission = 11,    ///< posted: psp_clearing -> platform_revenue, from a cancel fee
 };
@@ -38,9 +38,9 @@ transfer_id make_transfer_id(money_domain domain, std::uint64_t owner, money_cod
 
 /// How a region charges. Percentages are per-mille of the amount.
 struct money_rules {
-  std::int32_t tax_permille = 0;            ///< tax included in the fare (e.g. 80 = 8%)
-  std::int32_t commission_permille = 250;   ///< platform's share of the fare net of tax
-  std::int32_t fee_driver_permille = 800;   ///< driver's share of a late-cancel fee
+  std::int32_t tax_permille = 0;           ///< tax included in the fare (e.g. 80 = 8%)
+  std::int32_t commission_permille = 250;  ///< platform's share of the fare net of tax
+  std::int32_t fee_driver_permille = 800;  ///< driver's share of a late-cancel fee
   std::int64_t hold_timeout_ms = 7LL * 24 * 3600 * 1000;  ///< a hold expires after this
 };
 /// Errors: bad_config (a per-mille outside [0, 1000], timeout <= 0).

@@ -82,7 +82,10 @@ class store {
 
   /// Writes the whole batch atomically (all or nothing) with a synced WAL when
   /// options.sync. On success the batch survives a process or OS crash.
-  /// Errors: invalid_argument (batch rejected, nothing written), storage_error.
+  /// Ledger chains (write_batch::add_transfers) are validated in commit order
+  /// against the ledger; an invalid chain refuses the whole batch.
+  /// Errors: invalid_argument (batch rejected, nothing written), storage_error,
+  /// transfer_exists / ledger_rejected (a chain refused, nothing written).
   [[nodiscard]] result<commit_receipt> commit(const write_batch& batch);
 
   // --- recovery ---
@@ -140,10 +143,13 @@ class store {
   [[nodiscard]] static result<void> restore_backup(const std::string& backup_dir,
                                                    const std::string& target);
 
- private:
+  /// The RocksDB handles (defined in src/store_impl.hpp, opaque to users).
   struct impl;
+
+ private:
   explicit store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
+  friend class ledger;
 };
 
 }  // namespace rideshard::persistence

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rideshard/engine/ids.hpp"
+#include "rideshard/engine/ledger.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/trip.hpp"
 #include "rideshard/persistence/topics.hpp"
@@ -17,7 +18,15 @@
 namespace rideshard::persistence {
 
 /// Which entity a snapshot belongs to. Part of the on-disk key: never renumber.
-enum class entity_kind : std::uint8_t { trip = 1, driver = 2, rider = 3, account = 4 };
+enum class entity_kind : std::uint8_t {
+  trip = 1,
+  driver = 2,
+  rider = 3,
+  account = 4,
+  payment = 5,         ///< an API payment record (actors/payments)
+  payment_method = 6,  ///< a rider's card: vault token id, brand, last 4 (never the number)
+  idempotency = 7,     ///< a stored Idempotency-Key answer, keyed by a hash of (caller, key)
+};
 
 /// One event waiting in the outbox for the Kafka relay.
 struct outbox_event {
@@ -73,16 +82,25 @@ class write_batch {
   /// surge_topic, key "c-<cell>".
   [[nodiscard]] result<void> add_surge_event(const schemas::surge_event& ev);
 
+  /// Adds a linked chain of ledger transfers (engine/ledger.hpp), applied all or
+  /// nothing with the rest of this batch: store::commit validates every chain
+  /// against the ledger (in commit order) and refuses the whole batch — trip
+  /// transition, events and all — when one is invalid. A chain whose transfers
+  /// all exist identically is a replay and writes nothing.
+  void add_transfers(std::vector<transfer> chain);
+
   /// Moves every write of `other` to the end of this batch (group commit).
   void append(write_batch&& other);
 
   bool empty() const noexcept {
-    return entities_.empty() && erases_.empty() && journal_.empty() && events_.empty();
+    return entities_.empty() && erases_.empty() && journal_.empty() && events_.empty() &&
+           transfers_.empty();
   }
   const std::vector<entity_put>& entities() const noexcept { return entities_; }
   const std::vector<entity_erase>& erases() const noexcept { return erases_; }
   const std::vector<journal_append>& journal() const noexcept { return journal_; }
   const std::vector<outbox_event>& events() const noexcept { return events_; }
+  const std::vector<std::vector<transfer>>& transfer_chains() const noexcept { return transfers_; }
 
  private:
   struct event_meta {
@@ -97,6 +115,7 @@ class write_batch {
   std::vector<entity_erase> erases_;
   std::vector<journal_append> journal_;
   std::vector<outbox_event> events_;
+  std::vector<std::vector<transfer>> transfers_;
 };
 
 }  // namespace rideshard::persistence
