@@ -10,9 +10,9 @@
 #include <rocksdb/write_batch.h>
 
 #include "keys.hpp"
-#include "rideshard/persistence/topics.hpp"
 #include "ledger_group.hpp"
 #include "ledger_rows.hpp"
+#include "rideshard/persistence/topics.hpp"
 #include "store_impl.hpp"
 
 namespace rideshard::persistence {
