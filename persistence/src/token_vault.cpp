@@ -1,0 +1,189 @@
+// token_vault: AES-256-GCM (OpenSSL EVP) rows in a separate RocksDB directory.
+#include "rideshard/persistence/token_vault.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <rocksdb/db.h>
+
+namespace rideshard::persistence {
+namespace {
+
+constexpr std::size_t nonce_len = 12, tag_len = 16;
+constexpr std::uint8_t row_version = 1;
+
+std::string hex(const std::uint8_t* p, std::size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(digits[p[i] >> 4]);
+    out.push_back(digits[p[i] & 15]);
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool valid_token(std::string_view t) {
+  if (t.size() != 36 || t.substr(0, 4) != "tok_") return false;
+  for (char c : t.substr(4))
+    if (hex_value(c) < 0 || (c >= 'A' && c <= 'F')) return false;
+  return true;
+}
+
+// plaintext = "<exp_month>/<exp_year>/<digits>"; row = version | nonce | ciphertext | tag.
+bool seal(const vault_key& key, std::string_view aad, std::string_view plain, std::string& row) {
+  std::uint8_t nonce[nonce_len];
+  if (RAND_bytes(nonce, nonce_len) != 1) return false;
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
+  std::string out(plain.size() + 16, '\0');
+  int len = 0, total = 0;
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), nonce) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), o, &len, reinterpret_cast<const unsigned char*>(plain.data()),
+                        static_cast<int>(plain.size())) != 1)
+    return false;
+  total = len;
+  if (EVP_EncryptFinal_ex(ctx.get(), o + total, &len) != 1) return false;
+  total += len;
+  std::uint8_t tag[tag_len];
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, tag_len, tag) != 1) return false;
+  row.assign(1, static_cast<char>(row_version));
+  row.append(reinterpret_cast<const char*>(nonce), nonce_len);
+  row.append(out.data(), static_cast<std::size_t>(total));
+  row.append(reinterpret_cast<const char*>(tag), tag_len);
+  OPENSSL_cleanse(out.data(), out.size());
+  return true;
+}
+
+bool open_row(const vault_key& key, std::string_view aad, std::string_view row,
+              std::string& plain) {
+  if (row.size() < 1 + nonce_len + tag_len || static_cast<std::uint8_t>(row[0]) != row_version)
+    return false;
+  const auto* nonce = reinterpret_cast<const unsigned char*>(row.data() + 1);
+  const std::string_view cipher = row.substr(1 + nonce_len, row.size() - 1 - nonce_len - tag_len);
+  std::string tag(row.substr(row.size() - tag_len));
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
+  plain.assign(cipher.size() + 16, '\0');
+  int len = 0, total = 0;
+  auto* o = reinterpret_cast<unsigned char*>(plain.data());
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), nonce) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), o, &len, reinterpret_cast<const unsigned char*>(cipher.data()),
+                        static_cast<int>(cipher.size())) != 1)
+    return false;
+  total = len;
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_len, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), o + total, &len) != 1) {
+    OPENSSL_cleanse(plain.data(), plain.size());
+    return false;
+  }
+  plain.resize(static_cast<std::size_t>(total + len));
+  return true;
+}
+
+}  // namespace
+
+result<vault_key> parse_vault_key(std::string_view text) {
+  if (text.size() != 64)
+    return error{errc::bad_config, "vault key must be 64 hex characters (256 bits)"};
+  vault_key key{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return error{errc::bad_config, "vault key must be hex"};
+    key[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return key;
+}
+
+vaulted_card::~vaulted_card() {
+  if (!number.empty()) OPENSSL_cleanse(number.data(), number.size());
+}
+
+struct token_vault::impl {
+  vault_options options;
+  std::unique_ptr<rocksdb::DB> db;
+  ~impl() {
+    OPENSSL_cleanse(options.key.data(), options.key.size());
+    if (db) (void)db->Close();
+  }
+};
+
+token_vault::token_vault(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+token_vault::~token_vault() = default;
+
+result<std::unique_ptr<token_vault>> token_vault::open(const vault_options& options) {
+  if (options.path.empty()) return error{errc::invalid_argument, "vault path is empty"};
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.paranoid_checks = true;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(o, options.path, &raw);
+  if (!s.ok())
+    return error{errc::storage_error, "open vault " + options.path + ": " + s.ToString()};
+  auto p = std::make_unique<impl>();
+  p->options = options;
+  p->db.reset(raw);
+  return std::unique_ptr<token_vault>(new token_vault(std::move(p)));
+}
+
+result<std::string> token_vault::store_card(std::string_view digits, int exp_month, int exp_year) {
+  std::uint8_t id[16];
+  if (RAND_bytes(id, sizeof id) != 1) return error{errc::internal, "no randomness for a token"};
+  std::string token = "tok_" + hex(id, sizeof id);
+  std::string plain = std::to_string(exp_month) + "/" + std::to_string(exp_year) + "/";
+  plain.append(digits);
+  std::string row;
+  const bool sealed = seal(impl_->options.key, token, plain, row);
+  OPENSSL_cleanse(plain.data(), plain.size());
+  if (!sealed) return error{errc::internal, "vault encryption failed"};
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options.sync;
+  auto s = impl_->db->Put(wo, token, row);
+  if (!s.ok()) return error{errc::storage_error, "vault write: " + s.ToString()};
+  return token;
+}
+
+result<vaulted_card> token_vault::reveal(std::string_view token) const {
+  if (!valid_token(token)) return error{errc::invalid_argument, "not a card token"};
+  std::string row;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, rocksdb::Slice(token.data(), token.size()), &row);
+  if (s.IsNotFound()) return error{errc::invalid_argument, "unknown card token"};
+  if (!s.ok()) return error{errc::storage_error, "vault read: " + s.ToString()};
+  std::string plain;
+  if (!open_row(impl_->options.key, token, row, plain))
+    return error{errc::storage_error, "vault row fails authentication (wrong key or tampered)"};
+  vaulted_card card;
+  const auto a = plain.find('/'), b = plain.find('/', a + 1);
+  if (a == std::string::npos || b == std::string::npos) {
+    OPENSSL_cleanse(plain.data(), plain.size());
+    return error{errc::storage_error, "corrupt vault row"};
+  }
+  card.exp_month = std::atoi(plain.substr(0, a).c_str());
+  card.exp_year = std::atoi(plain.substr(a + 1, b - a - 1).c_str());
+  card.number = plain.substr(b + 1);
+  OPENSSL_cleanse(plain.data(), plain.size());
+  return card;
+}
+
+result<void> token_vault::erase(std::string_view token) {
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options.sync;
+  auto s = impl_->db->Delete(wo, rocksdb::Slice(token.data(), token.size()));
+  if (!s.ok()) return error{errc::storage_error, "vault erase: " + s.ToString()};
+  return {};
+}
+
+}  // namespace rideshard::persistence
