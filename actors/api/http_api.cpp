@@ -150,8 +150,21 @@ void get_health(const api_state& st, const gateway::http_request&, std::string_v
                              : o.broker_reachable ? "reachable"
                                                   : "unreachable"}};
     if (!o.last_error.empty()) outbox["last_error"] = o.last_error;
+    if (o.analytics_max_rows > 0) {
+      // Dropping by age is the policy working; nearing the size bound means the
+      // age window no longer fits and analytics are about to be lost early.
+      const bool near = o.analytics_rows * 5 >= o.analytics_max_rows * 4;
+      outbox["retention"] = json{{"analytics_rows", o.analytics_rows},
+                                 {"max_rows", o.analytics_max_rows},
+                                 {"max_age_ms", o.analytics_max_age_ms},
+                                 {"oldest_age_ms", o.oldest_analytics_age_ms},
+                                 {"dropped", o.dropped},
+                                 {"near_bound", near}};
+      if (near && !failing) outbox["status"] = "near_bound";
+    }
   }
-  const std::string status = outbox["status"] == "failing" ? "degraded" : "healthy";
+  const bool outbox_ok = outbox["status"] == "ok" || outbox["status"] == "not_configured";
+  const std::string status = outbox_ok ? "healthy" : "degraded";
   json body{{"status", status},
             {"timestamp", iso8601_utc(now)},
             {"version", st.opts.version},

@@ -36,6 +36,12 @@ struct outbox_health {
   bool broker_configured = false;  ///< false: embedded default, events wait in the outbox
   bool broker_reachable = false;   ///< last delivery attempt reached a broker
   std::string last_error;          ///< the relay's last delivery error, if any
+  /// Retention (embedded default only; analytics_max_rows 0: none, a broker drains).
+  std::uint64_t analytics_rows = 0;       ///< analytics events waiting
+  std::uint64_t analytics_max_rows = 0;   ///< the size bound; beyond it the oldest go
+  std::int64_t analytics_max_age_ms = 0;  ///< the age bound
+  std::int64_t oldest_analytics_age_ms = 0;
+  std::uint64_t dropped = 0;  ///< analytics events dropped since start
 };
 
 struct api_options {
@@ -43,7 +49,9 @@ struct api_options {
   std::int64_t token_ttl_s = 86400;      ///< lifetime of tokens minted at registration/login
   std::function<std::int64_t()> now_ms;  ///< Unix ms; default: the system clock
   /// The outbox's state for /health; empty: no store ("not_configured").
-  /// /health is degraded (not unhealthy) while a configured broker is unreachable.
+  /// /health is degraded (not unhealthy) while a configured broker is unreachable,
+  /// and in the embedded default while the analytics rows are near their size
+  /// bound (>= 80% of analytics_max_rows: events are about to be dropped by size).
   std::function<outbox_health()> outbox;
   /// POST /api/admin/backup (admin): takes a backup now and returns where it
   /// went. Empty: 503 (the node has no store / backup directory).

@@ -135,6 +135,8 @@ result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& 
   }
   if (!o.backup_dir.empty() && o.backup_interval.count() > 0)
     s->backup_thread_ = std::thread([p = s.get()] { p->backup_loop(); });
+  // Nothing drains the embedded outbox: bound the analytics part of it.
+  if (!s->relay_) s->retention_thread_ = std::thread([p = s.get()] { p->retention_loop(); });
   return s;
 }
 
@@ -145,6 +147,7 @@ node_storage::~node_storage() {
   }
   stop_cv_.notify_all();
   if (backup_thread_.joinable()) backup_thread_.join();
+  if (retention_thread_.joinable()) retention_thread_.join();
   if (relay_) relay_->stop();  // rows in flight stay in the outbox
   relay_.reset();
   store_.reset();
@@ -162,6 +165,14 @@ api::outbox_health node_storage::health() const {
     }
   }
   h.broker_configured = relay_ != nullptr;
+  if (!relay_) {
+    h.analytics_rows = store_->analytics_depth();
+    h.analytics_max_rows = opts_.retention.max_rows;
+    h.analytics_max_age_ms = opts_.retention.max_age.count();
+    h.oldest_analytics_age_ms =
+        store_->oldest_analytics_age(std::chrono::steady_clock::now()).count();
+    h.dropped = dropped_;
+  }
   if (relay_) {
     auto rs = relay_->stats();
     h.broker_reachable = rs.broker_reachable;
@@ -176,6 +187,29 @@ result<std::string> node_storage::backup_now() {
   std::lock_guard<std::mutex> lock{backup_mu_};
   if (auto ok = store_->backup(opts_.backup_dir); !ok) return ok.err();
   return opts_.backup_dir;
+}
+
+void node_storage::retention_loop() {
+  std::unique_lock<std::mutex> lock{stop_mu_};
+  while (!stop_cv_.wait_for(lock, opts_.retention_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    auto pass = store_->drop_analytics(opts_.retention, std::chrono::steady_clock::now());
+    if (!pass) {
+      std::fprintf(stderr, "rideshard serve: outbox retention failed: %s\n",
+                   pass.err().message.c_str());
+    } else {
+      dropped_ += pass->dropped_by_age + pass->dropped_by_size;
+      if (auto* m = opts_.metrics) {
+        if (pass->dropped_by_age) m->outbox_dropped("age", double(pass->dropped_by_age));
+        if (pass->dropped_by_size) m->outbox_dropped("size", double(pass->dropped_by_size));
+      }
+    }
+    if (auto* m = opts_.metrics) {
+      m->set_queue_depth("outbox", double(store_->outbox_depth()));
+      m->set_queue_depth("outbox_analytics", double(store_->analytics_depth()));
+    }
+    lock.lock();
+  }
 }
 
 void node_storage::backup_loop() {

@@ -2,6 +2,7 @@
 // RocksDB store, the outbox relay (when a broker is configured) and backups.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "api/http_api.hpp"
 #include "auth/user_store.hpp"
+#include "gateway/metrics.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -24,6 +26,12 @@ struct storage_options {
   int kafka_partitions = 3;                 ///< per topic, when the node creates them
   std::string backup_dir;                   ///< BackupEngine directory; empty: no backups
   std::chrono::seconds backup_interval{0};  ///< > 0: scheduled backups
+  /// The embedded default (no kafka_bootstrap) drops analytics events past these
+  /// bounds, one pass per retention_interval; trip events are always kept.
+  persistence::analytics_retention retention;
+  std::chrono::milliseconds retention_interval{1000};
+  /// Outbox gauges and the drop counter; must outlive the node_storage. Optional.
+  gateway::metrics* metrics = nullptr;
 };
 
 /// Owns the store, the relay and the backup schedule. Thread-safe: health()
@@ -53,6 +61,7 @@ class node_storage {
  private:
   node_storage() = default;
   void backup_loop();
+  void retention_loop();
 
   storage_options opts_;
   std::unique_ptr<persistence::store> store_;
@@ -62,6 +71,8 @@ class node_storage {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread backup_thread_;
+  std::thread retention_thread_;  ///< embedded default only
+  std::atomic<std::uint64_t> dropped_{0};
 };
 
 }  // namespace rideshard::app

@@ -80,6 +80,19 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   if (so.kafka_bootstrap.empty())
     so.kafka_bootstrap = doc["kafka"]["bootstrap"].value_or(std::string());
   so.kafka_partitions = doc["kafka"]["partitions"].value_or(3);
+  const auto outbox = doc["outbox"];
+  so.retention.max_age = std::chrono::seconds(outbox["analytics_max_age_s"].value_or(
+      std::chrono::duration_cast<std::chrono::seconds>(so.retention.max_age).count()));
+  so.retention.max_rows = outbox["analytics_max_rows"].value_or(so.retention.max_rows);
+  so.retention_interval = std::chrono::milliseconds(
+      outbox["retention_interval_ms"].value_or(std::int64_t{so.retention_interval.count()}));
+  if (so.retention.max_age.count() < 0 || so.retention_interval.count() <= 0) {
+    std::fprintf(stderr,
+                 "rideshard serve: %s: [outbox] analytics_max_age_s must be >= 0 and "
+                 "retention_interval_ms > 0\n",
+                 o.config.c_str());
+    return false;
+  }
   o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
   std::string listen = listen_flag.empty()
                            ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
@@ -193,13 +206,14 @@ int run_serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  gateway::metrics stats;  // before storage and node: both report here until they stop
+  o.storage.metrics = &stats;
   auto storage = node_storage::open(o.storage);
   if (!storage) {
     std::fprintf(stderr, "rideshard serve: %s: %s\n", o.storage.data_dir.c_str(),
                  storage.err().message.c_str());
     return 2;
   }
-  gateway::metrics stats;  // before the node: its actors report here until it stops
   node::dispatch_options dopts;
   dopts.store = &(*storage)->store();
   dopts.node_id = o.node_id;

@@ -51,6 +51,7 @@ struct metrics::impl {
   prometheus::Family<prometheus::Histogram>* request_to_offer_family;
   prometheus::Family<prometheus::Gauge>* trips;
   prometheus::Family<prometheus::Gauge>* queue_depth;
+  prometheus::Family<prometheus::Counter>* outbox_dropped;
   prometheus::Histogram* request_to_offer = nullptr;
   // Hot-path series resolved once (Family::Add takes a lock and hashes labels).
   std::array<prometheus::Counter*, client_kinds> frames_in_by_index{};
@@ -91,6 +92,10 @@ struct metrics::impl {
                        .Name("rideshard_queue_depth")
                        .Help("Items waiting in a named queue")
                        .Register(reg);
+    outbox_dropped = &prometheus::BuildCounter()
+                          .Name("rideshard_outbox_dropped_total")
+                          .Help("Analytics events dropped by the embedded default's retention")
+                          .Register(reg);
     request_to_offer = &request_to_offer_family->Add(
         {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                     0.1, 0.25, 0.5, 1, 2.5, 5});
@@ -153,6 +158,9 @@ void metrics::set_queue_depth(std::string_view queue, double depth) {
 void metrics::add_queue_depth(std::string_view queue, double delta) {
   impl_->queue_depth->Add({{"queue", std::string(queue)}}).Increment(delta);
 }
+void metrics::outbox_dropped(std::string_view reason, double events) {
+  impl_->outbox_dropped->Add({{"reason", std::string(reason)}}).Increment(events);
+}
 
 double metrics::errors(errc code) const {
   return impl_->errors->Add({{"code", std::string(to_string(code))}}).Value();
@@ -168,6 +176,9 @@ double metrics::connections(endpoint e) const {
 }
 double metrics::closes_by_server(std::string_view reason) const {
   return impl_->closes->Add({{"reason", std::string(reason)}}).Value();
+}
+double metrics::outbox_dropped(std::string_view reason) const {
+  return impl_->outbox_dropped->Add({{"reason", std::string(reason)}}).Value();
 }
 
 std::string metrics::render_text() const {

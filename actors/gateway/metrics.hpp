@@ -36,6 +36,8 @@ std::string_view to_string(endpoint e) noexcept;
 ///   request_to_offer_seconds              histogram, ride request in -> offer out
 ///   trips{state}                          gauge, trips by state
 ///   queue_depth{queue}                    gauge, items waiting in a named queue
+///   outbox_dropped_total{reason}          analytics events dropped by the embedded
+///                                         default's retention ("age", "size")
 class metrics {
  public:
   metrics();
@@ -62,6 +64,8 @@ class metrics {
   void set_trips(trip_state state, double count);
   void set_queue_depth(std::string_view queue, double depth);
   void add_queue_depth(std::string_view queue, double delta);
+  /// reason: "age" or "size" (store::drop_analytics).
+  void outbox_dropped(std::string_view reason, double events);
 
   /// Current values of a counter/gauge, for tests and /health (0 if never set).
   double errors(errc code) const;
@@ -69,6 +73,7 @@ class metrics {
   double frames_out(std::string_view kind) const;
   double connections(endpoint e) const;
   double closes_by_server(std::string_view reason) const;
+  double outbox_dropped(std::string_view reason) const;
 
   /// Prometheus text exposition format 0.0.4 of every registered family.
   std::string render_text() const;

@@ -15,6 +15,7 @@ namespace rideshard::system_test {
 struct http_reply {
   int status = -1;      ///< -1: connect, write or read failed
   nlohmann::json body;  ///< discarded (is_discarded()) when not JSON
+  std::string text;     ///< the body as received (e.g. /metrics)
 };
 
 /// `token` empty: no Authorization header. Never throws; bounded by `timeout`.
@@ -47,6 +48,7 @@ inline http_reply http_call(unsigned short port, boost::beast::http::verb verb,
   if (ec) return out;
   out.status = static_cast<int>(res.result_int());
   out.body = nlohmann::json::parse(res.body(), nullptr, false);
+  out.text = res.body();
   return out;
 }
 

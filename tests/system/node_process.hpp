@@ -31,9 +31,10 @@ struct node_process {
 
   /// Starts the node on an existing (or new) data dir, e.g. after kill9(). With a
   /// `log_path`, the node's stderr is appended there at log level info.
-  /// `extra_args` are appended to the serve command line (e.g. --backup-dir B).
+  /// `extra_args` are appended to the serve command line (e.g. --backup-dir B);
+  /// `config_path` replaces cluster-config/single-node.toml.
   node_process(const char* jwt_secret, std::string dir, const std::string& log_path = {},
-               const std::vector<std::string>& extra_args = {})
+               const std::vector<std::string>& extra_args = {}, const std::string& config_path = {})
       : data_dir(std::move(dir)) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
@@ -48,8 +49,9 @@ struct node_process {
         const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (log >= 0) dup2(log, STDERR_FILENO);
       }
-      const std::string config =
-          std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml";
+      const std::string config = config_path.empty() ? std::string(RIDESHARD_SOURCE_DIR) +
+                                                           "/cluster-config/single-node.toml"
+                                                     : config_path;
       std::vector<const char*> argv{RIDESHARD_BINARY, "serve",         "--config",
                                     config.c_str(),   "--listen",      "127.0.0.1:0",
                                     "--data-dir",     data_dir.c_str()};

@@ -443,6 +443,38 @@ TEST_CASE("health is degraded while the outbox fails") {
   CHECK(healthy["checks"]["outbox"]["broker"] == "reachable");
 }
 
+TEST_CASE("health is degraded while the embedded outbox nears its retention bound") {
+  std::atomic<std::uint64_t> rows{79'999};
+  api_fixture f{[&rows] {
+    api::outbox_health h;  // embedded default: no broker, retention on
+    h.depth = rows.load() + 500;
+    h.analytics_rows = rows.load();
+    h.analytics_max_rows = 100'000;
+    h.analytics_max_age_ms = 600'000;
+    h.oldest_analytics_age_ms = 599'000;
+    h.dropped = 1234;
+    return h;
+  }};
+  // Dropping by age (oldest event near max_age) is the policy working: healthy.
+  auto below = f.call("GET", "/health").j();
+  CHECK(below["status"] == "healthy");
+  CHECK(below["checks"]["outbox"]["status"] == "ok");
+  CHECK(below["checks"]["outbox"]["broker"] == "not_configured");
+  const json retention = below["checks"]["outbox"]["retention"];
+  CHECK(retention["analytics_rows"] == 79'999);
+  CHECK(retention["max_rows"] == 100'000);
+  CHECK(retention["max_age_ms"] == 600'000);
+  CHECK(retention["oldest_age_ms"] == 599'000);
+  CHECK(retention["dropped"] == 1234);
+  CHECK(retention["near_bound"] == false);
+  rows = 80'000;  // 80% of the size bound
+  auto near = f.call("GET", "/health");
+  CHECK(near.status == 200);
+  CHECK(near.j()["status"] == "degraded");
+  CHECK(near.j()["checks"]["outbox"]["status"] == "near_bound");
+  CHECK(near.j()["checks"]["outbox"]["retention"]["near_bound"] == true);
+}
+
 TEST_CASE_FIXTURE(api_fixture, "unknown routes are 404, wrong methods 405") {
   for (const char* path : {"/api/nope", "/api", "/api/users/r-1/extra", "/", "/api/users/",
                            "/healthz", "/api/trips/t-1/status/x"}) {
