@@ -48,13 +48,12 @@ TEST_CASE("the simulator requests, matches and completes rides against the real 
   REQUIRE(rep.ok());
   sim::print_summary(stdout, *rep);
 
-  CHECK(rep->count("connects") > 0);
-  CHECK(rep->count("requests") > 0);
-  CHECK(rep->count("offers") > 0);
-  CHECK(rep->count("matched") > 0);
+  // A completed ride and its receipt imply a connect, a request, an offer and a match.
   CHECK(rep->count("completed") >= 1);
   CHECK(rep->count("receipts") >= 1);
-  CHECK(rep->samples.latency_us.size() > 0);
+  CHECK(rep->count("connect_failures") == 0);  // every client got through the handshake
+  CHECK(rep->count("matched") <= rep->count("requests"));
+  CHECK(rep->count("completed") <= rep->count("matched"));
   CHECK(rep->samples.protocol_errors == 0);  // only races (offer_expired, ...) are allowed
   CHECK(rep->count("outbox_drops") == 0);
 }

@@ -3,13 +3,13 @@
 # with RIDESHARD_KAFKA_BOOTSTRAP exported (and RIDESHARD_KAFKA_CTL/_WORKDIR, so a
 # test can stop and restart it); stops the broker afterwards. The broker's work
 # dir (config, data, broker.log) is removed on success and kept on failure.
-# Exits with <cmd>'s status, 1 if the broker does not start, 77 if the Kafka jars
-# cannot be fetched (offline machine: ctest reports the test as skipped).
+# Exits with <cmd>'s status, or 1 if the Kafka jars cannot be fetched or the
+# broker does not start (a kafka test never passes without its broker).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$#" -gt 0 ] || { echo "usage: with_kafka.sh <cmd...>" >&2; exit 2; }
 
-"$here/kafka.sh" fetch || exit $?
+"$here/kafka.sh" fetch || { echo "with_kafka.sh: no Kafka jars (./run deps installs java and maven; the jars come from Maven Central)" >&2; exit 1; }
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/rideshard-kafka-XXXXXX")
 stop_broker() { "$here/kafka.sh" stop "$workdir" || true; }
 trap 'stop_broker; exit 130' INT TERM

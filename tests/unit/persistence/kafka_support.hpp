@@ -25,6 +25,14 @@ using namespace std::chrono_literals;
 inline const char* bootstrap() { return std::getenv("RIDESHARD_KAFKA_BOOTSTRAP"); }
 inline const bool no_broker = bootstrap() == nullptr || *bootstrap() == '\0';
 
+/// A broker test without a broker fails (it is never skipped): run it under
+/// tests/system/kafka/with_kafka.sh, as ctest's kafka.* entries do.
+inline void require_broker() {
+  REQUIRE_MESSAGE(!no_broker,
+                  "no broker: RIDESHARD_KAFKA_BOOTSTRAP is not set (run under "
+                  "tests/system/kafka/with_kafka.sh)");
+}
+
 inline std::unique_ptr<store> open_store(const std::string& path) {
   store_options o;
   o.path = path;
@@ -114,6 +122,14 @@ inline void check_in_order(const std::map<std::string, std::vector<std::string>>
 inline const char* broker_ctl() { return std::getenv("RIDESHARD_KAFKA_CTL"); }
 inline const bool no_broker_ctl =
     no_broker || !broker_ctl() || !std::getenv("RIDESHARD_KAFKA_WORKDIR");
+
+/// As require_broker(), plus the broker control with_kafka.sh exports (outage tests).
+inline void require_broker_ctl() {
+  require_broker();
+  REQUIRE_MESSAGE(!no_broker_ctl,
+                  "RIDESHARD_KAFKA_CTL/_WORKDIR are not set (run under "
+                  "tests/system/kafka/with_kafka.sh)");
+}
 
 inline int broker(const char* action) {
   const std::string cmd = std::string(broker_ctl()) + " " + action + " " +

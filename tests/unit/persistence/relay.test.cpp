@@ -1,7 +1,8 @@
 // outbox_relay: with a real broker (RIDESHARD_KAFKA_BOOTSTRAP, see
 // tests/system/kafka/with_kafka.sh) events are read back by an independent
-// librdkafka consumer, in order per key, none missing; without one, only the
-// broker-less cases run and the broker cases are skipped.
+// librdkafka consumer, in order per key, none missing. The broker cases are test
+// suite "broker": ctest's persistence.relay runs the rest (--test-suite-exclude),
+// kafka.relay runs them all under with_kafka.sh, and they fail without a broker.
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -22,10 +23,6 @@ using namespace rideshard;
 using namespace rideshard::persistence;
 using namespace rideshard::test::kafka;
 using namespace std::chrono_literals;
-
-TEST_CASE("broker availability") {
-  if (no_broker) std::printf("skipped: no broker (set RIDESHARD_KAFKA_BOOTSTRAP)\n");
-}
 
 TEST_CASE("without a reachable broker the relay keeps every row") {
   test::temp_dir dir;
@@ -59,7 +56,8 @@ TEST_CASE("relay and admin reject bad configuration") {
   CHECK(create_topics("127.0.0.1:1", {{"x", 1, 1}}, 500ms).code() == errc::broker_error);
 }
 
-TEST_CASE("relay publishes every event in order per key" * doctest::skip(no_broker)) {
+TEST_CASE("relay publishes every event in order per key" * doctest::test_suite("broker")) {
+  require_broker();
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("relay");
@@ -87,7 +85,8 @@ TEST_CASE("relay publishes every event in order per key" * doctest::skip(no_brok
 }
 
 TEST_CASE("a new relay on the same store delivers what earlier relays left behind" *
-          doctest::skip(no_broker)) {
+          doctest::test_suite("broker")) {
+  require_broker();
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("restart");
@@ -124,7 +123,8 @@ TEST_CASE("a new relay on the same store delivers what earlier relays left behin
   check_in_order(consume(topic, n, headers), n, keys);
 }
 
-TEST_CASE("a broker outage under load loses nothing" * doctest::skip(no_broker_ctl)) {
+TEST_CASE("a broker outage under load loses nothing" * doctest::test_suite("broker")) {
+  require_broker_ctl();
   const char* outage_env = std::getenv("RIDESHARD_KAFKA_OUTAGE_S");
   const int outage_s = outage_env ? std::atoi(outage_env) : 30;
   test::temp_dir dir;
@@ -196,12 +196,13 @@ std::string run_command(const std::string& cmd) {
   return out;
 }
 
-const bool no_kcat = no_broker || std::system("command -v kcat >/dev/null 2>&1") != 0;
-
 }  // namespace
 
 // The consumer example of docs/events.md, run as written against the engine topics.
-TEST_CASE("kcat reads every engine topic as docs/events.md shows" * doctest::skip(no_kcat)) {
+TEST_CASE("kcat reads every engine topic as docs/events.md shows" * doctest::test_suite("broker")) {
+  require_broker();
+  REQUIRE_MESSAGE(std::system("command -v kcat >/dev/null 2>&1") == 0,
+                  "kcat is not installed (./run deps installs it)");
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   REQUIRE(create_topics(bootstrap(), engine_topics(3), 30s).ok());
