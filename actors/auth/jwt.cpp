@@ -147,7 +147,8 @@ result<claims> token_authority::verify(std::string_view token) const {
 
   const std::int64_t now = clock_();
   if (c.issued_at_s > now + opts_.leeway_s) return unauthenticated("token issued in the future");
-  if (now > c.expires_at_s + opts_.leeway_s) return error{errc::token_expired, "token expired"};
+  // now - leeway, not exp + leeway: exp is the token's and may be near INT64_MAX.
+  if (now - opts_.leeway_s > c.expires_at_s) return error{errc::token_expired, "token expired"};
   c.subject = sub;
   c.r = *r;
   c.issuer = iss;

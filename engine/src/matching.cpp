@@ -7,13 +7,18 @@
 #include <string>
 #include <unordered_map>
 
-// LEMON 1.3.1 trips a false -Wmaybe-uninitialized under GCC 12.
+// LEMON 1.3.1 trips a false -Wmaybe-uninitialized under GCC 12 (clang has no such
+// warning and would refuse the unknown name: the fuzz build uses clang).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <lemon/maps.h>
 #include <lemon/network_simplex.h>
 #include <lemon/smart_graph.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 namespace rideshard {
 namespace {

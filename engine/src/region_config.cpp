@@ -207,24 +207,41 @@ result<region> load_region_file(const std::string& path) {
   return parse_region(ss.str(), path);
 }
 
-result<std::vector<region>> load_node_regions(const std::string& node_config_path) {
+result<std::vector<std::string>> node_region_files(std::string_view toml_text,
+                                                   std::string_view source,
+                                                   const std::string& dir) {
   toml::table doc;
   try {
-    doc = toml::parse_file(node_config_path);
+    doc = toml::parse(toml_text, source);
   } catch (const toml::parse_error& e) {
-    return bad(node_config_path, std::string(e.description()));
+    return bad(source, std::string(e.description()));
   }
   const toml::array* files = doc["regions"]["files"].as_array();
-  if (!files || files->empty())
-    return bad(node_config_path, "regions.files must list region files");
-  const auto slash = node_config_path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : node_config_path.substr(0, slash);
-  std::vector<region> out;
-  std::set<std::string> names;
+  if (!files || files->empty()) return bad(source, "regions.files must list region files");
+  std::vector<std::string> out;
   for (const auto& f : *files) {
     auto rel = f.value<std::string>();
-    if (!rel) return bad(node_config_path, "regions.files must be strings");
-    auto r = load_region_file(rel->front() == '/' ? *rel : dir + "/" + *rel);
+    if (!rel) return bad(source, "regions.files must be strings");
+    if (rel->empty() || rel->back() == '/')
+      return bad(source, "regions.files entries must name files, got \"" + *rel + "\"");
+    out.push_back(rel->front() == '/' ? *rel : dir + "/" + *rel);
+  }
+  return out;
+}
+
+result<std::vector<region>> load_node_regions(const std::string& node_config_path) {
+  std::ifstream in(node_config_path);
+  if (!in) return bad(node_config_path, "cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto slash = node_config_path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : node_config_path.substr(0, slash);
+  auto files = node_region_files(text.str(), node_config_path, dir);
+  if (!files) return files.err();
+  std::vector<region> out;
+  std::set<std::string> names;
+  for (const auto& file : *files) {
+    auto r = load_region_file(file);
     if (!r) return r.err();
     if (!names.insert(r->name).second)
       return error{errc::duplicate_id, node_config_path + ": region " + r->name + " twice"};

@@ -48,6 +48,11 @@ result<std::string> read_text(const flatbuffers::String* s, std::string_view fie
   std::string_view v(s->c_str(), s->size());
   if (!valid_utf8(v))
     return error{errc::malformed_buffer, std::string(field) + " is not valid UTF-8"};
+  // JSON text frames cannot carry raw control characters, and a text read here may
+  // be relayed to a JSON client (a cancel reason): refuse them at the door.
+  for (const char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return error{errc::invalid_argument, std::string(field) + " holds a control character"};
   if (v.size() > max)
     return error{errc::invalid_argument,
                  std::string(field) + " is longer than " + std::to_string(max) + " bytes"};

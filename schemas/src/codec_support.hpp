@@ -66,8 +66,9 @@ template <class Root>
   return flatbuffers::GetRoot<Root>(frame.data());
 }
 
-/// Reads a verified string: UTF-8 (malformed_buffer), at most `max` bytes
-/// (invalid_argument), non-empty when `required` (missing_field).
+/// Reads a verified string: UTF-8 (malformed_buffer), no control characters
+/// U+0000-U+001F or U+007F and at most `max` bytes (invalid_argument), non-empty
+/// when `required` (missing_field).
 [[nodiscard]] result<std::string> read_text(const flatbuffers::String* s, std::string_view field,
                                             std::size_t max, bool required);
 

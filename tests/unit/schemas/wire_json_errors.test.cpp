@@ -105,6 +105,21 @@ TEST_CASE("strings: invalid UTF-8 and NUL bytes are bad_json") {
         errc::ok);
 }
 
+// A text a client sends may reach a JSON client (a cancel reason in trip_status), and
+// JSON text cannot hold raw control characters: they are refused in both encodings.
+TEST_CASE("control characters in text fields are invalid_argument, binary and JSON alike") {
+  CHECK(code_of(hello_with("{\"token\": \"a\\u001cb\", \"client\": \"c\"}")) ==
+        errc::invalid_argument);
+  CHECK(code_of(hello_with("{\"token\": \"t\", \"client\": \"tab\\there\"}")) ==
+        errc::invalid_argument);
+  const client_message cancel{1, cancel_trip{samples::trip, "late \x1b[31m"}};
+  const auto buf = encode_client_binary(cancel);
+  CHECK(decode_client_binary(buf.data(), buf.size()).code() == errc::invalid_argument);
+  const client_message del{1, cancel_trip{samples::trip, "late\x7f"}};
+  const auto buf2 = encode_client_binary(del);
+  CHECK(decode_client_binary(buf2.data(), buf2.size()).code() == errc::invalid_argument);
+}
+
 TEST_CASE("oversized and deeply nested frames") {
   std::string big =
       hello_with("{\"token\": \"" + std::string(70 * 1024, 'x') + "\", \"client\": \"c\"}");

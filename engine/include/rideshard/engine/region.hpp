@@ -59,6 +59,13 @@ struct region {
 /// Reads and parses a region file. Errors: bad_config (unreadable or invalid).
 [[nodiscard]] result<region> load_region_file(const std::string& path);
 
+/// The region files a node config (TOML text) lists in `[regions] files`, each
+/// resolved against `dir` unless absolute. Errors: bad_config naming `source`
+/// (not TOML, no list, an entry that is not a string or does not name a file).
+[[nodiscard]] result<std::vector<std::string>> node_region_files(std::string_view toml_text,
+                                                                 std::string_view source,
+                                                                 const std::string& dir);
+
 /// Reads a node config (cluster-config/*.toml) and loads every file listed in its
 /// `[regions] files` array, resolved relative to the node config's directory.
 /// Errors: bad_config; duplicate_id (two regions with one name).

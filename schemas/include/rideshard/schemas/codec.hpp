@@ -46,7 +46,8 @@ enum class json_style : std::uint8_t { compact, pretty };
 /// its content. Errors: frame_too_large, malformed_buffer (also non-UTF-8
 /// strings), unknown_message (a body type this build does not know),
 /// missing_field (empty required string, zero trip id), invalid_coordinate,
-/// invalid_argument (batch size, speed, heading, timestamp, PIN, text too long).
+/// invalid_argument (batch size, speed, heading, timestamp, PIN, text too long or
+/// holding a control character).
 /// `data` need not be aligned; it is not retained.
 [[nodiscard]] result<client_message> decode_client_binary(
     const std::uint8_t* data, std::size_t size, const codec_limits& limits = client_frame_limits);
