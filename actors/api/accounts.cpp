@@ -67,8 +67,26 @@ void post_login(const api_state& st, const gateway::http_request& req, std::stri
   if (!email) return ex.fail(email.err());
   auto password = required_string(*body, "password");
   if (!password) return ex.fail(password.err());
+  // Throttled before any argon2 work: per account (email) and per client address.
+  auto normalized = auth::normalize_email(*email);
+  const std::string account = normalized ? *normalized : *email;
+  const auto now = st.opts.now_ms();
+  const auto verdict = st.throttle->check(account, req.client_address, now);
+  if (verdict != login_throttle::verdict::allowed) {
+    const bool by_account = verdict == login_throttle::verdict::account_locked;
+    st.stats.security_event(by_account ? "login_throttled_account" : "login_throttled_address");
+    const auto wait_s =
+        (st.throttle->retry_after_ms(account, req.client_address, now) + 999) / 1000;
+    return ex.fail(error{errc::rate_limited, std::string("too many failed logins for this ") +
+                                                 (by_account ? "account" : "address") +
+                                                 "; retry in " + std::to_string(wait_s) + " s"});
+  }
   auto u = st.users.login(*email, *password);
-  if (!u) return ex.fail(u.err());
+  if (!u) {
+    if (u.code() == errc::unauthenticated) st.throttle->failed(account, req.client_address, now);
+    return ex.fail(u.err());
+  }
+  st.throttle->succeeded(account);
   auto token = st.tokens.mint(u->id, u->r, st.opts.token_ttl_s);
   if (!token) return ex.fail(error{errc::internal, "could not mint a token"});
   ex.reply(200, json{{"token", *token},

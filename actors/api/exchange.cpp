@@ -38,6 +38,7 @@ int http_status_of(errc code) noexcept {
     case errc::offer_expired:
     case errc::driver_busy:
     case errc::no_driver_available:
+    case errc::pin_locked:
       return 409;
     case errc::frame_too_large:
       return 413;
@@ -62,7 +63,7 @@ json error_body(std::string_view code, std::string_view message) {
 void exchange::send(int status, std::string content_type, std::string body) {
   if (answered_) return;
   answered_ = true;
-  respond_(gateway::http_response{status, std::move(content_type), std::move(body)});
+  respond_(gateway::http_response{status, std::move(content_type), std::move(body), {}});
 }
 
 void exchange::reply(int status, const json& body) { send(status, "application/json", dump(body)); }

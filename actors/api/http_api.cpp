@@ -87,6 +87,20 @@ void dispatch(const api_state& st, const gateway::http_request& req, exchange& e
   ex.not_found(req.path);
 }
 
+// The route template of a path ("/api/users/{id}"), or "" when no route matches:
+// the metrics label, so a client cannot mint a series per path.
+std::string route_template(std::string_view path) {
+  const auto segs = split_path(path);
+  std::string_view id;
+  for (const auto& r : routes()) {
+    if (!matches(r, segs, id)) continue;
+    std::string out;
+    for (auto seg : r.pattern) (out += '/') += seg;
+    return out;
+  }
+  return {};
+}
+
 std::int64_t system_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -96,7 +110,9 @@ std::int64_t system_now_ms() {
 
 http_api::http_api(node::dispatch_node& node, const auth::token_authority& tokens,
                    auth::user_store& users, gateway::metrics& m, api_options opts)
-    : state_(std::make_unique<api_state>(api_state{node, tokens, users, m, std::move(opts), 0})) {
+    : state_(std::make_unique<api_state>(
+          api_state{node, tokens, users, m, std::move(opts), 0, nullptr})) {
+  state_->throttle = std::make_unique<login_throttle>(state_->opts.login);
   if (!state_->opts.now_ms) state_->opts.now_ms = system_now_ms;
   state_->started_ms = state_->opts.now_ms();
   if (state_->opts.worker_threads > 0)
@@ -107,6 +123,11 @@ http_api::~http_api() = default;
 
 void http_api::handle(gateway::http_request req,
                       std::function<void(gateway::http_response)> respond) {
+  respond = [inner = std::move(respond),
+             route = route_template(req.path)](gateway::http_response r) {
+    if (r.route.empty()) r.route = route;
+    inner(std::move(r));
+  };
   auto run = [st = state_.get()](const gateway::http_request& r,
                                  std::function<void(gateway::http_response)> answer) {
     exchange ex{st->stats, std::move(answer)};

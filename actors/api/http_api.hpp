@@ -44,6 +44,15 @@ struct outbox_health {
   std::uint64_t dropped = 0;  ///< analytics events dropped since start
 };
 
+/// Login throttling (POST /api/login): failed logins counted per account and per
+/// client address in fixed windows; past a limit, 429 `rate_limited`. Plain value.
+struct login_limits {
+  std::uint32_t per_account = 5;    ///< failed logins per email per window
+  std::uint32_t per_address = 20;   ///< failed logins per client address per window
+  std::int64_t window_ms = 900000;  ///< 15 minutes
+  std::size_t max_keys = 100000;    ///< tracked keys; beyond, new keys go untracked
+};
+
 struct api_options {
   std::string version = "0.1.0";         ///< reported by GET /health
   std::int64_t token_ttl_s = 86400;      ///< lifetime of tokens minted at registration/login
@@ -62,6 +71,7 @@ struct api_options {
   std::size_t worker_threads = 0;
   /// Requests waiting for a worker; beyond this they get 503 unavailable.
   std::size_t max_queued = 1024;
+  login_limits login;  ///< login throttling
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

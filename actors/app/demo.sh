@@ -92,7 +92,13 @@ http_get() {
   ) 2>/dev/null
 }
 
+# --dev: the demo mints its tokens with the public development secret
+# (`rideshard token` without $RIDESHARD_JWT_SECRET); a real node refuses that.
 serve_args=(serve --config "$CONFIG" --listen 127.0.0.1:0 --data-dir "$tmp/data")
+if [ -z "${RIDESHARD_JWT_SECRET:-}" ]; then
+  say "no RIDESHARD_JWT_SECRET: the node runs with --dev (public development secret, demo only)"
+  serve_args+=(--dev)
+fi
 if [ "$kafka" = 1 ]; then
   if ! "$BIN" serve --help 2>&1 | grep -q -- --kafka-bootstrap; then
     echo "demo: this build's \`rideshard serve\` has no --kafka-bootstrap flag yet" >&2

@@ -17,6 +17,7 @@
 #include "app/node_storage.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
+#include "auth/revocation.hpp"
 #include "auth/user_store.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/metrics.hpp"
@@ -33,6 +34,7 @@ int run_serve(int argc, char** argv);
 namespace {
 
 constexpr const char* secret_env = "RIDESHARD_JWT_SECRET";
+constexpr const char* previous_secret_env = "RIDESHARD_JWT_PREVIOUS_SECRET";
 
 struct serve_options {
   std::string config = "cluster-config/single-node.toml";
@@ -45,7 +47,14 @@ struct serve_options {
   std::chrono::milliseconds drain_timeout{5000};
   std::size_t api_threads = 4;
   std::int64_t location_sample_ms = 30'000;  ///< [kafka].location_sample_s; 0: none
+  bool dev = false;              ///< --dev: the public development secret when no secret is set
+  bool allow_plaintext = false;  ///< --allow-plaintext / [gateway] allow_plaintext
 };
+
+// Loopback addresses may serve plain text; anything else needs TLS or an explicit opt-in.
+bool is_loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+}
 
 std::int64_t unix_ms() {
   using namespace std::chrono;
@@ -114,24 +123,61 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   o.gw.handshake_timeout = std::chrono::milliseconds(gw["handshake_timeout_ms"].value_or(5000));
   o.drain_timeout = std::chrono::milliseconds(gw["drain_timeout_ms"].value_or(5000));
   o.api_threads = gw["api_threads"].value_or(o.api_threads);
+  o.gw.tls_cert_file = config_path(gw["tls_cert"].value_or(std::string()));
+  o.gw.tls_key_file = config_path(gw["tls_key"].value_or(std::string()));
+  o.allow_plaintext = o.allow_plaintext || gw["allow_plaintext"].value_or(false);
+  if (o.gw.tls_cert_file.empty() && !is_loopback(o.gw.address) && !o.allow_plaintext) {
+    std::fprintf(stderr,
+                 "rideshard serve: refusing to serve plain text on %s (tokens and positions "
+                 "would cross the network in clear): set [gateway] tls_cert and tls_key, or "
+                 "pass --allow-plaintext (e.g. behind a TLS-terminating proxy)\n",
+                 o.gw.address.c_str());
+    return false;
+  }
+  if (const auto* origins = gw["allowed_origins"].as_array()) {
+    for (const auto& v : *origins) {
+      auto s = v.value<std::string>();
+      if (!s) {
+        std::fprintf(stderr, "rideshard serve: [gateway] allowed_origins must be strings\n");
+        return false;
+      }
+      o.gw.allowed_origins.push_back(*s);
+    }
+  }
   o.token_ttl_s = doc["auth"]["token_ttl_s"].value_or(o.token_ttl_s);
   return true;
 }
 
-// The JWT secret: $RIDESHARD_JWT_SECRET, else a labelled development default.
-result<auth::token_authority> make_authority() {
+// The JWT secrets: $RIDESHARD_JWT_SECRET (current) and, while rotating,
+// $RIDESHARD_JWT_PREVIOUS_SECRET. Without a secret only --dev starts, loudly, with
+// the public development secret; the development secret itself needs --dev too.
+result<auth::token_authority> make_authority(bool dev,
+                                             std::shared_ptr<const auth::revocation_list> revoked) {
   auto secret = auth::load_jwt_secret(secret_env, "");
   if (!secret) {
     const char* env = std::getenv(secret_env);
-    if (env != nullptr && *env != '\0') return secret.err();
+    if ((env != nullptr && *env != '\0') || !dev)
+      return error{errc::bad_config,
+                   secret.err().message +
+                       " (a random secret of at least 32 bytes, e.g. `openssl rand -hex 32`; "
+                       "--dev runs with the public development secret)"};
     std::fprintf(stderr,
-                 "rideshard serve: WARNING: %s is not set; accepting tokens signed with the "
-                 "built-in DEVELOPMENT secret (never do this in production)\n",
+                 "rideshard serve: WARNING: --dev: %s is not set; accepting tokens signed with "
+                 "the PUBLIC DEVELOPMENT secret. Anyone can mint admin tokens for this node. "
+                 "Never expose it.\n",
                  secret_env);
     secret = std::string(auth::development_secret);
+  } else if (*secret == auth::development_secret && !dev) {
+    return error{errc::bad_config,
+                 std::string(secret_env) + " is the public development secret; use --dev for that"};
   }
+  auto previous = auth::load_previous_secrets(previous_secret_env);
+  if (!previous) return previous.err();
+  auth::token_options opts;
+  opts.previous_secrets = std::move(*previous);
+  opts.revocations = std::move(revoked);
   return auth::token_authority::create(*secret, std::string(auth::default_issuer),
-                                       auth::system_unix_seconds);
+                                       auth::system_unix_seconds, std::move(opts));
 }
 
 // Maps a verified JWT to the node's identity (driver, rider or admin: /v1/admin).
@@ -171,6 +217,12 @@ int run_serve(int argc, char** argv) {
   // Flag, else $RIDESHARD_LOG_LEVEL, else info.
   const char* env_level = std::getenv("RIDESHARD_LOG_LEVEL");
   std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
+  app.add_flag("--allow-plaintext", o.allow_plaintext,
+               "serve plain HTTP/WebSocket on a non-loopback address (default: refused "
+               "unless [gateway] tls_cert/tls_key are set)");
+  app.add_flag("--dev", o.dev,
+               "development only: without $RIDESHARD_JWT_SECRET accept tokens signed with the "
+               "public development secret (otherwise serve refuses to start)");
   app.add_option("--log-level", log_level,
                  "trace|debug|info|warn|error|critical|off (default: $RIDESHARD_LOG_LEVEL, "
                  "else info); logfmt lines on stderr");
@@ -193,7 +245,8 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "rideshard serve: %s\n", regions.err().message.c_str());
     return 2;
   }
-  auto tokens = make_authority();
+  auto revoked = std::make_shared<auth::revocation_list>();
+  auto tokens = make_authority(o.dev, revoked);
   if (!tokens) {
     std::fprintf(stderr, "rideshard serve: %s\n", tokens.err().message.c_str());
     return 2;
@@ -245,6 +298,13 @@ int run_serve(int argc, char** argv) {
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
   auto http = std::make_unique<api::http_api>(**node, *tokens, users, stats, aopts);
   gateway::gateway gw;
+  // Suspension and deletion: the subject's tokens stop working at once (every
+  // HTTP request and hello checks `revoked`) and its live sessions are closed.
+  users.set_revocation(revoked, [&gw](const std::string& subject) {
+    const auto closed = gw.close_subject(subject, "account_revoked");
+    std::fprintf(stderr, "event=account_revoked subject=%s sessions_closed=%zu\n", subject.c_str(),
+                 closed);
+  });
   auto port = gw.start(o.gw, **node, *http, stats);
   if (!port) {
     std::fprintf(stderr, "rideshard serve: cannot listen on %s:%u: %s\n", o.gw.address.c_str(),
@@ -252,9 +312,9 @@ int run_serve(int argc, char** argv) {
     return 1;
   }
   std::printf(
-      "rideshard serve: listening on http://%s:%u  (WebSocket /v1/driver /v1/rider, "
+      "rideshard serve: listening on %s://%s:%u  (WebSocket /v1/driver /v1/rider, "
       "GET /health, GET /metrics, /api/...)\n",
-      o.gw.address.c_str(), *port);
+      gw.tls() ? "https" : "http", o.gw.address.c_str(), *port);
   const auto rec = (*node)->recovery();
   std::printf("rideshard serve: data %s (recovered %zu active trips of %zu stored), Kafka %s\n",
               o.storage.data_dir.c_str(), rec.trips_revived, rec.trips_read,

@@ -8,6 +8,9 @@
 #include <utility>
 
 #include <jwt.h>
+#include <openssl/sha.h>
+
+#include <nlohmann/json.hpp>
 
 namespace rideshard::auth {
 namespace {
@@ -59,7 +62,53 @@ bool get_int_grant(jwt_t* jwt, const char* name, std::int64_t& out) {
   return true;
 }
 
+// base64url without padding (RFC 7515 §2) -> bytes; false on a bad character.
+bool base64url_decode(std::string_view in, std::string& out) {
+  out.clear();
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '-'             ? 62
+            : c == '_'             ? 63
+                                   : -1;
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+// The "kid" of a JWS header segment, or empty if absent/unreadable. Only picks
+// the secret: libjwt then verifies the whole token with it.
+std::string header_kid(std::string_view token) {
+  std::string header;
+  if (!base64url_decode(token.substr(0, token.find('.')), header)) return {};
+  auto h = nlohmann::json::parse(header, nullptr, false);
+  if (!h.is_object()) return {};
+  auto it = h.find("kid");
+  return it != h.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
+
+std::string key_id(std::string_view secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "k";
+  for (int i = 0; i < 8; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xF]);
+  }
+  return out;
+}
 
 std::int64_t system_unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -69,10 +118,11 @@ std::int64_t system_unix_seconds() {
 
 token_authority::token_authority(std::string secret, std::string issuer, unix_clock clock,
                                  token_options opts)
-    : secret_(std::move(secret)),
-      issuer_(std::move(issuer)),
-      clock_(std::move(clock)),
-      opts_(opts) {}
+    : issuer_(std::move(issuer)), clock_(std::move(clock)), opts_(std::move(opts)) {
+  keys_.push_back({key_id(secret), std::move(secret)});
+  for (auto& p : opts_.previous_secrets) keys_.push_back({key_id(p), p});
+  opts_.previous_secrets.clear();  // kept once, in keys_
+}
 
 result<token_authority> token_authority::create(std::string secret, std::string issuer,
                                                 unix_clock clock, token_options opts) {
@@ -86,7 +136,15 @@ result<token_authority> token_authority::create(std::string secret, std::string 
     return error{errc::bad_config, "JWT leeway must be within 0..300 s"};
   if (opts.max_ttl_s <= 0) return error{errc::bad_config, "JWT max_ttl_s must be positive"};
   if (opts.max_token_bytes < 64) return error{errc::bad_config, "JWT max_token_bytes too small"};
-  return token_authority{std::move(secret), std::move(issuer), std::move(clock), opts};
+  if (opts.audience.empty()) return error{errc::bad_config, "JWT audience must not be empty"};
+  for (const auto& p : opts.previous_secrets) {
+    if (p.size() < min_secret_bytes || p.size() > 4096)
+      return error{errc::bad_config, "previous JWT secret must be " +
+                                         std::to_string(min_secret_bytes) + "..4096 bytes"};
+    if (key_id(p) == key_id(secret))
+      return error{errc::bad_config, "previous JWT secret equals the current one"};
+  }
+  return token_authority{std::move(secret), std::move(issuer), std::move(clock), std::move(opts)};
 }
 
 result<std::string> token_authority::mint(std::string_view subject, role r,
@@ -104,11 +162,14 @@ result<std::string> token_authority::mint(std::string_view subject, role r,
   const bool grants_ok = jwt_add_grant(jwt.get(), "sub", sub.c_str()) == 0 &&
                          jwt_add_grant(jwt.get(), "role", role_name.c_str()) == 0 &&
                          jwt_add_grant(jwt.get(), "iss", issuer_.c_str()) == 0 &&
+                         jwt_add_grant(jwt.get(), "aud", opts_.audience.c_str()) == 0 &&
+                         jwt_add_header(jwt.get(), "kid", keys_[0].kid.c_str()) == 0 &&
                          jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now)) == 0 &&
                          jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now + ttl_s)) == 0;
   if (!grants_ok) return {errc::internal, "jwt_add_grant failed"};
-  if (jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
-                  static_cast<int>(secret_.size())) != 0)
+  const std::string& secret = keys_[0].secret;
+  if (jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                  static_cast<int>(secret.size())) != 0)
     return {errc::internal, "jwt_set_alg failed"};
   c_string_ptr encoded(jwt_encode_str(jwt.get()));
   if (!encoded) return {errc::internal, "jwt_encode_str failed"};
@@ -119,13 +180,19 @@ result<claims> token_authority::verify(std::string_view token) const {
   if (token.empty()) return unauthenticated("missing token");
   if (token.size() > opts_.max_token_bytes) return unauthenticated("token too long");
   if (!has_jws_shape(token)) return unauthenticated("malformed or unsigned token");
+  const std::string kid = header_kid(token);
+  if (kid.empty()) return unauthenticated("token has no key id (kid)");
+  const key* k = nullptr;
+  for (const auto& candidate : keys_)
+    if (candidate.kid == kid) k = &candidate;
+  if (k == nullptr) return unauthenticated("token key id unknown (rotated out?)");
   const std::string token_z(token);  // libjwt wants a NUL-terminated string
   jwt_t* raw = nullptr;
   // libjwt 1.10 refuses "alg":"none" when a key is given and checks the
   // signature for every HMAC/RSA/EC alg; we still pin the alg below.
   const int rc =
-      jwt_decode(&raw, token_z.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
-                 static_cast<int>(secret_.size()));
+      jwt_decode(&raw, token_z.c_str(), reinterpret_cast<const unsigned char*>(k->secret.data()),
+                 static_cast<int>(k->secret.size()));
   jwt_ptr jwt(raw);
   if (rc != 0 || !jwt) return unauthenticated("invalid token (format or signature)");
   if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return unauthenticated("token algorithm not HS256");
@@ -133,6 +200,9 @@ result<claims> token_authority::verify(std::string_view token) const {
   claims c;
   const char* iss = jwt_get_grant(jwt.get(), "iss");
   if (iss == nullptr || issuer_ != iss) return unauthenticated("token issuer not accepted");
+  const char* aud = jwt_get_grant(jwt.get(), "aud");
+  if (aud == nullptr || opts_.audience != aud)
+    return unauthenticated("token audience not accepted");
   const char* role_name = jwt_get_grant(jwt.get(), "role");
   if (role_name == nullptr) return unauthenticated("token has no role");
   auto r = role_from_string(role_name);
@@ -149,9 +219,13 @@ result<claims> token_authority::verify(std::string_view token) const {
   if (c.issued_at_s > now + opts_.leeway_s) return unauthenticated("token issued in the future");
   // now - leeway, not exp + leeway: exp is the token's and may be near INT64_MAX.
   if (now - opts_.leeway_s > c.expires_at_s) return error{errc::token_expired, "token expired"};
+  if (opts_.revocations && opts_.revocations->is_revoked(sub, c.issued_at_s))
+    return unauthenticated("token revoked (account suspended or deleted)");
   c.subject = sub;
   c.r = *r;
   c.issuer = iss;
+  c.audience = aud;
+  c.key_id = kid;
   return c;
 }
 
@@ -168,6 +242,19 @@ result<claims> token_authority::verify_bearer(std::string_view header) const {
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   return verify(token);
+}
+
+result<std::vector<std::string>> load_previous_secrets(std::string_view env_var) {
+  std::vector<std::string> out;
+  const std::string name(env_var);
+  const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+  if (v == nullptr || *v == '\0') return out;
+  if (std::string_view(v).size() < min_secret_bytes)
+    return error{errc::bad_config, "JWT secret from environment variable " + name +
+                                       " is shorter than " + std::to_string(min_secret_bytes) +
+                                       " bytes"};
+  out.emplace_back(v);
+  return out;
 }
 
 result<std::string> load_jwt_secret(std::string_view env_var, std::string_view config_value) {

@@ -1,13 +1,17 @@
 // JSON Web Tokens for rideshard clients: HS256 (via libjwt) carrying subject, role,
-// iat, exp and iss. token_authority mints and verifies them; nothing else in the
-// node parses tokens.
+// iat, exp, iss and aud, with a `kid` header naming the secret that signed them
+// (rotation without downtime). token_authority mints and verifies them; nothing
+// else in the node parses tokens.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "auth/revocation.hpp"
 #include "auth/subject.hpp"
 #include "rideshard/engine/result.hpp"
 
@@ -20,6 +24,8 @@ struct claims {
   std::int64_t issued_at_s = 0;   ///< Unix seconds ("iat")
   std::int64_t expires_at_s = 0;  ///< Unix seconds ("exp")
   std::string issuer;             ///< "iss"
+  std::string audience;           ///< "aud"
+  std::string key_id;             ///< the "kid" header: which secret signed it
 };
 
 /// Tuning of a token_authority. Defaults suit production.
@@ -27,6 +33,13 @@ struct token_options {
   std::int64_t leeway_s = 30;            ///< clock skew tolerated on exp and iat, 0..300
   std::int64_t max_ttl_s = 366 * 86400;  ///< mint() refuses longer lifetimes
   std::size_t max_token_bytes = 4096;    ///< verify() refuses longer strings outright
+  std::string audience = "rideshard";    ///< "aud" minted and required
+  /// Secrets still accepted (each by its kid) but never used to mint: the one
+  /// being rotated out. Each >= min_secret_bytes.
+  std::vector<std::string> previous_secrets;
+  /// Checked on every verify(): tokens of a revoked subject issued at or before
+  /// its revocation are refused. Null: no revocation.
+  std::shared_ptr<const revocation_list> revocations;
 };
 
 /// Unix seconds. Must be safe to call from several threads if verify() is.
@@ -46,7 +59,13 @@ inline constexpr std::string_view development_secret =
 /// Minimum secret length for HS256 (RFC 7518 §3.2: key >= hash size).
 inline constexpr std::size_t min_secret_bytes = 32;
 
-/// Mints and verifies HS256 tokens with one shared secret and issuer.
+/// The `kid` of a secret: "k" + the first 16 hex digits of its SHA-256. Every
+/// node and `rideshard token` derive the same kid from the same secret, so
+/// rotation needs no extra configuration; the digest prefix reveals nothing usable.
+std::string key_id(std::string_view secret);
+
+/// Mints and verifies HS256 tokens: mints with the current secret, verifies with
+/// the secret its `kid` names (current or previous).
 ///
 /// Thread-safety: immutable after create(); mint() and verify() are const and
 /// may run concurrently from any number of threads (each call uses its own libjwt
@@ -54,8 +73,9 @@ inline constexpr std::size_t min_secret_bytes = 32;
 /// must itself be thread-safe. Copyable; copies share nothing mutable.
 class token_authority {
  public:
-  /// Errors: bad_config if the secret is shorter than min_secret_bytes, the
-  /// issuer is empty, the clock is empty, or options are out of range.
+  /// `secret` is the current secret (mints and verifies).
+  /// Errors: bad_config if a secret is shorter than min_secret_bytes, the
+  /// issuer or audience is empty, the clock is empty, or options are out of range.
   [[nodiscard]] static result<token_authority> create(std::string secret, std::string issuer,
                                                       unix_clock clock, token_options opts = {});
 
@@ -65,11 +85,13 @@ class token_authority {
   [[nodiscard]] result<std::string> mint(std::string_view subject, role r,
                                          std::int64_t ttl_s) const;
 
-  /// Verifies signature, algorithm (HS256 only — "none" and every other alg are
-  /// refused), issuer, expiry and claim shapes.
+  /// Verifies the kid (selects the secret), signature, algorithm (HS256 only —
+  /// "none" and every other alg are refused), issuer, audience, expiry, claim
+  /// shapes and revocation.
   /// Errors: token_expired (now > exp + leeway); unauthenticated for everything
-  /// else (malformed, bad signature, wrong alg, wrong issuer, missing/unknown role,
-  /// subject not matching the role, iat in the future, exp <= iat).
+  /// else (malformed, missing or unknown kid, bad signature, wrong alg, wrong
+  /// issuer or audience, missing/unknown role, subject not matching the role, iat
+  /// in the future, exp <= iat, revoked).
   [[nodiscard]] result<claims> verify(std::string_view token) const;
 
   /// verify() on an HTTP Authorization header value: "Bearer <token>" (scheme
@@ -82,11 +104,19 @@ class token_authority {
  private:
   token_authority(std::string secret, std::string issuer, unix_clock clock, token_options opts);
 
-  std::string secret_;
+  struct key {
+    std::string kid;
+    std::string secret;
+  };
+  std::vector<key> keys_;  ///< keys_[0] mints
   std::string issuer_;
   unix_clock clock_;
   token_options opts_;
 };
+
+/// The previous secret from the environment variable `env_var` (rotation): none
+/// if unset or empty. Errors: bad_config if shorter than min_secret_bytes.
+[[nodiscard]] result<std::vector<std::string>> load_previous_secrets(std::string_view env_var);
 
 /// Where the JWT secret comes from, in order: the environment variable named
 /// `env_var` (if set and non-empty), else `config_value` (if non-empty).

@@ -139,7 +139,7 @@ result<user> user_store::update(std::string_view id, const user_update& upd) {
     hash = std::move(*h);
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = by_id_.find(std::string(id));
   if (it == by_id_.end()) return unknown(id);
   user u = it->second;  // a copy: the stored one changes only once durable
@@ -157,18 +157,48 @@ result<user> user_store::update(std::string_view id, const user_update& upd) {
     id_by_email_.emplace(u.email, u.id);
   }
   it->second = u;
+  lock.unlock();
+  if (upd.suspended && *upd.suspended) revoke(u.id);
   return u;
 }
 
 result<void> user_store::remove(std::string_view id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = by_id_.find(std::string(id));
   if (it == by_id_.end()) return unknown(id);
   if (durable_.erase)
     if (auto ok = durable_.erase(it->second); !ok) return ok.err();
+  const std::string subject = it->second.id;
   id_by_email_.erase(it->second.email);
   by_id_.erase(it);
+  lock.unlock();
+  revoke(subject);
   return {};
+}
+
+void user_store::set_revocation(std::shared_ptr<revocation_list> list,
+                                std::function<void(const std::string&)> on_revoke) {
+  std::vector<std::string> suspended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    revocations_ = std::move(list);
+    on_revoke_ = std::move(on_revoke);
+    for (const auto& [id, u] : by_id_)
+      if (u.suspended) suspended.push_back(id);
+  }
+  for (const auto& id : suspended) revoke(id);  // restored suspended accounts
+}
+
+void user_store::revoke(const std::string& subject) {
+  std::shared_ptr<revocation_list> list;
+  std::function<void(const std::string&)> hook;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    list = revocations_;
+    hook = on_revoke_;
+  }
+  if (list) list->revoke(subject, now_ms_() / 1000);
+  if (hook) hook(subject);
 }
 
 void user_store::set_durability(account_durability hooks) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "auth/password.hpp"
+#include "auth/revocation.hpp"
 #include "auth/subject.hpp"
 #include "rideshard/engine/result.hpp"
 
@@ -88,11 +90,14 @@ class user_store {
   /// The account `id`. Errors: see the class comment.
   [[nodiscard]] result<user> get(std::string_view id) const;
 
-  /// Applies `upd` and returns the updated account. Errors: as get(); the
-  /// validation errors of register_user; duplicate_id for a taken email.
+  /// Applies `upd` and returns the updated account. Suspending (suspended =
+  /// true) revokes the account's tokens before returning (see set_revocation).
+  /// Errors: as get(); the validation errors of register_user; duplicate_id for
+  /// a taken email.
   [[nodiscard]] result<user> update(std::string_view id, const user_update& upd);
 
-  /// Deletes the account `id`. Errors: see the class comment.
+  /// Deletes the account `id` and revokes its tokens before returning.
+  /// Errors: see the class comment.
   [[nodiscard]] result<void> remove(std::string_view id);
 
   std::size_t size() const;
@@ -101,9 +106,16 @@ class user_store {
   /// Puts back accounts read from durable storage (start-up). Errors:
   /// duplicate_id (two accounts with one id or email: nothing restored).
   [[nodiscard]] result<void> restore(const std::vector<user>& accounts);
+  /// From now on suspension and deletion revoke the subject's tokens in `list`
+  /// (issued up to the current second) and then call `on_revoke(subject)` (e.g.
+  /// to close its live sessions; called without the store's lock held). Accounts
+  /// already suspended (restored at start) are revoked at once. Set after restore().
+  void set_revocation(std::shared_ptr<revocation_list> list,
+                      std::function<void(const std::string&)> on_revoke = nullptr);
 
  private:
   [[nodiscard]] static error unknown(std::string_view id);
+  void revoke(const std::string& subject);
 
   std::function<std::uint64_t()> next_id_;
   std::function<std::int64_t()> now_ms_;
@@ -113,6 +125,8 @@ class user_store {
   mutable std::mutex mu_;
   std::unordered_map<std::string, user> by_id_;               // guarded by mu_
   std::unordered_map<std::string, std::string> id_by_email_;  // guarded by mu_
+  std::shared_ptr<revocation_list> revocations_;              // guarded by mu_
+  std::function<void(const std::string&)> on_revoke_;         // guarded by mu_
 };
 
 /// Lower-cases and checks an email: 3..254 bytes, one '@', non-empty local

@@ -48,12 +48,17 @@ struct http_request {
   std::map<std::string, std::string> query;  ///< decoded query parameters
   std::string authorization;                 ///< the Authorization header, verbatim
   std::string body;
+  std::string client_address;  ///< the peer's IP address (login throttling); may be empty
 };
 
 struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  /// The route template the handler matched, e.g. "/api/users/{id}": the only
+  /// path text that reaches metric labels. Empty (no route matched): every such
+  /// request shares the label "unmatched", so hostile paths cannot grow series.
+  std::string route;
 };
 
 /// Implemented by the node for /api/*, /health (and anything not built into the

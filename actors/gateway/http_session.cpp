@@ -1,9 +1,7 @@
 // http_session: HTTP/1.1 keep-alive requests until a WebSocket upgrade or close.
 #include "gateway/detail/http_session.hpp"
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -64,7 +62,23 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+bool same_ascii_lower(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed) {
+  if (origin.empty()) return true;  // not a browser
+  for (const auto& a : allowed)
+    if (same_ascii_lower(origin, a)) return true;
+  return false;
+}
 
 std::string json_error_body(std::string_view code, std::string_view message) {
   std::string out = "{\"error\":{\"code\":";
@@ -75,35 +89,34 @@ std::string json_error_body(std::string_view code, std::string_view message) {
   return out;
 }
 
-std::string route_label(std::string_view path, int status) {
-  if (status == 404) return "unmatched";
-  std::string out;
-  std::size_t segments = 0;
-  while (!path.empty() && segments < 6) {
-    path.remove_prefix(1);  // the '/'
-    const auto slash = path.find('/');
-    const std::string_view seg = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
-    const bool id_like = std::any_of(seg.begin(), seg.end(), [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c)) != 0;
-    });
-    out += '/';
-    out += id_like && seg != "v1" ? std::string("{id}") : std::string(seg);
-    ++segments;
-  }
-  return out.empty() ? "/" : out;
+std::string route_label(const http_response& r) {
+  constexpr std::size_t max_route = 64;
+  if (r.route.empty() || r.route.size() > max_route || r.route.front() != '/') return "unmatched";
+  return r.route;
 }
 
 http_session::http_session(std::shared_ptr<gateway_core> core, net::ip::tcp::socket&& socket)
     : core_(std::move(core)),
       ex_(socket.get_executor()),
-      stream_(std::move(socket)),
+      stream_(std::move(socket), core_->tls.get()),
       id_(core_->next_id.fetch_add(1)) {}
 
 http_session::~http_session() { core_->sessions.remove(id_); }
 
 void http_session::run() {
   core_->sessions.add(id_, weak_from_this());
+  if (!stream_.is_tls()) return do_read();
+  stream_.next_layer().expires_after(core_->config.handshake_timeout);
+  stream_.tls().async_handshake(
+      net::ssl::stream_base::server,
+      beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+}
+
+void http_session::on_handshake(beast::error_code ec) {
+  if (ec) {  // not TLS, a bad client hello, a timeout: nothing to answer
+    core_->stats.connection_closed_by_server("tls_handshake_failed");
+    return;
+  }
   do_read();
 }
 
@@ -111,7 +124,7 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(core_->config.max_body_bytes);
   parser_->header_limit(max_header_bytes);
-  stream_.expires_after(core_->config.handshake_timeout);
+  stream_.next_layer().expires_after(core_->config.handshake_timeout);
   reading_ = true;
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
@@ -145,12 +158,25 @@ void http_session::handle_request() {
   if (beast::websocket::is_upgrade(req)) {
     const auto ep = endpoint_for(target->path);
     if (!ep) return send_error(404, "not_found", "no WebSocket endpoint here", "unmatched", false);
+    const std::string route = ep == endpoint::driver  ? "/v1/driver"
+                              : ep == endpoint::rider ? "/v1/rider"
+                                                      : "/v1/admin";
     if (core_->draining.load()) {
-      return send_error(503, "unavailable", "server shutting down", target->path, true);
+      return send_error(503, "unavailable", "server shutting down", route, true);
     }
-    core_->stats.http_request(target->path, 101);
+    const bool has_origin = req.find(http::field::origin) != req.end();
+    const auto origin = req[http::field::origin];
+    if (has_origin &&
+        (origin.empty() || !origin_allowed(std::string_view(origin.data(), origin.size()),
+                                           core_->config.allowed_origins))) {
+      core_->stats.security_event("origin_refused");
+      core_->stats.error(errc::forbidden);
+      return send_error(403, "forbidden", "WebSocket upgrade from an Origin that is not allowed",
+                        route, true);
+    }
+    core_->stats.http_request(route, 101);
     upgraded_ = true;
-    std::make_shared<ws_session>(core_, stream_.release_socket(), *ep)->run(parser_->release());
+    std::make_shared<ws_session>(core_, std::move(stream_), *ep)->run(parser_->release());
     core_->sessions.remove(id_);
     return;
   }
@@ -169,11 +195,13 @@ void http_session::handle_request() {
   out.query = std::move(target->query);
   out.authorization = std::string(req[http::field::authorization]);
   out.body = std::move(req.body());
-  const std::string path = out.path;
+  beast::error_code ec;
+  const auto peer = stream_.next_layer().socket().remote_endpoint(ec);
+  if (!ec) out.client_address = peer.address().to_string();
   auto once = std::make_shared<std::atomic<bool>>(false);
-  auto respond_fn = [self = shared_from_this(), once, path](http_response r) {
+  auto respond_fn = [self = shared_from_this(), once](http_response r) {
     if (once->exchange(true)) return;  // exactly once, whatever the caller does
-    std::string route = route_label(path, r.status);
+    std::string route = route_label(r);
     net::post(self->ex_, [self, r = std::move(r), route = std::move(route)]() mutable {
       self->respond(std::move(r), std::move(route));
     });
@@ -183,7 +211,7 @@ void http_session::handle_request() {
   } catch (const std::exception& e) {
     // The handler broke its contract; answer rather than hang the client.
     core_->stats.error(errc::internal);
-    if (!once->exchange(true)) send_error(500, "internal", e.what(), route_label(path, 500), true);
+    if (!once->exchange(true)) send_error(500, "internal", e.what(), "unmatched", true);
   }
 }
 
@@ -210,7 +238,7 @@ void http_session::send(response res, std::string route) {
   res.keep_alive(keep_alive_ && !core_->draining.load());
   res.prepare_payload();
   in_flight_ = std::make_shared<response>(std::move(res));
-  stream_.expires_after(core_->config.handshake_timeout);
+  stream_.next_layer().expires_after(core_->config.handshake_timeout);
   http::async_write(stream_, *in_flight_,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(),
                                               in_flight_->need_eof()));
@@ -225,19 +253,21 @@ void http_session::on_write(bool close, beast::error_code ec, std::size_t) {
 
 void http_session::do_close() {
   beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  // With TLS this skips close_notify: every response is length-delimited, so a
+  // client cannot mistake the TCP FIN for a truncated body.
+  stream_.next_layer().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
 }
 
 void http_session::drain() {
   net::post(ex_, [self = shared_from_this()] {
     // Between requests: nothing in flight to finish.
-    if (self->reading_ && !self->upgraded_) self->stream_.close();
+    if (self->reading_ && !self->upgraded_) self->stream_.next_layer().close();
   });
 }
 
 void http_session::abort() {
   net::post(ex_, [self = shared_from_this()] {
-    if (!self->upgraded_) self->stream_.close();
+    if (!self->upgraded_) self->stream_.next_layer().close();
   });
 }
 

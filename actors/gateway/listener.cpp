@@ -33,7 +33,35 @@ void session_registry::add(std::uint64_t id, std::weak_ptr<session_base> s) {
 
 void session_registry::remove(std::uint64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = subject_of_.find(id); it != subject_of_.end()) {
+    auto s = by_subject_.find(it->second);
+    if (s != by_subject_.end() && s->second.erase(id) > 0 && s->second.empty())
+      by_subject_.erase(s);
+    subject_of_.erase(it);
+  }
   if (sessions_.erase(id) > 0 && sessions_.empty()) empty_.notify_all();
+}
+
+void session_registry::bind_subject(std::uint64_t id, const std::string& subject) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (sessions_.count(id) == 0 || subject_of_.count(id) != 0) return;  // gone, or bound
+  subject_of_.emplace(id, subject);
+  by_subject_[subject].insert(id);
+}
+
+std::size_t session_registry::revoke_subject(const std::string& subject,
+                                             const std::string& reason) {
+  std::vector<std::shared_ptr<session_base>> live;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto s = by_subject_.find(subject);
+    if (s == by_subject_.end()) return 0;
+    for (auto id : s->second)
+      if (auto it = sessions_.find(id); it != sessions_.end())
+        if (auto p = it->second.lock()) live.push_back(std::move(p));
+  }
+  for (const auto& p : live) p->revoke(reason);
+  return live.size();
 }
 
 std::size_t session_registry::size() const {
@@ -140,7 +168,28 @@ class listener : public std::enable_shared_from_this<listener> {
 
 namespace {
 using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+
+// A server TLS context from PEM files: TLS 1.2 or newer, no compression.
+result<std::unique_ptr<net::ssl::context>> make_tls_context(const gateway_config& c) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    return error{errc::bad_config, "gateway: tls_cert and tls_key must be set together"};
+  if (c.tls_cert_file.empty()) return std::unique_ptr<net::ssl::context>();
+  auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  error_code ec;
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression,
+                   ec);
+  if (!ec) ctx->use_certificate_chain_file(c.tls_cert_file, ec);
+  if (ec)
+    return error{errc::bad_config,
+                 "gateway: TLS certificate " + c.tls_cert_file + ": " + ec.message()};
+  ctx->use_private_key_file(c.tls_key_file, net::ssl::context::pem, ec);
+  if (ec)
+    return error{errc::bad_config, "gateway: TLS key " + c.tls_key_file + ": " + ec.message()};
+  return ctx;
 }
+}  // namespace
 
 gateway::gateway() = default;
 gateway::~gateway() { stop(); }
@@ -157,7 +206,10 @@ result<std::uint16_t> gateway::start(const gateway_config& config, ws_handler& w
   const auto address = net::ip::make_address(config.address, ec);
   if (ec) return error{errc::invalid_argument, "gateway: bad address '" + config.address + "'"};
 
+  auto tls = make_tls_context(config);
+  if (!tls) return tls.err();
   auto core = std::make_shared<detail::gateway_core>(config, ws, http, stats);
+  core->tls = std::move(*tls);
   auto lst = std::make_shared<detail::listener>(core);
   auto bound = lst->open(tcp::endpoint(address, config.port));
   if (!bound) return bound;
@@ -209,6 +261,12 @@ void gateway::stop() {
   core_->ioc.poll();
   listener_.reset();
   core_.reset();
+}
+
+bool gateway::tls() const noexcept { return core_ && core_->tls; }
+
+std::size_t gateway::close_subject(const std::string& subject, const std::string& reason) {
+  return core_ ? core_->sessions.revoke_subject(subject, reason) : 0;
 }
 
 std::size_t gateway::session_count() const { return core_ ? core_->sessions.size() : 0; }

@@ -38,6 +38,16 @@ struct gateway_config {
   std::size_t admin_max_frame_bytes = 1024 * 1024;
   double admin_rate_per_s = 2000;
   double admin_burst = 4000;
+  /// Browser origins ("https://console.example.com", scheme://host[:port], compared
+  /// case-insensitively) allowed to open WebSockets. A browser always sends Origin:
+  /// an upgrade with an Origin not listed is refused 403 `forbidden` (cross-site
+  /// WebSocket hijacking). No Origin header: a non-browser client, allowed.
+  std::vector<std::string> allowed_origins;
+  /// TLS for HTTP and WebSocket (HTTPS / wss://): PEM certificate chain and
+  /// private key files. Both set: every connection is TLS (1.2+); both empty:
+  /// plain text. One set without the other is bad_config.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 /// Owns the listening socket, the io_context and its threads. Handlers and
@@ -51,7 +61,8 @@ class gateway {
   gateway& operator=(const gateway&) = delete;
 
   /// Binds, listens and starts the I/O threads. Returns the bound port.
-  /// Errors: invalid_argument (bad address, already started), unavailable (bind/listen).
+  /// Errors: invalid_argument (bad address, already started), bad_config (TLS
+  /// files unreadable or not matching), unavailable (bind/listen).
   [[nodiscard]] result<std::uint16_t> start(const gateway_config& config, ws_handler& ws,
                                             http_handler& http, metrics& stats);
 
@@ -68,9 +79,17 @@ class gateway {
   /// stops and joins the I/O threads. Idempotent.
   void stop();
 
+  /// Closes every live WebSocket session authenticated as `subject` (close code
+  /// 1008, `reason`), dropping frames not yet sent; returns how many. Thread-safe;
+  /// any thread (also not a gateway I/O thread). Used when an account is
+  /// suspended or deleted.
+  std::size_t close_subject(const std::string& subject, const std::string& reason);
+
   /// Live HTTP and WebSocket sessions (thread-safe).
   std::size_t session_count() const;
   std::uint16_t port() const noexcept { return port_; }
+  /// True when started with TLS (tls_cert_file and tls_key_file).
+  bool tls() const noexcept;
 
  private:
   std::shared_ptr<detail::gateway_core> core_;

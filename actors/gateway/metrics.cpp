@@ -52,6 +52,7 @@ struct metrics::impl {
   prometheus::Family<prometheus::Gauge>* trips;
   prometheus::Family<prometheus::Gauge>* queue_depth;
   prometheus::Family<prometheus::Counter>* outbox_dropped;
+  prometheus::Family<prometheus::Counter>* security;
   prometheus::Histogram* request_to_offer = nullptr;
   // Hot-path series resolved once (Family::Add takes a lock and hashes labels).
   std::array<prometheus::Counter*, client_kinds> frames_in_by_index{};
@@ -96,6 +97,10 @@ struct metrics::impl {
                           .Name("rideshard_outbox_dropped_total")
                           .Help("Analytics events dropped by the embedded default's retention")
                           .Register(reg);
+    security = &prometheus::BuildCounter()
+                    .Name("rideshard_security_events_total")
+                    .Help("Refusals that protect accounts and sessions, by event")
+                    .Register(reg);
     request_to_offer = &request_to_offer_family->Add(
         {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                     0.1, 0.25, 0.5, 1, 2.5, 5});
@@ -160,6 +165,14 @@ void metrics::add_queue_depth(std::string_view queue, double delta) {
 }
 void metrics::outbox_dropped(std::string_view reason, double events) {
   impl_->outbox_dropped->Add({{"reason", std::string(reason)}}).Increment(events);
+}
+
+void metrics::security_event(std::string_view event) {
+  impl_->security->Add({{"event", std::string(event)}}).Increment();
+}
+
+double metrics::security_events(std::string_view event) const {
+  return impl_->security->Add({{"event", std::string(event)}}).Value();
 }
 
 double metrics::errors(errc code) const {

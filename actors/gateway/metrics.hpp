@@ -38,6 +38,8 @@ std::string_view to_string(endpoint e) noexcept;
 ///   queue_depth{queue}                    gauge, items waiting in a named queue
 ///   outbox_dropped_total{reason}          analytics events dropped by the embedded
 ///                                         default's retention ("age", "size")
+///   security_events_total{event}          login_throttled_account, login_throttled_address,
+///                                         origin_refused
 class metrics {
  public:
   metrics();
@@ -66,6 +68,8 @@ class metrics {
   void add_queue_depth(std::string_view queue, double delta);
   /// reason: "age" or "size" (store::drop_analytics).
   void outbox_dropped(std::string_view reason, double events);
+  /// event: a fixed snake_case name (see the list above), never client text.
+  void security_event(std::string_view event);
 
   /// Current values of a counter/gauge, for tests and /health (0 if never set).
   double errors(errc code) const;
@@ -74,6 +78,7 @@ class metrics {
   double connections(endpoint e) const;
   double closes_by_server(std::string_view reason) const;
   double outbox_dropped(std::string_view reason) const;
+  double security_events(std::string_view event) const;
 
   /// Prometheus text exposition format 0.0.4 of every registered family.
   std::string render_text() const;

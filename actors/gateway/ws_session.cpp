@@ -16,6 +16,9 @@ namespace websocket = boost::beast::websocket;
 namespace {
 
 constexpr std::string_view outbound_queue = "gateway_outbound";
+// Frames are read in chunks of this size, so an oversized frame is noticed (and
+// answered) before it is buffered whole.
+constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Past this a read buffer is given back after the frame: idle sessions stay small.
 constexpr std::size_t keep_buffer_bytes = 16 * 1024;
 
@@ -37,11 +40,11 @@ std::string clip_reason(std::string reason) {
 
 }  // namespace
 
-ws_session::ws_session(std::shared_ptr<gateway_core> core, net::ip::tcp::socket&& socket,
+ws_session::ws_session(std::shared_ptr<gateway_core> core, flex_stream&& stream,
                        rideshard::gateway::endpoint ep)
     : core_(std::move(core)),
-      ex_(socket.get_executor()),
-      ws_(std::move(socket)),
+      ex_(stream.get_executor()),
+      ws_(std::move(stream)),
       close_timer_(ex_),
       id_(core_->next_id.fetch_add(1)),
       endpoint_(ep),
@@ -64,7 +67,7 @@ void ws_session::run(beast::http::request<beast::http::string_body> req) {
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "rideshard"); }));
-  ws_.read_message_max(hard_frame_limit(cfg, endpoint_));
+  ws_.read_message_max(0);  // no Beast limit: on_read enforces hard_frame_limit itself
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
 
@@ -80,18 +83,35 @@ void ws_session::on_accept(beast::error_code ec) {
 }
 
 void ws_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  ws_.async_read_some(buffer_, read_chunk_bytes,
+                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
 void ws_session::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    if (ec == websocket::error::message_too_big) {
-      // Beast has already sent close 1009 (too_big) and torn the stream down.
-      core_->stats.error(errc::frame_too_large);
-      core_->stats.connection_closed_by_server("frame_too_large");
-    }
-    return finish();
+  if (ec) return finish();
+  const bool done = ws_.is_message_done();
+  if (discarding_) {  // the rest of an oversized frame: dropped unread
+    buffer_.consume(buffer_.size());
+    if (done) discarding_ = false;
+    return do_read();
   }
+  if (buffer_.size() > hard_frame_limit(core_->config, endpoint_)) {
+    // The documented answer first, then close 1009; the rest is read and dropped.
+    last_binary_.store(ws_.got_binary());
+    core_->stats.error(errc::frame_too_large);
+    if (!close_started_) {
+      reply_error(errc::frame_too_large,
+                  "frame exceeds " + std::to_string(hard_frame_limit(core_->config, endpoint_)) +
+                      " bytes; closing",
+                  0);
+      begin_close({websocket::close_code::too_big, "frame_too_large"}, true, "frame_too_large");
+    }
+    buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();
+    discarding_ = !done;
+    return do_read();
+  }
+  if (!done) return do_read();  // more of this frame to come
   const bool binary = ws_.got_binary();
   last_binary_.store(binary);
   if (!close_started_) handle_frame(binary);
@@ -100,10 +120,20 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
   do_read();  // keep reading while closing: the peer's close frame arrives here
 }
 
+std::uint64_t ws_session::frame_seq(bool binary) const {
+  const auto data = buffer_.cdata();
+  schemas::codec_limits limits;
+  limits.max_frame_bytes = hard_frame_limit(core_->config, endpoint_);
+  return binary ? schemas::client_frame_seq(static_cast<const std::uint8_t*>(data.data()),
+                                            data.size(), limits)
+                : schemas::client_frame_seq_json(
+                      std::string_view(static_cast<const char*>(data.data()), data.size()), limits);
+}
+
 void ws_session::handle_frame(bool binary) {
   if (!bucket_.try_take(token_bucket::clock::now())) {
     core_->stats.error(errc::rate_limited);
-    return reply_error(errc::rate_limited, "too many frames; slow down");
+    return reply_error(errc::rate_limited, "too many frames; slow down", frame_seq(binary));
   }
   const auto data = buffer_.cdata();
   const auto& limits =
@@ -115,7 +145,7 @@ void ws_session::handle_frame(bool binary) {
                    std::string_view(static_cast<const char*>(data.data()), data.size()), limits);
   if (!msg) {
     core_->stats.error(msg.code());
-    return reply_error(msg.code(), msg.err().message);
+    return reply_error(msg.code(), msg.err().message, frame_seq(binary));
   }
   core_->stats.frame_in(msg->body);
   core_->ws.on_message(shared_from_this(), std::move(*msg));
@@ -150,14 +180,19 @@ bool ws_session::send(schemas::server_message msg) {
     return false;
   }
   core_->stats.frame_out(msg.body);
+  // The handler welcomes a session once its token is verified: from then on the
+  // session belongs to that subject (revocation closes it).
+  if (const auto* w = std::get_if<schemas::welcome>(&msg.body))
+    core_->sessions.bind_subject(id_, w->subject);
   net::post(ex_, [self = shared_from_this(), f = std::move(f)]() mutable {
     self->enqueue(std::move(f));
   });
   return true;
 }
 
-void ws_session::reply_error(errc code, std::string message) {
-  schemas::server_message msg{0, 0, now_ms(), schemas::error_reply{code, std::move(message), 0}};
+void ws_session::reply_error(errc code, std::string message, std::uint64_t seq) {
+  schemas::server_message msg{0, seq, now_ms(),
+                              schemas::error_reply{code, std::move(message), seq}};
   frame f;
   if (!encode(msg, last_binary_.load(), f)) return;
   if (queued_.fetch_add(1) >= core_->config.max_queue_frames) {
@@ -221,6 +256,12 @@ void ws_session::drain() {
   net::post(ex_, [self = shared_from_this()] {
     if (!self->accepted_) return self->abort_socket();
     self->begin_close({websocket::close_code::going_away, "server shutting down"}, true, "drain");
+  });
+}
+
+void ws_session::revoke(std::string reason) {
+  net::post(ex_, [self = shared_from_this(), reason = clip_reason(std::move(reason))]() mutable {
+    self->begin_close({websocket::close_code::policy_error, reason.c_str()}, false, "revoked");
   });
 }
 

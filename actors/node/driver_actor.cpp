@@ -119,8 +119,10 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
   auto& st = self->state;
   error first{errc::ok, {}};
   auto accepted = take_samples(self, b, first);
-  if (first.code != errc::ok) st.ctx->send_error(rt, first.code, first.message);
-  if (accepted == 0) return;
+  // One answer per frame: the ack when any sample was taken (its count says how
+  // many; the dropped ones are still counted by code), else the first refusal.
+  if (accepted == 0) return st.ctx->send_error(rt, first.code, first.message);
+  if (first.code != errc::ok) st.ctx->stats.error(first.code);
   st.sampler.offer(*st.ctx, st.id, *st.last, st.online && !busy(st));  // before the ack
   // Deposited before the ack: once the app sees it, every query sees the position.
   announce(self);  // one buffer entry per frame (not per sample), one batch per flush

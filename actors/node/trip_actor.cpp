@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
+#include "auth/pickup_pin.hpp"
 #include "node/journal.hpp"
 #include "node/log_sink.hpp"
 #include "node/shard_router.hpp"
@@ -218,6 +218,34 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
   if (is_terminal(st.t.state)) finish(self);
 }
 
+// A wrong PIN counts against the current one; the last allowed try spends it and
+// the rider gets a new PIN, stored first so a restart cannot bring the old one back.
+void on_wrong_pin(trip_self* self, const trip_command& c) {
+  auto& st = self->state;
+  const auto spent = st.t.pin;
+  auto e = count_wrong_pin(st.t, st.rules);
+  if (c.answer_to)
+    answer_error(c.answer_to, e.code, e.message);
+  else if (c.reply.conn)
+    st.ctx->send_error(c.reply, e.code, e.message);
+  if (e.code != errc::pin_locked) return;
+  do st.t.pin = auth::new_pickup_pin();
+  while (st.t.pin == spent);
+  if (!st.ctx->journal) return notify(self, 0, {}, 0);
+  auto b = std::make_shared<persistence::write_batch>();
+  b->put_trip(st.t);  // same sequence: a new PIN is no transition and no event
+  self->request(st.ctx->journal, caf::infinite, commit_atom::value, std::move(b))
+      .await(
+          [=](commit_outcome& o) {
+            if (o.code != errc::ok) log_not_durable(self, o);
+            notify(self, 0, {}, 0);
+          },
+          [=](caf::error& e) {
+            log_not_durable(self, commit_outcome{errc::storage_error, caf::to_string(e)});
+            notify(self, 0, {}, 0);
+          });
+}
+
 void on_command(trip_self* self, trip_command& c) {
   auto& st = self->state;
   if (is_terminal(st.t.state) && (c.reply.conn || c.answer_to)) {
@@ -238,6 +266,7 @@ void on_command(trip_self* self, trip_command& c) {
   const auto offered_to = st.t.offered_to;
   const auto assigned = st.t.driver;
   auto r = apply(st.t, ev, st.rules);
+  if (!r && r.err().code == errc::wrong_pin) return on_wrong_pin(self, c);
   if (!r) {
     if (c.answer_to) return answer_error(c.answer_to, r.err().code, r.err().message);
     if (c.reply.conn) st.ctx->send_error(c.reply, r.err().code, r.err().message);
@@ -379,8 +408,7 @@ void start_new(trip_self* self, const trip_init& init) {
   t.pickup = init.pickup;
   t.dropoff = init.dropoff;
   t.requested_at_ms = st.ctx->now();
-  std::mt19937_64 rng{init.id.value};  // PIN: 4 digits, derived from the id (deterministic)
-  t.pin = std::to_string(1000 + rng() % 9000);
+  t.pin = auth::new_pickup_pin();  // CSPRNG: nothing the driver sees predicts it
   if (st.quoted) {
     t.surge_permille = static_cast<std::int32_t>(st.quoted->surge_per_mille);
     t.quoted_fare_minor = st.quoted->fare.total_minor;

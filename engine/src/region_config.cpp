@@ -103,6 +103,8 @@ result<void> check_ranges(const region& r, std::string_view src) {
   if (r.shard_level < 0 || r.shard_level > max_cell_level)
     return bad(src, "shard_level must be in [0, 28]");
   if (r.batch_window_ms <= 0) return bad(src, "matching.batch_window_ms must be > 0");
+  if (r.trip.max_pin_attempts < 1 || r.trip.max_pin_attempts > 10)
+    return bad(src, "trip.max_pin_attempts must be in [1, 10]");
   double weights = 0;
   for (const auto& h : r.hotspots) {
     if (!r.bounds.contains(h.center)) return bad(src, "hotspot " + h.name + " is outside bounds");
@@ -171,6 +173,8 @@ bool read_region(const toml::table& doc, region& r, std::string& err) {
       t.get("cancel_fee_minor", r.trip.cancel_fee_minor) &&
       t.get("no_show_fee_minor", r.trip.no_show_fee_minor) &&
       t.get("request_ttl_ms", r.trip.request_ttl_ms);
+  if (const toml::table* tt = doc["trip"].as_table(); tt && tt->contains("max_pin_attempts"))
+    t.get("max_pin_attempts", r.trip.max_pin_attempts);  // optional, default 3
   for (table_reader* rd : {&top, &b, &e, &f, &s, &m, &t}) rd->no_unknown_keys();
   for (const table_reader* rd : {&top, &b, &e, &f, &s, &m, &t})
     if (!rd->error_text().empty()) return err = rd->error_text(), false;

@@ -196,6 +196,17 @@ std::string_view to_string(trip_event_kind k) noexcept {
   return i < names.size() ? names[i] : "unknown";
 }
 
+error count_wrong_pin(trip& t, const trip_rules& rules) {
+  const std::uint32_t limit = rules.max_pin_attempts > 0 ? rules.max_pin_attempts : 1;
+  if (++t.pin_failures < limit)
+    return {errc::wrong_pin, "the PIN does not match " + to_string(t.id) + " (" +
+                                 std::to_string(limit - t.pin_failures) + " tries left)"};
+  t.pin.clear();
+  t.pin_failures = 0;
+  return {errc::pin_locked, std::to_string(limit) + " wrong PINs for " + to_string(t.id) +
+                                ": the rider has a new PIN"};
+}
+
 result<trip_transition> apply(trip& t, const trip_event& ev, const trip_rules& rules) {
   trip before = t;  // apply() promises t is unchanged on error
   result<trip_transition> r = error{errc::internal, "unreachable"};

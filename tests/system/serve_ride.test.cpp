@@ -3,6 +3,7 @@
 // to receipt over real WebSockets, HTTP /health and /metrics, then SIGTERM.
 #include <doctest/doctest.h>
 
+#include "app_client.hpp"
 #include "node_process.hpp"
 
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include "rideshard/schemas/codec.hpp"
 
 using namespace rideshard;
+using rideshard::system_test::app_client;
 using rideshard::system_test::node_process;
 using namespace rideshard::schemas;
 namespace net = boost::asio;
@@ -43,81 +45,6 @@ std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-/// One app connection; `binary` picks FlatBuffers frames, else JSON text.
-struct app_client {
-  net::io_context ioc;
-  websocket::stream<tcp::socket> ws{ioc};
-  bool binary;
-  std::uint64_t seq = 0;
-
-  app_client(unsigned short port, const std::string& path, bool bin) : binary(bin) {
-    tcp::resolver resolver(ioc);
-    net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
-    ws.handshake("127.0.0.1", path);
-    ws.binary(binary);
-  }
-
-  std::uint64_t send(client_body body) {
-    client_message m{++seq, std::move(body)};
-    if (binary) {
-      auto buf = encode_client_binary(m);
-      ws.write(net::buffer(buf));
-    } else {
-      auto text = encode_client_json(m);
-      REQUIRE(text.ok());
-      ws.write(net::buffer(*text));
-    }
-    return m.seq;
-  }
-
-  /// Reads one frame; a frame that takes longer than 10 s fails the test.
-  beast::error_code read_frame(beast::flat_buffer& buf) {
-    beast::error_code ec;
-    bool done = false;
-    ws.async_read(buf, [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    ioc.restart();
-    ioc.run_for(std::chrono::seconds(10));
-    if (!done) {
-      ws.next_layer().cancel();
-      ioc.restart();
-      ioc.run();
-      FAIL("no frame within 10 s");
-    }
-    return ec;
-  }
-
-  server_message read() {
-    beast::flat_buffer buf;
-    const auto ec = read_frame(buf);
-    REQUIRE_MESSAGE(!ec, ec.message());
-    const auto* data = static_cast<const std::uint8_t*>(buf.data().data());
-    auto m =
-        ws.got_binary()
-            ? decode_server_binary(data, buf.size())
-            : decode_server_json(std::string_view(reinterpret_cast<const char*>(data), buf.size()));
-    REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.err().message));
-    CHECK(ws.got_binary() == binary);  // answers come in the client's own format
-    return *m;
-  }
-
-  /// Reads until a T arrives (bounded); fails on an error_reply.
-  template <class T>
-  T expect(const std::function<bool(const T&)>& want = nullptr) {
-    for (int i = 0; i < 200; ++i) {
-      server_message m = read();
-      if (auto* e = std::get_if<error_reply>(&m.body))
-        FAIL("unexpected error_reply ", to_string(e->code), ": ", e->message);
-      if (auto* t = std::get_if<T>(&m.body))
-        if (!want || want(*t)) return *t;
-    }
-    FAIL("no expected message within 200 frames");
-    return T{};
-  }
-};
 
 std::string http_get(unsigned short port, const std::string& target, int& status) {
   net::io_context ioc;

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "api/detail/login_throttle.hpp"
 #include "api/http_api.hpp"
 #include "auth/jwt.hpp"
 #include "auth/user_store.hpp"
@@ -31,6 +33,7 @@ struct api_state {
   gateway::metrics& stats;
   api_options opts;
   std::int64_t started_ms = 0;
+  std::unique_ptr<login_throttle> throttle;  ///< always set (thread-safe itself)
 };
 
 /// The HTTP status a typed error maps to (400, 401, 403, 404, 409, 429, 500, 503).

@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "gateway/handlers.hpp"
 #include "gateway/listener.hpp"
@@ -28,13 +32,21 @@ class session_base {
   virtual void drain() = 0;
   /// Close the socket now.
   virtual void abort() = 0;
+  /// The account behind this session lost its tokens: close at once with a
+  /// typed reason (WebSocket: close 1008 `reason`). HTTP sessions: nothing.
+  virtual void revoke(std::string /*reason*/) {}
 };
 
-/// Live sessions by id. Thread-safe.
+/// Live sessions by id, and authenticated WebSocket sessions by subject (so an
+/// account's sessions can be closed at once). Thread-safe.
 class session_registry {
  public:
   void add(std::uint64_t id, std::weak_ptr<session_base> s);
   void remove(std::uint64_t id);
+  /// Session `id` is authenticated as `subject` (the handler welcomed it).
+  void bind_subject(std::uint64_t id, const std::string& subject);
+  /// Calls revoke(reason) on every live session of `subject`; returns how many.
+  std::size_t revoke_subject(const std::string& subject, const std::string& reason);
   std::size_t size() const;
   /// Calls drain() or abort() on every live session.
   void drain_all();
@@ -48,6 +60,8 @@ class session_registry {
   mutable std::mutex mutex_;
   std::condition_variable empty_;
   std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
+  std::unordered_map<std::string, std::unordered_set<std::uint64_t>> by_subject_;
+  std::unordered_map<std::uint64_t, std::string> subject_of_;
 };
 
 /// Shared by the listener and every session; sessions hold it by shared_ptr so
@@ -60,6 +74,8 @@ struct gateway_core {
   }
 
   boost::asio::io_context ioc;
+  /// Set when the gateway serves TLS; every session's stream uses it.
+  std::unique_ptr<boost::asio::ssl::context> tls;
   const gateway_config config;
   schemas::codec_limits limits;
   schemas::codec_limits admin_limits = schemas::admin_frame_limits;  ///< /v1/admin frames
@@ -72,9 +88,10 @@ struct gateway_core {
   std::atomic<bool> draining{false};
 };
 
-/// Beast's hard limit on a WebSocket message: frames up to max_frame_bytes are
+/// The hard limit on a WebSocket message: frames up to max_frame_bytes are
 /// decoded, frames up to this are answered with frame_too_large and the session
-/// kept, frames beyond are failed by Beast itself (close code 1009, too_big).
+/// kept; a frame beyond is answered with frame_too_large, then the session is
+/// closed (1009 too_big) and the rest of the frame is dropped unread.
 inline std::size_t hard_frame_limit(const gateway_config& c, endpoint ep) noexcept {
   const std::size_t max = ep == endpoint::admin ? c.admin_max_frame_bytes : c.max_frame_bytes;
   return max * 2 + 1024;

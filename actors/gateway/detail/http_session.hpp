@@ -7,10 +7,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "gateway/detail/flex_stream.hpp"
 #include "gateway/detail/gateway_core.hpp"
 
 namespace rideshard::gateway::detail {
@@ -29,6 +32,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
  private:
   using response = boost::beast::http::response<boost::beast::http::string_body>;
 
+  void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_request();
@@ -42,7 +46,7 @@ class http_session final : public session_base, public std::enable_shared_from_t
 
   std::shared_ptr<gateway_core> core_;
   boost::asio::any_io_executor ex_;
-  boost::beast::tcp_stream stream_;
+  flex_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<response> in_flight_;
@@ -53,9 +57,14 @@ class http_session final : public session_base, public std::enable_shared_from_t
   bool upgraded_ = false;
 };
 
-/// The metrics route label of a path: ids (segments with a digit) become {id},
-/// so the label set stays bounded. Unmatched requests (404) use "unmatched".
-std::string route_label(std::string_view path, int status);
+/// The metrics route label of a handler's response: its route template, or
+/// "unmatched" when it names none (or an implausible one). Never the raw path,
+/// so the label set is bounded by the handler's route table.
+std::string route_label(const http_response& r);
+
+/// Whether a WebSocket upgrade with this Origin header value may proceed: empty
+/// (no header: not a browser) or listed in `allowed` (case-insensitive).
+bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
 
 /// {"error":{"code":"...","message":"..."}} with JSON string escaping.
 std::string json_error_body(std::string_view code, std::string_view message);

@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "gateway/detail/flex_stream.hpp"
 #include "gateway/detail/gateway_core.hpp"
 #include "gateway/token_bucket.hpp"
 
@@ -25,7 +26,7 @@ class ws_session final : public connection,
                          public session_base,
                          public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(std::shared_ptr<gateway_core> core, boost::asio::ip::tcp::socket&& socket,
+  ws_session(std::shared_ptr<gateway_core> core, flex_stream&& stream,
              rideshard::gateway::endpoint ep);
   ~ws_session() override;
 
@@ -39,6 +40,7 @@ class ws_session final : public connection,
 
   void drain() override;
   void abort() override;
+  void revoke(std::string reason) override;
 
  private:
   struct frame {
@@ -52,7 +54,10 @@ class ws_session final : public connection,
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_frame(bool binary);
-  void reply_error(errc code, std::string message);
+  /// An error frame answering the client frame `seq` (0: unknown).
+  void reply_error(errc code, std::string message, std::uint64_t seq);
+  /// The seq of the frame in buffer_ as far as it can be read (0: unreadable).
+  std::uint64_t frame_seq(bool binary) const;
   void enqueue(frame f);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -67,7 +72,7 @@ class ws_session final : public connection,
   // core_ first: it owns the io_context, so it is destroyed after the socket.
   std::shared_ptr<gateway_core> core_;
   boost::asio::any_io_executor ex_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<flex_stream> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
   const std::uint64_t id_;
@@ -82,6 +87,7 @@ class ws_session final : public connection,
   bool close_started_ = false;
   bool accepted_ = false;
   bool finished_ = false;
+  bool discarding_ = false;  // reading past an oversized frame
 };
 
 }  // namespace rideshard::gateway::detail

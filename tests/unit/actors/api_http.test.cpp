@@ -533,3 +533,57 @@ TEST_CASE_FIXTURE(api_fixture,
   CHECK(served >= 1);
   CHECK(served + busy == 20);
 }
+
+TEST_CASE_FIXTURE(api_fixture, "responses name their route template, never the raw path") {
+  auto route_of = [&](std::string method, std::string path) {
+    gateway::http_request req;
+    req.method = std::move(method);
+    req.path = std::move(path);
+    std::string route = "<none>";
+    api->handle(std::move(req), [&](gateway::http_response r) { route = r.route; });
+    return route;
+  };
+  CHECK(route_of("GET", "/api/users/abc") == "/api/users/{id}");  // 401, still the template
+  CHECK(route_of("DELETE", "/api/users/r-1") == "/api/users/{id}");
+  CHECK(route_of("GET", "/api/trips/history") == "/api/trips/history");
+  CHECK(route_of("PATCH", "/api/drivers/d-1/status") == "/api/drivers/{id}/status");  // 405
+  CHECK(route_of("GET", "/health") == "/health");
+  CHECK(route_of("GET", "/api/nothing/here") == "");  // 404: the gateway labels it "unmatched"
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "login throttling: per account, then per client address; typed 429") {
+  signup("rider", "ann@example.com");
+  auto login = [&](const std::string& email, const std::string& password, const std::string& from) {
+    gateway::http_request req;
+    req.method = "POST";
+    req.path = "/api/login";
+    req.body = json{{"email", email}, {"password", password}}.dump();
+    req.client_address = from;
+    reply out{0, {}};
+    api->handle(std::move(req), [&](gateway::http_response r) { out = reply{r.status, r.body}; });
+    return out;
+  };
+  // Five wrong passwords for one account (default limit), from two addresses.
+  for (int i = 0; i < 5; ++i)
+    CHECK(login("ann@example.com", "wrong-guess", i % 2 ? "10.0.0.1" : "10.0.0.2").status == 401);
+  // Now even the right password is refused, before any hashing, with a typed error.
+  auto locked = login("Ann@Example.com", "correct horse", "10.0.0.3");
+  CHECK(locked.status == 429);
+  CHECK(locked.code() == "rate_limited");
+  CHECK(stats.security_events("login_throttled_account") == 1);
+  CHECK(stats.errors(errc::rate_limited) == 1);
+  // The window passes: the account may log in again; success clears its count.
+  clock->fetch_add(15 * 60 * 1000);
+  CHECK(login("ann@example.com", "correct horse", "10.0.0.3").status == 200);
+
+  // One address guessing across many accounts: 20 failures, then that address is refused.
+  for (int i = 0; i < 20; ++i)
+    CHECK(login("user" + std::to_string(i) + "@example.com", "nope-nope", "10.9.9.9").status ==
+          401);
+  auto spray = login("ann@example.com", "correct horse", "10.9.9.9");
+  CHECK(spray.status == 429);
+  CHECK(spray.code() == "rate_limited");
+  CHECK(stats.security_events("login_throttled_address") == 1);
+  CHECK(login("ann@example.com", "correct horse", "10.0.0.4").status == 200);  // others unaffected
+}

@@ -62,11 +62,13 @@ std::vector<std::string> split(const std::string& tok) {
 // Signs arbitrary claims JSON with libjwt directly, to forge tokens the
 // authority itself would never mint.
 std::string forge(const std::string& grants_json, jwt_alg_t alg = JWT_ALG_HS256,
-                  const std::string& key = secret) {
+                  const std::string& key = secret, std::string kid = "") {
+  if (kid.empty()) kid = key_id(key);
   jwt_t* raw = nullptr;
   REQUIRE(jwt_new(&raw) == 0);
   std::unique_ptr<jwt_t, void (*)(jwt_t*)> j(raw, jwt_free);
   REQUIRE(jwt_add_grants_json(j.get(), grants_json.c_str()) == 0);
+  if (kid != "-") REQUIRE(jwt_add_header(j.get(), "kid", kid.c_str()) == 0);
   REQUIRE(jwt_set_alg(j.get(), alg, reinterpret_cast<const unsigned char*>(key.data()),
                       static_cast<int>(key.size())) == 0);
   char* s = jwt_encode_str(j.get());
@@ -78,9 +80,10 @@ std::string forge(const std::string& grants_json, jwt_alg_t alg = JWT_ALG_HS256,
 
 std::string claims_json(const std::string& sub, const std::string& role_field,
                         const std::string& iss = "\"rideshard-test\"", std::int64_t iat = t0,
-                        std::int64_t exp = t0 + 600) {
+                        std::int64_t exp = t0 + 600, const std::string& aud = "\"rideshard\"") {
   std::string j = "{\"sub\":\"" + sub + "\",\"iss\":" + iss + ",\"iat\":" + std::to_string(iat) +
                   ",\"exp\":" + std::to_string(exp);
+  if (!aud.empty()) j += ",\"aud\":" + aud;
   if (!role_field.empty()) j += ",\"role\":" + role_field;
   return j + "}";
 }
@@ -139,8 +142,10 @@ TEST_CASE_FIXTURE(fixture, "expiry honours the injected clock and the leeway") {
   auto r = auth.verify(*tok);
   CHECK(r.code() == errc::token_expired);
 
+  token_options no_leeway;
+  no_leeway.leeway_s = 0;
   auto strict = token_authority::create(
-      secret, "rideshard-test", [this] { return now->load(); }, token_options{0, 3600, 4096});
+      secret, "rideshard-test", [this] { return now->load(); }, no_leeway);
   REQUIRE(strict.ok());
   now->store(t0 + 61);
   CHECK(strict->verify(*tok).code() == errc::token_expired);
@@ -183,8 +188,10 @@ TEST_CASE_FIXTURE(fixture, "tampered payload and signature are refused") {
 
 TEST_CASE_FIXTURE(fixture, "alg none and other algorithms are refused") {
   const std::string payload = b64url(claims_json("r-42", "\"admin\""));
-  for (const char* header : {R"({"alg":"none"})", R"({"alg":"none","typ":"JWT"})",
-                             R"({"alg":"None","typ":"JWT"})", R"({"typ":"JWT"})"}) {
+  const std::string kid = ",\"kid\":\"" + key_id(secret) + "\"}";
+  for (std::string header : {R"({"alg":"none")", R"({"alg":"none","typ":"JWT")",
+                             R"({"alg":"None","typ":"JWT")", R"({"typ":"JWT")"}) {
+    header += kid;  // the right key id: only the algorithm is wrong
     CAPTURE(header);
     const std::string h = b64url(header);
     CHECK(auth.verify(h + "." + payload + ".").code() == errc::unauthenticated);
@@ -212,6 +219,84 @@ TEST_CASE_FIXTURE(fixture, "wrong secret and wrong issuer are refused") {
   CHECK(auth.verify(forge(claims_json("r-1", "\"rider\"", "42"))).code() == errc::unauthenticated);
 }
 
+TEST_CASE_FIXTURE(fixture, "aud and kid are minted and required") {
+  auto tok = auth.mint("r-1", role::rider, 60);
+  REQUIRE(tok.ok());
+  auto c = auth.verify(*tok);
+  REQUIRE(c.ok());
+  CHECK(c->audience == "rideshard");
+  CHECK(c->key_id == key_id(secret));
+  CHECK(c->key_id.size() == 17);
+  // Everything right but the audience, or the key id.
+  CHECK(auth.verify(forge(claims_json("r-1", "\"rider\""))).ok());
+  const auto iss = std::string("\"rideshard-test\"");
+  CHECK(auth.verify(forge(claims_json("r-1", "\"rider\"", iss, t0, t0 + 600, ""))).code() ==
+        errc::unauthenticated);
+  CHECK(
+      auth.verify(forge(claims_json("r-1", "\"rider\"", iss, t0, t0 + 600, "\"other\""))).code() ==
+      errc::unauthenticated);
+  CHECK(auth.verify(forge(claims_json("r-1", "\"rider\""), JWT_ALG_HS256, secret, "-")).code() ==
+        errc::unauthenticated);  // no kid
+  CHECK(
+      auth.verify(forge(claims_json("r-1", "\"rider\""), JWT_ALG_HS256, secret, "k0000")).code() ==
+      errc::unauthenticated);  // unknown kid
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "rotation: the previous secret verifies by its kid, only the new one mints") {
+  const std::string next = "the-next-secret-rotated-in-0123456789abcdef";
+  auto old_tok = auth.mint("d-9", role::driver, 600);
+  REQUIRE(old_tok.ok());
+  token_options o;
+  o.previous_secrets = {secret};
+  auto clock = now;
+  auto rolled = token_authority::create(
+      next, "rideshard-test", [clock] { return clock->load(); }, o);
+  REQUIRE(rolled.ok());
+  CHECK(rolled->verify(*old_tok).ok());  // no downtime: old tokens still work
+  auto new_tok = rolled->mint("d-9", role::driver, 600);
+  REQUIRE(new_tok.ok());
+  auto c = rolled->verify(*new_tok);
+  REQUIRE(c.ok());
+  CHECK(c->key_id == key_id(next));
+  CHECK(auth.verify(*new_tok).code() == errc::unauthenticated);  // the old node: unknown kid
+  // Signed with the old secret but claiming the new kid: the kid selects, the signature fails.
+  CHECK(rolled->verify(forge(claims_json("d-9", "\"driver\""), JWT_ALG_HS256, secret, key_id(next)))
+            .code() == errc::unauthenticated);
+  // Rotation finished: the old secret is gone.
+  auto done = make(next);
+  CHECK(done.verify(*old_tok).code() == errc::unauthenticated);
+  o.previous_secrets = {"short"};
+  CHECK(token_authority::create(
+            next, "i", [] { return t0; }, o)
+            .code() == errc::bad_config);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "a revoked subject's earlier tokens are refused at once, later ones work") {
+  auto list = std::make_shared<revocation_list>();
+  token_options o;
+  o.revocations = list;
+  auto clock = now;
+  auto a = token_authority::create(
+      secret, "rideshard-test", [clock] { return clock->load(); }, o);
+  REQUIRE(a.ok());
+  auto tok = a->mint("r-7", role::rider, 600);
+  auto other = a->mint("r-8", role::rider, 600);
+  REQUIRE(tok.ok());
+  REQUIRE(other.ok());
+  CHECK(a->verify(*tok).ok());
+  list->revoke("r-7", t0);
+  CHECK(a->verify(*tok).code() == errc::unauthenticated);
+  CHECK(a->verify(*other).ok());  // only that subject
+  now->store(t0 + 5);
+  auto later = a->mint("r-7", role::rider, 600);
+  REQUIRE(later.ok());
+  CHECK(a->verify(*later).ok());
+  list->revoke("r-7", t0 - 100);  // never moves back
+  CHECK(a->verify(*tok).code() == errc::unauthenticated);
+}
+
 TEST_CASE_FIXTURE(fixture, "bad role, subject and time claims are refused") {
   const std::string bad[] = {
       claims_json("r-1", ""),               // no role
@@ -223,10 +308,10 @@ TEST_CASE_FIXTURE(fixture, "bad role, subject and time claims are refused") {
       claims_json("r-01", "\"rider\""),                               // non-canonical id
       claims_json("", "\"admin\""),                                   // empty subject
       claims_json("r-1", "\"rider\"", "\"rideshard-test\"", t0, t0),  // exp == iat
-      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","iat":1700000000})",  // no exp
-      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","iat":1700000000,"exp":"1800000000"})",
-      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","exp":1700000600})",       // no iat
-      R"({"role":"rider","iss":"rideshard-test","iat":1700000000,"exp":1700000600})",  // no sub
+      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","aud":"rideshard","iat":1700000000})",  // no exp
+      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","aud":"rideshard","iat":1700000000,"exp":"1800000000"})",
+      R"({"sub":"r-1","role":"rider","iss":"rideshard-test","aud":"rideshard","exp":1700000600})",  // no iat
+      R"({"role":"rider","iss":"rideshard-test","aud":"rideshard","iat":1700000000,"exp":1700000600})",  // no sub
   };
   for (const auto& json : bad) {
     CAPTURE(json);
@@ -265,8 +350,9 @@ TEST_CASE_FIXTURE(fixture, "create and mint validate their inputs") {
   CHECK(token_authority::create(std::string(32, 'x'), "iss", clock).ok());
   CHECK(token_authority::create(secret, "", clock).code() == errc::bad_config);
   CHECK(token_authority::create(secret, "iss", nullptr).code() == errc::bad_config);
-  CHECK(token_authority::create(secret, "iss", clock, token_options{-1, 60, 4096}).code() ==
-        errc::bad_config);
+  token_options negative_leeway;
+  negative_leeway.leeway_s = -1;
+  CHECK(token_authority::create(secret, "iss", clock, negative_leeway).code() == errc::bad_config);
 
   CHECK(auth.mint("x-1", role::rider, 60).code() == errc::invalid_argument);
   CHECK(auth.mint("d-1", role::rider, 60).code() == errc::invalid_argument);

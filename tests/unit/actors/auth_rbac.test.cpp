@@ -7,7 +7,14 @@ using namespace rideshard;
 using namespace rideshard::auth;
 
 namespace {
-claims who(std::string sub, role r) { return claims{std::move(sub), r, 0, 1, "iss"}; }
+claims who(std::string sub, role r) {
+  claims c;
+  c.subject = std::move(sub);
+  c.r = r;
+  c.expires_at_s = 1;
+  c.issuer = "iss";
+  return c;
+}
 const rider_id owner{42};
 const rider_id other_rider{43};
 const driver_id assigned{7};

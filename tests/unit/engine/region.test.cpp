@@ -51,6 +51,18 @@ TEST_CASE("the shipped single-node config loads the New York region") {
   CHECK(nyc.sequential.k == 8);
   CHECK(nyc.trip.offer_timeout_ms == nyc.sequential.offer_timeout_ms);
   CHECK(nyc.batch.max_radius_m == nyc.sequential.max_radius_m);
+  CHECK(nyc.trip.max_pin_attempts == 3);
+}
+
+TEST_CASE("trip.max_pin_attempts is optional (default 3) and bounded") {
+  auto without = parse_region(nyc_with("max_pin_attempts = 3", ""), "test.toml");
+  REQUIRE(without.ok());
+  CHECK(without->trip.max_pin_attempts == 3);
+  auto five = parse_region(nyc_with("max_pin_attempts = 3", "max_pin_attempts = 5"), "test.toml");
+  REQUIRE(five.ok());
+  CHECK(five->trip.max_pin_attempts == 5);
+  expect_bad(nyc_with("max_pin_attempts = 3", "max_pin_attempts = 0"), "max_pin_attempts");
+  expect_bad(nyc_with("max_pin_attempts = 3", "max_pin_attempts = 1000"), "max_pin_attempts");
 }
 
 TEST_CASE("malformed region configs are bad_config naming the problem") {

@@ -185,6 +185,22 @@ TEST_CASE("only the assigned driver moves an accepted trip; the PIN must match")
   CHECK(r->released_driver == d1);
 }
 
+TEST_CASE("wrong PINs: tries left, then the PIN is spent (pin_locked) and the count restarts") {
+  trip t = in_state(trip_state::driver_arrived);
+  trip_rules two = rules;
+  two.max_pin_attempts = 2;
+  auto first = count_wrong_pin(t, two);
+  CHECK(first.code == errc::wrong_pin);
+  CHECK(first.message.find("1 tries left") != std::string::npos);
+  CHECK(t.pin == "4821");
+  CHECK(count_wrong_pin(t, two).code == errc::pin_locked);
+  CHECK(t.pin.empty());  // spent: nothing matches until the caller sets a new one
+  CHECK(t.pin_failures == 0);
+  CHECK(t.state == trip_state::driver_arrived);
+  t.pin = "5555";
+  CHECK(count_wrong_pin(t, two).code == errc::wrong_pin);  // a new PIN gets fresh tries
+}
+
 TEST_CASE("cancellation outcomes: who, when, fee and re-dispatch") {
   SUBCASE("rider cancels while searching: free, releases the offered driver") {
     trip t = in_state(trip_state::offered);

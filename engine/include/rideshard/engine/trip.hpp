@@ -38,6 +38,7 @@ struct trip_rules {
   std::int64_t cancel_fee_minor = 500;    ///< fee (minor currency units) after the grace
   std::int64_t no_show_fee_minor = 500;   ///< rider cancels/no-show after driver_arrived
   std::int64_t request_ttl_ms = 300000;   ///< unmatched requests expire after this
+  std::uint32_t max_pin_attempts = 3;     ///< wrong PINs at pickup before the PIN is spent
 };
 
 /// Everything the state machine owns about one trip.
@@ -49,7 +50,8 @@ struct trip {
   trip_state state = trip_state::requested;
   lat_lng pickup;
   lat_lng dropoff;
-  std::string pin;  ///< 4 digits the rider tells the driver at pickup
+  std::string pin;                 ///< 4 digits the rider tells the driver at pickup
+  std::uint32_t pin_failures = 0;  ///< wrong PINs against the current `pin` (not stored)
   std::int64_t requested_at_ms = 0;
   std::int64_t offer_deadline_ms = 0;
   std::int64_t accepted_at_ms = 0;
@@ -102,5 +104,12 @@ struct trip_transition {
 /// Errors: illegal_transition, not_offered_to_driver, offer_expired, wrong_pin,
 /// forbidden (an event from a driver not assigned to the trip).
 [[nodiscard]] result<trip_transition> apply(trip& t, const trip_event& ev, const trip_rules& rules);
+
+/// Counts a start whose PIN did not match (apply() answered wrong_pin). Below
+/// rules.max_pin_attempts the answer is wrong_pin, saying how many tries are left;
+/// the last allowed try spends the PIN: `t.pin` is cleared, the count restarts and
+/// the answer is pin_locked. The caller then gives the rider a new PIN (randomness
+/// is the caller's: the engine draws none).
+[[nodiscard]] error count_wrong_pin(trip& t, const trip_rules& rules);
 
 }  // namespace rideshard

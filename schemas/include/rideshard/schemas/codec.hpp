@@ -63,6 +63,12 @@ std::vector<std::uint8_t> encode_client_binary(const client_message& msg);
 /// Encodes a server frame. Never fails.
 std::vector<std::uint8_t> encode_server_binary(const server_message& msg);
 
+/// The `seq` of a binary client frame that failed to decode, when the envelope
+/// can be read safely (the root table and its seq field verify, whatever the
+/// body holds); 0 otherwise (too large, not a FlatBuffer). Error replies answer it.
+std::uint64_t client_frame_seq(const std::uint8_t* data, std::size_t size,
+                               const codec_limits& limits = client_frame_limits);
+
 // ---- JSON text frames -------------------------------------------------------
 
 /// Parses a JSON text frame strictly against wire.fbs (unknown fields, wrong
@@ -72,6 +78,12 @@ std::vector<std::uint8_t> encode_server_binary(const server_message& msg);
 /// body_type), plus the content errors of decode_client_binary.
 [[nodiscard]] result<client_message> decode_client_json(
     std::string_view text, const codec_limits& limits = client_frame_limits);
+
+/// The top-level `seq` of a JSON client frame that failed to decode, when the
+/// text is well-formed enough to find it as an unsigned integer before any
+/// malformed part; 0 otherwise (also over limits.max_frame_bytes).
+std::uint64_t client_frame_seq_json(std::string_view text,
+                                    const codec_limits& limits = client_frame_limits);
 
 /// Encodes a client frame as JSON text. Fails (bad_json) only on strings that
 /// are not valid UTF-8. Every scalar is written, defaults included.
