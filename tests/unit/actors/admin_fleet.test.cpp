@@ -104,10 +104,8 @@ struct client {
   }
   errc error_of(std::uint64_t s) { return answer_as<schemas::error_reply>(s).code; }
   /// A frame the codec refuses is answered by the gateway with reply_to 0.
-  errc codec_error(schemas::client_body body) {
-    send(std::move(body));
-    return error_of(0);
-  }
+  // A frame the codec refuses is still answered on its own seq (issue 12 item 8).
+  errc codec_error(schemas::client_body body) { return error_of(send(std::move(body))); }
 };
 
 // The centre of the level-12 shard cell around Times Square: test points stay
