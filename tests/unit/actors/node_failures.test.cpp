@@ -1,0 +1,106 @@
+// The node when things go wrong underneath it: a commit the disk refuses rolls
+// the trip back, unreadable snapshots are skipped at recovery, and a request no
+// driver takes expires inside the node with the rider told.
+#include "node_harness.hpp"
+#include "rideshard/persistence/power_loss.hpp"
+#include "rideshard/persistence/store.hpp"
+#include "store_fixture.hpp"
+
+using namespace rideshard;
+using namespace rideshard::test;
+
+namespace {
+
+std::unique_ptr<persistence::store> open_on_disk(const std::string& dir,
+                                                 std::shared_ptr<persistence::power_loss_disk> d) {
+  persistence::store_options o;
+  o.path = dir;
+  o.power_loss = std::move(d);
+  auto s = persistence::store::open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+/// Replaces h's node by one on `regions` (same clock and offer timeout).
+void restart_with(harness& h, std::vector<region> regions) {
+  h.node.reset();
+  node::dispatch_options o;
+  auto c = h.clock;
+  o.now_ms = [c] { return c->load(); };
+  o.offer_timeout = 3s;
+  auto n = node::dispatch_node::create(std::move(regions), std::move(o), test_verifier);
+  REQUIRE(n.ok());
+  h.node = std::move(n).value();
+}
+
+}  // namespace
+
+TEST_CASE("a transition the disk refuses is rolled back: storage_error, nobody hears of it") {
+  temp_dir dir;
+  auto disk = std::make_shared<persistence::power_loss_disk>();
+  auto store = open_on_disk(dir.path, disk);
+  harness h(30s, [&](node::dispatch_options& o) { o.store = store.get(); });
+  auto driver = h.online_driver("d-1", h.near(300));
+  auto rider = h.connect("r-1");
+  const trip_id trip = h.request_ride(rider, h.near(0), h.near(3000, 2000)).trip;
+  REQUIRE(h.next_offer(driver));
+
+  disk->cut_power();
+  CHECK(h.error_of(driver, h.send(driver, schemas::accept_offer{trip})) == errc::storage_error);
+  // The trip is still offered to d-1 in memory, and the rider heard nothing.
+  auto snap = h.node->trip_snapshot(trip);
+  REQUIRE(snap.ok());
+  CHECK(snap->state == trip_state::offered);
+  for (const auto& s : rider->all<schemas::trip_status>()) CHECK(s.state != trip_state::accepted);
+  // Nor does the store hold an accepted trip once the power is back.
+  h.node.reset();
+  store.reset();
+  REQUIRE(disk->restore_power().ok());
+  auto reopened = open_on_disk(dir.path, disk);
+  auto rec = reopened->load_entity(persistence::entity_kind::trip, trip.value);
+  REQUIRE(rec.ok());
+  REQUIRE(*rec);
+  auto t = schemas::decode_trip_record((*rec)->value.data(), (*rec)->value.size());
+  REQUIRE(t.ok());
+  CHECK(t->state == trip_state::offered);
+}
+
+TEST_CASE("recovery skips an unreadable snapshot, counts it and still serves") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.path);
+    persistence::write_batch b;
+    b.put_entity(persistence::entity_kind::trip, 77, 1, {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01});
+    REQUIRE(store->commit(std::move(b)).ok());
+  }
+  auto store = open_store(dir.path);
+  harness h(3s, [&](node::dispatch_options& o) { o.store = store.get(); });
+  CHECK(h.node->recovery().unreadable == 1);
+  CHECK(h.node->recovery().trips_read == 0);
+  CHECK(h.node->recovery().trips_revived == 0);
+  // The node is up: a ride goes through as usual.
+  auto driver = h.online_driver("d-1", h.near(300));
+  auto rider = h.connect("r-1");
+  const trip_id trip = h.request_ride(rider, h.near(0), h.near(2000)).trip;
+  auto offer = h.next_offer(driver);
+  REQUIRE(offer);
+  CHECK(offer->trip == trip);
+}
+
+TEST_CASE("a request no driver takes expires after the region's TTL; the rider may ask again") {
+  harness h;
+  auto regions = test_regions();
+  for (region& r : regions) r.trip.request_ttl_ms = 300;
+  restart_with(h, std::move(regions));
+  auto rider = h.connect("r-1");
+  const trip_id trip = h.request_ride(rider, h.near(0), h.near(2000)).trip;
+  auto expired = h.status(rider, trip, trip_state::expired);
+  REQUIRE(expired);
+  auto snap = h.node->trip_snapshot(trip);
+  REQUIRE(snap.ok());
+  CHECK(snap->state == trip_state::expired);
+  // The expired trip no longer counts as the rider's active trip.
+  auto again = h.request_ride(rider, h.near(0), h.near(2000));
+  CHECK(again.state == trip_state::requested);
+  CHECK(again.trip != trip);
+}
