@@ -25,9 +25,9 @@ check schemas '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|boost/|roc
 check persistence '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]rideshard/actors/' "actors"
 check persistence '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|boost/)' "CAF or Boost headers"
 
-actors_inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](gateway|node|auth|app)/'
+actors_inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](gateway|node|auth|app|api|payments|sim)/'
 for lower in engine schemas persistence; do
-  check "$lower" "$actors_inc" "actors headers (gateway/, node/, auth/, app/)"
+  check "$lower" "$actors_inc" "actors headers (gateway/, node/, auth/, app/, api/, payments/, sim/)"
 done
 
 if [ "$status" -eq 0 ]; then echo "layering ok: engine <- schemas <- persistence <- actors"; fi

@@ -24,4 +24,5 @@ expect_fail schemas/src/bad.cpp '#include "rideshard/actors/x.hpp"'
 expect_fail persistence/src/bad.cpp '#include <caf/actor.hpp>'
 expect_fail persistence/src/bad.cpp '#include "node/dispatch_node.hpp"'
 expect_fail schemas/src/bad.cpp '#include "gateway/handlers.hpp"'
-echo "layering self-test ok: 10 violations caught"
+expect_fail persistence/src/bad.cpp '#include "payments/psp.hpp"'
+echo "layering self-test ok: 11 violations caught"
