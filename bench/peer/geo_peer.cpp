@@ -76,13 +76,21 @@ int main(int argc, char** argv) {
   app.add_option("--fleet-batch", o.fleet_batch, "samples per rideshard fleet_positions frame")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--redis-members", o.redis_members, "members per GEOADD, 'Redis multi' rows")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
+  app.add_option("--redis-members", o.redis_members,
+                 "members per GEOADD of the Redis ingest baseline (default: --fleet-batch); "
+                 "the 1 member/cmd line is always measured too")
+      ->check(CLI::Range(1, 4096));
   app.add_option("--nearby-batch", o.nearby_batch, "queries per rideshard nearby_batch frame")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--redis-pipeline", o.redis_pipeline,
+                 "GEOSEARCH commands pipelined per Redis request (default: --nearby-batch)")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--queries", o.queries, "nearby queries per case, at most")->capture_default_str();
+  app.add_option("--large-queries", o.large_queries,
+                 "nearby queries per case at sizes >= 1M, at most (Redis answers 10-150 "
+                 "GEOSEARCH/s there; the default is one request per connection)")
+      ->capture_default_str();
   app.add_option("--nearby-seconds", o.nearby_seconds, "nearby: stop issuing after this long")
       ->check(CLI::Range(0.1, 60.0))
       ->capture_default_str();
@@ -94,6 +102,7 @@ int main(int argc, char** argv) {
   app.add_option("--redis-server", o.paths.redis_bin, "the redis-server binary")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  resolve_defaults(o);
   if (quick) {
     if (app.count("--drivers") == 0) o.drivers = {10000};
     o.runs = 1;

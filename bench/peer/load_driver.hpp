@@ -21,6 +21,7 @@ struct wire_request {
   std::uint64_t id = 0;  ///< unique within a phase (RESP: FIFO order; WebSocket: seq)
   std::uint32_t items = 1;
   std::uint32_t first_query = 0;  ///< index of its first query (nearby phases)
+  std::uint32_t replies = 1;      ///< RESP replies that complete it (pipelined commands)
 };
 
 /// What one phase measured, over every connection.

@@ -3,6 +3,7 @@
 #include "peer/peer_bench.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
@@ -28,7 +29,7 @@ constexpr milliseconds phase_grace{150000};
 class runner {
  public:
   runner(const bench_options& o, const region& city, bench_report& rep)
-      : o_(o), city_(city), rep_(rep) {}
+      : o_(o), city_(city), rep_(rep), peers_(describe_peers(o, o.paths.node_config)) {}
 
   void run_all() {
     if (auto err = start_redis(o_.paths, redis_)) return rep_.failures.push_back(*err);
@@ -95,54 +96,54 @@ class runner {
 
   void run_layout(std::size_t n, int run, layout l, const fleet_data& data) {
     const std::string where(to_string(l));
+    const std::size_t queries = n >= 1000000 ? o_.large_queries : o_.queries;
     // (a) ingest: each driver's position once (uniform: inserts; hotspot: moves).
+    // The baseline batches like rideshard does; one member per command is the
+    // second Redis line, into its own key.
     if (redis_ok_)
       redis_ok_ = record(n, run, "ingest_" + where, "redis", redis_conns_,
-                         redis_geoadd_work(data.drivers, o_.clients, 1, "fleet"), o_.depth,
-                         ingest_issue_limit, "GEOADD 1 member/cmd");
+                         redis_geoadd_work(data.drivers, o_.clients, o_.redis_members, "fleet"),
+                         o_.depth, ingest_issue_limit);
     if (redis_ok_)
-      redis_ok_ =
-          record(n, run, "ingest_" + where, "redis_multi", redis_conns_,
-                 redis_geoadd_work(data.drivers, o_.clients, o_.redis_members, "fleet_m"), o_.depth,
-                 ingest_issue_limit, "GEOADD " + std::to_string(o_.redis_members) + " members/cmd");
+      redis_ok_ = record(n, run, "ingest_" + where, "redis_1member", redis_conns_,
+                         redis_geoadd_work(data.drivers, o_.clients, 1, "fleet_1"), o_.depth,
+                         ingest_issue_limit);
     if (rs_ok_)
       rs_ok_ = record(n, run, "ingest_" + where, "rideshard", rs_conns_,
                       rideshard_fleet_work(data.drivers, o_.clients, o_.fleet_batch), o_.depth,
-                      ingest_issue_limit,
-                      "fleet_positions " + std::to_string(o_.fleet_batch) + " samples/frame");
-    // (b) nearby k within radius: throughput under load.
+                      ingest_issue_limit);
+    // (b) nearby k within radius: throughput under load, the same queries in
+    // flight per connection on both sides.
     const milliseconds nearby_for(static_cast<long>(o_.nearby_seconds * 1000));
     if (redis_ok_)
-      redis_ok_ = record(
-          n, run, "nearby_" + where, "redis", redis_conns_,
-          redis_geosearch_work(data.queries, o_.queries, o_.clients, o_.radius_m, o_.k, "fleet"),
-          o_.depth, nearby_for, "GEOSEARCH 1 query/cmd");
+      redis_ok_ = record(n, run, "nearby_" + where, "redis", redis_conns_,
+                         redis_geosearch_work(data.queries, queries, o_.clients, o_.redis_pipeline,
+                                              o_.radius_m, o_.k, "fleet"),
+                         o_.depth, nearby_for);
     if (rs_ok_)
       rs_ok_ = record(n, run, "nearby_" + where, "rideshard", rs_conns_,
-                      rideshard_nearby_work(data.queries, o_.queries, o_.clients, o_.nearby_batch,
+                      rideshard_nearby_work(data.queries, queries, o_.clients, o_.nearby_batch,
                                             o_.radius_m, o_.k),
-                      o_.depth, nearby_for,
-                      "nearby_batch " + std::to_string(o_.nearby_batch) + " queries/frame");
+                      o_.depth, nearby_for);
     // Single connection, one query in flight: latency without queueing.
     const conn_list redis_one(redis_conns_.begin(), redis_conns_.begin() + (redis_ok_ ? 1 : 0));
     const conn_list rs_one(rs_conns_.begin(), rs_conns_.begin() + (rs_ok_ ? 1 : 0));
     if (redis_ok_)
       redis_ok_ = record(
           n, run, "probe_" + where, "redis", redis_one,
-          redis_geosearch_work(data.queries, o_.probe_queries, 1, o_.radius_m, o_.k, "fleet"), 1,
-          milliseconds(1000), "1 client, 1 in flight");
+          redis_geosearch_work(data.queries, o_.probe_queries, 1, 1, o_.radius_m, o_.k, "fleet"), 1,
+          milliseconds(1000));
     if (rs_ok_)
       rs_ok_ =
           record(n, run, "probe_" + where, "rideshard", rs_one,
                  rideshard_nearby_work(data.queries, o_.probe_queries, 1, 1, o_.radius_m, o_.k), 1,
-                 milliseconds(1000), "1 client, 1 query/frame, 1 in flight");
+                 milliseconds(1000));
     if (run == 0) check(n, l, data, redis_one, rs_one);
   }
 
   // Runs one phase and stores its figures; false if the peer is unusable now.
   bool record(std::size_t n, int run, const std::string& scenario, const std::string& system,
-              const conn_list& conns, work_set work, std::size_t depth, milliseconds issue_for,
-              const std::string& note) {
+              const conn_list& conns, work_set work, std::size_t depth, milliseconds issue_for) {
     phase_result r = run_phase(ioc_, conns, std::move(work), depth, issue_for, phase_grace);
     measurement m;
     m.drivers = n;
@@ -157,7 +158,7 @@ class runner {
     m.unanswered = r.unanswered;
     m.unsent = r.unsent;
     m.aborted = r.aborted;
-    m.note = note;
+    m.note = note_of(scenario, system);
     std::fprintf(
         stderr,
         "  %-15s %-11s %10.0f /s  p50 %9.1f us  p99 %9.1f us  (%llu items, %llu errors, "
@@ -171,6 +172,16 @@ class runner {
     return !r.aborted;
   }
 
+  // What one request of this phase is, from the peer's description.
+  std::string note_of(const std::string& scenario, const std::string& system) const {
+    for (const auto& p : peers_)
+      if (p.system == system)
+        return scenario.rfind("ingest", 0) == 0   ? p.ingest
+               : scenario.rfind("nearby", 0) == 0 ? p.nearby
+                                                  : p.probe;
+    return {};
+  }
+
   // First check_queries queries on one connection each, answers compared.
   void check(std::size_t n, layout l, const fleet_data& data, const conn_list& redis_one,
              const conn_list& rs_one) {
@@ -178,9 +189,10 @@ class runner {
     std::vector<std::vector<std::uint64_t>> redis_ids(q), rs_ids(q);
     if (!redis_one.empty()) {
       redis_one[0]->results = &redis_ids;
-      run_phase(ioc_, redis_one,
-                redis_geosearch_work(data.queries, q, 1, o_.radius_m, o_.k, "fleet"), o_.depth,
-                milliseconds(30000), phase_grace);
+      run_phase(
+          ioc_, redis_one,
+          redis_geosearch_work(data.queries, q, 1, o_.redis_pipeline, o_.radius_m, o_.k, "fleet"),
+          o_.depth, milliseconds(30000), phase_grace);
       redis_one[0]->results = nullptr;
     }
     if (!rs_one.empty()) {
@@ -206,6 +218,7 @@ class runner {
   const bench_options& o_;
   const region& city_;
   bench_report& rep_;
+  const std::vector<peer_setup> peers_;
   net::io_context ioc_;
   redis_server redis_;
   std::string token_;
@@ -214,6 +227,54 @@ class runner {
 };
 
 }  // namespace
+
+void resolve_defaults(bench_options& o) {
+  if (o.redis_members == 0) o.redis_members = o.fleet_batch;
+  if (o.redis_pipeline == 0) o.redis_pipeline = o.nearby_batch;
+}
+
+std::vector<peer_setup> describe_peers(const bench_options& o, const std::string& node_config) {
+  const std::string k = std::to_string(o.k), r = std::to_string(static_cast<long>(o.radius_m));
+  const std::string search = "GEOSEARCH FROMLONLAT lng lat BYRADIUS " + r + " m ASC COUNT " + k;
+  const std::string redis_server =
+      "redis-server (1 thread), persistence off (--save \"\" --appendonly no)";
+  peer_setup redis;
+  redis.system = "redis";
+  redis.label = "Redis: GEOADD " + std::to_string(o.redis_members) + " members/cmd; " +
+                std::to_string(o.redis_pipeline) + " GEOSEARCH pipelined/request";
+  redis.server = redis_server;
+  redis.connections = o.clients;
+  redis.in_flight = o.depth;
+  redis.ingest = "GEOADD " + std::to_string(o.redis_members) + " members/cmd";
+  redis.ingest_items = o.redis_members;
+  redis.nearby = std::to_string(o.redis_pipeline) + " x " + search + " pipelined in one write";
+  redis.nearby_items = o.redis_pipeline;
+  redis.probe = "1 x " + search + ", 1 connection, 1 in flight";
+  peer_setup single = redis;
+  single.system = "redis_1member";
+  single.label = "Redis: GEOADD 1 member/cmd";
+  single.ingest = "GEOADD 1 member/cmd (second key)";
+  single.ingest_items = 1;
+  single.nearby = single.probe = "";
+  single.nearby_items = 0;
+  peer_setup rs;
+  rs.system = "rideshard";
+  rs.label = "rideshard: fleet_positions " + std::to_string(o.fleet_batch) +
+             " samples/frame; nearby_batch " + std::to_string(o.nearby_batch) + " queries/frame";
+  rs.server = "rideshard serve --config " + std::filesystem::path(node_config).filename().string() +
+              " (no Kafka, fresh RocksDB dir; positions are in-memory soft state), "
+              "WebSocket /v1/admin, binary frames";
+  rs.connections = o.clients;
+  rs.in_flight = o.depth;
+  rs.ingest = "fleet_positions " + std::to_string(o.fleet_batch) +
+              " samples/frame, ack after the matchers applied it";
+  rs.ingest_items = o.fleet_batch;
+  rs.nearby = "nearby_batch " + std::to_string(o.nearby_batch) + " queries (k=" + k + ", " + r +
+              " m)/frame";
+  rs.nearby_items = o.nearby_batch;
+  rs.probe = "nearby_batch 1 query/frame, 1 connection, 1 in flight";
+  return {redis, single, rs};
+}
 
 bench_report run_bench(const bench_options& opts, const region& city) {
   bench_report rep;

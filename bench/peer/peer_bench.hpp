@@ -22,9 +22,11 @@ struct bench_options {
   std::size_t clients = 50;          ///< connections per peer
   std::size_t depth = 16;            ///< requests in flight per connection
   std::size_t fleet_batch = 256;     ///< samples per rideshard fleet_positions frame
-  std::size_t redis_members = 16;    ///< members per GEOADD in the "redis_multi" variant
+  std::size_t redis_members = 0;     ///< members per GEOADD of the Redis baseline (0: fleet_batch)
   std::size_t nearby_batch = 16;     ///< queries per rideshard nearby_batch frame
+  std::size_t redis_pipeline = 0;    ///< GEOSEARCH commands per Redis request (0: nearby_batch)
   std::size_t queries = 200000;      ///< nearby queries per case, at most
+  std::size_t large_queries = 800;   ///< nearby queries per case at sizes >= 1M, at most
   double nearby_seconds = 3;         ///< nearby: stop issuing after this long
   std::size_t probe_queries = 2000;  ///< single-client latency probe, at most (1 s)
   std::size_t check_queries = 200;   ///< cross-check queries per (size, layout), run 1
@@ -34,11 +36,29 @@ struct bench_options {
   server_paths paths;
 };
 
+/// Fills the options left at 0 (Redis batching follows rideshard's by default).
+void resolve_defaults(bench_options& o);
+
+/// How one peer is driven, printed with the tables and written to the files so
+/// that every figure names its configuration.
+struct peer_setup {
+  std::string system;  ///< the measurements' key: redis, redis_1member, rideshard
+  std::string label;   ///< short, for table rows and the plot legend
+  std::string server;  ///< the process, its persistence
+  std::size_t connections = 0;
+  std::size_t in_flight = 0;          ///< requests in flight per connection (closed loop)
+  std::string ingest, nearby, probe;  ///< one request of each phase ("" = not run)
+  std::size_t ingest_items = 0, nearby_items = 0;  ///< updates or queries per request
+};
+
+/// The peers as `opts` drives them: Redis (baseline), Redis 1 member/cmd, rideshard.
+std::vector<peer_setup> describe_peers(const bench_options& opts, const std::string& node_config);
+
 /// One measured figure of one run.
 struct measurement {
   std::size_t drivers = 0;
   std::string scenario;  ///< ingest_uniform, ingest_hotspot, nearby_uniform, ...
-  std::string system;    ///< redis, redis_multi, rideshard
+  std::string system;    ///< a peer_setup::system
   int run = 0;
   double per_s = 0;  ///< updates/s or queries/s
   double p50_us = 0, p99_us = 0;

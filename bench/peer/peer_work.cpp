@@ -64,23 +64,28 @@ work_set redis_geoadd_work(const std::vector<driver_fix>& drivers, std::size_t c
 }
 
 work_set redis_geosearch_work(const std::vector<lat_lng>& queries, std::size_t count,
-                              std::size_t clients, double radius_m, std::uint32_t k,
-                              std::string_view key) {
+                              std::size_t clients, std::size_t pipeline, double radius_m,
+                              std::uint32_t k, std::string_view key) {
   work_set w(clients);
   count = std::min(count, queries.size());
+  pipeline = std::max<std::size_t>(1, pipeline);
   std::uint64_t id = 1;
   const std::string radius = std::to_string(static_cast<long>(radius_m));
   const std::string kk = std::to_string(k);
   for (std::size_t c = 0; c < clients; ++c) {
     const auto [first, last] = slice(count, clients, c);
-    for (std::size_t i = first; i < last; ++i) {
-      const std::string lng = coord(queries[i].lng), lat = coord(queries[i].lat);
+    for (std::size_t i = first; i < last; i += pipeline) {
+      const std::size_t end = std::min(last, i + pipeline);
       wire_request r;
       r.id = id++;
-      r.items = 1;
+      r.items = static_cast<std::uint32_t>(end - i);
+      r.replies = r.items;
       r.first_query = static_cast<std::uint32_t>(i);
-      append_resp_command(r.bytes, {"GEOSEARCH", key, "FROMLONLAT", lng, lat, "BYRADIUS", radius,
-                                    "m", "ASC", "COUNT", kk});
+      for (std::size_t j = i; j < end; ++j) {
+        const std::string lng = coord(queries[j].lng), lat = coord(queries[j].lat);
+        append_resp_command(r.bytes, {"GEOSEARCH", key, "FROMLONLAT", lng, lat, "BYRADIUS", radius,
+                                      "m", "ASC", "COUNT", kk});
+      }
       w[c].push_back(std::move(r));
     }
   }

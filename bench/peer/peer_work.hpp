@@ -17,10 +17,12 @@ using work_set = std::vector<std::vector<wire_request>>;
 work_set redis_geoadd_work(const std::vector<driver_fix>& drivers, std::size_t clients,
                            std::size_t members, std::string_view key);
 
-/// Redis: GEOSEARCH key FROMLONLAT lng lat BYRADIUS r m ASC COUNT k, one per query.
+/// Redis: GEOSEARCH key FROMLONLAT lng lat BYRADIUS r m ASC COUNT k, one command
+/// per query, `pipeline` commands written together as one request (answered by
+/// its last reply), the way a nearby_batch frame carries several queries.
 work_set redis_geosearch_work(const std::vector<lat_lng>& queries, std::size_t count,
-                              std::size_t clients, double radius_m, std::uint32_t k,
-                              std::string_view key);
+                              std::size_t clients, std::size_t pipeline, double radius_m,
+                              std::uint32_t k, std::string_view key);
 
 /// rideshard: fleet_positions frames of `batch` samples. Seqs grow across calls:
 /// encode a phase's work just before running it.

@@ -158,14 +158,19 @@ void resp_connection::consume() {
     if (*used == 0) break;
     pos += *used;
     const std::uint64_t id = oldest_in_flight();
-    if (results != nullptr && reply.type == '*') {
-      if (const wire_request* req = request_by_id(id); req != nullptr) {
-        auto& ids = (*results)[req->first_query];
-        ids.clear();
-        for (const auto& e : reply.elements) ids.push_back(std::strtoull(e.c_str(), nullptr, 10));
-      }
+    const wire_request* req = request_by_id(id);
+    if (results != nullptr && reply.type == '*' && req != nullptr &&
+        req->first_query + replies_seen_ < results->size()) {
+      auto& ids = (*results)[req->first_query + replies_seen_];
+      ids.clear();
+      for (const auto& e : reply.elements) ids.push_back(std::strtoull(e.c_str(), nullptr, 10));
     }
-    on_reply(id, reply.type != '-');
+    replies_ok_ = replies_ok_ && reply.type != '-';
+    if (req != nullptr && ++replies_seen_ < req->replies) continue;
+    const bool ok = replies_ok_;
+    replies_seen_ = 0;
+    replies_ok_ = true;
+    on_reply(id, ok);
   }
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_used_ - pos);

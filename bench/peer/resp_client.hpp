@@ -31,7 +31,8 @@ struct resp_reply {
 /// reply is incomplete, or nothing when the bytes are not RESP.
 std::optional<std::size_t> parse_resp(const char* data, std::size_t size, resp_reply& out);
 
-/// A pipelined Redis connection. Replies are matched to requests in order.
+/// A pipelined Redis connection. Replies are matched to requests in order; a
+/// request of several pipelined commands is answered by its last reply.
 /// Single-threaded on its io_context.
 class resp_connection final : public pipelined_connection {
  public:
@@ -53,6 +54,8 @@ class resp_connection final : public pipelined_connection {
   bool write_busy_ = false;
   std::vector<char> in_ = std::vector<char>(1 << 16);
   std::size_t in_used_ = 0;
+  std::uint32_t replies_seen_ = 0;  ///< of the oldest request in flight
+  bool replies_ok_ = true;          ///< no error reply among them so far
 };
 
 /// Runs one command synchronously on a fresh connection (set-up and checks:
