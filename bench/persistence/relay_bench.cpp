@@ -98,15 +98,25 @@ double run_rdkafka_performance(const std::string& bootstrap, const std::string& 
 }
 
 /// Fills a fresh store with `count` rows (keys over 1000 trips), then times the
-/// relay draining it. Returns msgs/s (0 on failure).
+/// relay draining it. `from_memory`: the relay exists before the fill, so the
+/// rows reach it in memory as they commit (store::keep_outbox_tail), as on a
+/// live node; otherwise it reads them back from RocksDB, as after a restart.
+/// Returns msgs/s (0 on failure).
 double run_relay(const std::string& bootstrap, const std::string& topic, const std::string& path,
-                 long count, long size, long in_flight) {
+                 long count, long size, long in_flight, bool from_memory) {
   store_options o;
   o.path = path;
   o.sync = false;  // the fill is set-up, not the subject
   auto s = store::open(o);
   if (!s) return std::fprintf(stderr, "open: %s\n", s.err().message.c_str()), 0;
   const std::string payload = perf_payload(static_cast<std::size_t>(size));
+  relay_options ro;
+  ro.bootstrap = bootstrap;
+  ro.max_in_flight = static_cast<std::size_t>(in_flight);
+  ro.memory_rows = from_memory ? static_cast<std::size_t>(count) : 0;
+  // Creating the relay only sets up the producer: it sends nothing before drain().
+  auto relay = outbox_relay::create(**s, ro);
+  if (!relay) return std::fprintf(stderr, "relay: %s\n", relay.err().message.c_str()), 0;
   write_batch b;
   for (long i = 0; i < count; ++i) {
     b.add_event({topic, "t-" + std::to_string(i % 1000), payload, {}});
@@ -115,13 +125,8 @@ double run_relay(const std::string& bootstrap, const std::string& topic, const s
       b = write_batch{};
     }
   }
-  relay_options ro;
-  ro.bootstrap = bootstrap;
-  ro.max_in_flight = static_cast<std::size_t>(in_flight);
   const double cpu0 = self_cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
-  auto relay = outbox_relay::create(**s, ro);
-  if (!relay) return std::fprintf(stderr, "relay: %s\n", relay.err().message.c_str()), 0;
   auto drained = (*relay)->drain(std::chrono::minutes(5));
   const double secs = bench::seconds_since(t0);
   relay_cpu_us = (self_cpu_s() - cpu0) * 1e6 / static_cast<double>(count);
@@ -137,6 +142,9 @@ int main(int argc, char** argv) {
   const long runs = bench::arg_long(argc, argv, "runs", 5);
   // relay_options::max_in_flight default; rdkafka_performance gets the same queue bound.
   const long in_flight = bench::arg_long(argc, argv, "in-flight", 10000);
+  // 1 (default): rows handed to the relay in memory as they commit (a live node);
+  // 0: read back from RocksDB (a relay catching up after a restart).
+  const bool from_memory = bench::arg_long(argc, argv, "memory", 1) != 0;
   if (std::string(RIDESHARD_RDKAFKA_PERF).empty()) {
     std::printf("skipped: rdkafka_performance was not built (librdkafka-dev examples missing)\n");
     return 0;
@@ -157,8 +165,10 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "warm-up failed\n"), 1;
   std::printf(
       "%ld messages of %ld bytes per side, broker %s, %ld runs after a warm-up (order "
-      "alternates)\n\n",
-      count, size, kafka.bootstrap().c_str(), runs);
+      "alternates); relay rows %s\n\n",
+      count, size, kafka.bootstrap().c_str(), runs,
+      from_memory ? "in memory as they commit (--memory=1)"
+                  : "read back from RocksDB (--memory=0)");
   std::printf(
       "  run   rdkafka_performance (msg/s)   relay (msg/s)   ratio   CPU us/msg perf / relay\n");
   std::vector<double> perf, relay, ratio, perf_cpu, relay_cpu;
@@ -173,9 +183,9 @@ int main(int argc, char** argv) {
     const std::string path = dir.sub("db" + std::to_string(r));
     if (r % 2 == 0) {
       p = run_rdkafka_performance(kafka.bootstrap(), perf_topic, count, size, in_flight);
-      q = run_relay(kafka.bootstrap(), relay_topic, path, count, size, in_flight);
+      q = run_relay(kafka.bootstrap(), relay_topic, path, count, size, in_flight, from_memory);
     } else {
-      q = run_relay(kafka.bootstrap(), relay_topic, path, count, size, in_flight);
+      q = run_relay(kafka.bootstrap(), relay_topic, path, count, size, in_flight, from_memory);
       p = run_rdkafka_performance(kafka.bootstrap(), perf_topic, count, size, in_flight);
     }
     if (p <= 0 || q <= 0) return std::fprintf(stderr, "run %ld failed\n", r + 1), 1;
@@ -193,15 +203,16 @@ int main(int argc, char** argv) {
   std::printf("  ratio of the medians %.2f; CPU per message relay/perf %.2f\n", mq / mp,
               bench::median(relay_cpu) / bench::median(perf_cpu));
   std::printf("  target (median of the per-run ratios) >= 0.9: %s\n", mr >= 0.9 ? "met" : "MISSED");
-  char json[640];
+  char json[768];
   std::snprintf(json, sizeof json,
                 "{\"bench\": \"relay_vs_rdkafka_performance\", \"count\": %ld, \"size\": %ld, "
+                "\"relay_rows_from\": \"%s\", "
                 "\"median_rdkafka_performance_msgs_s\": %.0f, \"median_relay_msgs_s\": %.0f, "
                 "\"median_ratio\": %.4f, \"target_ratio\": 0.9, "
                 "\"median_cpu_us_per_msg_rdkafka_performance\": %.3f, "
                 "\"median_cpu_us_per_msg_relay\": %.3f, \"ratio_of_medians\": %.4f, ",
-                count, size, mp, mq, mr, bench::median(perf_cpu), bench::median(relay_cpu),
-                mq / mp);
+                count, size, from_memory ? "memory" : "rocksdb", mp, mq, mr,
+                bench::median(perf_cpu), bench::median(relay_cpu), mq / mp);
   bench::write_result("relay_vs_rdkafka_performance",
                       std::string(json) +
                           "\"rdkafka_performance_msgs_s\": " + bench::json_array(perf) +

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -34,6 +35,15 @@ struct outbox_relay::impl {
   std::string last_error;
   std::atomic<bool> running{false};
   std::thread thread;
+  /// Topic handles by name: looked up once, not per message (RD_KAFKA_V_TOPIC would).
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;
+
+  rd_kafka_topic_t* topic(const std::string& name) {
+    auto it = topics.find(name);
+    if (it == topics.end())
+      it = topics.emplace(name, rd_kafka_topic_new(rk, name.c_str(), nullptr)).first;
+    return it->second;
+  }
 
   ~impl() { destroy_producer(); }
 
@@ -105,6 +115,8 @@ struct outbox_relay::impl {
     mark_delivered();
     (void)erase_all_delivered();  // on failure: re-sent later (at-least-once)
     produced.clear();
+    for (auto& [name, t] : topics) rd_kafka_topic_destroy(t);
+    topics.clear();
     rd_kafka_destroy(rk);
     rk = nullptr;
     in_flight = 0;
@@ -172,20 +184,24 @@ struct outbox_relay::impl {
   }
 
   bool produce(const outbox_row& row) {
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(row.event.headers.size());
-    for (const auto& [name, value] : row.event.headers)
-      rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                          static_cast<ssize_t>(value.size()));
     auto& ev = row.event;
+    // No header list for a row without headers (librdkafka takes null).
+    rd_kafka_headers_t* headers = nullptr;
+    if (!ev.headers.empty()) {
+      headers = rd_kafka_headers_new(ev.headers.size());
+      for (const auto& [name, value] : ev.headers)
+        rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                            static_cast<ssize_t>(value.size()));
+    }
     auto err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(ev.topic.c_str()),
+        rk, RD_KAFKA_V_RKT(topic(ev.topic)),
         RD_KAFKA_V_KEY(const_cast<char*>(ev.key.data()), ev.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(ev.payload.data()), ev.payload.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(row.sequence))),
         RD_KAFKA_V_END);
     if (err) {
-      rd_kafka_headers_destroy(headers);  // not taken over on failure
+      if (headers) rd_kafka_headers_destroy(headers);  // not taken over on failure
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         note_error(std::string("produce: ") + rd_kafka_err2str(err));
       return false;
@@ -198,7 +214,10 @@ struct outbox_relay::impl {
 
 outbox_relay::outbox_relay(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-outbox_relay::~outbox_relay() { stop(); }
+outbox_relay::~outbox_relay() {
+  stop();
+  impl_->db->keep_outbox_tail(0);
+}
 
 result<std::unique_ptr<outbox_relay>> outbox_relay::create(store& s, const relay_options& options) {
   if (options.bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
@@ -208,6 +227,7 @@ result<std::unique_ptr<outbox_relay>> outbox_relay::create(store& s, const relay
   p->db = &s;
   p->options = options;
   if (auto r = p->make_producer(); !r) return r.err();
+  s.keep_outbox_tail(options.memory_rows);
   return std::unique_ptr<outbox_relay>(new outbox_relay(std::move(p)));
 }
 

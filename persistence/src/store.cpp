@@ -134,6 +134,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   p->track_analytics(analytics);
   p->outbox_depth = depth;
   p->next_outbox_visible = p->next_outbox;
+  p->tail.next = p->next_outbox;
   return std::unique_ptr<store>(new store(std::move(p)));
 }
 
@@ -171,6 +172,8 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
   rocksdb::Status s;
   std::uint64_t seq = first_seq;
   std::vector<std::uint64_t> analytics_rows;
+  std::vector<outbox_event> tail_rows;  // copies for the in-memory tail, if kept
+  const bool keep_tail = tail.max_rows.load(std::memory_order_relaxed) > 0;
   ledger_group money(*this);
   for (auto* p : group) {
     const write_batch& b = *p->batch;
@@ -191,6 +194,7 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
     if (!b.events().empty()) p->receipt = {seq, static_cast<std::uint32_t>(b.events().size())};
     for (const auto& ev : b.events()) {
       if (is_analytics_topic(ev.topic)) analytics_rows.push_back(seq);
+      if (keep_tail) tail_rows.push_back(ev);
       if (s.ok()) s = wb.Put(outbox, keys::outbox(seq++), keys::encode_event(ev));
     }
   }
@@ -203,7 +207,10 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
     s = db->Write(wo, &wb);
     if (!s.ok()) untrack_analytics(analytics_rows);
   }
-  if (s.ok()) money.publish();
+  if (s.ok()) {
+    money.publish();
+    append_tail(seq, std::move(tail_rows));
+  }
   for (auto* p : group) p->status = s;
   return seq - first_seq;
 }
@@ -314,9 +321,50 @@ result<void> store::trim_journal(trip_id trip, std::uint64_t upto) {
   return {};
 }
 
+void store::impl::append_tail(std::uint64_t end, std::vector<outbox_event> events) {
+  std::lock_guard lock(tail.mu);
+  const std::size_t max = tail.max_rows;
+  if (max > 0 && events.size() == end - tail.next) {
+    std::uint64_t seq = tail.next;
+    for (auto& ev : events) tail.rows.push_back({seq++, std::move(ev)});
+  } else if (max > 0) {
+    // Written while the tail was being turned on, without copies: from here
+    // on the tail starts after them (they are read from RocksDB).
+    tail.rows.clear();
+  }
+  tail.next = end;
+  while (tail.rows.size() > max) tail.rows.pop_front();
+  tail.floor = max == 0 ? UINT64_MAX : tail.rows.empty() ? tail.next : tail.rows.front().sequence;
+}
+
+void store::impl::reset_tail(std::size_t max_rows) {
+  std::lock_guard lock(tail.mu);
+  tail.max_rows = max_rows;
+  tail.rows.clear();
+  tail.floor = max_rows == 0 ? UINT64_MAX : tail.next;
+}
+
+void store::keep_outbox_tail(std::size_t max_rows) { impl_->reset_tail(max_rows); }
+
 result<std::vector<outbox_row>> store::read_outbox(std::uint64_t after, std::size_t max) const {
   std::vector<outbox_row> out;
   if (after == UINT64_MAX || max == 0) return out;
+  {
+    std::lock_guard lock(impl_->tail.mu);
+    auto& t = impl_->tail;
+    if (t.max_rows > 0 && after + 1 >= t.floor) {
+      // Rows leave memory once read (moved out, not copied) or passed: a
+      // re-read from an earlier sequence is below the floor and goes to RocksDB.
+      while (!t.rows.empty() && t.rows.front().sequence <= after) t.rows.pop_front();
+      out.reserve(std::min(max, t.rows.size()));
+      while (!t.rows.empty() && out.size() < max) {
+        out.push_back(std::move(t.rows.front()));
+        t.rows.pop_front();
+      }
+      t.floor = t.rows.empty() ? t.next : t.rows.front().sequence;
+      return out;
+    }
+  }
   // Bound the scan: tombstones of delivered rows sit below `after`.
   std::string lower = keys::outbox(after + 1);
   rocksdb::Slice lower_slice(lower);

@@ -65,6 +65,23 @@ struct store::impl {
   std::atomic<std::uint64_t> next_outbox_visible{1};
   std::atomic<std::uint64_t> outbox_depth{0};
 
+  /// The newest committed outbox rows, for read_outbox without RocksDB
+  /// (keep_outbox_tail). Every row with sequence >= floor is in `rows`, in
+  /// order; `next` is the sequence after the last row the leader wrote.
+  struct outbox_tail {
+    std::mutex mu;
+    std::atomic<std::size_t> max_rows{0};  // 0: off
+    std::uint64_t floor = UINT64_MAX;
+    std::uint64_t next = 1;
+    std::deque<outbox_row> rows;
+  };
+  mutable outbox_tail tail;
+  /// After a successful group write ending before sequence `end`: its rows
+  /// (copies, empty if the tail was off when the group began) join the tail.
+  void append_tail(std::uint64_t end, std::vector<outbox_event> events);
+  /// Empties the tail; keeps rows committed from now on, at most max_rows (0: none).
+  void reset_tail(std::size_t max_rows);
+
   /// Analytics rows in sequence order with their commit time (retention).
   struct analytics_row {
     std::uint64_t sequence = 0;

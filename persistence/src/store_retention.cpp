@@ -74,6 +74,9 @@ result<retention_pass> store::drop_analytics(const analytics_retention& policy,
   for (const auto& v : victims)
     if (s.ok()) s = wb.Delete(d.outbox, keys::outbox(v.sequence));
   if (s.ok()) s = d.db->Write(rocksdb::WriteOptions{}, &wb);
+  // Rows dropped here must not be served from memory (no relay should run, but
+  // if one does it reads RocksDB from here on).
+  if (s.ok()) d.reset_tail(d.tail.max_rows);
   if (!s.ok()) {
     // Nothing was deleted: put the rows back at the front, in order.
     std::lock_guard lock(d.analytics_mu);

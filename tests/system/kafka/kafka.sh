@@ -111,7 +111,12 @@ try_start() {  # try_start <workdir>: fresh ports, config and storage, then laun
   rm -rf "$dir/data"; mkdir -p "$dir/data"
   write_config "$dir" "$port" "$cport"
   echo "$port" >"$dir/port"
-  cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # A URL-safe base64 id, as Kafka's own random-uuid; one starting with '-' would
+  # be taken for an option by the format tool's argument parser (1 start in 64).
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   local opts
   mapfile -t opts < <(java_opts "$dir")
   if ! java "${opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" \

@@ -20,6 +20,9 @@ struct relay_options {
   std::string client_id = "rideshard-relay";
   std::size_t max_in_flight = 10000;  ///< rows produced but not yet acknowledged
   std::size_t read_batch = 1000;      ///< rows read from the store per step
+  /// Newest committed rows the store keeps in memory for the relay
+  /// (store::keep_outbox_tail), so that a relay keeping up never reads RocksDB.
+  std::size_t memory_rows = 50000;
   /// Extra librdkafka properties, applied last (e.g. {"linger.ms", "20"}).
   std::vector<std::pair<std::string, std::string>> producer_config;
 };

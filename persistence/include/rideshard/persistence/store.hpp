@@ -101,9 +101,16 @@ class store {
   [[nodiscard]] result<void> trim_journal(trip_id trip, std::uint64_t upto);
 
   // --- outbox ---
-  /// Up to `max` rows with sequence > after, in sequence order.
+  /// Up to `max` rows with sequence > after, in sequence order. Rows committed
+  /// since keep_outbox_tail() come from memory while they are in the tail.
   [[nodiscard]] result<std::vector<outbox_row>> read_outbox(std::uint64_t after,
                                                             std::size_t max) const;
+  /// Keeps the newest committed outbox rows (at most `max_rows`, oldest dropped
+  /// first) in memory from now on, so that a reader moving forward through the
+  /// outbox (the relay) gets them without reading RocksDB; rows it has moved past
+  /// or read leave memory. Rows older than the tail are read from
+  /// RocksDB as before. 0 turns it off. Thread-safe.
+  void keep_outbox_tail(std::size_t max_rows);
   /// Deletes delivered rows. Not synced: a row whose delete is lost in an OS
   /// crash is delivered again (consumers dedupe by event_id).
   [[nodiscard]] result<void> erase_outbox(const std::vector<std::uint64_t>& sequences);
