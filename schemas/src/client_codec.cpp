@@ -11,6 +11,7 @@ namespace rideshard::schemas {
 namespace {
 
 namespace fbw = rideshard::wire::v1;
+using detail::check_aligned;
 using detail::read_id;
 using detail::read_position;
 using detail::read_text;
@@ -104,6 +105,7 @@ struct body_encoder {
 /// Structural checks only (count); each sample is validated by the node.
 result<fleet_positions> read_fleet(const fbw::fleet_positions& m, const codec_limits& limits) {
   const auto* samples = m.samples();
+  if (auto a = check_aligned(samples, "fleet_positions.samples"); !a) return a.err();
   const std::size_t n = samples ? samples->size() : 0;
   if (n == 0) return error{errc::invalid_argument, "fleet_positions.samples is empty"};
   if (n > limits.max_fleet_samples)
@@ -121,6 +123,7 @@ result<fleet_positions> read_fleet(const fbw::fleet_positions& m, const codec_li
 /// Structural checks only (count, total k); each query is validated by the node.
 result<nearby_batch> read_nearby(const fbw::nearby_batch& m, const codec_limits& limits) {
   const auto* queries = m.queries();
+  if (auto a = check_aligned(queries, "nearby_batch.queries"); !a) return a.err();
   const std::size_t n = queries ? queries->size() : 0;
   if (n == 0) return error{errc::invalid_argument, "nearby_batch.queries is empty"};
   if (n > limits.max_nearby_queries)
@@ -144,6 +147,7 @@ result<nearby_batch> read_nearby(const fbw::nearby_batch& m, const codec_limits&
 
 result<location_batch> read_batch(const fbw::location_batch& m, const codec_limits& limits) {
   const auto* samples = m.samples();
+  if (auto a = check_aligned(samples, "location_batch.samples"); !a) return a.err();
   const std::size_t n = samples ? samples->size() : 0;
   if (n == 0) return error{errc::invalid_argument, "location_batch.samples is empty"};
   if (n > limits.max_batch)

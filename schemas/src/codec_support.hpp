@@ -46,6 +46,31 @@ class aligned_frame {
   std::vector<std::uint64_t> copy_;
 };
 
+/// The type a FlatBuffers vector element is read as: the struct itself for a
+/// vector of structs (Vector<const S*>), the scalar otherwise.
+template <class T>
+struct vector_element {
+  using type = T;
+};
+template <class S>
+struct vector_element<const S*> {
+  using type = S;
+};
+
+/// FlatBuffers 2.0.8's verifier checks the alignment of a vector's length prefix
+/// (4 bytes), not of its elements: a hostile frame can put a vector of 8-byte
+/// structs or scalars 4 bytes off their alignment, and reading it in place is
+/// undefined behaviour (found by the client_binary fuzz target). The frame
+/// itself is 8-byte aligned (aligned_frame), so the offset decides.
+/// Errors: malformed_buffer. A null vector is fine (absence is checked elsewhere).
+template <class T>
+[[nodiscard]] result<void> check_aligned(const flatbuffers::Vector<T>* v, const char* field) {
+  using element = typename vector_element<T>::type;
+  if (v && reinterpret_cast<std::uintptr_t>(v->Data()) % alignof(element) != 0)
+    return error{errc::malformed_buffer, std::string(field) + " is not aligned for its elements"};
+  return {};
+}
+
 /// Checks the frame size and runs the FlatBuffers verifier for root type Root.
 /// Errors: frame_too_large, malformed_buffer.
 template <class Root>

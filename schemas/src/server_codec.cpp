@@ -10,6 +10,7 @@ namespace rideshard::schemas {
 namespace {
 
 namespace fbw = rideshard::wire::v1;
+using detail::check_aligned;
 using detail::read_position;
 using detail::read_text;
 using flatbuffers::FlatBufferBuilder;
@@ -124,6 +125,8 @@ result<nearby_results> read_nearby_results(const fbw::nearby_results& m) {
   out.results.reserve(m.results()->size());
   for (const auto* r : *m.results()) {
     nearby_result one;
+    if (auto a = check_aligned(r->drivers(), "nearby_result.drivers"); !a) return a.err();
+    if (auto a = check_aligned(r->distances_m(), "nearby_result.distances_m"); !a) return a.err();
     const std::size_t n = r->drivers() ? r->drivers()->size() : 0;
     const std::size_t nd = r->distances_m() ? r->distances_m()->size() : 0;
     if (n != nd)

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 
@@ -154,6 +156,21 @@ TEST_CASE("unaligned input decodes (it is copied, not read in place)") {
   auto r = decode_client_binary(shifted.data() + 1, good.size());
   REQUIRE(r.ok());
   CHECK(*r == samples::client_messages()[3]);
+}
+
+TEST_CASE("a struct vector placed off its alignment is malformed_buffer, not read in place") {
+  // Found by the client_binary fuzz target: a location_batch whose samples
+  // (8-byte structs) start 4 bytes off; FlatBuffers 2.0.8's verifier passes it.
+  std::ifstream in(std::string(RIDESHARD_SOURCE_DIR) +
+                       "/tests/fuzz/corpus/client_binary/crash-misaligned-struct-vector",
+                   std::ios::binary);
+  REQUIRE(in);
+  const std::vector<std::uint8_t> frame{std::istreambuf_iterator<char>(in), {}};
+  REQUIRE(frame.size() > 16);
+  auto r = decode_client_binary(frame.data(), frame.size(), client_frame_limits);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::malformed_buffer);
+  CHECK(r.err().message.find("not aligned") != std::string::npos);
 }
 
 TEST_CASE("union members this build does not know are unknown_message") {
