@@ -25,14 +25,9 @@ void register_account(const api_state& st, const gateway::http_request& req,
   if (!r) return ex.fail(r.err());
   if (forced && *r != *forced)
     return ex.fail(error{errc::invalid_argument, "this endpoint registers drivers only"});
-  auto name = required_string(*body, "name");
-  if (!name) return ex.fail(name.err());
-  auto email = required_string(*body, "email");
-  if (!email) return ex.fail(email.err());
-  auto password = required_string(*body, "password");
-  if (!password) return ex.fail(password.err());
-
-  auto u = st.users.register_user(auth::registration{*r, *name, *email, *password});
+  auto reg = registration_fields(*body, *r);
+  if (!reg) return ex.fail(reg.err());
+  auto u = st.users.register_user(*reg);
   if (!u) return ex.fail(u.err());
   auto token = st.tokens.mint(u->id, u->r, st.opts.token_ttl_s);
   if (!token) {
@@ -48,6 +43,16 @@ void register_account(const api_state& st, const gateway::http_request& req,
 
 }  // namespace
 
+result<auth::registration> registration_fields(const json& body, auth::role r) {
+  auto name = required_string(body, "name");
+  if (!name) return name.err();
+  auto email = required_string(body, "email");
+  if (!email) return email.err();
+  auto password = required_string(body, "password");
+  if (!password) return password.err();
+  return auth::registration{r, std::move(*name), std::move(*email), std::move(*password)};
+}
+
 void post_users(const api_state& st, const gateway::http_request& req, std::string_view,
                 exchange& ex) {
   register_account(st, req, std::nullopt, ex);
@@ -58,15 +63,16 @@ void post_drivers(const api_state& st, const gateway::http_request& req, std::st
   register_account(st, req, auth::role::driver, ex);
 }
 
-void post_login(const api_state& st, const gateway::http_request& req, std::string_view,
-                exchange& ex) {
+std::optional<auth::user> checked_login(const api_state& st, const gateway::http_request& req,
+                                        exchange& ex) {
   auto body = parse_object(req.body);
-  if (!body) return ex.fail(body.err());
-  if (auto ok = only_fields(*body, {"email", "password"}); !ok) return ex.fail(ok.err());
+  if (!body) return ex.fail(body.err()), std::nullopt;
+  if (auto ok = only_fields(*body, {"email", "password"}); !ok)
+    return ex.fail(ok.err()), std::nullopt;
   auto email = required_string(*body, "email");
-  if (!email) return ex.fail(email.err());
+  if (!email) return ex.fail(email.err()), std::nullopt;
   auto password = required_string(*body, "password");
-  if (!password) return ex.fail(password.err());
+  if (!password) return ex.fail(password.err()), std::nullopt;
   // Throttled before any argon2 work: per account (email) and per client address.
   auto normalized = auth::normalize_email(*email);
   const std::string account = normalized ? *normalized : *email;
@@ -77,16 +83,25 @@ void post_login(const api_state& st, const gateway::http_request& req, std::stri
     st.stats.security_event(by_account ? "login_throttled_account" : "login_throttled_address");
     const auto wait_s =
         (st.throttle->retry_after_ms(account, req.client_address, now) + 999) / 1000;
-    return ex.fail(error{errc::rate_limited, std::string("too many failed logins for this ") +
-                                                 (by_account ? "account" : "address") +
-                                                 "; retry in " + std::to_string(wait_s) + " s"});
+    ex.fail(error{errc::rate_limited, std::string("too many failed logins for this ") +
+                                          (by_account ? "account" : "address") + "; retry in " +
+                                          std::to_string(wait_s) + " s"});
+    return std::nullopt;
   }
   auto u = st.users.login(*email, *password);
   if (!u) {
     if (u.code() == errc::unauthenticated) st.throttle->failed(account, req.client_address, now);
-    return ex.fail(u.err());
+    ex.fail(u.err());
+    return std::nullopt;
   }
   st.throttle->succeeded(account);
+  return std::move(u).value();
+}
+
+void post_login(const api_state& st, const gateway::http_request& req, std::string_view,
+                exchange& ex) {
+  auto u = checked_login(st, req, ex);
+  if (!u) return;
   auto token = st.tokens.mint(u->id, u->r, st.opts.token_ttl_s);
   if (!token) return ex.fail(error{errc::internal, "could not mint a token"});
   ex.reply(200, json{{"token", *token},

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "api/detail/api_state.hpp"
+#include "auth/console_session.hpp"
 
 namespace rideshard::api::detail {
 
@@ -63,7 +64,9 @@ json error_body(std::string_view code, std::string_view message) {
 void exchange::send(int status, std::string content_type, std::string body) {
   if (answered_) return;
   answered_ = true;
-  respond_(gateway::http_response{status, std::move(content_type), std::move(body), {}});
+  gateway::http_response r{
+      status, std::move(content_type), std::move(body), std::move(headers_), {}};
+  respond_(std::move(r));
 }
 
 void exchange::reply(int status, const json& body) { send(status, "application/json", dump(body)); }
@@ -88,21 +91,48 @@ void exchange::method_not_allowed(std::string_view allowed) {
 
 std::optional<auth::claims> authenticate(const api_state& st, const gateway::http_request& req,
                                          exchange& ex) {
-  auto who = st.tokens.verify_bearer(req.authorization);
+  // A Bearer header wins; without one, the console's session cookie. Browsers
+  // attach cookies to cross-site requests on their own, so a cookie session must
+  // also show its CSRF token on anything but GET/HEAD (double submit).
+  const std::string session = req.authorization.empty()
+                                  ? auth::cookie_value(req.cookie, auth::console_cookie)
+                                  : std::string();
+  auto who =
+      session.empty() ? st.tokens.verify_bearer(req.authorization) : st.tokens.verify(session);
   if (!who) {
     ex.fail(who.err());
     return std::nullopt;
   }
+  if (!session.empty() && req.method != "GET" && req.method != "HEAD" &&
+      !auth::csrf_matches(session, req.csrf_token)) {
+    st.stats.security_event("csrf_refused");
+    ex.fail(error{errc::forbidden, "missing or wrong X-CSRF-Token for this session"});
+    return std::nullopt;
+  }
   // Tokens are stateless; a suspended account is refused here (and at login).
-  // Tokens minted for subjects without an account (`rideshard token`) pass.
-  if (who->r != auth::role::admin) {
-    auto account = st.users.get(who->subject);
-    if (account && account->suspended) {
-      ex.fail(error{errc::forbidden, "account " + who->subject + " is suspended"});
-      return std::nullopt;
-    }
+  // Tokens minted for subjects without an account (`rideshard token`) pass;
+  // an admin account ("a-<n>") must still exist.
+  auto account = st.users.get(who->subject);
+  if (who->r == auth::role::admin && !account && account.code() == errc::unauthenticated) {
+    ex.fail(account.err());
+    return std::nullopt;
+  }
+  if (account && account->suspended) {
+    ex.fail(error{errc::forbidden, "account " + who->subject + " is suspended"});
+    return std::nullopt;
   }
   return std::move(who).value();
+}
+
+std::optional<auth::claims> require_admin(const api_state& st, const gateway::http_request& req,
+                                          exchange& ex) {
+  auto who = authenticate(st, req, ex);
+  if (!who) return std::nullopt;
+  if (who->r != auth::role::admin) {
+    ex.fail(error{errc::forbidden, "admins only"});
+    return std::nullopt;
+  }
+  return who;
 }
 
 result<json> parse_object(std::string_view body) {

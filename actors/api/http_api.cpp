@@ -41,6 +41,10 @@ const std::vector<route>& routes() {
       {{"api", "trips", "{id}"}, "GET", get_trip},
       {{"api", "trips", "{id}", "status"}, "PUT", put_trip_status},
       {{"api", "admin", "backup"}, "POST", post_admin_backup},
+      {{"api", "admin", "session"}, "POST", post_admin_session},
+      {{"api", "admin", "session"}, "GET", get_admin_session},
+      {{"api", "admin", "session"}, "DELETE", delete_admin_session},
+      {{"api", "admin", "users"}, "POST", post_admin_users},
   };
   return table;
 }

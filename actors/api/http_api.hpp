@@ -72,6 +72,10 @@ struct api_options {
   /// Requests waiting for a worker; beyond this they get 503 unavailable.
   std::size_t max_queued = 1024;
   login_limits login;  ///< login throttling
+  /// Lifetime of an admin console session (cookie and token), seconds.
+  std::int64_t admin_session_ttl_s = 8 * 3600;
+  /// Mark the session cookie Secure (the node serves TLS).
+  bool secure_cookies = false;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

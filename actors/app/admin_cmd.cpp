@@ -1,8 +1,10 @@
-// `rideshard admin backup --url URL`: asks a running node for a backup (POST
-// /api/admin/backup with an admin token); `rideshard restore --backup-dir B
-// --data-dir D`: restores the latest backup into a data directory, offline.
+// `rideshard admin backup|create-user ...`: operates a running node through its
+// admin API with an admin token (POST /api/admin/backup, POST /api/admin/users);
+// `rideshard restore --backup-dir B --data-dir D`: restores the latest backup
+// into a data directory, offline.
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include "auth/jwt.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -39,9 +42,9 @@ result<std::string> admin_token(const std::string& flag) {
   return authority->mint("admin-cli", auth::role::admin, 300);
 }
 
-// POSTs to http://HOST:PORT<target>; returns status and body.
+// POSTs `body` (JSON, may be empty) to http://HOST:PORT<target>; returns status and body.
 result<std::pair<int, std::string>> post(const std::string& url, const std::string& target,
-                                         const std::string& token) {
+                                         const std::string& token, const std::string& body = {}) {
   const std::string prefix = "http://";
   if (url.rfind(prefix, 0) != 0)
     return error{errc::invalid_argument, "url must be http://HOST:PORT"};
@@ -57,6 +60,10 @@ result<std::pair<int, std::string>> post(const std::string& url, const std::stri
     http::request<http::string_body> req{http::verb::post, target, 11};
     req.set(http::field::host, hostport);
     req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
     req.prepare_payload();
     http::write(stream, req);
     boost::beast::flat_buffer buf;
@@ -68,19 +75,43 @@ result<std::pair<int, std::string>> post(const std::string& url, const std::stri
   }
 }
 
+// The new admin's password: $RIDESHARD_ADMIN_PASSWORD, else the first line of
+// stdin (never a flag: flags show up in `ps`).
+std::string read_password() {
+  if (const char* env = std::getenv("RIDESHARD_ADMIN_PASSWORD"); env != nullptr && *env != '\0')
+    return env;
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 }  // namespace
 
 int run_admin(int argc, char** argv) {
-  CLI::App app{"Operate a running node through its admin API.", "rideshard admin"};
+  CLI::App app{"Operate a running node through its admin API (docs/http-api.md).",
+               "rideshard admin"};
   app.require_subcommand(1);
   std::string url = "http://127.0.0.1:8080";
   std::string token_flag;
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("--url", url, "the node, http://HOST:PORT")->capture_default_str();
+    sub->add_option("--token", token_flag,
+                    "admin JWT (default: minted with $RIDESHARD_JWT_SECRET or the development "
+                    "secret)");
+  };
   auto* backup = app.add_subcommand(
       "backup", "take an incremental backup now into the node's [node].backup_dir");
-  backup->add_option("--url", url, "the node, http://HOST:PORT")->capture_default_str();
-  backup->add_option("--token", token_flag,
-                     "admin JWT (default: minted with $RIDESHARD_JWT_SECRET or the development "
-                     "secret)");
+  common(backup);
+  std::string name;
+  std::string email;
+  auto* create = app.add_subcommand(
+      "create-user",
+      "create an admin account (signs in to the console at /admin); the password is read "
+      "from $RIDESHARD_ADMIN_PASSWORD or the first line of stdin (8..1024 bytes)");
+  common(create);
+  create->add_option("--email", email, "the admin's sign-in email (unique)")->required();
+  create->add_option("--name", name, "display name (default: the email)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,13 +122,24 @@ int run_admin(int argc, char** argv) {
     std::fprintf(stderr, "rideshard admin: %s\n", token.err().message.c_str());
     return 2;
   }
-  auto r = post(url, "/api/admin/backup", *token);
+  std::string target = "/api/admin/backup";
+  std::string body;
+  const char* what = "backup";
+  if (create->parsed()) {
+    what = "create-user";
+    target = "/api/admin/users";
+    body =
+        nlohmann::json{
+            {"name", name.empty() ? email : name}, {"email", email}, {"password", read_password()}}
+            .dump();
+  }
+  auto r = post(url, target, *token, body);
   if (!r) {
-    std::fprintf(stderr, "rideshard admin backup: %s\n", r.err().message.c_str());
+    std::fprintf(stderr, "rideshard admin %s: %s\n", what, r.err().message.c_str());
     return 1;
   }
   std::printf("%s\n", r->second.c_str());
-  return r->first == 200 ? 0 : 1;
+  return r->first == 200 || r->first == 201 ? 0 : 1;
 }
 
 int run_restore(int argc, char** argv) {

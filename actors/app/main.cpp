@@ -25,7 +25,7 @@ void print_usage(std::FILE* out) {
       "  quality    dispatch quality: in-process city at low/normal/peak demand,\n"
       "             sequential vs batched matching on one seed\n"
       "  token      mint a development JWT: token --role rider|driver|admin --sub ID\n"
-      "  admin      operate a running node: admin backup --url http://HOST:PORT\n"
+      "  admin      operate a running node: admin backup | create-user --url http://HOST:PORT\n"
       "  restore    restore the latest backup into a data dir (node stopped)\n"
       "  version    print the version\n"
       "\n"

@@ -293,6 +293,7 @@ int run_serve(int argc, char** argv) {
   aopts.token_ttl_s = o.token_ttl_s;
   aopts.now_ms = unix_ms;
   aopts.worker_threads = o.api_threads;
+  aopts.secure_cookies = !o.gw.tls_cert_file.empty();  // the console's cookie over HTTPS only
   aopts.outbox = [s = storage->get()] { return s->health(); };
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };

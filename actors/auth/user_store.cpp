@@ -63,11 +63,21 @@ error user_store::unknown(std::string_view id) {
   if (parse_rider_subject(id)) return {errc::unknown_rider, "no rider account " + std::string(id)};
   if (parse_driver_subject(id))
     return {errc::unknown_driver, "no driver account " + std::string(id)};
+  if (id.size() > 2 && id.substr(0, 2) == "a-")
+    return {errc::unauthenticated, "no admin account " + std::string(id)};
   return {errc::invalid_argument, "not a user id (want r-<n> or d-<n>)"};
 }
 
 result<user> user_store::register_user(const registration& reg) {
   if (reg.r == role::admin) return {errc::invalid_argument, "admin accounts cannot be registered"};
+  return add_account(reg.r, reg);
+}
+
+result<user> user_store::create_admin(const registration& reg) {
+  return add_account(role::admin, reg);
+}
+
+result<user> user_store::add_account(role r, const registration& reg) {
   if (auto ok = validate_name(reg.name); !ok) return ok.err();
   auto email = normalize_email(reg.email);
   if (!email) return email.err();
@@ -84,10 +94,12 @@ result<user> user_store::register_user(const registration& reg) {
   if (id_by_email_.count(*email) != 0) return taken;  // lost a race with another register
   const std::uint64_t n = next_id_();
   user u;
-  u.id = reg.r == role::rider ? subject_of(rider_id{n}) : subject_of(driver_id{n});
+  u.id = r == role::rider    ? subject_of(rider_id{n})
+         : r == role::driver ? subject_of(driver_id{n})
+                             : "a-" + std::to_string(n);
   if (n == 0 || by_id_.count(u.id) != 0)
     return {errc::internal, "id source returned an unusable id"};
-  u.r = reg.r;
+  u.r = r;
   u.name = reg.name;
   u.email = *email;
   u.password_hash = std::move(*hash);

@@ -23,7 +23,7 @@ namespace rideshard::auth {
 
 /// One account. `password_hash` is an argon2id string: never send it to clients.
 struct user {
-  std::string id;  ///< "r-<n>" for riders, "d-<n>" for drivers; also the token subject
+  std::string id;  ///< "r-<n>" riders, "d-<n>" drivers, "a-<n>" admins; also the token subject
   role r = role::rider;
   std::string name;
   std::string email;  ///< stored lower-cased; unique across the store
@@ -32,8 +32,8 @@ struct user {
   bool suspended = false;
 };
 
-/// POST /api/users body. Only riders and drivers register; admins get tokens
-/// from `rideshard token`.
+/// POST /api/users body. Only riders and drivers register themselves; admin
+/// accounts are made by create_admin() (`rideshard admin create-user`).
 struct registration {
   role r = role::rider;
   std::string name;
@@ -65,8 +65,8 @@ inline constexpr std::size_t min_password_bytes = 8;
 /// argon2 work on one request does not block others.
 ///
 /// Errors for an id that names no account: unknown_rider for "r-<n>",
-/// unknown_driver for "d-<n>", invalid_argument for anything that is not a
-/// rider or driver subject.
+/// unknown_driver for "d-<n>", unauthenticated for "a-<n>" (no such admin),
+/// invalid_argument for anything else.
 class user_store {
  public:
   /// `next_id` yields the numeric part of new ids (e.g. id_generator::next; it
@@ -80,6 +80,11 @@ class user_store {
   /// than max_password_bytes); duplicate_id (email already registered);
   /// internal (hashing failed, or the id source repeated an id).
   [[nodiscard]] result<user> register_user(const registration& reg);
+
+  /// Creates an admin account ("a-<n>", role admin; `reg.r` is ignored). Same
+  /// validation, hashing and durability as register_user; emails are unique
+  /// across every role. Callers must check that the caller is an admin.
+  [[nodiscard]] result<user> create_admin(const registration& reg);
 
   /// The account for `email` if `password` matches. Errors: unauthenticated
   /// with the same message for an unknown email and a wrong password (and the
@@ -115,6 +120,7 @@ class user_store {
 
  private:
   [[nodiscard]] static error unknown(std::string_view id);
+  [[nodiscard]] result<user> add_account(role r, const registration& reg);
   void revoke(const std::string& subject);
 
   std::function<std::uint64_t()> next_id_;

@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rideshard/schemas/messages.hpp"
 
@@ -47,6 +49,8 @@ struct http_request {
   std::string path;                          ///< without the query string
   std::map<std::string, std::string> query;  ///< decoded query parameters
   std::string authorization;                 ///< the Authorization header, verbatim
+  std::string cookie;      ///< the Cookie header, verbatim (the admin console's session)
+  std::string csrf_token;  ///< the X-CSRF-Token header (double-submit check of cookie sessions)
   std::string body;
   std::string client_address;  ///< the peer's IP address (login throttling); may be empty
 };
@@ -55,6 +59,8 @@ struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  /// Extra response headers (e.g. Set-Cookie, Cache-Control), sent as given.
+  std::vector<std::pair<std::string, std::string>> headers;
   /// The route template the handler matched, e.g. "/api/users/{id}": the only
   /// path text that reaches metric labels. Empty (no route matched): every such
   /// request shares the label "unmatched", so hostile paths cannot grow series.

@@ -194,6 +194,8 @@ void http_session::handle_request() {
   out.path = std::move(target->path);
   out.query = std::move(target->query);
   out.authorization = std::string(req[http::field::authorization]);
+  out.cookie = std::string(req[http::field::cookie]);
+  out.csrf_token = std::string(req["X-CSRF-Token"]);
   out.body = std::move(req.body());
   beast::error_code ec;
   const auto peer = stream_.next_layer().socket().remote_endpoint(ec);
@@ -219,6 +221,7 @@ void http_session::respond(http_response r, std::string route) {
   const auto status = static_cast<http::status>(r.status);
   response res{status, version_};
   res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
   res.body() = std::move(r.body);
   send(std::move(res), std::move(route));
 }

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rideshard::system_test {
 
@@ -16,13 +18,18 @@ struct http_reply {
   int status = -1;      ///< -1: connect, write or read failed
   nlohmann::json body;  ///< discarded (is_discarded()) when not JSON
   std::string text;     ///< the body as received (e.g. /metrics)
+  std::string content_type;
+  std::string set_cookie;  ///< the Set-Cookie header, if any
 };
 
-/// `token` empty: no Authorization header. Never throws; bounded by `timeout`.
-inline http_reply http_call(unsigned short port, boost::beast::http::verb verb,
-                            const std::string& target, const std::string& token = {},
-                            const std::string& body = {},
-                            std::chrono::seconds timeout = std::chrono::seconds(20)) {
+using http_headers = std::vector<std::pair<std::string, std::string>>;
+
+/// One request with the given extra headers (e.g. Cookie, X-CSRF-Token).
+/// Never throws; bounded by `timeout`.
+inline http_reply http_call_with(unsigned short port, boost::beast::http::verb verb,
+                                 const std::string& target, const http_headers& headers,
+                                 const std::string& body = {},
+                                 std::chrono::seconds timeout = std::chrono::seconds(20)) {
   namespace http = boost::beast::http;
   http_reply out;
   boost::asio::io_context io;
@@ -34,7 +41,7 @@ inline http_reply http_call(unsigned short port, boost::beast::http::verb verb,
   if (ec) return out;
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -49,7 +56,19 @@ inline http_reply http_call(unsigned short port, boost::beast::http::verb verb,
   out.status = static_cast<int>(res.result_int());
   out.body = nlohmann::json::parse(res.body(), nullptr, false);
   out.text = res.body();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.set_cookie = std::string(res[http::field::set_cookie]);
   return out;
+}
+
+/// `token` empty: no Authorization header. Never throws; bounded by `timeout`.
+inline http_reply http_call(unsigned short port, boost::beast::http::verb verb,
+                            const std::string& target, const std::string& token = {},
+                            const std::string& body = {},
+                            std::chrono::seconds timeout = std::chrono::seconds(20)) {
+  http_headers h;
+  if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
+  return http_call_with(port, verb, target, h, body, timeout);
 }
 
 }  // namespace rideshard::system_test

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/detail/login_throttle.hpp"
 #include "api/http_api.hpp"
@@ -56,18 +58,39 @@ class exchange {
   void not_found(std::string_view path);
   void method_not_allowed(std::string_view allowed);
   bool answered() const noexcept { return answered_; }
+  /// Adds a response header (Set-Cookie, Cache-Control) to the coming answer.
+  void header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
+  /// Answers with a body of any type (the console's files).
+  void reply_raw(int status, std::string content_type, std::string body) {
+    send(status, std::move(content_type), std::move(body));
+  }
 
  private:
   void send(int status, std::string content_type, std::string body);
   gateway::metrics& stats_;
   std::function<void(gateway::http_response)> respond_;
   bool answered_ = false;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// The verified caller, or nullopt after answering 401/403 (missing, garbage or
-/// expired token; or a suspended account).
+/// expired token; a suspended account; a deleted admin account; a console
+/// session cookie without its X-CSRF-Token on a request other than GET/HEAD).
+/// The credential is the Bearer header, else the console session cookie.
 std::optional<auth::claims> authenticate(const api_state& st, const gateway::http_request& req,
                                          exchange& ex);
+/// authenticate(), then 403 `forbidden` unless the caller is an admin.
+std::optional<auth::claims> require_admin(const api_state& st, const gateway::http_request& req,
+                                          exchange& ex);
+/// name, email and password of a registration body (role `r`). Errors:
+/// missing_field, invalid_argument (not strings).
+[[nodiscard]] result<auth::registration> registration_fields(const json& body, auth::role r);
+/// POST /api/login and the console's sign-in: login throttling, then the
+/// password check. nullopt after answering 400/401/403/429.
+std::optional<auth::user> checked_login(const api_state& st, const gateway::http_request& req,
+                                        exchange& ex);
 
 // ---- JSON request bodies ----
 
@@ -110,6 +133,12 @@ void get_trip(const api_state&, const gateway::http_request&, std::string_view, 
 void put_trip_status(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_trip_history(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void post_admin_backup(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_admin_session(const api_state&, const gateway::http_request&, std::string_view,
+                        exchange&);
+void get_admin_session(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void delete_admin_session(const api_state&, const gateway::http_request&, std::string_view,
+                          exchange&);
+void post_admin_users(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 
 }  // namespace rideshard::api::detail

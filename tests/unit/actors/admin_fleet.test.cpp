@@ -36,7 +36,7 @@ result<node::identity> verifier(const std::string& token) {
 
 struct no_http final : gateway::http_handler {
   void handle(gateway::http_request, std::function<void(gateway::http_response)> respond) override {
-    respond(gateway::http_response{404, "application/json", "{}", {}});
+    respond(gateway::http_response{404, "application/json", "{}", {}, {}});
   }
 };
 

@@ -212,3 +212,23 @@ TEST_CASE(
   CHECK(in->name == "Anna");
   CHECK(b.restore(disk).code() == errc::duplicate_id);  // already present
 }
+
+TEST_CASE_FIXTURE(fixture, "admin accounts: a-<n> ids, argon2, emails unique across roles") {
+  must_register(role::rider, "taken@example.com");
+  auto a = store.create_admin(registration{role::rider, "Ops", "Ops@Example.com", "console-pass"});
+  REQUIRE(a.ok());
+  CHECK(a->id == "a-102");
+  CHECK(a->r == role::admin);  // whatever the registration said
+  CHECK(a->password_hash.rfind("$argon2id$", 0) == 0);
+  CHECK(store.login("ops@example.com", "console-pass").ok());
+  CHECK(store.create_admin(registration{role::admin, "X", "taken@example.com", "console-pass"})
+            .code() == errc::duplicate_id);
+  CHECK(store.create_admin(registration{role::admin, "X", "x@example.com", "short"}).code() ==
+        errc::invalid_argument);
+  // Self-registration still never makes an admin; an unknown admin is unauthenticated.
+  CHECK(
+      store.register_user(registration{role::admin, "X", "y@example.com", "console-pass"}).code() ==
+      errc::invalid_argument);
+  CHECK(store.get("a-999").code() == errc::unauthenticated);
+  CHECK(store.get(a->id).ok());
+}

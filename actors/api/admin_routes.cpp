@@ -1,0 +1,77 @@
+// The admin console's session and admin accounts: sign-in (POST
+// /api/admin/session sets the HttpOnly SameSite=Strict session cookie and
+// returns the CSRF token), GET/DELETE of the session, POST /api/admin/users.
+#include "api/detail/api_state.hpp"
+#include "auth/console_session.hpp"
+
+namespace rideshard::api::detail {
+
+namespace {
+
+// Who the session is, and the CSRF token the page must echo in X-CSRF-Token.
+json session_json(const api_state& st, const auth::claims& who, std::string_view token) {
+  json out{{"id", who.subject},
+           {"role", auth::to_string(who.r)},
+           {"csrf_token", token.empty() ? json(nullptr) : json(auth::csrf_token_of(token))},
+           {"expires_at_s", who.expires_at_s}};
+  if (auto u = st.users.get(who.subject)) {
+    out["name"] = u->name;
+    out["email"] = u->email;
+  }
+  return out;
+}
+
+}  // namespace
+
+void post_admin_session(const api_state& st, const gateway::http_request& req, std::string_view,
+                        exchange& ex) {
+  auto u = checked_login(st, req, ex);
+  if (!u) return;
+  if (u->r != auth::role::admin) {
+    st.stats.security_event("console_signin_not_admin");
+    return ex.fail(error{errc::forbidden, "not an admin account"});
+  }
+  const auto ttl = st.opts.admin_session_ttl_s;
+  auto token = st.tokens.mint(u->id, u->r, ttl);
+  if (!token) return ex.fail(error{errc::internal, "could not mint a session"});
+  auto who = st.tokens.verify(*token);
+  if (!who) return ex.fail(error{errc::internal, "minted session does not verify"});
+  // The token itself never reaches the page's JavaScript: only the cookie holds it.
+  ex.header("Set-Cookie", auth::session_cookie(*token, ttl, st.opts.secure_cookies));
+  ex.header("Cache-Control", "no-store");
+  ex.reply(200, session_json(st, *who, *token));
+}
+
+void get_admin_session(const api_state& st, const gateway::http_request& req, std::string_view,
+                       exchange& ex) {
+  auto who = require_admin(st, req, ex);
+  if (!who) return;
+  // A Bearer caller has no cookie and needs no CSRF token.
+  const auto session = req.authorization.empty()
+                           ? auth::cookie_value(req.cookie, auth::console_cookie)
+                           : std::string();
+  ex.header("Cache-Control", "no-store");
+  ex.reply(200, session_json(st, *who, session));
+}
+
+void delete_admin_session(const api_state& st, const gateway::http_request& req, std::string_view,
+                          exchange& ex) {
+  if (!authenticate(st, req, ex)) return;  // cookie sessions: CSRF-checked there
+  ex.header("Set-Cookie", auth::session_cookie("", 0, st.opts.secure_cookies));
+  ex.reply_empty(204);
+}
+
+void post_admin_users(const api_state& st, const gateway::http_request& req, std::string_view,
+                      exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  auto body = parse_object(req.body);
+  if (!body) return ex.fail(body.err());
+  if (auto ok = only_fields(*body, {"name", "email", "password"}); !ok) return ex.fail(ok.err());
+  auto reg = registration_fields(*body, auth::role::admin);
+  if (!reg) return ex.fail(reg.err());
+  auto u = st.users.create_admin(*reg);
+  if (!u) return ex.fail(u.err());
+  ex.reply(201, user_json(*u));
+}
+
+}  // namespace rideshard::api::detail
