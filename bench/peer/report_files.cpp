@@ -143,7 +143,7 @@ void write_plot_data(const std::string& path, const bench_options& o,
       const double r1 = rideshard_ratio(sum, n, sc, "redis_1member");
       char ratio[64] = "";
       if (r > 0 && r1 > 0)
-        std::snprintf(ratio, sizeof ratio, "%.1fx Redis (%.1fx 1/cmd)", r, r1);
+        std::snprintf(ratio, sizeof ratio, "%.1fx Redis\\n%.1fx 1 member/cmd", r, r1);
       else if (r > 0)
         std::snprintf(ratio, sizeof ratio, "%.1fx Redis", r);
       char label[128];
@@ -186,7 +186,7 @@ void write_plot_script(const std::string& base, const bench_options& o, const be
      << "set style data histogram\nset style histogram cluster gap 1\n"
      << "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset logscale y\n"
      << "set grid ytics\nset xtics nomirror\n"
-     << "set tmargin 7\nset bmargin 4\n"  // room for the key above and two-line tick labels
+     << "set tmargin 7\nset bmargin 5\n"  // room for the key above and 3-line tick labels
      << "set key above left vertical Left reverse maxrows 3 box\n"
      << "set title 'throughput: updates/s (ingest) or queries/s (nearby), log scale; tick "
         "label: rideshard / Redis baseline'\n"
