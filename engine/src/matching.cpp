@@ -223,6 +223,8 @@ result<void> validate(const batch_config& c) {
   // The bound keeps requests^2 * max_cost_ds (the flow cost scale) inside int64.
   if (c.max_requests == 0 || c.max_requests > 20000)
     return {errc::bad_config, "batch max_requests must be in [1, 20000]"};
+  if (c.wait_weight < 0 || c.wait_weight > 1000)
+    return {errc::bad_config, "batch wait_weight must be in [0, 1000]"};
   return {};
 }
 
@@ -233,10 +235,12 @@ namespace {
 // unit that reaches the sink through a driver (cost = ETA) or its bypass arc.
 // An augmenting path that adds a match changes at most nr edge costs by at most
 // max_cost each, so penalty > nr * max_cost makes "more matches" always win.
-// Each bypass additionally costs the request's wait (deciseconds): among
-// maximum matchings, leaving a long-waiting request out is dearer (fairness).
+// Each bypass additionally costs the request's wait (deciseconds) times
+// wait_weight: among maximum matchings, leaving a long-waiting request out is
+// dearer (fairness). Bypass costs only grow, so more matches still always win.
 result<std::vector<bool>> solve_flow(const candidate_graph& cand,
-                                     const std::vector<batch_request>& requests) {
+                                     const std::vector<batch_request>& requests,
+                                     std::int64_t wait_weight) {
   const std::size_t nr = requests.size();
   using graph = lemon::SmartDigraph;
   const std::size_t nd = cand.drivers.size();
@@ -258,7 +262,7 @@ result<std::vector<bool>> solve_flow(const candidate_graph& cand,
     const std::int64_t waited_ds =
         std::min<std::int64_t>(std::max<std::int64_t>(requests[i].waited_ms, 0), max_waited_ms) /
         100;
-    cost[g.addArc(node(i), sink)] = penalty + waited_ds;
+    cost[g.addArc(node(i), sink)] = penalty + waited_ds * wait_weight;
   }
   for (std::size_t d = 0; d < nd; ++d) cost[g.addArc(node(nr + d), sink)] = 0;
   supply[sink] = -static_cast<std::int64_t>(nr);
@@ -281,7 +285,7 @@ result<assignment> batch_assign(const std::vector<batch_request>& requests,
   if (auto r = check_batch(requests, cfg); !r) return r.err();
   auto cand = collect_candidates(requests, available, eta, cfg);
   if (!cand) return cand.err();
-  auto taken = solve_flow(*cand, requests);
+  auto taken = solve_flow(*cand, requests, cfg.wait_weight);
   if (!taken) return taken.err();
 
   // Edges are grouped by request in request order, so matches come out sorted.

@@ -154,7 +154,8 @@ bool read_region(const toml::table& doc, region& r, std::string& err) {
       m.get("radius_growth", r.sequential.radius_growth) &&
       m.get("max_radius_m", r.sequential.max_radius_m) &&
       m.get("offer_timeout_ms", r.sequential.offer_timeout_ms) &&
-      m.get("batch_window_ms", r.batch_window_ms) && m.get("batch_k", r.batch.k);
+      m.get("batch_window_ms", r.batch_window_ms) && m.get("batch_k", r.batch.k) &&
+      m.get("batch_wait_weight", r.batch.wait_weight);
   if (const toml::table* mt = doc["matching"].as_table(); mt && mt->contains("mode")) {
     std::string mode;
     if (m.get("mode", mode)) {

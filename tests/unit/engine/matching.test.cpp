@@ -395,6 +395,30 @@ TEST_CASE("batch: fewer drivers than requests leaves the costliest unmatched") {
   CHECK(none->total_eta_ds == 0);
 }
 
+TEST_CASE("batch: a long wait outweighs a nearer newcomer, by wait_weight") {
+  // One driver; a rider 1,500 m away who has waited 60 s and a new one 100 m
+  // away. test_eta: 1 s per 10 m, so the far rider's pickup is 140 s longer.
+  spatial_index idx = make_index();
+  put(idx, 7, at(0, 0));
+  test_eta eta;
+  auto reqs = requests_at({at(1500, 0), at(100, 0)});
+  reqs[0].waited_ms = 60'000;
+  batch_config cfg;
+  cfg.wait_weight = 1;  // 60 s of waiting < 140 s of ETA: the newcomer wins
+  auto a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  REQUIRE(a->matches.size() == 1);
+  CHECK(a->matches[0].request_index == 1);
+  cfg.wait_weight = 14;  // the default: 60 s waited weighs 840 s of ETA
+  CHECK(batch_config{}.wait_weight == 14);
+  a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  REQUIRE(a->matches.size() == 1);
+  CHECK(a->matches[0].request_index == 0);
+  cfg.wait_weight = 1001;
+  CHECK(batch_assign(reqs, idx, eta, cfg).code() == errc::bad_config);
+}
+
 TEST_CASE("batch: deterministic across runs") {
   spatial_index idx = make_index();
   std::mt19937_64 rng(7);
