@@ -85,6 +85,8 @@ void rider_client::on_trip_status(const schemas::trip_status& t) {
       if (matched_) break;
       matched_ = true;
       ++stats_.matched;
+      stats_.match_wait_s(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - requested_at_).count());
       ++stats_.trips_active;
       ctx_.board.set_pin(trip_, t.pin);
       if (city_.chance(ctx_.opts.cancel_probability)) {

@@ -49,6 +49,11 @@ void sim_stats::pickup_eta_s(double s) {
   if (pickup_eta_s_.size() < max_samples) pickup_eta_s_.push_back(s);
 }
 
+void sim_stats::match_wait_s(double s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (match_wait_s_.size() < max_samples) match_wait_s_.push_back(s);
+}
+
 void sim_stats::surge(std::uint32_t per_mille) {
   std::lock_guard<std::mutex> lock(mu_);
   if (surge_min_ == 0 || per_mille < surge_min_) surge_min_ = per_mille;
@@ -61,6 +66,7 @@ sim_stats::snapshot_t sim_stats::snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
     s.latency_us = latency_us_;
     s.pickup_eta_s = pickup_eta_s_;
+    s.match_wait_s = match_wait_s_;
     s.surge_min = surge_min_;
     s.surge_max = surge_max_;
     for (std::size_t i = 0; i < errors_.size(); ++i) {
@@ -72,6 +78,7 @@ sim_stats::snapshot_t sim_stats::snapshot() const {
   }
   std::sort(s.latency_us.begin(), s.latency_us.end());
   std::sort(s.pickup_eta_s.begin(), s.pickup_eta_s.end());
+  std::sort(s.match_wait_s.begin(), s.match_wait_s.end());
   return s;
 }
 
@@ -172,6 +179,10 @@ void print_summary(std::FILE* out, const sim_report& r) {
                l.empty() ? 0.0 : l.back() / 1000);
   std::fprintf(out, "  pickup ETA    mean %.0f s, p95 %.0f s (n=%zu)\n", mean(e), quantile(e, 0.95),
                e.size());
+  const auto& w = r.samples.match_wait_s;
+  std::fprintf(out,
+               "  wait to match mean %.1f s, p95 %.1f s (n=%zu; wall clock, request -> accepted)\n",
+               mean(w), quantile(w, 0.95), w.size());
   std::fprintf(out, "  surge         %.2fx - %.2fx\n", r.samples.surge_min / 1000.0,
                r.samples.surge_max / 1000.0);
   std::fprintf(out, "  errors        %llu protocol, %llu expected races",
@@ -206,6 +217,9 @@ bool write_json(const std::string& path, const sim_report& r) {
                l.empty() ? 0.0 : l.back() / 1000);
   std::fprintf(f, "  \"pickup_eta_s\": {\"count\": %zu, \"mean\": %.1f, \"p95\": %.1f},\n",
                e.size(), mean(e), quantile(e, 0.95));
+  const auto& w = r.samples.match_wait_s;
+  std::fprintf(f, "  \"wait_to_match_s\": {\"count\": %zu, \"mean\": %.3f, \"p95\": %.3f},\n",
+               w.size(), mean(w), quantile(w, 0.95));
   std::fprintf(f, "  \"surge\": {\"min\": %.3f, \"max\": %.3f},\n", r.samples.surge_min / 1000.0,
                r.samples.surge_max / 1000.0);
   std::fprintf(f, "  \"errors\": {\"protocol\": %llu, \"expected_races\": %llu, \"by_code\": {",

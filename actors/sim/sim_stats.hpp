@@ -43,12 +43,15 @@ class sim_stats {
   void clear_latency();
   /// The pickup ETA the node promised a rider at acceptance, seconds.
   void pickup_eta_s(double s);
+  /// How long a rider waited from ride_request to `accepted`, wall seconds.
+  void match_wait_s(double s);
   /// A quote's surge multiplier, per mille.
   void surge(std::uint32_t per_mille);
 
   struct snapshot_t {
     std::vector<double> latency_us;  ///< sorted
     std::vector<double> pickup_eta_s;
+    std::vector<double> match_wait_s;  ///< sorted
     std::uint32_t surge_min = 0, surge_max = 0;
     std::uint64_t race_errors = 0, protocol_errors = 0;
     std::vector<std::pair<std::string, std::uint64_t>> errors;  ///< by code name
@@ -60,6 +63,7 @@ class sim_stats {
   mutable std::mutex mu_;
   std::vector<double> latency_us_;
   std::vector<double> pickup_eta_s_;
+  std::vector<double> match_wait_s_;
   std::uint32_t surge_min_ = 0, surge_max_ = 0;
   std::array<std::uint64_t, 256> errors_{};
 };

@@ -56,4 +56,8 @@ TEST_CASE("the simulator requests, matches and completes rides against the real 
   CHECK(rep->count("completed") <= rep->count("matched"));
   CHECK(rep->samples.protocol_errors == 0);  // only races (offer_expired, ...) are allowed
   CHECK(rep->count("outbox_drops") == 0);
+  // Every match carries the rider's wait from request to `accepted` (wall clock).
+  REQUIRE(rep->samples.match_wait_s.size() == rep->count("matched"));
+  REQUIRE_FALSE(rep->samples.match_wait_s.empty());
+  CHECK(rep->samples.match_wait_s.front() >= 0.0);  // sorted: the shortest wait
 }
