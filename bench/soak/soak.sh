@@ -32,6 +32,8 @@ ROOT=$(cd "$here/../.." && pwd)
 BUILD_DIR=${RIDESHARD_BUILD_DIR:-$ROOT/build}
 BIN=$BUILD_DIR/rideshard
 CONFIG=$ROOT/cluster-config/single-node.toml
+# shellcheck source=actors/app/node_lib.sh
+. "$ROOT/actors/app/node_lib.sh"
 
 duration_s=1800 interval_s=30 drivers=2000 riders_per_minute=420 niceness=0
 out=$BUILD_DIR/bench/results/soak.csv
@@ -58,12 +60,12 @@ done
 mkdir -p "$(dirname "$out")"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rideshard-soak-XXXXXX")
-node_pid="" sim_pid=""
+sim_pid=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [ -n "$sim_pid" ] && { kill -TERM "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
-  [ -n "$node_pid" ] && { kill -TERM "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; }
+  node_stop || true
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -71,11 +73,7 @@ trap cleanup EXIT
 trap 'echo "soak: interrupted" >&2; exit 130' INT TERM
 
 health() {  # GET /health -> "depth analytics_rows dropped status"
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
-    printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
-    sed '1,/^\r$/d' <&3
-  ) 2>/dev/null | python3 -c '
+  http_get /health | python3 -c '
 import json, sys
 try:
     h = json.load(sys.stdin)
@@ -85,17 +83,12 @@ except Exception:
     print(-1, -1, -1, "unreachable")'
 }
 
-nice -n "$niceness" "$BIN" serve --config "$CONFIG" --listen 127.0.0.1:0 --data-dir "$tmp/data" \
-  "${serve_extra[@]}" >"$tmp/node.out" 2>"$tmp/node.log" &
-node_pid=$!
-port=""
-for _ in $(seq 1 300); do  # up to 30 s for the start-up line
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/node.out")
-  [ -n "$port" ] && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "soak: the node did not start" >&2; cat "$tmp/node.out" "$tmp/node.log" >&2; exit 1; }
+# Without RIDESHARD_JWT_SECRET node and simulator use the public development
+# secret (--dev), as ./run demo does; a real node refuses to start without one.
+[ -n "${RIDESHARD_JWT_SECRET:-}" ] || serve_extra=(--dev "${serve_extra[@]}")
+# nice execs the node, so node_pid is the node's own pid (VmRSS, fds below).
+node_start nice "$tmp" -n "$niceness" "$BIN" serve --config "$CONFIG" --listen 127.0.0.1:0 \
+  --data-dir "$tmp/data" "${serve_extra[@]}" || exit 1
 
 echo "soak: node pid $node_pid on port $port, $drivers drivers, $riders_per_minute riders/min, ${duration_s} s"
 nice -n "$niceness" "$BIN" simulate --url "ws://127.0.0.1:$port" --config "$CONFIG" \
