@@ -45,6 +45,12 @@ const std::vector<route>& routes() {
       {{"api", "admin", "session"}, "GET", get_admin_session},
       {{"api", "admin", "session"}, "DELETE", delete_admin_session},
       {{"api", "admin", "users"}, "POST", post_admin_users},
+      {{"api", "admin", "overview"}, "GET", get_admin_overview},
+      {{"api", "admin", "fleet"}, "GET", get_admin_fleet},
+      {{"api", "admin", "trips", "{id}"}, "GET", get_admin_trip},
+      {{"api", "admin", "drivers", "{id}"}, "GET", get_admin_driver},
+      {{"admin"}, "GET", get_console_index},
+      {{"admin", "{id}"}, "GET", get_console_file},
   };
   return table;
 }
@@ -159,7 +165,7 @@ void http_api::handle(gateway::http_request req,
 
 namespace detail {
 
-void get_health(const api_state& st, const gateway::http_request&, std::string_view, exchange& ex) {
+json health_body(const api_state& st) {
   const std::int64_t now = st.opts.now_ms();
   // Shallow: live_entities() reads the router without a round trip to any actor.
   json actors{{"status", "ok"}, {"live_entities", st.node.live_entities()}};
@@ -195,7 +201,12 @@ void get_health(const api_state& st, const gateway::http_request&, std::string_v
             {"version", st.opts.version},
             {"checks", {{"actors", actors}, {"outbox", outbox}}},
             {"uptime_seconds", now > st.started_ms ? (now - st.started_ms) / 1000 : 0}};
-  ex.reply(status == "unhealthy" ? 503 : 200, body);
+  return body;
+}
+
+void get_health(const api_state& st, const gateway::http_request&, std::string_view, exchange& ex) {
+  const json body = health_body(st);
+  ex.reply(body["status"] == "unhealthy" ? 503 : 200, body);
 }
 
 }  // namespace detail

@@ -41,7 +41,8 @@ struct outbox_health {
   std::uint64_t analytics_max_rows = 0;   ///< the size bound; beyond it the oldest go
   std::int64_t analytics_max_age_ms = 0;  ///< the age bound
   std::int64_t oldest_analytics_age_ms = 0;
-  std::uint64_t dropped = 0;  ///< analytics events dropped since start
+  std::uint64_t dropped = 0;       ///< analytics events dropped since start
+  std::uint64_t events_total = 0;  ///< events ever written to the outbox (its next sequence)
 };
 
 /// Login throttling (POST /api/login): failed logins counted per account and per
@@ -76,6 +77,11 @@ struct api_options {
   std::int64_t admin_session_ttl_s = 8 * 3600;
   /// Mark the session cookie Secure (the node serves TLS).
   bool secure_cookies = false;
+  /// The console's bundled files (index.html, console.js, console.css), served
+  /// at GET /admin and /admin/<file>. Empty or missing: /admin answers 503.
+  std::string console_dir;
+  /// The node number, for the console's cluster panel.
+  std::uint32_t node_id = 1;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

@@ -25,34 +25,6 @@ result<std::uint64_t> parse_prefixed_id(std::string_view s, char prefix, const c
   return v;
 }
 
-result<trip_id> parse_trip_id(std::string_view s) {
-  auto v = parse_prefixed_id(s, 't', "trip");
-  if (!v) return v.err();
-  return trip_id{*v};
-}
-
-json point_json(lat_lng p) { return json{{"lat", p.lat}, {"lng", p.lng}}; }
-
-json trip_json(const schemas::trip_status& s, bool with_pin) {
-  json out{{"id", to_string(s.trip)},
-           {"state", to_string(s.state)},
-           {"rider", to_string(s.rider)},
-           {"driver", s.driver.valid() ? json(to_string(s.driver)) : json(nullptr)},
-           {"pickup", point_json(s.pickup)},
-           {"dropoff", point_json(s.dropoff)},
-           {"driver_position", s.driver_position ? point_json(*s.driver_position) : json(nullptr)},
-           {"pickup_eta_s", s.pickup_eta_s},
-           {"dropoff_eta_s", s.dropoff_eta_s},
-           {"updated_at_ms", s.updated_at_ms}};
-  // The PIN is the rider's proof at pickup: only the rider may read it.
-  if (with_pin && !s.pin.empty()) out["pin"] = s.pin;
-  if (s.state == trip_state::cancelled) {
-    out["cancelled_by"] = to_string(s.cancelled_by);
-    out["cancel_reason"] = s.cancel_reason;
-  }
-  return out;
-}
-
 bool is_trip_rider(const auth::claims& who, const schemas::trip_status& s) {
   return who.r == auth::role::rider && who.subject == to_string(s.rider);
 }
@@ -116,6 +88,34 @@ result<void> may_request(const auth::claims& who, trip_event_kind kind) {
 }
 
 }  // namespace
+
+result<trip_id> parse_trip_id(std::string_view s) {
+  auto v = parse_prefixed_id(s, 't', "trip");
+  if (!v) return v.err();
+  return trip_id{*v};
+}
+
+json point_json(lat_lng p) { return json{{"lat", p.lat}, {"lng", p.lng}}; }
+
+json trip_json(const schemas::trip_status& s, bool with_pin) {
+  json out{{"id", to_string(s.trip)},
+           {"state", to_string(s.state)},
+           {"rider", to_string(s.rider)},
+           {"driver", s.driver.valid() ? json(to_string(s.driver)) : json(nullptr)},
+           {"pickup", point_json(s.pickup)},
+           {"dropoff", point_json(s.dropoff)},
+           {"driver_position", s.driver_position ? point_json(*s.driver_position) : json(nullptr)},
+           {"pickup_eta_s", s.pickup_eta_s},
+           {"dropoff_eta_s", s.dropoff_eta_s},
+           {"updated_at_ms", s.updated_at_ms}};
+  // The PIN is the rider's proof at pickup: only the rider may read it.
+  if (with_pin && !s.pin.empty()) out["pin"] = s.pin;
+  if (s.state == trip_state::cancelled) {
+    out["cancelled_by"] = to_string(s.cancelled_by);
+    out["cancel_reason"] = s.cancel_reason;
+  }
+  return out;
+}
 
 void get_trip(const api_state& st, const gateway::http_request& req, std::string_view id,
               exchange& ex) {

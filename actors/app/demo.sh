@@ -9,8 +9,9 @@ Usage: ./run demo [--duration-s N] [--drivers N] [--riders-per-minute R]
                   [--time-scale X] [--kafka] [-- <more `rideshard simulate` flags>]
 
 Starts `rideshard serve` on 127.0.0.1 (free port, temporary data dir) and
-`rideshard simulate` against it, prints the node's /health, /metrics and API
-addresses, the simulator's live progress and summary, then stops the node with
+`rideshard simulate` against it, creates a demo admin account and prints the
+admin console's address (/admin) with its sign-in, the node's /health, /metrics
+and API addresses, the simulator's live progress and summary, then stops the node with
 SIGTERM (checking it exits 0) and removes the temporary directory. Ctrl-C also
 cleans up.
 
@@ -134,9 +135,22 @@ if [ -z "$port" ]; then
   exit 1
 fi
 
+# A demo admin account for the console (a random password, shown once; the
+# account lives in the temporary data dir and goes with it).
+admin_email=demo-admin@rideshard.local
+admin_password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+if ! RIDESHARD_ADMIN_PASSWORD=$admin_password "$BIN" admin create-user \
+  --url "http://127.0.0.1:$port" --email "$admin_email" --name "Demo admin" >"$tmp/admin.out" 2>&1; then
+  echo "demo: could not create the demo admin account:" >&2
+  cat "$tmp/admin.out" >&2
+  exit 1
+fi
+
 cat <<EOF
 
 Node running (pid $node_pid), logs in $tmp/node.log while the demo runs:
+  console    http://127.0.0.1:$port/admin   (open it while the city runs)
+             sign in as $admin_email / $admin_password   (demo account)
   health     curl -s http://127.0.0.1:$port/health
   metrics    curl -s http://127.0.0.1:$port/metrics
   HTTP API   http://127.0.0.1:$port/api/...   (docs/http-api.md), e.g.

@@ -156,6 +156,7 @@ node_storage::~node_storage() {
 api::outbox_health node_storage::health() const {
   api::outbox_health h;
   h.depth = store_->outbox_depth();
+  h.events_total = store_->next_outbox_sequence();
   if (h.depth > 0) {
     if (auto rows = store_->read_outbox(0, 1); rows && !rows->empty()) {
       for (const auto& [k, v] : rows->front().event.headers)

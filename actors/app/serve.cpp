@@ -47,7 +47,8 @@ struct serve_options {
   std::chrono::milliseconds drain_timeout{5000};
   std::size_t api_threads = 4;
   std::int64_t location_sample_ms = 30'000;  ///< [kafka].location_sample_s; 0: none
-  bool dev = false;              ///< --dev: the public development secret when no secret is set
+  bool dev = false;  ///< --dev: the public development secret when no secret is set
+  std::string console_dir = RIDESHARD_CONSOLE_DIR;  ///< the console bundle the build wrote
   bool allow_plaintext = false;  ///< --allow-plaintext / [gateway] allow_plaintext
 };
 
@@ -211,6 +212,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--backup-dir", o.storage.backup_dir,
                  "backup directory for `rideshard admin backup` and scheduled backups; "
                  "overrides [node].backup_dir");
+  app.add_option("--console-dir", o.console_dir,
+                 "the admin console's bundle (console.js, index.html), served at /admin")
+      ->capture_default_str();
   app.add_option("--kafka-bootstrap", o.storage.kafka_bootstrap,
                  "HOST:PORT of a Kafka broker; overrides [kafka].bootstrap (empty: events "
                  "wait in the outbox)");
@@ -294,6 +298,8 @@ int run_serve(int argc, char** argv) {
   aopts.now_ms = unix_ms;
   aopts.worker_threads = o.api_threads;
   aopts.secure_cookies = !o.gw.tls_cert_file.empty();  // the console's cookie over HTTPS only
+  aopts.console_dir = o.console_dir;
+  aopts.node_id = o.node_id;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
@@ -314,7 +320,7 @@ int run_serve(int argc, char** argv) {
   }
   std::printf(
       "rideshard serve: listening on %s://%s:%u  (WebSocket /v1/driver /v1/rider, "
-      "GET /health, GET /metrics, /api/...)\n",
+      "GET /health, GET /metrics, /api/..., console /admin)\n",
       gw.tls() ? "https" : "http", o.gw.address.c_str(), *port);
   const auto rec = (*node)->recovery();
   std::printf("rideshard serve: data %s (recovered %zu active trips of %zu stored), Kafka %s\n",

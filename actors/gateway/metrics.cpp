@@ -194,6 +194,21 @@ double metrics::outbox_dropped(std::string_view reason) const {
   return impl_->outbox_dropped->Add({{"reason", std::string(reason)}}).Value();
 }
 
+double metrics::queue_depth(std::string_view queue) const {
+  return impl_->queue_depth->Add({{"queue", std::string(queue)}}).Value();
+}
+
+double metrics::request_to_offer_quantile(double q) const {
+  // Bucket resolution: the upper bound of the first bucket holding the q-th sample.
+  const auto m = impl_->request_to_offer->Collect();
+  const auto& h = m.histogram;
+  if (h.sample_count == 0) return -1;
+  const double want = q * static_cast<double>(h.sample_count);
+  for (const auto& b : h.bucket)
+    if (static_cast<double>(b.cumulative_count) >= want) return b.upper_bound;
+  return h.bucket.empty() ? -1 : h.bucket.back().upper_bound;
+}
+
 std::string metrics::render_text() const {
   return prometheus::TextSerializer{}.Serialize(impl_->registry->Collect());
 }

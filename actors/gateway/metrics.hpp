@@ -79,6 +79,11 @@ class metrics {
   double closes_by_server(std::string_view reason) const;
   double outbox_dropped(std::string_view reason) const;
   double security_events(std::string_view event) const;
+  double queue_depth(std::string_view queue) const;
+  /// The q-quantile (0..1) of request_to_offer_seconds at bucket resolution:
+  /// the upper bound of the bucket that holds it (+Inf past the last bound);
+  /// -1 before any sample.
+  double request_to_offer_quantile(double q) const;
 
   /// Prometheus text exposition format 0.0.4 of every registered family.
   std::string render_text() const;

@@ -88,6 +88,7 @@ void matcher_events::quote(const node_context& ctx, const schemas::quote& q, rid
 
 void matcher_events::surge_seen(const node_context& ctx, surge_engine& engine, cell_id cell,
                                 std::int32_t multiplier) {
+  ctx.fleet->surge(cell, multiplier, ctx.now());  // the console's heat map
   if (!ctx.journal) return;
   auto it = surge_.find(cell.value);
   if (it == surge_.end()) {

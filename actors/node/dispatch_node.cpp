@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -397,6 +398,63 @@ result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
 }
 
 std::size_t dispatch_node::live_entities() const { return impl_->router->live_entities(); }
+
+fleet_snapshot dispatch_node::fleet() const { return impl_->ctx->fleet->snapshot(); }
+
+const std::vector<region>& dispatch_node::regions() const { return impl_->ctx->regions; }
+
+std::vector<shard_summary> dispatch_node::shards(const fleet_snapshot& f) const {
+  const auto& router = *impl_->router;
+  const auto& regions = impl_->ctx->regions;
+  std::vector<shard_summary> out;
+  std::map<shard_key, std::size_t> index;
+  for (const auto& k : router.shard_keys()) {
+    index.emplace(k, out.size());
+    shard_summary s;
+    s.region = regions.at(k.region).name;
+    s.cell = k.cell;
+    s.center = cell_center(k.cell);
+    out.push_back(std::move(s));
+  }
+  auto at = [&](lat_lng p) -> shard_summary* {
+    auto k = router.shard_of(p);
+    auto it = k ? index.find(*k) : index.end();
+    return it == index.end() ? nullptr : &out[it->second];
+  };
+  for (const auto& d : f.drivers)
+    if (auto* s = at(d.pos)) {
+      ++s->drivers;
+      if (d.look == driver_look::available) ++s->available;
+    }
+  for (const auto& t : f.trips)
+    if (auto* s = at(t.pickup)) ++s->active_trips;
+  for (const auto& c : f.surge)
+    if (auto* s = at(cell_center(c.cell)))
+      s->surge_permille = std::max(s->surge_permille, c.surge_permille);
+  return out;
+}
+
+result<std::vector<rideshard::trip>> dispatch_node::trip_journal(trip_id id) const {
+  const auto* s = impl_->ctx->opts.store;
+  if (!s) return error{errc::unavailable, "this node keeps no store (in-memory): no journal"};
+  auto snap = s->load_entity(persistence::entity_kind::trip, id.value);
+  if (!snap) return snap.err();
+  if (!*snap) return error{errc::unknown_trip, "no trip " + to_string(id)};
+  auto first = schemas::decode_trip_record((*snap)->value.data(), (*snap)->value.size());
+  if (!first) return first.err();
+  auto tail = s->journal_after(id, 0);
+  if (!tail) return tail.err();
+  std::vector<rideshard::trip> out;
+  // The journal starts at sequence 1; `requested` (sequence 0) is the record as
+  // first written, which the snapshot's own fields still tell.
+  rideshard::trip requested = *first;
+  requested.state = trip_state::requested;
+  requested.sequence = 0;
+  out.push_back(requested);
+  for (const auto& j : *tail)
+    if (auto t = schemas::decode_trip_record(j.value.data(), j.value.size())) out.push_back(*t);
+  return out;
+}
 
 }  // namespace rideshard::node
 

@@ -12,6 +12,7 @@
 
 #include "gateway/handlers.hpp"
 #include "gateway/metrics.hpp"
+#include "node/fleet_view.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/spatial_index.hpp"
@@ -94,6 +95,17 @@ struct history_query {
 };
 inline constexpr std::size_t history_max_limit = 100;
 
+/// One shard as the admin console lists it: counts from a fleet snapshot.
+struct shard_summary {
+  std::string region;
+  cell_id cell;                        ///< the shard cell (geo.hpp grid, the region's shard_level)
+  lat_lng center;                      ///< of the cell
+  std::size_t drivers = 0;             ///< on the map in this cell (any state)
+  std::size_t available = 0;           ///< of which available
+  std::size_t active_trips = 0;        ///< non-terminal trips whose pickup is in this cell
+  std::int32_t surge_permille = 1000;  ///< highest surge seen in the cell's surge cells
+};
+
 /// The dispatch node of one process. Thread-safe: the ws_handler methods are
 /// called from gateway I/O threads and never block (they enqueue to actors);
 /// the query methods block the caller up to options.query_timeout.
@@ -138,6 +150,17 @@ class dispatch_node final : public gateway::ws_handler {
   /// yet) on the calling thread. Errors: unavailable (in-memory node, no
   /// store), invalid_argument, storage_error.
   [[nodiscard]] result<std::vector<schemas::trip_status>> trip_history(const history_query& q);
+  /// Every transition of a trip as committed, oldest first: the trip record
+  /// after each step (journal), starting with `requested`. Reads the store on
+  /// the calling thread. Errors: unavailable (in-memory node), unknown_trip,
+  /// storage_error.
+  [[nodiscard]] result<std::vector<rideshard::trip>> trip_journal(trip_id id) const;
+  /// The admin console's picture: connected drivers, active trips, surge cells
+  /// (see fleet_view.hpp). Never blocks on an actor; copies under short locks.
+  fleet_snapshot fleet() const;
+  /// Each shard that has a matcher, with counts from `f`.
+  std::vector<shard_summary> shards(const fleet_snapshot& f) const;
+  const std::vector<region>& regions() const;
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
   /// What start-up recovery did (all zero for an in-memory node).

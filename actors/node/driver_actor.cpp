@@ -58,11 +58,26 @@ void unindex(driver_self* self) {
   st.indexed_buf = nullptr;
 }
 
+// Shows our position and state on the admin console's map.
+void show(driver_self* self) {
+  auto& st = self->state;
+  if (!st.last) return;
+  auto look = driver_look::offline;
+  if (st.trip)
+    look = st.trip->state == trip_state::in_progress ? driver_look::on_trip : driver_look::en_route;
+  else if (st.offer_trip.valid())
+    look = driver_look::offered;
+  else if (st.online && st.conn)
+    look = driver_look::available;
+  st.ctx->fleet->driver(st.id, st.last->pos, look, st.ctx->now());
+}
+
 // Tells the matcher of our current shard that we are available (or not): the
 // position goes into the shard's buffer (last write wins), which the matcher
 // applies in one batch on its timer or before its next index read.
 void announce(driver_self* self) {
   auto& st = self->state;
+  show(self);
   if (!st.online || busy(st) || !st.last) {
     unindex(self);
     return;
@@ -183,6 +198,7 @@ void on_client(driver_self* self, client_envelope& env) {
         } else if constexpr (std::is_same_v<T, schemas::go_offline>) {
           st.online = false;
           unindex(self);
+          show(self);
           st.ctx->send(rt.conn, schemas::ack{1}, rt.seq);
         } else if constexpr (std::is_same_v<T, schemas::location_batch>) {
           on_location(self, rt, m);
@@ -224,6 +240,7 @@ void on_offer(driver_self* self, offer_delivery& d) {
   st.offer_trip = d.wire.trip;
   st.offer_actor = d.trip_actor;
   st.ctx->stats.offer_made(d.request_in);  // before the frame: a client that sees it sees the count
+  show(self);
   st.ctx->send(st.conn, d.wire);
 }
 
@@ -270,6 +287,7 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
         if (!st.trip) {  // nobody to show offers to: stop matching this driver
           st.online = false;
           unindex(self);
+          st.ctx->fleet->driver_gone(st.id);  // the console maps connected drivers
         }
         arm_idle(self);
       },
@@ -301,6 +319,7 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
       [=](stop_atom) {
         auto& st = self->state;
         if (st.ctx->opts.on_passivated) st.ctx->opts.on_passivated(to_string(st.id));
+        st.ctx->fleet->driver_gone(st.id);
         self->quit();
       },
   };

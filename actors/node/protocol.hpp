@@ -20,6 +20,7 @@
 
 #include "gateway/handlers.hpp"
 #include "node/dispatch_node.hpp"
+#include "node/fleet_view.hpp"
 #include "node/node_stats.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
@@ -69,6 +70,9 @@ struct node_context {
   /// The journal actor (node/journal.hpp); invalid on an in-memory node.
   caf::actor journal;
   node_stats stats;
+  /// The console's picture of drivers, trips and surge (written here, read by
+  /// dispatch_node::fleet()); never read by an actor.
+  std::unique_ptr<fleet_view> fleet = std::make_unique<fleet_view>();
   /// "d-7" / "r-42" of an authenticated connection id ("-" if none), for logs.
   std::function<std::string(std::uint64_t conn_id)> subject_of;
 

@@ -80,6 +80,13 @@ std::vector<caf::actor> shard_router::matchers() {
   return out;
 }
 
+std::vector<shard_key> shard_router::shard_keys() const {
+  std::lock_guard<std::mutex> lock{mu_};
+  std::vector<shard_key> out;
+  for (const auto& kv : matchers_) out.push_back(kv.first);
+  return out;
+}
+
 std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng center,
                                                  double radius_m) {
   if (own.region >= ctx_->regions.size()) return {};

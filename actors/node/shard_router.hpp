@@ -51,6 +51,8 @@ class shard_router {
   /// Position buffer counters summed over every shard (metrics, tests).
   position_buffer::counters location_stats() const;
   std::vector<caf::actor> matchers();
+  /// The shards that have a matcher (spawned on first use), in key order.
+  std::vector<shard_key> shard_keys() const;
   /// Cross-shard search: the matchers that already exist (never spawns one: a
   /// shard without a matcher has no drivers) of `own`'s region whose cells lie
   /// within radius_m of center, `own` excluded, nearest cell first.

@@ -80,6 +80,7 @@ void moved(trip_self* self, trip_state from, trip_event_kind cause, party by) {
   auto& st = self->state;
   const auto& t = st.t;
   st.ctx->stats.trip_moved(from, t.state);
+  st.ctx->fleet->trip(t);
   auto& log = logger();
   if (!log.should_log(spdlog::level::info)) return;
   const driver_id d = t.state == trip_state::offered ? t.offered_to : t.driver;
@@ -420,6 +421,7 @@ void start_new(trip_self* self, const trip_init& init) {
       [=] {
         auto& s = self->state;
         s.ctx->stats.trip_started(s.t.state);
+        s.ctx->fleet->trip(s.t);
         if (auto& log = logger(); log.should_log(spdlog::level::info))
           log.info(
               "event=trip_transition trip={} rider={} driver=- from=- to={} cause=request "
@@ -454,6 +456,7 @@ void start_recovered(trip_self* self, const rideshard::trip& t) {
     st.fare_estimate = t.quoted_fare_minor;
   }
   st.ctx->stats.trip_started(t.state);
+  st.ctx->fleet->trip(t);
   st.offer_answered = true;  // not a first offer: no request->offer sample
   auto& router = *st.ctx->router;
   switch (t.state) {
@@ -506,6 +509,7 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
       [=](stop_atom) {
         self->state.ctx->stats.trip_stopped(self->state.t.state);
+        self->state.ctx->fleet->trip_gone(self->state.t.id);
         self->state.ctx->router->release_trip(self->state.t.id);
         self->quit();
       },

@@ -111,6 +111,11 @@ std::optional<auth::user> checked_login(const api_state& st, const gateway::http
 
 /// "2025-06-15T12:34:56.789Z" for Unix milliseconds.
 std::string iso8601_utc(std::int64_t unix_ms);
+/// "t-<n>" -> trip_id. Errors: invalid_argument.
+[[nodiscard]] result<trip_id> parse_trip_id(std::string_view s);
+json point_json(lat_lng p);
+/// A trip as GET /api/trips/{id} shows it (`pin` only if with_pin).
+json trip_json(const schemas::trip_status& s, bool with_pin);
 /// The public view of an account (never the password hash).
 json user_json(const auth::user& u);
 
@@ -139,6 +144,15 @@ void get_admin_session(const api_state&, const gateway::http_request&, std::stri
 void delete_admin_session(const api_state&, const gateway::http_request&, std::string_view,
                           exchange&);
 void post_admin_users(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+/// GET /health's body (status, version, checks, uptime).
+json health_body(const api_state& st);
+void get_admin_overview(const api_state&, const gateway::http_request&, std::string_view,
+                        exchange&);
+void get_admin_fleet(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_admin_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_admin_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_console_index(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_console_file(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 
 }  // namespace rideshard::api::detail

@@ -1,0 +1,181 @@
+// The rideshard admin console: sign-in, then live panels refreshed from the
+// node's admin feed once per second (GET /api/admin/overview and
+// /api/admin/fleet), trip and driver lookups. Everything comes from the node
+// that served this page: no CDN, no tiles, no other host.
+import { api, ApiError } from './api.js';
+import { LiveMap, countLooks } from './map.js';
+import './style.css';
+
+const $ = (id) => document.getElementById(id);
+const REFRESH_MS = 1000;
+let map = null;
+let timer = null;
+let lastOutbox = null; // {at, events_total} for events/s
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function replaceRows(tbody, rows) {
+  tbody.replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map((c) => el('td', {}, c)))));
+}
+
+const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '—');
+const duration = (s) => `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ${s % 60}s`;
+const money = (minor, currency) => (minor == null ? '—' : `${(minor / 100).toFixed(2)} ${currency || ''}`);
+const surge = (permille) => `${(permille / 1000).toFixed(2)}×`;
+
+function showSignIn(message) {
+  clearInterval(timer);
+  timer = null;
+  $('console-view').hidden = true;
+  $('sign-out').hidden = true;
+  $('who').textContent = '';
+  $('sign-in-view').hidden = false;
+  $('sign-in-error').textContent = message || '';
+}
+
+function showConsole(session) {
+  $('sign-in-view').hidden = true;
+  $('console-view').hidden = false;
+  $('sign-out').hidden = false;
+  $('who').textContent = `${session.name || session.id} (${session.id})`;
+  if (!map) map = new LiveMap($('map'));
+  window.__console = { map }; // measurements for the browser test
+  refresh();
+  timer = setInterval(refresh, REFRESH_MS);
+}
+
+function renderOverview(o) {
+  const n = o.node;
+  replaceRows($('cluster-rows'), [[
+    `node ${n.id}`, n.status, n.version, duration(n.uptime_s), `${n.heartbeat_age_ms} ms`,
+    n.shards, `${n.connections.driver} drivers, ${n.connections.rider} riders, ${n.connections.admin} admin`,
+  ]]);
+  map.setRegions(o.regions);
+  const d = o.dispatch;
+  $('shard-totals').textContent =
+    `matcher queue ${d.queue_depth} · request→offer p99 ${d.request_to_offer_p99_ms == null ? '—' : '≤ ' + d.request_to_offer_p99_ms + ' ms'}`;
+  replaceRows($('shard-rows'), o.shards.map((s) => [
+    `${s.region} @ ${s.center.lat.toFixed(3)}, ${s.center.lng.toFixed(3)}`, s.drivers, s.available, s.active_trips, surge(s.surge_permille),
+  ]));
+  const ob = o.outbox;
+  let rate = '—';
+  if (lastOutbox && ob.events_total != null) {
+    const dt = (performance.now() - lastOutbox.at) / 1000;
+    if (dt > 0) rate = ((ob.events_total - lastOutbox.events_total) / dt).toFixed(1);
+  }
+  lastOutbox = { at: performance.now(), events_total: ob.events_total };
+  const rows = [
+    ['status', ob.status], ['broker', ob.broker || '—'], ['depth', ob.depth ?? '—'],
+    ['oldest event', ob.oldest_age_ms == null ? '—' : `${(ob.oldest_age_ms / 1000).toFixed(1)} s`],
+    ['events/s (all topics)', rate], ['dropped (retention)', ob.dropped ?? 0],
+  ];
+  if (ob.last_error) rows.push(['last error', ob.last_error]);
+  $('outbox').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+function renderFleet(f) {
+  map.update(f);
+  const c = countLooks(f);
+  $('map-count').textContent =
+    `${f.drivers.length / 3} drivers (${c.available} available, ${c.offered} offered, ` +
+    `${c.en_route} en route, ${c.on_trip} on trip) · ${f.trips.length / 5} active trips`;
+  $('map-count').dataset.drivers = String(f.drivers.length / 3);
+}
+
+async function refresh() {
+  try {
+    const [o, f] = await Promise.all([api.get('/api/admin/overview'), api.get('/api/admin/fleet')]);
+    renderOverview(o);
+    renderFleet(f);
+    $('feed-status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return showSignIn('Session ended: sign in again.');
+    $('feed-status').textContent = `feed error: ${e.message}`;
+  }
+}
+
+async function lookupTrip(ev) {
+  ev.preventDefault();
+  const out = $('trip-result');
+  const id = $('trip-id').value.trim();
+  try {
+    const t = await api.get(`/api/admin/trips/${encodeURIComponent(id)}`);
+    out.replaceChildren(
+      el('p', {}, `${t.id}: ${t.state} · rider ${t.rider} · driver ${t.driver || '—'} · fare ${money(t.fare_minor, t.currency)}`),
+      el('ol', { class: 'timeline', id: 'trip-timeline' },
+        ...t.timeline.map((s) => el('li', { 'data-state': s.state }, `${time(s.at_ms)} ${s.state} by ${s.actor}${s.note ? ' — ' + s.note : ''}`))),
+    );
+  } catch (e) {
+    out.replaceChildren(el('p', { class: 'error' }, `${e.code || 'error'}: ${e.message}`));
+  }
+}
+
+async function lookupDriver(ev) {
+  ev && ev.preventDefault();
+  const out = $('driver-result');
+  const id = $('driver-id').value.trim();
+  try {
+    const d = await api.get(`/api/admin/drivers/${encodeURIComponent(id)}`);
+    const live = d.live ? `${d.live.state} at ${d.live.lat.toFixed(5)}, ${d.live.lng.toFixed(5)} (${time(d.live.updated_ms)})` : 'not connected';
+    const blocked = d.account ? d.account.suspended : null;
+    const children = [el('p', {}, `${d.id}: ${live}${d.account ? ` · ${d.account.name} <${d.account.email}>` : ' · no account'}${blocked ? ' · BLOCKED' : ''}`)];
+    if (d.account) {
+      children.push(el('button', {
+        class: blocked ? '' : 'danger', id: 'driver-block',
+        onclick: () => setBlocked(d.id, !blocked),
+      }, blocked ? 'Unblock' : 'Block'));
+    }
+    children.push(el('ul', {}, ...d.recent_trips.map((t) => el('li', {}, `${t.id} ${t.state} ${time(t.updated_at_ms)}`))));
+    out.replaceChildren(...children);
+  } catch (e) {
+    out.replaceChildren(el('p', { class: 'error' }, `${e.code || 'error'}: ${e.message}`));
+  }
+}
+
+async function setBlocked(id, blocked) {
+  // A confirmation step before anything changes.
+  if (!window.confirm(`${blocked ? 'Block' : 'Unblock'} driver ${id}?`)) return;
+  try {
+    await api.put(`/api/drivers/${encodeURIComponent(id)}/status`, { suspended: blocked });
+  } catch (e) {
+    window.alert(`${e.code}: ${e.message}`);
+  }
+  lookupDriver();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  try {
+    const s = await api.signIn($('email').value, $('password').value);
+    $('password').value = '';
+    showConsole(s);
+  } catch (e) {
+    $('sign-in-error').textContent = e instanceof ApiError && e.status === 401
+      ? 'Wrong email or password.' : `${e.code || 'error'}: ${e.message}`;
+  }
+}
+
+async function boot() {
+  $('sign-in').addEventListener('submit', signIn);
+  $('trip-form').addEventListener('submit', lookupTrip);
+  $('driver-form').addEventListener('submit', lookupDriver);
+  $('sign-out').addEventListener('click', async () => {
+    try { await api.signOut(); } finally { showSignIn('Signed out.'); }
+  });
+  try {
+    showConsole(await api.session()); // the cookie survives reloads; the CSRF token is asked again
+  } catch {
+    showSignIn();
+  }
+}
+
+boot();

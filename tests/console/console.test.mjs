@@ -1,0 +1,268 @@
+// The admin console in a real browser (ctest label `console`): Debian's
+// chromium, headless, driven by playwright-core (console/package-lock.json)
+// against the built node (`rideshard serve`, free loopback port, fresh data dir)
+// and the fleet simulator. Every request the page makes must stay on 127.0.0.1.
+// Prints (does not assert) first paint, map frame time p95 and the node's CPU.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const SOURCE = process.env.RIDESHARD_SOURCE_DIR;
+const BUILD = process.env.RIDESHARD_BUILD_DIR;
+const BIN = join(BUILD, 'rideshard');
+const SECRET = 'console-browser-test-secret-0123456789abcdef';
+const DRIVERS = Number(process.env.CONSOLE_TEST_DRIVERS || 300);
+const SHOTS = join(BUILD, 'console-screenshots');
+const require = createRequire(join(SOURCE, 'console', 'package.json'));
+const { chromium } = require('playwright-core');
+
+const ADMIN = { email: 'ops@example.com', password: 'console-test-pass' };
+let node; // { proc, port, base, dir }
+let sim = null;
+let browser;
+let page;
+const requests = []; // every URL the browser asked for
+
+// Starts the node and resolves once it prints its port (bounded by `ms`).
+function startNode(dir, ms = 30000) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['serve', '--config', join(SOURCE, 'cluster-config/single-node.toml'),
+      '--listen', '127.0.0.1:0', '--data-dir', dir], {
+      env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const timer = setTimeout(() => reject(new Error('node did not report its port')), ms);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = line.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        const port = Number(m[1]);
+        resolve({ proc, port, base: `http://127.0.0.1:${port}`, dir });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`node exited early (${code})`)));
+  });
+}
+
+// Resolves with the first line of `stream` matching `re` (bounded by `ms`).
+function waitForLine(stream, re, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${ms} ms`)), ms);
+    createInterface({ input: stream }).on('line', (line) => {
+      if (process.env.CONSOLE_TEST_VERBOSE) console.log(line);
+      const m = line.match(re);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+  });
+}
+
+async function http(method, path, { token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(node.base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON (the page) */ }
+  return { status: res.status, json, text };
+}
+
+// The node process's CPU seconds so far (utime + stime from /proc).
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+}
+
+async function register(role, email) {
+  const r = await http('POST', '/api/users', { body: { role, name: role, email, password: `${role}-password-1` } });
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'rideshard-console-test-'));
+  node = await startNode(dir);
+  const made = spawnSync(BIN, ['admin', 'create-user', '--url', node.base, '--email', ADMIN.email, '--name', 'Ops'], {
+    env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_ADMIN_PASSWORD: ADMIN.password },
+    encoding: 'utf8', timeout: 20000,
+  });
+  assert.equal(made.status, 0, made.stdout + made.stderr);
+  const userDataDir = mkdtempSync(join(tmpdir(), 'rideshard-console-chromium-'));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = browser.pages()[0] || (await browser.newPage());
+  // Record every request; anything not for 127.0.0.1 is aborted (and fails the last test).
+  await browser.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    requests.push(url.href);
+    return url.hostname === '127.0.0.1' ? route.continue() : route.abort();
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (sim) sim.kill('SIGTERM');
+  if (node) {
+    node.proc.kill('SIGTERM');
+    rmSync(node.dir, { recursive: true, force: true });
+  }
+});
+
+test('a wrong password is refused and no session cookie is set', async () => {
+  const t0 = Date.now();
+  await page.goto(`${node.base}/admin`);
+  await page.waitForSelector('#sign-in', { state: 'visible' });
+  const paint = await page.evaluate(() => {
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return fcp ? fcp.startTime : null;
+  });
+  console.log(`measure: first contentful paint ${paint == null ? 'n/a' : paint.toFixed(0) + ' ms'} (page load to sign-in form ${Date.now() - t0} ms)`);
+  await page.fill('#email', ADMIN.email);
+  await page.fill('#password', 'not-the-password');
+  await page.click('#sign-in button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('sign-in-error').textContent.length > 0, null, { timeout: 10000 });
+  assert.equal(await page.textContent('#sign-in-error'), 'Wrong email or password.');
+  assert.equal(await page.isVisible('#console-view'), false);
+  const cookies = await browser.cookies(node.base);
+  assert.equal(cookies.find((c) => c.name === 'rideshard_admin'), undefined);
+  await page.screenshot({ path: join(SHOTS, 'sign-in.png') });
+});
+
+test('trip lookup shows the trip timeline from the journal', async () => {
+  // Before any driver connects: the ride stays requested until the rider cancels.
+  const rider = await register('rider', 'lookup-rider@example.com');
+  const ride = await http('POST', '/api/trips', { token: rider.token, body: { pickup: { lat: 40.754, lng: -73.984 }, dropoff: { lat: 40.764, lng: -73.974 } } });
+  assert.equal(ride.status, 201, ride.text);
+  const cancel = await http('PUT', `/api/trips/${ride.json.id}/status`, { token: rider.token, body: { status: 'cancelled', reason: 'changed my mind' } });
+  assert.equal(cancel.status, 200, cancel.text);
+
+  await page.fill('#email', ADMIN.email);
+  await page.fill('#password', ADMIN.password);
+  await page.click('#sign-in button[type=submit]');
+  await page.waitForSelector('#console-view', { state: 'visible', timeout: 10000 });
+  const cookie = (await browser.cookies(node.base)).find((c) => c.name === 'rideshard_admin');
+  assert.ok(cookie, 'session cookie set');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie.includes('rideshard_admin')), false);
+  assert.equal(await page.evaluate(() => window.localStorage.length), 0);
+
+  await page.fill('#trip-id', ride.json.id);
+  await page.click('#trip-form button');
+  await page.waitForSelector('#trip-timeline li', { timeout: 10000 });
+  const steps = await page.$$eval('#trip-timeline li', (lis) => lis.map((li) => li.dataset.state));
+  assert.deepEqual(steps, ['requested', 'cancelled']);
+  const text = await page.textContent('#trip-timeline');
+  assert.match(text, new RegExp(`requested by ${rider.id}`));
+  assert.match(text, new RegExp(`cancelled by ${rider.id} — changed my mind`));
+  assert.match(await page.textContent('#trip-result p'), new RegExp(`rider ${rider.id}`));
+  await (await page.$('#trip-panel')).screenshot({ path: join(SHOTS, 'trip-lookup.png') });
+});
+
+test('driver lookup blocks a driver after a confirmation, with the CSRF token', async () => {
+  const driver = await register('driver', 'blockable-driver@example.com');
+  await page.fill('#driver-id', driver.id);
+  await page.click('#driver-form button');
+  await page.waitForSelector('#driver-block', { timeout: 10000 });
+  assert.equal(await page.textContent('#driver-block'), 'Block');
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.click('#driver-block');
+  await page.waitForFunction(() => document.getElementById('driver-block')?.textContent === 'Unblock', null, { timeout: 10000 });
+  assert.equal(asked, `Block driver ${driver.id}?`);
+  // The block is real: the driver's token is refused now (suspension revokes it).
+  assert.equal((await http('GET', `/api/drivers/${driver.id}`, { token: driver.token })).status, 401);
+  // Without the page's CSRF token the same cookie cannot change anything.
+  const cookie = (await browser.cookies(node.base)).find((c) => c.name === 'rideshard_admin');
+  const forged = await http('PUT', `/api/drivers/${driver.id}/status`, { headers: { Cookie: `rideshard_admin=${cookie.value}` }, body: { suspended: false } });
+  assert.equal(forged.status, 403);
+});
+
+test('the live map shows as many drivers as the simulator connected', async () => {
+  sim = spawn(BIN, ['simulate', '--url', `ws://127.0.0.1:${node.port}`, '--config', join(SOURCE, 'cluster-config/single-node.toml'), '--drivers', String(DRIVERS),
+    '--riders-per-minute', '120', '--duration-s', '120', '--drain-s', '5', '--connect-rate', '500',
+    '--time-scale', '10', '--max-trip-m', '1500', '--area-m', '6000', '--seed', '7'], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET } });
+  // Progress lines (stderr, one per second): "[  3.0s] conn 300 drivers + ...".
+  await waitForLine(sim.stderr, new RegExp(`conn ${DRIVERS} drivers`), 60000);
+  await page.waitForFunction((n) => document.getElementById('map-count').dataset.drivers === String(n), DRIVERS, { timeout: 30000 });
+  // The node's own gauge agrees: that many driver connections are open.
+  const metrics = await http('GET', '/metrics');
+  assert.match(metrics.text, new RegExp(`rideshard_connections\\{endpoint="driver"\\} ${DRIVERS}\\b`));
+  // The panels fill in from the same feed.
+  await page.waitForFunction(() => document.querySelectorAll('#shard-rows tr').length > 0, null, { timeout: 10000 });
+  assert.match(await page.textContent('#cluster-rows'), /healthy/);
+  assert.match(await page.textContent('#outbox'), /depth/);
+
+  // Screenshots of each panel (build/console-screenshots/), the trip lookup still filled in.
+  for (const [id, file] of [['cluster-panel', 'cluster'], ['map-panel', 'map'], ['shards-panel', 'shards'], ['outbox-panel', 'outbox'], ['driver-panel', 'driver-lookup']])
+    await (await page.$(`#${id}`)).screenshot({ path: join(SHOTS, `${file}.png`) });
+  await page.screenshot({ path: join(SHOTS, 'console.png'), fullPage: true });
+  // Measurements (printed, not asserted): map draw time while the feed updates,
+  // and the node's CPU with the console open vs the same window with it closed
+  // (fixed measurement windows; nothing waits on them for correctness).
+  await page.evaluate(() => { window.__console.map.frameTimes.length = 0; });
+  const windowMs = 8000;
+  const cpuOver = async () => {
+    const c0 = cpuSeconds(node.proc.pid);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    return (cpuSeconds(node.proc.pid) - c0) / ((Date.now() - t0) / 1000);
+  };
+  const open = await cpuOver();
+  // Live: the map keeps redrawing from the feed without a reload.
+  await page.waitForFunction(() => window.__console.map.frameTimes.length >= 3, null, { timeout: 30000 });
+  const frames = await page.evaluate(() => [...window.__console.map.frameTimes].sort((a, b) => a - b));
+  const p95 = frames[Math.min(frames.length - 1, Math.floor(frames.length * 0.95))];
+  await page.goto('about:blank');
+  const closed = await cpuOver();
+  console.log(`measure: ${DRIVERS} drivers, map draw p95 ${p95.toFixed(1)} ms over ${frames.length} frames; ` +
+    `node CPU ${(open * 100).toFixed(1)}% of a core with the console open, ${(closed * 100).toFixed(1)}% closed ` +
+    `(console ~${((open - closed) * 100).toFixed(1)}%)`);
+  await page.goto(`${node.base}/admin`);
+  await page.waitForFunction((n) => document.getElementById('map-count').dataset.drivers === String(n), DRIVERS, { timeout: 30000 });
+});
+
+test('a rider token gets 403 on every console route and admin endpoint', async () => {
+  const rider = await register('rider', 'nosy-rider@example.com');
+  const driver = await register('driver', 'nosy-driver@example.com');
+  const routes = [['GET', '/admin'], ['GET', '/admin/console.js'], ['GET', '/api/admin/overview'],
+    ['GET', '/api/admin/fleet'], ['GET', '/api/admin/trips/t-1'], ['GET', '/api/admin/drivers/d-1'],
+    ['GET', '/api/admin/session'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup']];
+  for (const who of [rider, driver]) {
+    for (const [method, path] of routes) {
+      const r = await http(method, path, { token: who.token, body: method === 'POST' ? {} : undefined });
+      assert.equal(r.status, 403, `${who.id} ${method} ${path}: ${r.status} ${r.text}`);
+      const c = await http(method, path, { headers: { Cookie: `rideshard_admin=${who.token}` } });
+      assert.equal(c.status, 403, `${who.id} cookie ${method} ${path}: ${c.status}`);
+    }
+  }
+  // In the browser: a rider's token planted as the session cookie.
+  const saved = await browser.cookies(node.base);
+  await browser.clearCookies();
+  await browser.addCookies([{ name: 'rideshard_admin', value: rider.token, url: node.base, httpOnly: true, sameSite: 'Strict' }]);
+  const res = await page.goto(`${node.base}/admin`);
+  assert.equal(res.status(), 403);
+  await browser.clearCookies();
+  await browser.addCookies(saved);
+});
+
+test('no request left 127.0.0.1', () => {
+  assert.ok(requests.length > 10, `requests seen: ${requests.length}`);
+  const foreign = requests.filter((u) => new URL(u).hostname !== '127.0.0.1');
+  assert.deepEqual(foreign, []);
+});
