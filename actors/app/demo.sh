@@ -34,6 +34,8 @@ BUILD_DIR=${RIDESHARD_BUILD_DIR:-$ROOT/build}
 BIN=$BUILD_DIR/rideshard
 CONFIG=$ROOT/cluster-config/single-node.toml
 KAFKA_SH=$ROOT/tests/system/kafka/kafka.sh
+# shellcheck source=actors/app/node_lib.sh
+. "$here/node_lib.sh"
 
 duration_s=60 drivers=2000 riders_per_minute=360 time_scale=10 kafka=0
 sim_extra=()
@@ -61,22 +63,13 @@ say() { printf '\n==> %s\n' "$*"; }
 [ -x "$BIN" ] || { echo "demo: $BIN not built (./run build)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rideshard-demo-XXXXXX")
-node_pid="" sim_pid="" kafka_started=0
-
-stop_node() {  # SIGTERM, then wait for the drain; returns the node's exit status
-  [ -n "$node_pid" ] || return 0
-  local pid=$node_pid rc=0
-  node_pid=""
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" || rc=$?
-  return "$rc"
-}
+sim_pid="" kafka_started=0
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if [ -n "$sim_pid" ]; then kill -TERM "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  stop_node || true
+  node_stop || true
   [ "$kafka_started" = 1 ] && { "$KAFKA_SH" stop "$tmp/kafka" || true; }
   rm -rf "$tmp"
   exit "$rc"
@@ -84,14 +77,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM
 
-# GET <path> from the node over bash's /dev/tcp (no curl needed); body on stdout.
-http_get() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
-    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&3
-    sed '1,/^\r$/d' <&3
-  ) 2>/dev/null
-}
 
 # --dev: the demo mints its tokens with the public development secret
 # (`rideshard token` without $RIDESHARD_JWT_SECRET); a real node refuses that.
@@ -120,20 +105,7 @@ if [ "$kafka" = 1 ]; then
 fi
 
 say "starting the node: rideshard ${serve_args[*]}"
-"$BIN" "${serve_args[@]}" >"$tmp/node.out" 2>"$tmp/node.log" &
-node_pid=$!
-port=""
-for _ in $(seq 1 300); do  # up to 30 s: poll the node's start-up line
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/node.out")
-  [ -n "$port" ] && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$port" ]; then
-  echo "demo: the node did not start; its log:" >&2
-  cat "$tmp/node.out" "$tmp/node.log" >&2
-  exit 1
-fi
+node_start "$BIN" "$tmp" "${serve_args[@]}" || { echo "demo: the node did not start" >&2; exit 1; }
 
 # A demo admin account for the console (a random password, shown once; the
 # account lives in the temporary data dir and goes with it).
@@ -183,7 +155,7 @@ http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_c
 
 say "stopping the node (SIGTERM)"
 node_rc=0
-stop_node || node_rc=$?
+node_stop || node_rc=$?
 cat "$tmp/node.out"
 echo "node exit status: $node_rc"
 
