@@ -26,6 +26,10 @@ struct summary_row {
   double p50_us = 0, p99_us = 0;  ///< medians of the per-run percentiles
   std::uint64_t errors = 0;       ///< summed over runs
   std::vector<double> per_run;    ///< throughput of each completed run, in run order
+  /// Redis rows: rideshard / this, run by run (runs where both completed), and
+  /// their median: pairs measured seconds apart share the machine's load.
+  std::vector<double> run_ratios;
+  double run_ratio_median = 0;
 };
 
 /// Groups rows and takes medians (aborted runs are left out).
@@ -39,7 +43,9 @@ const summary_row* find_row(const std::vector<summary_row>& sum, std::size_t dri
 double rideshard_ratio(const std::vector<summary_row>& sum, std::size_t drivers,
                        const std::string& scenario, const std::string& system);
 
-/// Issue 13's target for the case and whether the medians meet it ("" if none).
+/// Issue 13's target for the case and whether it is met ("" if none); a ratio
+/// target is judged on the lower of the ratio of medians and the median of the
+/// per-run ratios.
 std::string target_verdict(const std::vector<summary_row>& sum, std::size_t drivers,
                            const std::string& scenario);
 

@@ -79,6 +79,10 @@ nlohmann::json to_json(const bench_options& o, const bench_report& rep,
     if (s.system != "rideshard") {
       if (double r = rideshard_ratio(sum, s.drivers, s.scenario, s.system); r > 0)
         row["rideshard_over_this"] = r;
+      if (!s.run_ratios.empty()) {
+        row["rideshard_over_this_per_run"] = s.run_ratios;
+        row["rideshard_over_this_per_run_median"] = s.run_ratio_median;
+      }
     } else if (auto t = target_verdict(sum, s.drivers, s.scenario); !t.empty()) {
       row["target"] = t;
     }
@@ -108,7 +112,8 @@ void write_csv(const std::string& path, const std::vector<summary_row>& sum,
                const std::vector<peer_setup>& peers) {
   std::ofstream csv(path);
   csv << "drivers,scenario,system,runs,median_per_s,min_per_s,max_per_s,median_p50_us,"
-         "median_p99_us,errors,rideshard_over_this,connections,requests_in_flight_per_connection,"
+         "median_p99_us,errors,rideshard_over_this,rideshard_over_this_per_run_median,"
+         "connections,requests_in_flight_per_connection,"
          "items_per_request,request,server\n";
   for (const auto& s : sum) {
     const auto* p = setup_of(peers, s.system);
@@ -122,6 +127,8 @@ void write_csv(const std::string& path, const std::vector<summary_row>& sum,
         << ',' << s.per_s_min << ',' << s.per_s_max << ',' << s.p50_us << ',' << s.p99_us << ','
         << s.errors << ',';
     if (s.system != "rideshard") csv << rideshard_ratio(sum, s.drivers, s.scenario, s.system);
+    csv << ',';
+    if (s.system != "rideshard") csv << s.run_ratio_median;
     csv << ',' << (p ? (probe ? 1 : p->connections) : 0) << ','
         << (p ? (probe ? 1 : p->in_flight) : 0) << ',' << items << ',' << quoted(s.note) << ','
         << quoted(p ? p->server : "") << "\n";
