@@ -84,6 +84,10 @@ serve_args=(serve --config "$CONFIG" --listen 127.0.0.1:0 --data-dir "$tmp/data"
 if [ -z "${RIDESHARD_JWT_SECRET:-}" ]; then
   say "no RIDESHARD_JWT_SECRET: the node runs with --dev (public development secret, demo only)"
   serve_args+=(--dev)
+elif [ -z "${RIDESHARD_VAULT_KEY:-}" ]; then
+  # The demo's data dir is temporary: a random card-vault key for this run.
+  RIDESHARD_VAULT_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  export RIDESHARD_VAULT_KEY
 fi
 if [ "$kafka" = 1 ]; then
   if ! "$BIN" serve --help 2>&1 | grep -q -- --kafka-bootstrap; then

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "api/http_api.hpp"
+#include "app/node_payments.hpp"
 #include "app/node_storage.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
@@ -41,6 +42,7 @@ struct serve_options {
   std::string listen;    ///< host:port; overrides [node].listen
   std::string data_dir;  ///< overrides [node].data_dir
   storage_options storage;
+  payments_config payments;  ///< [payments]
   std::uint16_t node_id = 1;
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
@@ -103,6 +105,13 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
                  o.config.c_str());
     return false;
   }
+  auto payments = read_payments_config(doc, so.data_dir, config_path);
+  if (!payments) {
+    std::fprintf(stderr, "rideshard serve: %s: %s\n", o.config.c_str(),
+                 payments.err().message.c_str());
+    return false;
+  }
+  o.payments = std::move(*payments);
   o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
   std::string listen = listen_flag.empty()
                            ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
@@ -226,7 +235,8 @@ int run_serve(int argc, char** argv) {
                "unless [gateway] tls_cert/tls_key are set)");
   app.add_flag("--dev", o.dev,
                "development only: without $RIDESHARD_JWT_SECRET accept tokens signed with the "
-               "public development secret (otherwise serve refuses to start)");
+               "public development secret, and without $RIDESHARD_VAULT_KEY encrypt the card "
+               "vault with the public development key (otherwise serve refuses to start)");
   app.add_option("--log-level", log_level,
                  "trace|debug|info|warn|error|critical|off (default: $RIDESHARD_LOG_LEVEL, "
                  "else info); logfmt lines on stderr");
@@ -255,6 +265,11 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "rideshard serve: %s\n", tokens.err().message.c_str());
     return 2;
   }
+  auto vault_key = load_vault_key(o.dev);
+  if (!vault_key) {
+    std::fprintf(stderr, "rideshard serve: %s\n", vault_key.err().message.c_str());
+    return 2;
+  }
 
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
@@ -269,6 +284,13 @@ int run_serve(int argc, char** argv) {
   if (!storage) {
     std::fprintf(stderr, "rideshard serve: %s: %s\n", o.storage.data_dir.c_str(),
                  storage.err().message.c_str());
+    return 2;
+  }
+  // Payments before the node and the API: in-flight PSP calls are finished first.
+  auto pay =
+      node_payments::open(o.payments, *vault_key, (*storage)->store(), o.node_id, unix_ms, stats);
+  if (!pay) {
+    std::fprintf(stderr, "rideshard serve: payments: %s\n", pay.err().message.c_str());
     return 2;
   }
   node::dispatch_options dopts;
@@ -327,6 +349,12 @@ int run_serve(int argc, char** argv) {
               o.storage.data_dir.c_str(), rec.trips_revived, rec.trips_read,
               o.storage.kafka_bootstrap.empty() ? "not configured (events wait in the outbox)"
                                                 : o.storage.kafka_bootstrap.c_str());
+  const auto& rp = (*pay)->recovery();
+  std::printf(
+      "rideshard serve: payments psp=%s vault %s (reconciled %zu in-flight PSP calls: "
+      "%zu finished, %zu failed, %zu unknown; %zu expired holds voided)\n",
+      std::string((*pay)->psp_name()).c_str(), o.payments.vault_dir.c_str(), rp.in_flight,
+      rp.finished, rp.failed, rp.still_unknown, rp.expired_voided);
   std::fflush(stdout);
 
   const int sig = wait_for_signal(stop_signals);

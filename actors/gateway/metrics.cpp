@@ -53,6 +53,9 @@ struct metrics::impl {
   prometheus::Family<prometheus::Gauge>* queue_depth;
   prometheus::Family<prometheus::Counter>* outbox_dropped;
   prometheus::Family<prometheus::Counter>* security;
+  prometheus::Family<prometheus::Counter>* payments;
+  prometheus::Family<prometheus::Counter>* payment_amounts;
+  prometheus::Gauge* payment_success_ratio = nullptr;
   prometheus::Histogram* request_to_offer = nullptr;
   // Hot-path series resolved once (Family::Add takes a lock and hashes labels).
   std::array<prometheus::Counter*, client_kinds> frames_in_by_index{};
@@ -101,6 +104,22 @@ struct metrics::impl {
                     .Name("rideshard_security_events_total")
                     .Help("Refusals that protect accounts and sessions, by event")
                     .Register(reg);
+    payments = &prometheus::BuildCounter()
+                    .Name("rideshard_payments_total")
+                    .Help(
+                        "Payment service outcomes by event (authorized, declined, failed, "
+                        "psp_unavailable, captured, voided, refunded, method_added, ...)")
+                    .Register(reg);
+    payment_amounts = &prometheus::BuildCounter()
+                           .Name("rideshard_payment_amount_minor_total")
+                           .Help("Money moved by payment event, in minor units")
+                           .Register(reg);
+    payment_success_ratio =
+        &prometheus::BuildGauge()
+             .Name("rideshard_payment_success_ratio")
+             .Help("Authorizations that succeeded / those answered (authorized, declined, failed)")
+             .Register(reg)
+             .Add({});
     request_to_offer = &request_to_offer_family->Add(
         {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                     0.1, 0.25, 0.5, 1, 2.5, 5});
@@ -170,6 +189,23 @@ void metrics::outbox_dropped(std::string_view reason, double events) {
 void metrics::security_event(std::string_view event) {
   impl_->security->Add({{"event", std::string(event)}}).Increment();
 }
+
+void metrics::payment_event(std::string_view event, double amount_minor) {
+  impl_->payments->Add({{"event", std::string(event)}}).Increment();
+  if (amount_minor > 0)
+    impl_->payment_amounts->Add({{"event", std::string(event)}}).Increment(amount_minor);
+  if (event == "authorized" || event == "declined" || event == "failed") {
+    const double ok = payment_events("authorized");
+    const double answered = ok + payment_events("declined") + payment_events("failed");
+    impl_->payment_success_ratio->Set(answered > 0 ? ok / answered : 0);
+  }
+}
+
+double metrics::payment_events(std::string_view event) const {
+  return impl_->payments->Add({{"event", std::string(event)}}).Value();
+}
+
+double metrics::payment_success_ratio() const { return impl_->payment_success_ratio->Value(); }
 
 double metrics::security_events(std::string_view event) const {
   return impl_->security->Add({{"event", std::string(event)}}).Value();

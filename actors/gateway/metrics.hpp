@@ -40,6 +40,10 @@ std::string_view to_string(endpoint e) noexcept;
 ///                                         default's retention ("age", "size")
 ///   security_events_total{event}          login_throttled_account, login_throttled_address,
 ///                                         origin_refused
+///   payments_total{event}                 payment service outcomes
+///   (payments::payment_options::observe) payment_amount_minor_total{event}     minor units moved
+///   per outcome (captured, refunded, ...) payment_success_ratio                 gauge, authorized
+///   / (authorized + declined + failed)
 class metrics {
  public:
   metrics();
@@ -71,6 +75,9 @@ class metrics {
   /// event: a fixed snake_case name (see the list above), never client text.
   void security_event(std::string_view event);
 
+  /// A payment service event (a fixed name, see payments::payment_options::observe).
+  void payment_event(std::string_view event, double amount_minor);
+
   /// Current values of a counter/gauge, for tests and /health (0 if never set).
   double errors(errc code) const;
   double frames_in(std::string_view kind) const;
@@ -84,6 +91,8 @@ class metrics {
   /// the upper bound of the bucket that holds it (+Inf past the last bound);
   /// -1 before any sample.
   double request_to_offer_quantile(double q) const;
+  double payment_events(std::string_view event) const;
+  double payment_success_ratio() const;
 
   /// Prometheus text exposition format 0.0.4 of every registered family.
   std::string render_text() const;

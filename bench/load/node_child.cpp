@@ -72,6 +72,9 @@ result<std::unique_ptr<node_child>> node_child::start(const std::string& binary,
     if (lf >= 0) dup2(lf, STDERR_FILENO);
     close(fds[0]);
     setenv("RIDESHARD_JWT_SECRET", jwt_secret.c_str(), 1);
+    // The node refuses to start without a card-vault key; the bench stores no cards.
+    setenv("RIDESHARD_VAULT_KEY",
+           "0b0b0b0b0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c", 1);
     setenv("RIDESHARD_LOG_LEVEL", "warn", 1);
     execl(binary.c_str(), binary.c_str(), "serve", "--config", config.c_str(), "--listen",
           "127.0.0.1:0", "--data-dir", data.c_str(), static_cast<char*>(nullptr));

@@ -69,6 +69,9 @@ std::optional<std::string> mint_admin_token(const server_paths& paths, std::stri
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (int i = 0; i < 48; ++i) secret += alphabet[rd() % (sizeof alphabet - 1)];
   setenv("RIDESHARD_JWT_SECRET", secret.c_str(), 1);
+  // `rideshard serve` (started later with this environment) needs a card-vault key.
+  setenv("RIDESHARD_VAULT_KEY", "0c0c0c0c0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c",
+         1);
   auto text = run_capture(
       {paths.rideshard_bin, "token", "--role", "admin", "--sub", "a-1", "--ttl", "86400"},
       milliseconds(10000));

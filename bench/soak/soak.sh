@@ -86,6 +86,11 @@ except Exception:
 # Without RIDESHARD_JWT_SECRET node and simulator use the public development
 # secret (--dev), as ./run demo does; a real node refuses to start without one.
 [ -n "${RIDESHARD_JWT_SECRET:-}" ] || serve_extra=(--dev "${serve_extra[@]}")
+# With a secret but no card-vault key: a random one (the data dir is temporary).
+if [ -n "${RIDESHARD_JWT_SECRET:-}" ] && [ -z "${RIDESHARD_VAULT_KEY:-}" ]; then
+  RIDESHARD_VAULT_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  export RIDESHARD_VAULT_KEY
+fi
 # nice execs the node, so node_pid is the node's own pid (VmRSS, fds below).
 node_start nice "$tmp" -n "$niceness" "$BIN" serve --config "$CONFIG" --listen 127.0.0.1:0 \
   --data-dir "$tmp/data" "${serve_extra[@]}" || exit 1

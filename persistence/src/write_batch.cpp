@@ -88,6 +88,15 @@ result<void> write_batch::add_surge_event(const schemas::surge_event& ev) {
       schemas::encode_surge_event_json(ev));
 }
 
+result<void> write_batch::add_json_event(const char* topic, std::string key,
+                                         const std::string& event_id, std::string type,
+                                         std::int64_t occurred_at_ms, std::string payload) {
+  if (topic == nullptr || *topic == '\0' || key.empty())
+    return error{errc::invalid_argument, "event needs a topic and a key"};
+  return add_encoded(topic, std::move(key), {event_id, std::move(type), occurred_at_ms},
+                     std::move(payload));
+}
+
 result<void> write_batch::add_encoded(const char* topic, std::string key, const event_meta& meta,
                                       result<std::string> payload) {
   if (meta.id.empty()) return error{errc::invalid_argument, "event needs an event_id"};

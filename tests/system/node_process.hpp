@@ -4,6 +4,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <algorithm>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +19,10 @@
 #include <vector>
 
 namespace rideshard::system_test {
+
+/// $RIDESHARD_VAULT_KEY of the nodes the system tests start (not --dev ones).
+inline constexpr const char* test_vault_key =
+    "5e5e5e5e0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c";
 
 struct node_process {
   pid_t pid = -1;
@@ -45,6 +50,11 @@ struct node_process {
       close(fds[0]);
       setenv("RIDESHARD_JWT_SECRET", jwt_secret, 1);
       setenv("RIDESHARD_LOG_LEVEL", log_path.empty() ? "warn" : "info", 1);
+      // A real vault key, except where the test asks for --dev (its public key).
+      if (std::find(extra_args.begin(), extra_args.end(), "--dev") == extra_args.end())
+        setenv("RIDESHARD_VAULT_KEY", test_vault_key, 1);
+      else
+        unsetenv("RIDESHARD_VAULT_KEY");
       if (!log_path.empty()) {
         const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (log >= 0) dup2(log, STDERR_FILENO);

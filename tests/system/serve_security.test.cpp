@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "app/node_payments.hpp"
 #include "app_client.hpp"
 #include "auth/jwt.hpp"
 #include "http_call.hpp"
@@ -29,8 +30,9 @@ constexpr const char* test_secret = "serve-security-system-test-secret-012345678
 int run_serve(const std::string& env, const std::string& args, std::string& output) {
   const std::string dir = node_process::fresh_data_dir();
   const std::string log = dir + "/out.txt";
-  const std::string cmd = "env -u RIDESHARD_JWT_SECRET " + env + " timeout 20 " + RIDESHARD_BINARY +
-                          " serve --config " + RIDESHARD_SOURCE_DIR +
+  const std::string cmd = "env -u RIDESHARD_JWT_SECRET -u RIDESHARD_VAULT_KEY " + env +
+                          " timeout 20 " + RIDESHARD_BINARY + " serve --config " +
+                          RIDESHARD_SOURCE_DIR +
                           "/cluster-config/single-node.toml --listen 127.0.0.1:0 --data-dir " +
                           dir + "/data " + args + " >" + log + " 2>&1";
   const int rc = std::system(cmd.c_str());
@@ -66,6 +68,21 @@ TEST_CASE("serve refuses to start without a JWT secret unless --dev, and says so
   node_process dev("", node_process::fresh_data_dir(), {}, {"--dev"});
   CHECK(dev.port != 0);
   CHECK(dev.terminate() == 0);
+}
+
+TEST_CASE("serve refuses to start without a card-vault key unless --dev, and says so") {
+  const std::string jwt = std::string("RIDESHARD_JWT_SECRET=") + test_secret;
+  std::string out;
+  CHECK(run_serve(jwt, "", out) == 2);
+  CHECK_MESSAGE(out.find("RIDESHARD_VAULT_KEY") != std::string::npos, out);
+  CHECK(out.find("listening on") == std::string::npos);
+  // A malformed key is refused even with --dev, and never echoed.
+  CHECK(run_serve(jwt + " RIDESHARD_VAULT_KEY=not-a-key-zzzz", "--dev", out) == 2);
+  CHECK(out.find("not-a-key-zzzz") == std::string::npos);
+  // The public development key needs --dev.
+  CHECK(run_serve(jwt + " RIDESHARD_VAULT_KEY=" + std::string(app::development_vault_key), "",
+                  out) == 2);
+  CHECK_MESSAGE(out.find("development key") != std::string::npos, out);
 }
 
 TEST_CASE("suspending an account closes its live session and revokes its token at once") {

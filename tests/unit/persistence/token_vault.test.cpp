@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "file_search.hpp"
 #include "rideshard/persistence/token_vault.hpp"
 #include "temp_dir.hpp"
 
@@ -25,17 +26,6 @@ std::unique_ptr<token_vault> open_vault(const std::string& path, const char* key
   auto v = token_vault::open(o);
   REQUIRE_MESSAGE(v.ok(), (v.ok() ? "" : v.err().message));
   return std::move(*v);
-}
-
-/// True when any file under `dir` contains `needle`.
-bool any_file_contains(const std::string& dir, const std::string& needle) {
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (data.find(needle) != std::string::npos) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -61,7 +51,7 @@ TEST_CASE("a card is exchanged for a token and revealed only with the key") {
     CHECK(card->exp_year == 2030);
   }
   // Closed (memtables flushed to SST): nothing on disk holds the number in clear.
-  CHECK_FALSE(any_file_contains(dir.path(), pan));
+  CHECK_FALSE(test::any_file_contains(dir.path(), pan));
   {
     auto wrong = open_vault(dir.sub("vault"), key_b);
     CHECK(wrong->reveal(token).code() == errc::storage_error);

@@ -42,11 +42,12 @@ schemas::surge_event surge() { return {"c-4242-4", 1718000060000, 4242, 1500, 40
 
 TEST_CASE("engine_topics lists every versioned topic with the configured partitions") {
   auto topics = engine_topics(6);
-  REQUIRE(topics.size() == 4);
+  REQUIRE(topics.size() == 5);
   CHECK(topics[0].name == "rideshard.trip-events.v1");
   CHECK(topics[1].name == "rideshard.driver-locations.v1");
   CHECK(topics[2].name == "rideshard.quotes.v1");
   CHECK(topics[3].name == "rideshard.surge.v1");
+  CHECK(topics[4].name == "rideshard.payment-events.v1");
   for (const auto& t : topics) {
     CHECK(t.partitions == 6);
     CHECK(t.replication_factor == 1);

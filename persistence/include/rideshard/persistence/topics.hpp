@@ -16,6 +16,9 @@ inline constexpr const char* driver_locations_topic = "rideshard.driver-location
 inline constexpr const char* quotes_topic = "rideshard.quotes.v1";
 /// Surge per cell and window, key "c-<cell id>" (schemas::surge_event).
 inline constexpr const char* surge_topic = "rideshard.surge.v1";
+/// Payments (authorized, captured, voided, refunded, ...), key "p-<payment id>"
+/// (actors/payments; pseudonymous ids and amounts only, never card data).
+inline constexpr const char* payment_events_topic = "rideshard.payment-events.v1";
 
 /// Analytics topics (driver locations, quotes, surge): the embedded default's
 /// retention may drop their undelivered rows (store::drop_analytics). Trip events

@@ -82,6 +82,14 @@ class write_batch {
   /// surge_topic, key "c-<cell>".
   [[nodiscard]] result<void> add_surge_event(const schemas::surge_event& ev);
 
+  /// An event whose JSON payload the caller encoded (e.g. payment events from
+  /// actors/payments), with the same CloudEvents-style headers as the others
+  /// (ce_type = `type`, ce_subject = `key`). Errors: invalid_argument (empty
+  /// event_id, topic or key).
+  [[nodiscard]] result<void> add_json_event(const char* topic, std::string key,
+                                            const std::string& event_id, std::string type,
+                                            std::int64_t occurred_at_ms, std::string payload);
+
   /// Adds a linked chain of ledger transfers (engine/ledger.hpp), applied all or
   /// nothing with the rest of this batch: store::commit validates every chain
   /// against the ledger (in commit order) and refuses the whole batch — trip

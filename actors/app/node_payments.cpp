@@ -1,0 +1,113 @@
+// node_payments: [payments] config, the vault key policy and the payment
+// service's start-up (vault, PSP, reconcile).
+#include "app/node_payments.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace rideshard::app {
+
+result<payments_config> read_payments_config(
+    const toml::table& doc, const std::string& data_dir,
+    const std::function<std::string(const std::string&)>& path) {
+  const auto p = doc["payments"];
+  payments_config c;
+  c.psp = p["psp"].value_or(c.psp);
+  if (c.psp != "sandbox" && c.psp != "stripe")
+    return error{errc::bad_config, "[payments] psp must be \"sandbox\" or \"stripe\""};
+  c.vault_dir = path(p["vault_dir"].value_or(std::string()));
+  if (c.vault_dir.empty()) c.vault_dir = data_dir + "/vault";
+  c.currency = p["currency"].value_or(c.currency);
+  c.stripe_host = p["stripe_host"].value_or(c.stripe_host);
+  c.stripe_port = static_cast<std::uint16_t>(p["stripe_port"].value_or(int{c.stripe_port}));
+  c.stripe_timeout_ms = p["stripe_timeout_ms"].value_or(c.stripe_timeout_ms);
+  c.tax_permille = p["tax_permille"].value_or(c.tax_permille);
+  c.commission_permille = p["commission_permille"].value_or(c.commission_permille);
+  const auto s = p["sandbox"];
+  c.sandbox.seed = s["seed"].value_or(std::int64_t{1});
+  c.sandbox.decline = s["decline"].value_or(0.0);
+  c.sandbox.timeout = s["timeout"].value_or(0.0);
+  c.sandbox.server_error = s["server_error"].value_or(0.0);
+  c.sandbox.duplicate_callback = s["duplicate_callback"].value_or(0.0);
+  c.sandbox.late_callback = s["late_callback"].value_or(0.0);
+  for (double r : {c.sandbox.decline, c.sandbox.timeout, c.sandbox.server_error,
+                   c.sandbox.duplicate_callback, c.sandbox.late_callback})
+    if (r < 0 || r > 1)
+      return error{errc::bad_config, "[payments.sandbox] rates must be in [0, 1]"};
+  return c;
+}
+
+result<persistence::vault_key> load_vault_key(bool dev) {
+  const char* env = std::getenv(vault_key_env);
+  if (env == nullptr || *env == '\0') {
+    if (!dev)
+      return error{errc::bad_config,
+                   std::string(vault_key_env) +
+                       " is not set: the card vault needs a 256-bit key (64 hex characters, "
+                       "e.g. `openssl rand -hex 32`); --dev runs with the public development key"};
+    std::fprintf(stderr,
+                 "rideshard serve: WARNING: --dev: %s is not set; the card vault uses the PUBLIC "
+                 "DEVELOPMENT key. Never store real cards.\n",
+                 vault_key_env);
+    return persistence::parse_vault_key(development_vault_key);
+  }
+  if (std::string_view(env) == development_vault_key && !dev)
+    return error{errc::bad_config,
+                 std::string(vault_key_env) + " is the public development key; use --dev for that"};
+  auto key = persistence::parse_vault_key(env);
+  if (!key) return error{errc::bad_config, std::string(vault_key_env) + ": " + key.err().message};
+  return key;
+}
+
+node_payments::~node_payments() {
+  service_.reset();  // before the PSP and the vault it uses
+  psp_.reset();
+  vault_.reset();
+}
+
+result<std::unique_ptr<node_payments>> node_payments::open(
+    const payments_config& cfg, const persistence::vault_key& key, persistence::store& store,
+    std::uint16_t node_id, std::function<std::int64_t()> now_ms, gateway::metrics& stats) {
+  std::unique_ptr<node_payments> np(new node_payments());
+  persistence::vault_options vo;
+  vo.path = cfg.vault_dir;
+  vo.key = key;
+  auto vault = persistence::token_vault::open(vo);
+  if (!vault) return error{vault.err().code, cfg.vault_dir + ": " + vault.err().message};
+  np->vault_ = std::move(*vault);
+  if (cfg.psp == "stripe") {
+    payments::stripe_options so;
+    so.host = cfg.stripe_host;
+    so.port = cfg.stripe_port;
+    so.timeout = std::chrono::milliseconds(cfg.stripe_timeout_ms);
+    const char* sk = std::getenv(stripe_key_env);
+    if (sk == nullptr || *sk == '\0')
+      return error{errc::bad_config,
+                   std::string("[payments] psp = \"stripe\" needs $") + stripe_key_env};
+    so.secret_key = sk;
+    np->psp_ = std::make_unique<payments::stripe_psp>(so);
+  } else {
+    np->psp_ = std::make_unique<payments::sandbox_psp>(cfg.sandbox);
+  }
+  np->ids_ = std::make_unique<id_generator>(node_id, now_ms);
+  payments::payment_options po;
+  po.currency = cfg.currency;
+  po.rules.tax_permille = cfg.tax_permille;
+  po.rules.commission_permille = cfg.commission_permille;
+  po.now_ms = now_ms;
+  po.next_id = [p = np.get()] {
+    std::lock_guard lock(p->ids_mu_);
+    return p->ids_->next();
+  };
+  po.observe = [&stats](std::string_view event, std::int64_t amount) {
+    stats.payment_event(event, static_cast<double>(amount));
+  };
+  auto service = payments::payment_service::open(store, *np->vault_, *np->psp_, std::move(po));
+  if (!service) return service.err();
+  np->service_ = std::move(*service);
+  np->recovery_ = np->service_->reconcile();
+  return np;
+}
+
+}  // namespace rideshard::app
