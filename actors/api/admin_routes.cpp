@@ -36,6 +36,7 @@ void post_admin_session(const api_state& st, const gateway::http_request& req, s
   if (!token) return ex.fail(error{errc::internal, "could not mint a session"});
   auto who = st.tokens.verify(*token);
   if (!who) return ex.fail(error{errc::internal, "minted session does not verify"});
+  ex.set_actor(u->id);  // the sign-in itself is audited
   // The token itself never reaches the page's JavaScript: only the cookie holds it.
   ex.header("Set-Cookie", auth::session_cookie(*token, ttl, st.opts.secure_cookies));
   ex.header("Cache-Control", "no-store");
@@ -72,6 +73,33 @@ void post_admin_users(const api_state& st, const gateway::http_request& req, std
   auto u = st.users.create_admin(*reg);
   if (!u) return ex.fail(u.err());
   ex.reply(201, user_json(*u));
+}
+
+void get_admin_audit(const api_state& st, const gateway::http_request& req, std::string_view,
+                     exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  std::size_t limit = 50;
+  if (req.query.count("limit")) {
+    auto n = query_count(req, "limit");
+    if (!n) return ex.fail(n.err());
+    if (*n == 0 || *n > 500) return ex.fail(error{errc::invalid_argument, "limit must be 1..500"});
+    limit = static_cast<std::size_t>(*n);
+  }
+  if (!st.opts.recent_audit)
+    return ex.fail(error{errc::unavailable, "this node keeps no audit log (no store)"});
+  auto entries = st.opts.recent_audit(limit);
+  if (!entries) return ex.fail(entries.err());
+  json out = json::array();
+  for (const auto& e : *entries)
+    out.push_back(json{{"id", std::to_string(e.id)},
+                       {"at_ms", e.at_ms},
+                       {"at", iso8601_utc(e.at_ms)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"from", e.from},
+                       {"status", e.status}});
+  ex.reply(200, json{{"entries", std::move(out)}});
 }
 
 }  // namespace rideshard::api::detail

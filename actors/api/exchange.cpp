@@ -61,9 +61,27 @@ json error_body(std::string_view code, std::string_view message) {
 }
 }  // namespace
 
+void exchange::audit_context(const api_state* st, const gateway::http_request& req,
+                             std::string route, std::string target) {
+  if (req.method == "GET" || req.method == "HEAD" || !st->opts.audit) return;
+  audit_st_ = st;
+  audit_.action = req.method + " " + route;
+  audit_.target = std::move(target);
+  audit_.from = req.client_address;
+}
+
 void exchange::send(int status, std::string content_type, std::string body) {
   if (answered_) return;
   answered_ = true;
+  if (audit_st_ && !actor_.empty()) {
+    // Before the answer leaves: an acknowledged admin action is in the log.
+    audit_.actor = actor_;
+    audit_.status = status;
+    audit_.at_ms = audit_st_->opts.now_ms();
+    if (auto ok = audit_st_->opts.audit(audit_); !ok)
+      std::fprintf(stderr, "event=audit_write_failed action=\"%s\" actor=%s msg=\"%s\"\n",
+                   audit_.action.c_str(), actor_.c_str(), ok.err().message.c_str());
+  }
   gateway::http_response r{
       status, std::move(content_type), std::move(body), std::move(headers_), {}};
   respond_(std::move(r));
@@ -121,6 +139,7 @@ std::optional<auth::claims> authenticate(const api_state& st, const gateway::htt
     ex.fail(error{errc::forbidden, "account " + who->subject + " is suspended"});
     return std::nullopt;
   }
+  if (who->r == auth::role::admin) ex.set_actor(who->subject);  // audited (non-GET)
   return std::move(who).value();
 }
 

@@ -49,6 +49,7 @@ const std::vector<route>& routes() {
       {{"api", "admin", "fleet"}, "GET", get_admin_fleet},
       {{"api", "admin", "trips", "{id}"}, "GET", get_admin_trip},
       {{"api", "admin", "drivers", "{id}"}, "GET", get_admin_driver},
+      {{"api", "admin", "audit"}, "GET", get_admin_audit},
       {{"admin"}, "GET", get_console_index},
       {{"admin", "{id}"}, "GET", get_console_file},
   };
@@ -89,7 +90,12 @@ void dispatch(const api_state& st, const gateway::http_request& req, exchange& e
   for (const auto& r : routes()) {
     if (first ? r.pattern != first->pattern : !matches(r, segs, id)) continue;
     first = first ? first : &r;
-    if (r.method == req.method) return r.fn(st, req, id, ex);
+    if (r.method == req.method) {
+      std::string route;
+      for (auto seg : r.pattern) (route += '/') += seg;
+      ex.audit_context(&st, req, std::move(route), std::string(id));
+      return r.fn(st, req, id, ex);
+    }
     allowed += allowed.empty() ? "" : ", ";
     allowed += r.method;
   }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gateway/handlers.hpp"
 #include "rideshard/engine/result.hpp"
@@ -43,6 +44,19 @@ struct outbox_health {
   std::int64_t oldest_analytics_age_ms = 0;
   std::uint64_t dropped = 0;       ///< analytics events dropped since start
   std::uint64_t events_total = 0;  ///< events ever written to the outbox (its next sequence)
+};
+
+/// One admin action as the audit log keeps it: who, what, when, from where.
+/// Written for every non-GET request an admin (token or console session) makes
+/// and for console sign-ins, before the answer leaves. Never a request body.
+struct audit_entry {
+  std::uint64_t id = 0;    ///< assigned by the log (time-ordered)
+  std::int64_t at_ms = 0;  ///< Unix ms
+  std::string actor;       ///< the admin's subject ("a-7", or a minted token's name)
+  std::string action;      ///< method + route template, "PUT /api/drivers/{id}/status"
+  std::string target;      ///< the route's {id} ("d-9"), or ""
+  std::string from;        ///< the client address
+  int status = 0;          ///< the HTTP status answered
 };
 
 /// Login throttling (POST /api/login): failed logins counted per account and per
@@ -82,6 +96,13 @@ struct api_options {
   std::string console_dir;
   /// The node number, for the console's cluster panel.
   std::uint32_t node_id = 1;
+  /// The audit log (durable: serve writes it to RocksDB and the outbox topic
+  /// rideshard.admin-audit.v1). Empty: admin actions are not recorded and
+  /// GET /api/admin/audit answers 503. A failing write is logged; the answer
+  /// (the action already happened) still goes out.
+  std::function<result<void>(audit_entry&)> audit;
+  /// The newest `n` entries, newest first.
+  std::function<result<std::vector<audit_entry>>(std::size_t n)> recent_audit;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

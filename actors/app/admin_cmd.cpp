@@ -1,5 +1,5 @@
-// `rideshard admin backup|create-user ...`: operates a running node through its
-// admin API with an admin token (POST /api/admin/backup, POST /api/admin/users);
+// `rideshard admin backup|create-user|block-driver|unblock-driver|audit ...`:
+// operates a running node through its admin API with an admin token;
 // `rideshard restore --backup-dir B --data-dir D`: restores the latest backup
 // into a data directory, offline.
 #include <cstdio>
@@ -42,9 +42,11 @@ result<std::string> admin_token(const std::string& flag) {
   return authority->mint("admin-cli", auth::role::admin, 300);
 }
 
-// POSTs `body` (JSON, may be empty) to http://HOST:PORT<target>; returns status and body.
-result<std::pair<int, std::string>> post(const std::string& url, const std::string& target,
-                                         const std::string& token, const std::string& body = {}) {
+// Sends `verb` with `body` (JSON, may be empty) to http://HOST:PORT<target>;
+// returns status and body.
+result<std::pair<int, std::string>> call(const std::string& url, http::verb verb,
+                                         const std::string& target, const std::string& token,
+                                         const std::string& body = {}) {
   const std::string prefix = "http://";
   if (url.rfind(prefix, 0) != 0)
     return error{errc::invalid_argument, "url must be http://HOST:PORT"};
@@ -57,7 +59,7 @@ result<std::pair<int, std::string>> post(const std::string& url, const std::stri
     boost::beast::tcp_stream stream(io);
     stream.expires_after(std::chrono::minutes(5));  // a backup copies files
     stream.connect(resolver.resolve(hostport.substr(0, colon), hostport.substr(colon + 1)));
-    http::request<http::string_body> req{http::verb::post, target, 11};
+    http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, hostport);
     req.set(http::field::authorization, "Bearer " + token);
     if (!body.empty()) {
@@ -112,6 +114,20 @@ int run_admin(int argc, char** argv) {
   common(create);
   create->add_option("--email", email, "the admin's sign-in email (unique)")->required();
   create->add_option("--name", name, "display name (default: the email)");
+  // The console's actions, scriptable (each is audited like the console's).
+  std::string driver;
+  auto* block = app.add_subcommand("block-driver",
+                                   "suspend a driver account (the console's Block): its tokens "
+                                   "stop working and its live sessions close");
+  common(block);
+  block->add_option("--id", driver, "the driver, d-<n>")->required();
+  auto* unblock = app.add_subcommand("unblock-driver", "lift a driver's suspension (Unblock)");
+  common(unblock);
+  unblock->add_option("--id", driver, "the driver, d-<n>")->required();
+  std::size_t limit = 20;
+  auto* audit = app.add_subcommand("audit", "print the newest audit log entries (JSON)");
+  common(audit);
+  audit->add_option("--limit", limit, "entries, newest first (1..500)")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,6 +138,7 @@ int run_admin(int argc, char** argv) {
     std::fprintf(stderr, "rideshard admin: %s\n", token.err().message.c_str());
     return 2;
   }
+  auto verb = http::verb::post;
   std::string target = "/api/admin/backup";
   std::string body;
   const char* what = "backup";
@@ -132,14 +149,23 @@ int run_admin(int argc, char** argv) {
         nlohmann::json{
             {"name", name.empty() ? email : name}, {"email", email}, {"password", read_password()}}
             .dump();
+  } else if (block->parsed() || unblock->parsed()) {
+    what = block->parsed() ? "block-driver" : "unblock-driver";
+    verb = http::verb::put;
+    target = "/api/drivers/" + driver + "/status";
+    body = nlohmann::json{{"suspended", block->parsed()}}.dump();
+  } else if (audit->parsed()) {
+    what = "audit";
+    verb = http::verb::get;
+    target = "/api/admin/audit?limit=" + std::to_string(limit);
   }
-  auto r = post(url, target, *token, body);
+  auto r = call(url, verb, target, *token, body);
   if (!r) {
     std::fprintf(stderr, "rideshard admin %s: %s\n", what, r.err().message.c_str());
     return 1;
   }
   std::printf("%s\n", r->second.c_str());
-  return r->first == 200 || r->first == 201 ? 0 : 1;
+  return r->first >= 200 && r->first < 300 ? 0 : 1;
 }
 
 int run_restore(int argc, char** argv) {

@@ -54,6 +54,11 @@ class node_storage {
   /// before the API answers, and the accounts stored so far.
   auth::account_durability account_hooks();
   [[nodiscard]] result<std::vector<auth::user>> load_accounts() const;
+  /// The audit log: writes `e` (assigning e.id) as an admin_audit record and its
+  /// rideshard.admin-audit.v1 event in one synced batch. Thread-safe.
+  [[nodiscard]] result<void> record_audit(api::audit_entry& e);
+  /// The newest `n` audit entries, newest first (reads every entry: O(all)).
+  [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n) const;
   /// Adds an incremental backup to backup_dir now; returns the directory.
   /// Errors: unavailable (no backup_dir), storage_error.
   [[nodiscard]] result<std::string> backup_now();
@@ -73,6 +78,7 @@ class node_storage {
   std::thread backup_thread_;
   std::thread retention_thread_;  ///< embedded default only
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> audit_seq_{0};  ///< audit ids: Unix ms * 1000 + a counter
 };
 
 }  // namespace rideshard::app

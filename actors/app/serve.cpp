@@ -321,6 +321,8 @@ int run_serve(int argc, char** argv) {
   aopts.worker_threads = o.api_threads;
   aopts.secure_cookies = !o.gw.tls_cert_file.empty();  // the console's cookie over HTTPS only
   aopts.console_dir = o.console_dir;
+  aopts.audit = [s = storage->get()](api::audit_entry& e) { return s->record_audit(e); };
+  aopts.recent_audit = [s = storage->get()](std::size_t n) { return s->recent_audit(n); };
   aopts.node_id = o.node_id;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   if (!o.storage.backup_dir.empty())

@@ -91,7 +91,19 @@ function renderFleet(f) {
   $('map-count').dataset.drivers = String(f.drivers.length / 3);
 }
 
+let tick = 0;
+
+async function refreshAudit() {
+  try {
+    const a = await api.get('/api/admin/audit?limit=15');
+    replaceRows($('audit-rows'), a.entries.map((e) => [time(e.at_ms), e.actor, e.action, e.target || '—', e.from || '—', e.status]));
+  } catch (e) {
+    replaceRows($('audit-rows'), [[`${e.code || 'error'}: ${e.message}`, '', '', '', '', '']]);
+  }
+}
+
 async function refresh() {
+  if (tick++ % 5 === 0) refreshAudit(); // the log changes only on admin actions
   try {
     const [o, f] = await Promise.all([api.get('/api/admin/overview'), api.get('/api/admin/fleet')]);
     renderOverview(o);
@@ -150,6 +162,7 @@ async function setBlocked(id, blocked) {
     window.alert(`${e.code}: ${e.message}`);
   }
   lookupDriver();
+  refreshAudit();
 }
 
 async function signIn(ev) {

@@ -16,6 +16,7 @@ const SOURCE = process.env.RIDESHARD_SOURCE_DIR;
 const BUILD = process.env.RIDESHARD_BUILD_DIR;
 const BIN = join(BUILD, 'rideshard');
 const SECRET = 'console-browser-test-secret-0123456789abcdef';
+const VAULT_KEY = '5ec0de'.repeat(10) + 'c0fe'; // 64 hex digits: the node's card vault key
 const DRIVERS = Number(process.env.CONSOLE_TEST_DRIVERS || 300);
 const SHOTS = join(BUILD, 'console-screenshots');
 const require = createRequire(join(SOURCE, 'console', 'package.json'));
@@ -33,7 +34,7 @@ function startNode(dir, ms = 30000) {
   return new Promise((resolve, reject) => {
     const proc = spawn(BIN, ['serve', '--config', join(SOURCE, 'cluster-config/single-node.toml'),
       '--listen', '127.0.0.1:0', '--data-dir', dir], {
-      env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_LOG_LEVEL: 'warn' },
+      env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_VAULT_KEY: VAULT_KEY, RIDESHARD_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const timer = setTimeout(() => reject(new Error('node did not report its port')), ms);
@@ -184,6 +185,15 @@ test('driver lookup blocks a driver after a confirmation, with the CSRF token', 
   await page.click('#driver-block');
   await page.waitForFunction(() => document.getElementById('driver-block')?.textContent === 'Unblock', null, { timeout: 10000 });
   assert.equal(asked, `Block driver ${driver.id}?`);
+  // The audit panel shows the action: who, what, target, from where.
+  await page.waitForFunction((id) => [...document.querySelectorAll('#audit-rows tr')]
+    .some((tr) => tr.textContent.includes('PUT /api/drivers/{id}/status') && tr.textContent.includes(id)), driver.id, { timeout: 10000 });
+  const row = await page.$$eval('#audit-rows tr', (trs, id) => trs.find((tr) => tr.textContent.includes(id)).textContent, driver.id);
+  assert.match(row, /a-\d+/);
+  assert.match(row, /127\.0\.0\.1/);
+  const audit = await http('GET', '/api/admin/audit?limit=5', { headers: { Cookie: `rideshard_admin=${(await browser.cookies(node.base)).find((c) => c.name === 'rideshard_admin').value}` } });
+  assert.equal(audit.status, 200);
+  assert.equal(audit.json.entries[0].target, driver.id);
   // The block is real: the driver's token is refused now (suspension revokes it).
   assert.equal((await http('GET', `/api/drivers/${driver.id}`, { token: driver.token })).status, 401);
   // Without the page's CSRF token the same cookie cannot change anything.
@@ -209,7 +219,7 @@ test('the live map shows as many drivers as the simulator connected', async () =
   assert.match(await page.textContent('#outbox'), /depth/);
 
   // Screenshots of each panel (build/console-screenshots/), the trip lookup still filled in.
-  for (const [id, file] of [['cluster-panel', 'cluster'], ['map-panel', 'map'], ['shards-panel', 'shards'], ['outbox-panel', 'outbox'], ['driver-panel', 'driver-lookup']])
+  for (const [id, file] of [['cluster-panel', 'cluster'], ['map-panel', 'map'], ['shards-panel', 'shards'], ['outbox-panel', 'outbox'], ['driver-panel', 'driver-lookup'], ['audit-panel', 'audit']])
     await (await page.$(`#${id}`)).screenshot({ path: join(SHOTS, `${file}.png`) });
   await page.screenshot({ path: join(SHOTS, 'console.png'), fullPage: true });
   // Measurements (printed, not asserted): map draw time while the feed updates,
@@ -242,7 +252,7 @@ test('a rider token gets 403 on every console route and admin endpoint', async (
   const driver = await register('driver', 'nosy-driver@example.com');
   const routes = [['GET', '/admin'], ['GET', '/admin/console.js'], ['GET', '/api/admin/overview'],
     ['GET', '/api/admin/fleet'], ['GET', '/api/admin/trips/t-1'], ['GET', '/api/admin/drivers/d-1'],
-    ['GET', '/api/admin/session'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup']];
+    ['GET', '/api/admin/session'], ['GET', '/api/admin/audit'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup']];
   for (const who of [rider, driver]) {
     for (const [method, path] of routes) {
       const r = await http(method, path, { token: who.token, body: method === 'POST' ? {} : undefined });

@@ -2,7 +2,8 @@
 // the built binary over real sockets: `rideshard admin create-user` makes a
 // durable admin account; sign-in sets an HttpOnly SameSite=Strict cookie and
 // returns a CSRF token that every state-changing cookie request must echo;
-// riders and drivers get 403 on every admin endpoint.
+// riders and drivers get 403 on every admin endpoint; every admin action is in
+// the durable audit log and on the rideshard.admin-audit.v1 outbox topic.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -17,6 +18,8 @@
 #include "app_client.hpp"
 #include "http_call.hpp"
 #include "node_process.hpp"
+#include "rideshard/persistence/store.hpp"
+#include "rideshard/persistence/topics.hpp"
 
 using namespace rideshard;
 using namespace rideshard::system_test;
@@ -163,4 +166,89 @@ TEST_CASE("riders and drivers get 403 on every admin endpoint, with a token or a
                 R"({"role":"admin","name":"A","email":"a@example.com","password":"admin-pass-1"})")
           .status == 400);
   CHECK(node.terminate() == 0);
+}
+
+TEST_CASE("every admin action is audited: who, what, when, from where; durable and on the outbox") {
+  const std::string dir = node_process::fresh_data_dir();
+  std::string admin_id;
+  std::string driver_id;
+  {
+    node_process node(test_secret, dir);
+    std::string out;
+    REQUIRE_MESSAGE(create_user(node.port, "ops@example.com", ops_password, out) == 0, out);
+    auto signin = http_call(node.port, http::verb::post, "/api/admin/session", {},
+                            sign_in_body("ops@example.com", ops_password));
+    REQUIRE(signin.status == 200);
+    admin_id = signin.body["id"];
+    const std::string cookie = cookie_pair(signin.set_cookie);
+    const std::string csrf = signin.body["csrf_token"];
+    auto driver = http_call(node.port, http::verb::post, "/api/drivers", {},
+                            R"({"name":"D","email":"d@example.com","password":"driver-pass-1"})");
+    REQUIRE(driver.status == 201);
+    driver_id = driver.body["id"];
+    // The console's Block; a refused attempt (no CSRF) changes nothing and is not an action.
+    REQUIRE(http_call_with(node.port, http::verb::put, "/api/drivers/" + driver_id + "/status",
+                           {{"Cookie", cookie}}, R"({"suspended":true})")
+                .status == 403);
+    REQUIRE(http_call_with(node.port, http::verb::put, "/api/drivers/" + driver_id + "/status",
+                           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}, R"({"suspended":true})")
+                .status == 200);
+    // The same action from the CLI (a minted admin token) is audited too.
+    const std::string cmd =
+        std::string("RIDESHARD_JWT_SECRET=") + test_secret + " timeout 20 " + RIDESHARD_BINARY +
+        " admin unblock-driver --url http://127.0.0.1:" + std::to_string(node.port) + " --id " +
+        driver_id + " >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    // Riders' actions are not admin actions.
+    auto rider = http_call(
+        node.port, http::verb::post, "/api/users", {},
+        R"({"role":"rider","name":"R","email":"r@example.com","password":"rider-pass-1"})");
+    REQUIRE(rider.status == 201);
+    REQUIRE(http_call(node.port, http::verb::put,
+                      "/api/users/" + rider.body["id"].get<std::string>(), rider.body["token"],
+                      R"({"name":"R2"})")
+                .status == 200);
+    CHECK(node.terminate() == 0);
+  }
+  node_process node(test_secret, dir);  // the log survives a restart
+  auto cli = http_call_with(node.port, http::verb::get, "/api/admin/audit?limit=10", {});
+  CHECK(cli.status == 401);
+  auto signin = http_call(node.port, http::verb::post, "/api/admin/session", {},
+                          sign_in_body("ops@example.com", ops_password));
+  REQUIRE(signin.status == 200);
+  auto log = http_call_with(node.port, http::verb::get, "/api/admin/audit?limit=10",
+                            {{"Cookie", cookie_pair(signin.set_cookie)}});
+  REQUIRE(log.status == 200);
+  const auto& e = log.body["entries"];
+  REQUIRE(e.size() == 5);  // newest first: sign-in (now), unblock, block, sign-in, create-user
+  CHECK(e[0]["action"] == "POST /api/admin/session");
+  CHECK(e[0]["actor"] == admin_id);
+  CHECK(e[1]["action"] == "PUT /api/drivers/{id}/status");
+  CHECK(e[1]["actor"] == "admin-cli");
+  CHECK(e[1]["target"] == driver_id);
+  CHECK(e[2]["action"] == "PUT /api/drivers/{id}/status");
+  CHECK(e[2]["actor"] == admin_id);
+  CHECK(e[2]["target"] == driver_id);
+  CHECK(e[2]["from"] == "127.0.0.1");
+  CHECK(e[2]["status"] == 200);
+  CHECK(e[2]["at_ms"].get<std::int64_t>() >= e[3]["at_ms"].get<std::int64_t>());
+  CHECK(e[3]["action"] == "POST /api/admin/session");
+  CHECK(e[4]["action"] == "POST /api/admin/users");
+  CHECK(e[4]["actor"] == "admin-cli");
+  CHECK(log.text.find("password") == std::string::npos);
+  CHECK(node.terminate() == 0);
+
+  // Each entry also waits in the outbox for rideshard.admin-audit.v1, keyed by the admin.
+  auto st = persistence::store::open(persistence::store_options{dir, false, true, nullptr});
+  REQUIRE(st.ok());
+  auto rows = (*st)->read_outbox(0, 100000);
+  REQUIRE(rows.ok());
+  std::size_t audit_rows = 0;
+  for (const auto& r : *rows) {
+    if (r.event.topic != persistence::admin_audit_topic) continue;
+    ++audit_rows;
+    const auto j = nlohmann::json::parse(r.event.payload);
+    CHECK(r.event.key == j["actor"].get<std::string>());
+  }
+  CHECK(audit_rows == 5);
 }

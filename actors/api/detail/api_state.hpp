@@ -58,6 +58,12 @@ class exchange {
   void not_found(std::string_view path);
   void method_not_allowed(std::string_view allowed);
   bool answered() const noexcept { return answered_; }
+  /// Records the answer in the audit log (a non-GET request of an admin): the
+  /// request's route template and {id} come from the dispatcher, the actor from
+  /// authenticate() or the sign-in. Not called: nothing is audited.
+  void audit_context(const api_state* st, const gateway::http_request& req, std::string route,
+                     std::string target);
+  void set_actor(std::string subject) { actor_ = std::move(subject); }
   /// Adds a response header (Set-Cookie, Cache-Control) to the coming answer.
   void header(std::string name, std::string value) {
     headers_.emplace_back(std::move(name), std::move(value));
@@ -73,6 +79,9 @@ class exchange {
   std::function<void(gateway::http_response)> respond_;
   bool answered_ = false;
   std::vector<std::pair<std::string, std::string>> headers_;
+  const api_state* audit_st_ = nullptr;
+  audit_entry audit_;
+  std::string actor_;
 };
 
 /// The verified caller, or nullopt after answering 401/403 (missing, garbage or
@@ -151,6 +160,7 @@ void get_admin_overview(const api_state&, const gateway::http_request&, std::str
 void get_admin_fleet(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_admin_audit(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_index(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_file(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);

@@ -19,6 +19,9 @@ inline constexpr const char* surge_topic = "rideshard.surge.v1";
 /// Payments (authorized, captured, voided, refunded, ...), key "p-<payment id>"
 /// (actors/payments; pseudonymous ids and amounts only, never card data).
 inline constexpr const char* payment_events_topic = "rideshard.payment-events.v1";
+/// Admin console actions (who, what, when, from where), key: the admin's subject.
+/// Never dropped by retention (docs/events.md).
+inline constexpr const char* admin_audit_topic = "rideshard.admin-audit.v1";
 
 /// Analytics topics (driver locations, quotes, surge): the embedded default's
 /// retention may drop their undelivered rows (store::drop_analytics). Trip events
