@@ -2,6 +2,7 @@
 // bearer-token authentication and the JSON request-body helpers.
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 #include "api/detail/api_state.hpp"
 #include "auth/console_session.hpp"
@@ -43,6 +44,19 @@ int http_status_of(errc code) noexcept {
       return 409;
     case errc::frame_too_large:
       return 413;
+    case errc::payment_declined:
+      return 402;
+    case errc::unknown_payment:
+      return 404;
+    case errc::exceeds_captured:
+      return 409;
+    case errc::invalid_card:
+    case errc::card_expired:
+    case errc::no_payment_method:
+    case errc::idempotency_conflict:
+      return 422;
+    case errc::psp_unavailable:
+      return 503;
     case errc::rate_limited:
       return 429;
     case errc::unavailable:
@@ -152,6 +166,20 @@ std::optional<auth::claims> require_admin(const api_state& st, const gateway::ht
     return std::nullopt;
   }
   return who;
+}
+
+result<std::uint64_t> parse_prefixed_id(std::string_view s, char prefix, const char* what) {
+  const error bad{errc::invalid_argument,
+                  std::string("not a ") + what + " id (" + prefix + "-<n>): " + std::string(s)};
+  if (s.size() < 3 || s.size() > 22 || s[0] != prefix || s[1] != '-' || s[2] == '0') return bad;
+  std::uint64_t v = 0;
+  for (char c : s.substr(2)) {
+    if (c < '0' || c > '9') return bad;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return bad;
+    v = v * 10 + digit;
+  }
+  return v;
 }
 
 result<json> parse_object(std::string_view body) {

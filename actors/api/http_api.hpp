@@ -22,6 +22,9 @@ class user_store;
 namespace rideshard::gateway {
 class metrics;
 }
+namespace rideshard::payments {
+class payment_service;
+}
 
 namespace rideshard::api {
 
@@ -103,6 +106,9 @@ struct api_options {
   std::function<result<void>(audit_entry&)> audit;
   /// The newest `n` entries, newest first.
   std::function<result<std::vector<audit_entry>>(std::size_t n)> recent_audit;
+  /// The payment service behind /api/payments* and /api/drivers/{id}/earnings
+  /// (thread-safe, must outlive the API). nullptr: those answer 503.
+  payments::payment_service* payments = nullptr;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

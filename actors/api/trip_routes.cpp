@@ -1,29 +1,12 @@
 // The trip endpoints over the dispatch node: GET /api/trips/{id}, POST
 // /api/trips (request a ride), PUT /api/trips/{id}/status (arrive, start,
 // complete, cancel) and GET /api/trips/history (from the trip store).
-#include <limits>
-
 #include "api/detail/api_state.hpp"
 #include "auth/rbac.hpp"
 
 namespace rideshard::api::detail {
 
 namespace {
-
-// "<prefix>-<n>": n decimal, 1..2^64-1, no sign, no leading zeros (like auth subjects).
-result<std::uint64_t> parse_prefixed_id(std::string_view s, char prefix, const char* what) {
-  const error bad{errc::invalid_argument,
-                  std::string("not a ") + what + " id (" + prefix + "-<n>): " + std::string(s)};
-  if (s.size() < 3 || s.size() > 22 || s[0] != prefix || s[1] != '-' || s[2] == '0') return bad;
-  std::uint64_t v = 0;
-  for (char c : s.substr(2)) {
-    if (c < '0' || c > '9') return bad;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return bad;
-    v = v * 10 + digit;
-  }
-  return v;
-}
 
 bool is_trip_rider(const auth::claims& who, const schemas::trip_status& s) {
   return who.r == auth::role::rider && who.subject == to_string(s.rider);

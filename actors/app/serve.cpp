@@ -325,6 +325,7 @@ int run_serve(int argc, char** argv) {
   aopts.recent_audit = [s = storage->get()](std::size_t n) { return s->recent_audit(n); };
   aopts.node_id = o.node_id;
   aopts.outbox = [s = storage->get()] { return s->health(); };
+  aopts.payments = &(*pay)->service();
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
   auto http = std::make_unique<api::http_api>(**node, *tokens, users, stats, aopts);

@@ -51,6 +51,7 @@ struct http_request {
   std::string authorization;                 ///< the Authorization header, verbatim
   std::string cookie;      ///< the Cookie header, verbatim (the admin console's session)
   std::string csrf_token;  ///< the X-CSRF-Token header (double-submit check of cookie sessions)
+  std::string idempotency_key;  ///< the Idempotency-Key header, verbatim (empty: none)
   std::string body;
   std::string client_address;  ///< the peer's IP address (login throttling); may be empty
 };

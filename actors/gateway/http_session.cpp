@@ -196,6 +196,7 @@ void http_session::handle_request() {
   out.authorization = std::string(req[http::field::authorization]);
   out.cookie = std::string(req[http::field::cookie]);
   out.csrf_token = std::string(req["X-CSRF-Token"]);
+  out.idempotency_key = std::string(req["Idempotency-Key"]);
   out.body = std::move(req.body());
   beast::error_code ec;
   const auto peer = stream_.next_layer().socket().remote_endpoint(ec);

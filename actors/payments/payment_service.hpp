@@ -130,6 +130,8 @@ class payment_service {
   /// Errors: unknown_payment.
   [[nodiscard]] result<payment_record> get(std::uint64_t id) const;
   earnings earnings_of(driver_id driver) const;
+  /// The only currency payments accept.
+  const std::string& currency() const noexcept { return opts_.currency; }
 
   /// Finishes every payment with a PSP call in flight (after a restart): the
   /// call is sent again with its key (the PSP replays it, so nothing is charged

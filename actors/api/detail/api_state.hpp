@@ -107,6 +107,10 @@ std::optional<auth::user> checked_login(const api_state& st, const gateway::http
 [[nodiscard]] result<json> parse_object(std::string_view body);
 /// Errors: invalid_argument naming the first key not in `known`.
 [[nodiscard]] result<void> only_fields(const json& obj, std::initializer_list<const char*> known);
+/// "<prefix>-<n>" (n decimal, 1..2^64-1, no sign, no leading zeros, like auth
+/// subjects) -> n. Errors: invalid_argument naming `what`.
+[[nodiscard]] result<std::uint64_t> parse_prefixed_id(std::string_view s, char prefix,
+                                                      const char* what);
 /// The string at `key`: nullopt if absent (or null); invalid_argument if not a string.
 [[nodiscard]] result<std::optional<std::string>> optional_string(const json& obj, const char* key);
 /// Same, but missing_field if absent.
@@ -163,6 +167,20 @@ void get_admin_driver(const api_state&, const gateway::http_request&, std::strin
 void get_admin_audit(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_index(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_file(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_payments(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_payment(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_payment_capture(const api_state&, const gateway::http_request&, std::string_view,
+                          exchange&);
+void post_payment_cancel(const api_state&, const gateway::http_request&, std::string_view,
+                         exchange&);
+void post_payment_refund(const api_state&, const gateway::http_request&, std::string_view,
+                         exchange&);
+void get_payment_methods(const api_state&, const gateway::http_request&, std::string_view,
+                         exchange&);
+void post_payment_methods(const api_state&, const gateway::http_request&, std::string_view,
+                          exchange&);
+void get_driver_earnings(const api_state&, const gateway::http_request&, std::string_view,
+                         exchange&);
 void get_health(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 
 }  // namespace rideshard::api::detail
