@@ -109,6 +109,10 @@ struct api_options {
   /// The payment service behind /api/payments* and /api/drivers/{id}/earnings
   /// (thread-safe, must outlive the API). nullptr: those answer 503.
   payments::payment_service* payments = nullptr;
+  /// POST /api/trips refuses riders without a usable payment method (422
+  /// no_payment_method); the WebSocket side is api::ride_gate. Off by default
+  /// ([payments] require_payment_method).
+  bool require_payment_method = false;
 };
 
 /// Routes and answers /api/* and /health (docs/http-api.md lists every endpoint).

@@ -2,7 +2,9 @@
 // /api/trips (request a ride), PUT /api/trips/{id}/status (arrive, start,
 // complete, cancel) and GET /api/trips/history (from the trip store).
 #include "api/detail/api_state.hpp"
+#include "api/ride_gate.hpp"
 #include "auth/rbac.hpp"
+#include "payments/payment_service.hpp"
 
 namespace rideshard::api::detail {
 
@@ -138,6 +140,12 @@ void post_trips(const api_state& st, const gateway::http_request& req, std::stri
     auto q = parse_prefixed_id(**quote, 'q', "quote");
     if (!q) return ex.fail(q.err());
     r.quote = quote_id{*q};
+  }
+  if (st.opts.require_payment_method) {
+    if (st.opts.payments == nullptr)
+      return ex.fail(error{errc::unavailable, "payments are not configured on this node"});
+    if (!st.opts.payments->has_usable_method(*rider))
+      return ex.fail(error{errc::no_payment_method, no_payment_method_message});
   }
   // Blocks this thread up to dispatch_options::query_timeout: the rider actor
   // creates the trip and answers once `requested` is durable.

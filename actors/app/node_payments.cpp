@@ -24,6 +24,7 @@ result<payments_config> read_payments_config(
   c.stripe_timeout_ms = p["stripe_timeout_ms"].value_or(c.stripe_timeout_ms);
   c.tax_permille = p["tax_permille"].value_or(c.tax_permille);
   c.commission_permille = p["commission_permille"].value_or(c.commission_permille);
+  c.require_payment_method = p["require_payment_method"].value_or(false);
   const auto s = p["sandbox"];
   c.sandbox.seed = s["seed"].value_or(std::int64_t{1});
   c.sandbox.decline = s["decline"].value_or(0.0);

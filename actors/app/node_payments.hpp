@@ -40,6 +40,8 @@ struct payments_config {
   payments::sandbox_faults sandbox;  ///< failure injection for the demo and chaos runs
   std::int32_t tax_permille = 0;
   std::int32_t commission_permille = 250;
+  /// Riders need a usable payment method to request a ride (WebSocket and HTTP).
+  bool require_payment_method = false;
 };
 
 /// Reads [payments] of `doc`; `path` resolves a path relative to the config file.

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "api/http_api.hpp"
+#include "api/ride_gate.hpp"
 #include "app/node_payments.hpp"
 #include "app/node_storage.hpp"
 #include "auth/jwt.hpp"
@@ -326,6 +327,7 @@ int run_serve(int argc, char** argv) {
   aopts.node_id = o.node_id;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   aopts.payments = &(*pay)->service();
+  aopts.require_payment_method = o.payments.require_payment_method;
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
   auto http = std::make_unique<api::http_api>(**node, *tokens, users, stats, aopts);
@@ -337,7 +339,15 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "event=account_revoked subject=%s sessions_closed=%zu\n", subject.c_str(),
                  closed);
   });
-  auto port = gw.start(o.gw, **node, *http, stats);
+  // [payments] require_payment_method: ride requests over WebSocket pass the
+  // payment-method check at the boundary before the node sees them.
+  std::unique_ptr<api::ride_gate> gate;
+  if (o.payments.require_payment_method)
+    gate = std::make_unique<api::ride_gate>(**node, make_verifier(*tokens), (*pay)->service(),
+                                            stats, unix_ms);
+  gateway::ws_handler& ws =
+      gate ? static_cast<gateway::ws_handler&>(*gate) : static_cast<gateway::ws_handler&>(**node);
+  auto port = gw.start(o.gw, ws, *http, stats);
   if (!port) {
     std::fprintf(stderr, "rideshard serve: cannot listen on %s:%u: %s\n", o.gw.address.c_str(),
                  o.gw.port, port.err().message.c_str());

@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "api/http_api.hpp"
+#include "api/ride_gate.hpp"
 #include "auth/jwt.hpp"
 #include "auth/user_store.hpp"
 #include "gateway/metrics.hpp"
 #include "node/dispatch_node.hpp"
+#include "node_harness.hpp"
 #include "payments_fixture.hpp"
 
 using namespace rideshard;
@@ -43,7 +45,7 @@ struct api_payments_fixture {
   std::unique_ptr<node::dispatch_node> node;
   std::unique_ptr<api::http_api> api;
 
-  explicit api_payments_fixture(bool with_payments = true) {
+  explicit api_payments_fixture(bool with_payments = true, bool require_method = false) {
     auto t = auth::token_authority::create(std::string(48, 's'), "rideshard",
                                            [] { return test::pay_t0_ms / 1000; });
     REQUIRE(t.ok());
@@ -66,6 +68,7 @@ struct api_payments_fixture {
     api::api_options opts;
     opts.now_ms = [] { return test::pay_t0_ms; };
     opts.payments = with_payments ? pay.service.get() : nullptr;
+    opts.require_payment_method = require_method;
     api = std::make_unique<api::http_api>(*node, *tokens, users, stats, std::move(opts));
   }
   ~api_payments_fixture() {
@@ -324,4 +327,72 @@ TEST_CASE("a node without payments answers 503 on every payment route") {
   const auto rider = f.mint("r-7", auth::role::rider);
   CHECK(f.call("GET", "/api/payments/methods", rider).status == 503);
   CHECK(f.call("POST", "/api/payments", rider, pay_body(1), "k").status == 503);
+}
+
+TEST_CASE("require_payment_method: POST /api/trips refuses a rider without a usable card") {
+  api_payments_fixture f(true, true);
+  const auto rider = f.mint("r-7", auth::role::rider);
+  const std::string trip =
+      R"({"pickup":{"lat":40.754,"lng":-73.984},"dropoff":{"lat":40.774,"lng":-73.974}})";
+  auto refused = f.call("POST", "/api/trips", rider, trip);
+  CHECK(refused.status == 422);
+  CHECK(refused.code() == "no_payment_method");
+  f.add_card(rider);
+  auto ok = f.call("POST", "/api/trips", rider, trip);
+  CHECK_MESSAGE(ok.status == 201, ok.body);
+  // Off (the default): no card needed.
+  api_payments_fixture off;
+  CHECK(off.call("POST", "/api/trips", off.mint("r-8", auth::role::rider), trip).status == 201);
+}
+
+namespace {
+// Records what the gate lets through to the node.
+struct recording_handler final : gateway::ws_handler {
+  std::vector<schemas::client_message> seen;
+  void on_open(const gateway::connection_ptr&) override {}
+  void on_message(const gateway::connection_ptr&, schemas::client_message m) override {
+    seen.push_back(std::move(m));
+  }
+  void on_close(const gateway::connection_ptr&) override {}
+};
+}  // namespace
+
+TEST_CASE("ride_gate: a WebSocket ride_request without a usable card gets no_payment_method") {
+  api_payments_fixture f;
+  recording_handler node;
+  const auth::token_authority* ta = &*f.tokens;
+  api::ride_gate gate(
+      node,
+      [ta](const std::string& token) -> result<node::identity> {
+        auto c = ta->verify(token);
+        if (!c) return c.err();
+        return node::identity{
+            c->subject, c->r == auth::role::driver ? schemas::role::driver : schemas::role::rider};
+      },
+      *f.pay.service, f.stats, [] { return test::pay_t0_ms; });
+  auto conn = std::make_shared<test::fake_connection>(1, gateway::endpoint::rider);
+  const std::string rider = f.mint("r-7", auth::role::rider);
+  gate.on_open(conn);
+  gate.on_message(conn, {1, schemas::hello{rider, "test", false}});
+  schemas::ride_request ride;
+  ride.pickup = lat_lng{40.754, -73.984};
+  ride.dropoff = lat_lng{40.774, -73.974};
+  gate.on_message(conn, {2, ride});
+  auto err = conn->wait<schemas::error_reply>();
+  REQUIRE(err);
+  CHECK(err->second.code == errc::no_payment_method);
+  CHECK(err->second.ref_seq == 2);
+  CHECK(err->first.reply_to == 2);
+  REQUIRE(node.seen.size() == 1);  // the hello went through, the ride did not
+  CHECK(f.stats.errors(errc::no_payment_method) == 1);
+
+  f.add_card(rider);
+  gate.on_message(conn, {3, ride});
+  REQUIRE(node.seen.size() == 2);
+  CHECK(node.seen[1].seq == 3);
+  // A connection that has not said hello: the node refuses it itself.
+  auto fresh = std::make_shared<test::fake_connection>(2, gateway::endpoint::rider);
+  gate.on_message(fresh, {1, ride});
+  CHECK(node.seen.size() == 3);
+  gate.on_close(conn);
 }
