@@ -12,6 +12,7 @@
 #include "node/fleet_feed.hpp"
 #include "node/journal.hpp"
 #include "node/log_sink.hpp"
+#include "node/message_types.hpp"
 #include "node/protocol.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/schemas/records.hpp"
@@ -86,6 +87,7 @@ namespace {
 struct node_config : caf::actor_system_config {
   explicit node_config(std::size_t threads) {
     if (threads > 0) set("scheduler.max-threads", threads);
+    add_node_message_types(*this);
   }
 };
 

@@ -292,7 +292,7 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
         arm_idle(self);
       },
       [=](client_atom, client_envelope& env) { on_client(self, env); },
-      [=](offer_atom, offer_delivery& d) { on_offer(self, d); },
+      [=](offer_delivery& d) { on_offer(self, d); },
       [=](http_cmd_atom, http_trip_command& c) {  // PUT /api/trips/{id}/status
         to_trip(self, {}, c.trip, c.kind, std::move(c.pin), std::move(c.reason), c.answer_to);
       },

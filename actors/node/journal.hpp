@@ -27,6 +27,10 @@ struct commit_outcome {
   errc code = errc::ok;
   std::string message;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, commit_outcome& x) {
+  return f(caf::meta::type_name("commit_outcome"), x.code, x.message);
+}
 
 /// Default bound on analytics batches waiting for the next group commit.
 inline constexpr std::size_t default_max_pending_events = 10'000;
@@ -47,4 +51,3 @@ caf::actor spawn_journal(caf::actor_system& sys, persistence::store& s, node_sta
 }  // namespace rideshard::node
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::batch_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::commit_outcome)

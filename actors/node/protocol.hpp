@@ -1,6 +1,8 @@
 // Internal actor protocol of the node: atoms, message payloads and the shared
-// node context. Single-node only so far: payloads are whitelisted as unsafe
-// (local) message types; crossing nodes needs inspect() + add_message_type.
+// node context. Payloads that are plain values carry inspect() and are
+// registered by add_node_message_types (node/message_types.hpp); the rest
+// (connection pointers, shared jobs, steady_clock points) are still whitelisted
+// as unsafe, local-only message types.
 #pragma once
 
 #include <atomic>
@@ -21,6 +23,7 @@
 #include "gateway/handlers.hpp"
 #include "node/dispatch_node.hpp"
 #include "node/fleet_view.hpp"
+#include "node/inspect.hpp"
 #include "node/node_stats.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
@@ -39,12 +42,7 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using avail_atom = caf::atom_constant<caf::atom("avail")>;
 using unavail_atom = caf::atom_constant<caf::atom("unavail")>;
-using quote_atom = caf::atom_constant<caf::atom("quote")>;
-using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
-using closed_atom = caf::atom_constant<caf::atom("closed")>;
-using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
-using offer_atom = caf::atom_constant<caf::atom("offer")>;
 using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
@@ -113,13 +111,34 @@ struct driver_avail {
   lat_lng pos;
   caf::actor actor;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, driver_avail& x) {
+  return f(caf::meta::type_name("driver_avail"), x.driver, x.pos, x.actor);
+}
 
-/// A new ride request for the matcher of its pickup shard.
+/// Trip -> matcher of its pickup shard: a new ride request.
 struct dispatch_request {
   trip_id trip;
   lat_lng pickup;
   caf::actor trip_actor;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dispatch_request& x) {
+  return f(caf::meta::type_name("dispatch_request"), x.trip, x.pickup, x.trip_actor);
+}
+
+/// Trip -> matcher: dispatch again after the assigned driver backed out; the
+/// drivers in `excluded` are never offered this trip again.
+struct redispatch_request {
+  trip_id trip;
+  lat_lng pickup;
+  caf::actor trip_actor;
+  std::vector<driver_id> excluded;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, redispatch_request& x) {
+  return f(caf::meta::type_name("redispatch_request"), x.trip, x.pickup, x.trip_actor, x.excluded);
+}
 
 /// Matcher -> trip: offer the trip to this driver now.
 struct offer_to {
@@ -129,6 +148,31 @@ struct offer_to {
   std::uint32_t attempt = 0;
   std::int32_t surge_permille = 1000;  ///< surge at the pickup when dispatched
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_to& x) {
+  return f(caf::meta::type_name("offer_to"), x.driver, x.driver_actor, x.pickup_eta_s, x.attempt,
+           x.surge_permille);
+}
+
+/// Matcher -> itself: the offer timer of `attempt` of `trip` ran out.
+struct offer_timer {
+  trip_id trip;
+  std::uint32_t attempt = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_timer& x) {
+  return f(caf::meta::type_name("offer_timer"), x.trip, x.attempt);
+}
+
+/// Matcher -> trip (and trip -> itself, retrying a failed commit): the open
+/// offer to `driver` timed out.
+struct offer_timed_out {
+  driver_id driver;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_timed_out& x) {
+  return f(caf::meta::type_name("offer_timed_out"), x.driver);
+}
 
 /// Trip -> driver: the wire offer plus whom to answer.
 struct offer_delivery {
@@ -146,6 +190,19 @@ struct offer_closed {
   bool accepted = false;
   bool driver_free = true;  ///< put the driver back into the index
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_closed& x) {
+  return f(caf::meta::type_name("offer_closed"), x.trip, x.driver, x.accepted, x.driver_free);
+}
+
+/// Trip -> matcher: the trip reached a terminal state (forget its request).
+struct trip_finished {
+  trip_id trip;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_finished& x) {
+  return f(caf::meta::type_name("trip_finished"), x.trip);
+}
 
 /// Trip -> rider and driver: the trip changed (each gets its own view).
 struct trip_update {
@@ -154,6 +211,11 @@ struct trip_update {
   caf::actor trip_actor;
   caf::actor rider_actor;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_update& x) {
+  auto receipt = opt(x.receipt);
+  return f(caf::meta::type_name("trip_update"), x.status, receipt, x.trip_actor, x.rider_actor);
+}
 
 /// Entity -> trip: a client command on the trip.
 struct trip_command {
@@ -173,13 +235,18 @@ struct trip_command {
 struct position_push {
   schemas::driver_position wire;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, position_push& x) {
+  return f(caf::meta::type_name("position_push"), x.wire);
+}
 
-/// A quote request/answer between rider and matcher.
+/// Rider -> matcher: price this ride (answered with a quote_answer message).
 struct quote_ask {
   schemas::quote_request req;
   reply_to reply;
   caf::actor rider_actor;
 };
+/// Matcher -> rider: the quote for a quote_ask.
 struct quote_answer {
   schemas::quote wire;
   lat_lng pickup;
@@ -192,13 +259,25 @@ struct nearby_query {
   double radius_m = 0;
   std::size_t k = 0;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nearby_query& x) {
+  return f(caf::meta::type_name("nearby_query"), x.center, x.radius_m, x.k);
+}
 struct nearby_answer {
   std::vector<neighbor> hits;
   errc code = errc::ok;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nearby_answer& x) {
+  return f(caf::meta::type_name("nearby_answer"), x.hits, x.code);
+}
 struct snapshot_answer {
   schemas::trip_status status;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_answer& x) {
+  return f(caf::meta::type_name("snapshot_answer"), x.status);
+}
 
 /// The fields of a trip_status that come straight from the trip (pin included;
 /// no ETAs, no live position, updated_at_ms unset): callers add the rest.
@@ -209,27 +288,12 @@ std::uint64_t parse_subject(const std::string& subject, char kind);
 
 }  // namespace rideshard::node
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::errc)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::client_envelope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::attach_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::driver_avail)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::dispatch_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::offer_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::offer_delivery)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::offer_closed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::position_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::quote_ask)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::quote_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::nearby_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::nearby_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::snapshot_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::driver_id)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::trip_id)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::lat_lng)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<rideshard::driver_id>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::schemas::trip_status)
 
 // ---- fleet feed and batched nearby queries (/v1/admin), see fleet_feed.hpp ----
 
@@ -276,6 +340,10 @@ struct trip_answer {
   std::string message;
   schemas::trip_status status;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_answer& x) {
+  return f(caf::meta::type_name("trip_answer"), x.code, x.message, x.status);
+}
 
 /// Facade -> rider actor: a ride request from POST /api/trips.
 struct http_ride {
@@ -292,6 +360,10 @@ struct http_trip_command {
   std::string reason;
   caf::actor answer_to;  ///< receives (answer_atom, trip_answer)
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_trip_command& x) {
+  return f(caf::meta::type_name("http_trip_command"), x.trip, x.kind, x.pin, x.reason, x.answer_to);
+}
 
 /// Sends a refusal to a waiting caller. Not counted here: the HTTP layer counts
 /// every refusal it answers (errors_total{code}).
@@ -301,9 +373,7 @@ inline void answer_error(const caf::actor& to, errc code, std::string message) {
 
 }  // namespace rideshard::node
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::http_ride)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::http_trip_command)
 
 // ---- cross-shard candidate search, see region_matcher.cpp / shard_search.hpp ----
 
@@ -320,13 +390,25 @@ struct probe_query {
   std::size_t k = 0;
   bool with_fleet = false;  ///< nearby queries: include fed drivers (never dispatched)
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, probe_query& x) {
+  return f(caf::meta::type_name("probe_query"), x.center, x.radius_m, x.k, x.with_fleet);
+}
 struct shard_probe {
   std::vector<probe_query> queries;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_probe& x) {
+  return f(caf::meta::type_name("shard_probe"), x.queries);
+}
 /// hits[i] answers queries[i], nearest first (ties by id).
 struct shard_probe_answer {
   std::vector<std::vector<neighbor>> hits;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_probe_answer& x) {
+  return f(caf::meta::type_name("shard_probe_answer"), x.hits);
+}
 
 /// Owner matcher -> asking matcher: whether `driver` was still available and is
 /// now out of the owner's index (held for the asker's offer).
@@ -335,12 +417,12 @@ struct reserve_answer {
   lat_lng pos;  ///< its indexed position, to put it back (release_atom)
   caf::actor driver_actor;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reserve_answer& x) {
+  return f(caf::meta::type_name("reserve_answer"), x.ok, x.pos, x.driver_actor);
+}
 
 }  // namespace rideshard::node
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_probe_answer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::reserve_answer)
 
 // ---- location batching, see position_buffer.hpp ----
 

@@ -277,8 +277,8 @@ void send_offer(matcher_actor* self, pending_request& p, trip_id trip, driver_id
   if (!owner) remove_driver(self, d);  // one offer per driver at a time
   st.on_offer[d] = held_driver{pos, owner};
   offer_to msg{d, driver_actor, static_cast<std::uint32_t>(std::lround(eta_s)), p.attempt, p.surge};
-  self->send(p.trip_actor, offer_atom::value, std::move(msg));
-  self->delayed_send(self, st.ctx->offer_timeout(*st.reg), timeout_atom::value, trip, p.attempt);
+  self->send(p.trip_actor, std::move(msg));
+  self->delayed_send(self, st.ctx->offer_timeout(*st.reg), offer_timer{trip, p.attempt});
 }
 
 void send_local_offer(matcher_actor* self, pending_request& p, trip_id trip, driver_id d,
@@ -559,7 +559,7 @@ void send_quote(matcher_actor* self, const caf::actor& to, quote_answer&& a) {
   if (st.ctx->journal)
     if (auto cell = st.surge->cell_for(a.pickup))
       st.events.quote(*st.ctx, a.wire, rider_of(*st.ctx, a.reply), a.pickup, a.dropoff, *cell);
-  self->send(to, quote_atom::value, std::move(a));
+  self->send(to, std::move(a));
 }
 
 // Our part of a nearby query (live + fed drivers) and the radius the
@@ -668,7 +668,7 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         solve_window(self);
         sync_pending(self);
       },
-      [=](dispatch_atom, dispatch_request& r) {
+      [=](dispatch_request& r) {
         auto& s = self->state;
         sync_positions(self);
         pending_request p;
@@ -686,15 +686,15 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         try_offer(self, r.trip);
         sync_pending(self);
       },
-      [=](timeout_atom, trip_id t, std::uint32_t attempt) {
+      [=](offer_timer& t) {
         auto& s = self->state;
-        auto it = s.pending.find(t);
-        if (it == s.pending.end() || it->second.attempt != attempt || !it->second.offered.valid() ||
-            it->second.reserving)
+        auto it = s.pending.find(t.trip);
+        if (it == s.pending.end() || it->second.attempt != t.attempt ||
+            !it->second.offered.valid() || it->second.reserving)
           return;
-        self->send(it->second.trip_actor, timeout_atom::value, it->second.offered);
+        self->send(it->second.trip_actor, offer_timed_out{it->second.offered});
       },
-      [=](closed_atom, offer_closed& c) {
+      [=](offer_closed& c) {
         auto& s = self->state;
         sync_positions(self);  // a re-announced driver's newer position wins over put_back
         auto it = s.pending.find(c.trip);
@@ -725,24 +725,23 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         }
         sync_pending(self);
       },
-      [=](closed_atom, trip_id t) {
-        self->state.pending.erase(t);
+      [=](trip_finished& f) {
+        self->state.pending.erase(f.trip);
         sync_pending(self);
       },
-      [=](dispatch_atom, trip_id t, caf::actor trip_actor, lat_lng pickup,
-          std::vector<driver_id> excluded) {  // re-dispatch after a driver backed out
+      [=](redispatch_request& r) {  // the assigned driver backed out
         auto& s = self->state;
         sync_positions(self);
         pending_request p;
-        p.trip_actor = std::move(trip_actor);
-        p.pickup = pickup;
+        p.trip_actor = std::move(r.trip_actor);
+        p.pickup = r.pickup;
         p.requested_at_ms = s.ctx->now();
-        p.excluded.insert(excluded.begin(), excluded.end());
-        s.pending[t] = std::move(p);
-        try_offer(self, t);
+        p.excluded.insert(r.excluded.begin(), r.excluded.end());
+        s.pending[r.trip] = std::move(p);
+        try_offer(self, r.trip);
         sync_pending(self);
       },
-      [=](quote_atom, quote_ask& q) {
+      [=](quote_ask& q) {
         auto& s = self->state;
         sync_positions(self);
         quote_answer a{make_quote(self, q.req.pickup, q.req.dropoff), q.req.pickup, q.req.dropoff,

@@ -45,7 +45,7 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto m = st.ctx->router->matcher_at(q.pickup);
   if (!m || !st.ctx->router->shard_of(q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  self->send(m, quote_atom::value, quote_ask{q, rt, self});
+  self->send(m, quote_ask{q, rt, self});
 }
 
 // A refusal goes to the HTTP caller when there is one, else to the frame's connection.
@@ -138,7 +138,7 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
           return answer_error(c.answer_to, errc::forbidden, "riders may only cancel a trip");
         on_cancel(self, {}, c.trip, std::move(c.reason), c.answer_to);
       },
-      [=](quote_atom, quote_answer& a) {
+      [=](quote_answer& a) {
         auto& st = self->state;
         prune_quotes(st);
         st.ctx->send(a.reply.conn, a.wire, a.reply.seq);

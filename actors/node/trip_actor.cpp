@@ -120,8 +120,7 @@ void notify(trip_self* self, std::uint64_t rider_seq, const caf::actor& driver,
 void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
                  trip_state shown = trip_state::expired, bool tell = true) {
   auto& st = self->state;
-  if (st.matcher)
-    self->send(st.matcher, closed_atom::value, offer_closed{st.t.id, d, accepted, driver_free});
+  if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, d, accepted, driver_free});
   if (!accepted && driver_free && st.offered_actor) {
     auto v = view(st, false);
     v.driver = d;
@@ -133,7 +132,7 @@ void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
 
 void finish(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher) self->send(st.matcher, closed_atom::value, st.t.id);
+  if (st.matcher) self->send(st.matcher, trip_finished{st.t.id});
   // Linger so late frames still get a precise answer, then stop.
   self->delayed_send(self, st.ctx->opts.idle_timeout, stop_atom::value);
 }
@@ -211,8 +210,8 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
     st.driver_actor = nullptr;
     notify(self, 0, released, seq, true);
     if (st.matcher)
-      self->send(st.matcher, dispatch_atom::value, st.t.id, caf::actor{self}, st.t.pickup,
-                 st.backed_out);
+      self->send(st.matcher,
+                 redispatch_request{st.t.id, st.t.pickup, caf::actor{self}, st.backed_out});
   } else if (c.kind != trip_event_kind::decline) {
     notify(self, by_rider ? seq : 0, st.driver_actor, by_rider ? 0 : seq);
   }
@@ -287,8 +286,7 @@ void on_command(trip_self* self, trip_command& c) {
         answer_error(c.answer_to, o.code, o.message);
         if (c.reply.conn) self->state.ctx->send_error(c.reply, o.code, o.message);
         if (busy && self->state.matcher)  // nobody else will put the offer back
-          self->send(self->state.matcher, closed_atom::value,
-                     offer_closed{self->state.t.id, offered_to, false, false});
+          self->send(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
       });
 }
 
@@ -301,8 +299,7 @@ void on_offer(trip_self* self, offer_to& o) {
   const auto before = st.t;
   const auto from = st.t.state;
   if (!apply(st.t, ev, st.rules)) {  // cancelled meanwhile: the driver is free
-    if (st.matcher)
-      self->send(st.matcher, closed_atom::value, offer_closed{st.t.id, o.driver, false, true});
+    if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, o.driver, false, true});
     return;
   }
   if (!st.quoted && st.t.offers_made == 1) st.t.surge_permille = o.surge_permille;
@@ -320,17 +317,16 @@ void on_offer(trip_self* self, offer_to& o) {
     schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
                      s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
     const auto first = s.offer_answered ? std::chrono::steady_clock::time_point{} : s.request_in;
-    self->send(o.driver_actor, offer_atom::value, offer_delivery{std::move(w), self, first});
+    self->send(o.driver_actor, offer_delivery{std::move(w), self, first});
     notify(self, 0, {}, 0);
   };
-  durably(
-      self, before, schemas::trip_event_type::offered, from, deliver,
-      [=](const commit_outcome& oc) {
-        log_not_durable(self, oc);
-        auto& s = self->state;
-        if (s.matcher)  // the driver goes back; the matcher offers again later
-          self->send(s.matcher, closed_atom::value, offer_closed{s.t.id, o.driver, false, true});
-      });
+  durably(self, before, schemas::trip_event_type::offered, from, deliver,
+          [=](const commit_outcome& oc) {
+            log_not_durable(self, oc);
+            auto& s = self->state;
+            if (s.matcher)  // the driver goes back; the matcher offers again later
+              self->send(s.matcher, offer_closed{s.t.id, o.driver, false, true});
+          });
 }
 
 // Applies a system event (offer timeout, expiry) durably; retried in a second
@@ -348,7 +344,7 @@ void system_event(trip_self* self, trip_event ev, Then then) {
         if (ev.kind == trip_event_kind::expire)
           self->delayed_send(self, std::chrono::seconds(1), expire_atom::value);
         else
-          self->delayed_send(self, std::chrono::seconds(1), timeout_atom::value, ev.driver);
+          self->delayed_send(self, std::chrono::seconds(1), offer_timed_out{ev.driver});
       });
 }
 
@@ -396,8 +392,7 @@ void arm_expiry(trip_self* self) {
 
 void ask_matcher(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher)
-    self->send(st.matcher, dispatch_atom::value, dispatch_request{st.t.id, st.t.pickup, self});
+  if (st.matcher) self->send(st.matcher, dispatch_request{st.t.id, st.t.pickup, self});
 }
 
 // A new trip: durable `requested` first, then the rider hears and dispatch starts.
@@ -502,9 +497,9 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
   else
     start_new(self, init);
   return {
-      [=](offer_atom, offer_to& o) { on_offer(self, o); },
+      [=](offer_to& o) { on_offer(self, o); },
       [=](command_atom, trip_command& c) { on_command(self, c); },
-      [=](timeout_atom, driver_id d) { on_offer_timeout(self, d); },
+      [=](offer_timed_out& t) { on_offer_timeout(self, t.driver); },
       [=](expire_atom) { on_expire(self); },
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
       [=](stop_atom) {

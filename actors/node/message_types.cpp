@@ -1,0 +1,51 @@
+// The registered names of the node's message types (see message_types.hpp).
+#include "node/message_types.hpp"
+
+namespace rideshard::node {
+
+#define RIDESHARD_MESSAGE_NAME(type, name) \
+  template <>                              \
+  const char* message_type_name<type>() {  \
+    return name;                           \
+  }
+
+RIDESHARD_MESSAGE_NAME(driver_id, "rideshard::driver_id")
+RIDESHARD_MESSAGE_NAME(trip_id, "rideshard::trip_id")
+RIDESHARD_MESSAGE_NAME(rider_id, "rideshard::rider_id")
+RIDESHARD_MESSAGE_NAME(lat_lng, "rideshard::lat_lng")
+RIDESHARD_MESSAGE_NAME(errc, "rideshard::errc")
+RIDESHARD_MESSAGE_NAME(schemas::trip_status, "rideshard::trip_status")
+RIDESHARD_MESSAGE_NAME(driver_avail, "rideshard::driver_avail")
+RIDESHARD_MESSAGE_NAME(dispatch_request, "rideshard::dispatch_request")
+RIDESHARD_MESSAGE_NAME(redispatch_request, "rideshard::redispatch_request")
+RIDESHARD_MESSAGE_NAME(offer_to, "rideshard::offer_to")
+RIDESHARD_MESSAGE_NAME(offer_timer, "rideshard::offer_timer")
+RIDESHARD_MESSAGE_NAME(offer_timed_out, "rideshard::offer_timed_out")
+RIDESHARD_MESSAGE_NAME(offer_closed, "rideshard::offer_closed")
+RIDESHARD_MESSAGE_NAME(trip_finished, "rideshard::trip_finished")
+RIDESHARD_MESSAGE_NAME(trip_update, "rideshard::trip_update")
+RIDESHARD_MESSAGE_NAME(position_push, "rideshard::position_push")
+RIDESHARD_MESSAGE_NAME(nearby_query, "rideshard::nearby_query")
+RIDESHARD_MESSAGE_NAME(nearby_answer, "rideshard::nearby_answer")
+RIDESHARD_MESSAGE_NAME(snapshot_answer, "rideshard::snapshot_answer")
+RIDESHARD_MESSAGE_NAME(trip_answer, "rideshard::trip_answer")
+RIDESHARD_MESSAGE_NAME(http_trip_command, "rideshard::http_trip_command")
+RIDESHARD_MESSAGE_NAME(shard_probe, "rideshard::shard_probe")
+RIDESHARD_MESSAGE_NAME(shard_probe_answer, "rideshard::shard_probe_answer")
+RIDESHARD_MESSAGE_NAME(reserve_answer, "rideshard::reserve_answer")
+RIDESHARD_MESSAGE_NAME(commit_outcome, "rideshard::commit_outcome")
+
+#undef RIDESHARD_MESSAGE_NAME
+
+namespace {
+
+template <class... Ts>
+void add_all(caf::actor_system_config& cfg, caf::detail::type_list<Ts...>) {
+  (cfg.add_message_type<Ts>(message_type_name<Ts>()), ...);
+}
+
+}  // namespace
+
+void add_node_message_types(caf::actor_system_config& cfg) { add_all(cfg, node_message_types{}); }
+
+}  // namespace rideshard::node

@@ -1,0 +1,33 @@
+// Every value type that travels between the node's actors as a message
+// element, and their registration with CAF's type system: a type crossing
+// nodes must be registered on every node under the same name (an unregistered
+// type fails silently). Internal to node/.
+#pragma once
+
+#include "node/journal.hpp"
+#include "node/protocol.hpp"
+
+namespace rideshard::node {
+
+/// The registered message types (tests round-trip each of them through CAF's
+/// binary serializer). Types still whitelisted with CAF_ALLOW_UNSAFE_MESSAGE_TYPE
+/// (connection pointers, shared jobs, steady_clock points) are local-only and
+/// not listed.
+using node_message_types =
+    caf::detail::type_list<driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status,
+                           driver_avail, dispatch_request, redispatch_request, offer_to,
+                           offer_timer, offer_timed_out, offer_closed, trip_finished, trip_update,
+                           position_push, nearby_query, nearby_answer, snapshot_answer, trip_answer,
+                           http_trip_command, shard_probe, shard_probe_answer, reserve_answer,
+                           commit_outcome>;
+
+/// Registers every type of node_message_types under a stable name
+/// ("rideshard::<type>"). Call on each node's config before the actor system
+/// is created.
+void add_node_message_types(caf::actor_system_config& cfg);
+
+/// The name a type is registered under (for tests and diagnostics).
+template <class T>
+const char* message_type_name();
+
+}  // namespace rideshard::node
