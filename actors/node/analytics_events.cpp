@@ -120,11 +120,4 @@ void matcher_events::surge_seen(const node_context& ctx, surge_engine& engine, c
   publish(ctx, "surge", [&](persistence::write_batch& b) { return b.add_surge_event(ev); });
 }
 
-rider_id rider_of(const node_context& ctx, const reply_to& to) {
-  if (!to.conn || !ctx.subject_of) return {};
-  const auto subject = ctx.subject_of(to.conn->id());
-  if (subject.size() < 3 || subject[0] != 'r' || subject[1] != '-') return {};
-  return rider_id{std::strtoull(subject.c_str() + 2, nullptr, 10)};
-}
-
 }  // namespace rideshard::node

@@ -59,7 +59,4 @@ class matcher_events {
   std::unordered_map<std::uint64_t, surge_cell> surge_;
 };
 
-/// The rider of a reply address ("r-42" of its connection; none for HTTP).
-rider_id rider_of(const node_context& ctx, const reply_to& to);
-
 }  // namespace rideshard::node

@@ -14,6 +14,7 @@
 #include "node/log_sink.hpp"
 #include "node/message_types.hpp"
 #include "node/protocol.hpp"
+#include "node/session_registry.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/schemas/records.hpp"
 
@@ -27,8 +28,8 @@ std::uint64_t node_context::next_id() {
   return ids_->next();
 }
 
-void node_context::send(const gateway::connection_ptr& conn, schemas::server_body body,
-                        std::uint64_t reply_seq) {
+void node_context::write(const gateway::connection_ptr& conn, schemas::server_body body,
+                         std::uint64_t reply_seq) {
   if (!conn) return;
   schemas::server_message m;
   m.seq = ++frame_seq_;
@@ -38,16 +39,37 @@ void node_context::send(const gateway::connection_ptr& conn, schemas::server_bod
   conn->send(std::move(m));
 }
 
-void node_context::send_error(const reply_to& to, errc code, std::string message) {
+void node_context::send(session_ref to, schemas::server_body body, std::uint64_t reply_seq) {
+  // Sessions of other nodes are reached through their own registry (cluster work).
+  if (!to || to.node != opts.node_id || !sessions) return;
+  caf::anon_send(sessions, session_frame{to.id, std::move(body), reply_seq});
+}
+
+void node_context::close(session_ref to, std::string reason) {
+  if (!to || to.node != opts.node_id || !sessions) return;
+  caf::anon_send(sessions, session_close{to.id, std::move(reason)});
+}
+
+void node_context::refused(std::uint64_t session, std::uint64_t seq, errc code,
+                           const std::string& message) {
   stats.error(code);
   auto& log = logger();
   if (log.should_log(spdlog::level::warn)) {
-    const std::uint64_t conn = to.conn ? to.conn->id() : 0;
-    const std::string who = to.conn && subject_of ? subject_of(conn) : std::string("-");
+    const std::string who = session != 0 && subject_of ? subject_of(session) : std::string("-");
     log.warn("event=refused code={} subject={} conn={} seq={} msg=\"{}\"", to_string(code), who,
-             conn, to.seq, message);
+             session, seq, message);
   }
-  send(to.conn, schemas::error_reply{code, std::move(message), to.seq}, to.seq);
+}
+
+void node_context::send_error(const reply_to& to, errc code, std::string message) {
+  refused(to.session.id, to.seq, code, message);
+  send(to.session, schemas::error_reply{code, std::move(message), to.seq}, to.seq);
+}
+
+void node_context::write_error(const gateway::connection_ptr& conn, std::uint64_t seq, errc code,
+                               std::string message) {
+  refused(conn ? conn->id() : 0, seq, code, message);
+  write(conn, schemas::error_reply{code, std::move(message), seq}, seq);
 }
 
 std::chrono::milliseconds node_context::offer_timeout(const region& r) const {
@@ -129,6 +151,7 @@ struct dispatch_node::impl {
   std::unordered_map<std::uint64_t, session> sessions;  ///< by connection id
   std::unique_ptr<fleet_feed> fleet;                    ///< admin sessions' messages
   caf::actor journal;                                   ///< invalid on an in-memory node
+  caf::actor registry;                                  ///< the session registry
   recovery_report recovered;
 
   result<void> recover(persistence::store& s);
@@ -165,6 +188,8 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->ctx->opts = std::move(opts);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->ctx->router = p->router.get();
+  p->registry = spawn_session_registry(p->sys, p->ctx.get());
+  p->ctx->sessions = p->registry;
   p->fleet = std::make_unique<fleet_feed>(p->ctx, *p->router);
   p->verify = std::move(verify);
   // Actors stop (in ~dispatch_node) before impl goes away.
@@ -178,6 +203,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     p->ctx->journal = p->journal;
     if (auto ok = p->recover(*s); !ok) {
       p->router->stop_all();
+      caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
       p->sys.await_all_actors_done();
       return ok.err();
@@ -242,6 +268,7 @@ dispatch_node::~dispatch_node() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (impl_->router->running_actors() > 0)
     logger().error("event=shutdown_slow still_running=\"{}\"", impl_->router->running_summary());
+  caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
   // The journal is detached: its private thread lives until the actor object is
@@ -249,13 +276,17 @@ dispatch_node::~dispatch_node() {
   // or a context kept alive elsewhere would keep the thread (and shutdown) waiting.
   impl_->ctx->journal = nullptr;
   impl_->journal = nullptr;
+  impl_->ctx->sessions = nullptr;
+  impl_->registry = nullptr;
 }
 
-void dispatch_node::on_open(const gateway::connection_ptr&) {
-  // Nothing until hello: the connection is unauthenticated.
+void dispatch_node::on_open(const gateway::connection_ptr& c) {
+  // The registry learns the connection now; actors hear of it only after hello.
+  caf::anon_send(impl_->registry, session_opened{c});
 }
 
 void dispatch_node::on_close(const gateway::connection_ptr& c) {
+  caf::anon_send(impl_->registry, session_closed{c->id()});
   session s;
   {
     std::lock_guard<std::mutex> lock{impl_->mu};
@@ -273,27 +304,26 @@ void dispatch_node::on_close(const gateway::connection_ptr& c) {
 
 void dispatch_node::impl::hello(const gateway::connection_ptr& c, std::uint64_t seq,
                                 const schemas::hello& h) {
-  reply_to rt{c, seq};
   auto who = verify(h.token);
   if (!who) {
     auto code = who.code() == errc::token_expired ? errc::token_expired : errc::unauthenticated;
-    return ctx->send_error(rt, code, who.err().message);
+    return ctx->write_error(c, seq, code, who.err().message);
   }
   if (who->role == schemas::role::admin) return admin_hello(c, seq, *who);
   const bool driver = who->role == schemas::role::driver;
   if ((driver && c->endpoint() != gateway::endpoint::driver) ||
       (!driver && c->endpoint() != gateway::endpoint::rider))
-    return ctx->send_error(rt, errc::forbidden, "token role does not match this endpoint");
+    return ctx->write_error(c, seq, errc::forbidden, "token role does not match this endpoint");
   auto id = parse_subject(who->subject, driver ? 'd' : 'r');
-  if (id == 0) return ctx->send_error(rt, errc::unauthenticated, "malformed subject in token");
+  if (id == 0) return ctx->write_error(c, seq, errc::unauthenticated, "malformed subject in token");
   bool fresh = false;
   {
     std::lock_guard<std::mutex> lock{mu};
     fresh = sessions.emplace(c->id(), session{*who, id}).second;
   }
-  // Outside the lock: send_error looks the subject up under it.
-  if (!fresh) return ctx->send_error(rt, errc::invalid_argument, "already authenticated");
-  attach_request a{c, seq, h.resume, *who};
+  // Outside the lock: write_error looks the subject up under it.
+  if (!fresh) return ctx->write_error(c, seq, errc::invalid_argument, "already authenticated");
+  attach_request a{ctx->session_of(c), seq, h.resume, *who};
   if (driver)
     router->to_driver(driver_id{id}, attach_atom::value, std::move(a));
   else
@@ -304,14 +334,14 @@ void dispatch_node::impl::hello(const gateway::connection_ptr& c, std::uint64_t 
 void dispatch_node::impl::admin_hello(const gateway::connection_ptr& c, std::uint64_t seq,
                                       const identity& who) {
   if (c->endpoint() != gateway::endpoint::admin)
-    return ctx->send_error({c, seq}, errc::forbidden, "token role does not match this endpoint");
+    return ctx->write_error(c, seq, errc::forbidden, "token role does not match this endpoint");
   bool fresh = false;
   {
     std::lock_guard<std::mutex> lock{mu};
     fresh = sessions.emplace(c->id(), session{who, 0}).second;
   }
-  if (!fresh) return ctx->send_error({c, seq}, errc::invalid_argument, "already authenticated");
-  ctx->send(c, schemas::welcome{who.subject, schemas::role::admin, false, std::nullopt}, seq);
+  if (!fresh) return ctx->write_error(c, seq, errc::invalid_argument, "already authenticated");
+  ctx->write(c, schemas::welcome{who.subject, schemas::role::admin, false, std::nullopt}, seq);
 }
 
 void dispatch_node::impl::route(const gateway::connection_ptr& c, const session& s,
@@ -321,10 +351,10 @@ void dispatch_node::impl::route(const gateway::connection_ptr& c, const session&
   auto need = role_of(msg.body);
   if ((need == kind_role::driver && !driver) || (need == kind_role::rider && driver) ||
       need == kind_role::admin)
-    return ctx->send_error({c, msg.seq}, errc::forbidden,
-                           std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
-                               (driver ? "driver" : "rider"));
-  client_envelope env{c, std::move(msg), std::chrono::steady_clock::now()};
+    return ctx->write_error(c, msg.seq, errc::forbidden,
+                            std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
+                                (driver ? "driver" : "rider"));
+  client_envelope env{ctx->session_of(c), std::move(msg), std::chrono::steady_clock::now()};
   if (driver)
     router->to_driver(driver_id{s.entity}, client_atom::value, std::move(env));
   else
@@ -341,10 +371,10 @@ void dispatch_node::on_message(const gateway::connection_ptr& c, schemas::client
     if (it != p.sessions.end()) s = it->second;
   }
   if (!s)
-    return p.ctx->send_error({c, msg.seq}, errc::unauthenticated,
-                             "send hello with a valid token first");
+    return p.ctx->write_error(c, msg.seq, errc::unauthenticated,
+                              "send hello with a valid token first");
   if (auto* pg = std::get_if<schemas::ping>(&msg.body))
-    return p.ctx->send(c, schemas::pong{pg->nonce}, msg.seq);
+    return p.ctx->write(c, schemas::pong{pg->nonce}, msg.seq);
   p.route(c, *s, std::move(msg));
 }
 

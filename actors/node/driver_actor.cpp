@@ -13,7 +13,7 @@ namespace {
 struct driver_state {
   context_ptr ctx;
   driver_id id;
-  gateway::connection_ptr conn;
+  session_ref session;  ///< the app's session, if connected
   bool online = false;
   std::optional<schemas::location_sample> last;
   location_sampler sampler;                      ///< rideshard.driver-locations.v1 (durable node)
@@ -67,7 +67,7 @@ void show(driver_self* self) {
     look = st.trip->state == trip_state::in_progress ? driver_look::on_trip : driver_look::en_route;
   else if (st.offer_trip.valid())
     look = driver_look::offered;
-  else if (st.online && st.conn)
+  else if (st.online && st.session)
     look = driver_look::available;
   st.ctx->fleet->driver(st.id, st.last->pos, look, st.ctx->now());
 }
@@ -141,7 +141,7 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
   st.sampler.offer(*st.ctx, st.id, *st.last, st.online && !busy(st));  // before the ack
   // Deposited before the ack: once the app sees it, every query sees the position.
   announce(self);  // one buffer entry per frame (not per sample), one batch per flush
-  st.ctx->send(rt.conn, schemas::ack{accepted}, rt.seq);
+  st.ctx->send(rt.session, schemas::ack{accepted}, rt.seq);
   if (st.trip && st.rider_actor &&
       (st.trip->state == trip_state::accepted || st.trip->state == trip_state::driver_arrived ||
        st.trip->state == trip_state::in_progress)) {
@@ -187,19 +187,19 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
 
 void on_client(driver_self* self, client_envelope& env) {
   auto& st = self->state;
-  reply_to rt{env.conn, env.msg.seq};
+  reply_to rt{env.session, env.msg.seq};
   std::visit(
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, schemas::go_online>) {
           st.online = true;
-          st.ctx->send(rt.conn, schemas::ack{1}, rt.seq);
+          st.ctx->send(rt.session, schemas::ack{1}, rt.seq);
           announce(self);
         } else if constexpr (std::is_same_v<T, schemas::go_offline>) {
           st.online = false;
           unindex(self);
           show(self);
-          st.ctx->send(rt.conn, schemas::ack{1}, rt.seq);
+          st.ctx->send(rt.session, schemas::ack{1}, rt.seq);
         } else if constexpr (std::is_same_v<T, schemas::location_batch>) {
           on_location(self, rt, m);
         } else if constexpr (std::is_same_v<T, schemas::accept_offer>) {
@@ -223,7 +223,7 @@ void on_client(driver_self* self, client_envelope& env) {
 
 void on_offer(driver_self* self, offer_delivery& d) {
   auto& st = self->state;
-  if (!st.online || busy(st) || !st.conn) {  // the owner of availability says no
+  if (!st.online || busy(st) || !st.session) {  // the owner of availability says no
     trip_command c;
     c.kind = trip_event_kind::decline;
     c.by = party::system;
@@ -241,7 +241,7 @@ void on_offer(driver_self* self, offer_delivery& d) {
   st.offer_actor = d.trip_actor;
   st.ctx->stats.offer_made(d.request_in);  // before the frame: a client that sees it sees the count
   show(self);
-  st.ctx->send(st.conn, d.wire);
+  st.ctx->send(st.session, d.wire);
 }
 
 void on_update(driver_self* self, trip_update& u, std::uint64_t seq) {
@@ -262,8 +262,8 @@ void on_update(driver_self* self, trip_update& u, std::uint64_t seq) {
     st.trip_actor = nullptr;
     st.rider_actor = nullptr;
   }
-  st.ctx->send(st.conn, s, seq);
-  if (u.receipt) st.ctx->send(st.conn, *u.receipt);
+  st.ctx->send(st.session, s, seq);
+  if (u.receipt) st.ctx->send(st.session, *u.receipt);
   announce(self);
 }
 
@@ -274,16 +274,17 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
   return {
       [=](attach_atom, attach_request& a) {
         auto& st = self->state;
-        if (st.conn && st.conn != a.conn) st.conn->close("replaced by a new connection");
-        st.conn = a.conn;
+        if (st.session && st.session != a.session)
+          st.ctx->close(st.session, "replaced by a new connection");
+        st.session = a.session;
         schemas::welcome w{a.who.subject, schemas::role::driver, a.resume && st.trip.has_value(),
                            st.trip};
-        st.ctx->send(st.conn, std::move(w), a.seq);
+        st.ctx->send(st.session, std::move(w), a.seq);
       },
       [=](detach_atom, std::uint64_t conn_id) {
         auto& st = self->state;
-        if (!st.conn || st.conn->id() != conn_id) return;
-        st.conn = nullptr;
+        if (!st.session || st.session.id != conn_id) return;
+        st.session = {};
         if (!st.trip) {  // nobody to show offers to: stop matching this driver
           st.online = false;
           unindex(self);
@@ -301,14 +302,14 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
         if (st.offer_trip != t) return;
         st.offer_trip = {};
         st.offer_actor = nullptr;
-        if (tell) st.ctx->send(st.conn, std::move(shown));
+        if (tell) st.ctx->send(st.session, std::move(shown));
         announce(self);
       },
       [=](update_atom, trip_update& u, std::uint64_t seq) { on_update(self, u, seq); },
       [=](idle_atom, std::uint64_t gen) {
         auto& st = self->state;
         if (gen != st.idle_gen || st.stopping) return;
-        if (st.conn || busy(st)) return arm_idle(self);
+        if (st.session || busy(st)) return arm_idle(self);
         // Passivate: nothing to persist yet (soft state), the next message revives.
         if (st.ctx->router->release_driver(st.id, self)) {
           st.stopping = true;

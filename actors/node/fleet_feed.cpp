@@ -59,7 +59,7 @@ void fleet_ingest_job::finish() {
   if (accepted == 0 && rejected > 0)
     return ctx_->send_error(reply_, code,
                             "all " + std::to_string(rejected) + " samples rejected; first: " + why);
-  ctx_->send(reply_.conn, schemas::ack{accepted}, reply_.seq);
+  ctx_->send(reply_.session, schemas::ack{accepted}, reply_.seq);
 }
 
 // ---- nearby_batch_job -------------------------------------------------------
@@ -79,7 +79,7 @@ void nearby_batch_job::expect_parts(std::size_t parts) {
     std::lock_guard<std::mutex> lock{mu_};
     parts_left_ = parts;
   }
-  if (parts == 0) ctx_->send(reply_.conn, std::move(out_), reply_.seq);
+  if (parts == 0) ctx_->send(reply_.session, std::move(out_), reply_.seq);
 }
 
 void nearby_batch_job::part_done() {
@@ -88,7 +88,7 @@ void nearby_batch_job::part_done() {
     if (--parts_left_ != 0) return;
   }
   // The mutex orders every matcher's slot writes before this read.
-  ctx_->send(reply_.conn, std::move(out_), reply_.seq);
+  ctx_->send(reply_.session, std::move(out_), reply_.seq);
 }
 
 // ---- fleet_feed -------------------------------------------------------------
@@ -99,8 +99,8 @@ fleet_feed::fleet_feed(context_ptr ctx, shard_router& router)
 void fleet_feed::on_message(const gateway::connection_ptr& c, schemas::client_message msg) {
   if (auto* f = std::get_if<schemas::fleet_positions>(&msg.body)) return ingest(c, msg.seq, *f);
   if (auto* n = std::get_if<schemas::nearby_batch>(&msg.body)) return nearby(c, msg.seq, *n);
-  ctx_->send_error({c, msg.seq}, errc::forbidden,
-                   std::string(schemas::kind_name(msg.body)) + " is not allowed for an admin");
+  ctx_->write_error(c, msg.seq, errc::forbidden,
+                    std::string(schemas::kind_name(msg.body)) + " is not allowed for an admin");
 }
 
 void fleet_feed::on_close(std::uint64_t conn_id) {
@@ -119,9 +119,9 @@ std::shared_ptr<std::atomic<int>> fleet_feed::take_slot(const gateway::connectio
   }
   if (slot->fetch_add(1) >= max_admin_frames_in_flight) {
     slot->fetch_sub(1);
-    ctx_->send_error({c, seq}, errc::unavailable,
-                     "more than " + std::to_string(max_admin_frames_in_flight) +
-                         " admin frames unanswered; wait for answers");
+    ctx_->write_error(c, seq, errc::unavailable,
+                      "more than " + std::to_string(max_admin_frames_in_flight) +
+                          " admin frames unanswered; wait for answers");
     return nullptr;
   }
   return slot;
@@ -137,7 +137,8 @@ void fleet_feed::ingest(const gateway::connection_ptr& c, std::uint64_t seq,
                         schemas::fleet_positions& m) {
   auto slot = take_slot(c, seq);
   if (!slot) return;
-  auto job = std::make_shared<fleet_ingest_job>(ctx_, reply_to{c, seq}, std::move(slot));
+  auto job =
+      std::make_shared<fleet_ingest_job>(ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot));
   std::map<std::uint32_t, fleet_upsert> parts;  // by shard number
   std::vector<std::pair<shard_key, fleet_upsert>> out;
   {
@@ -195,8 +196,8 @@ void fleet_feed::nearby(const gateway::connection_ptr& c, std::uint64_t seq,
                         schemas::nearby_batch& m) {
   auto slot = take_slot(c, seq);
   if (!slot) return;
-  auto job =
-      std::make_shared<nearby_batch_job>(ctx_, reply_to{c, seq}, m.queries.size(), std::move(slot));
+  auto job = std::make_shared<nearby_batch_job>(ctx_, reply_to{ctx_->session_of(c), seq},
+                                                m.queries.size(), std::move(slot));
   std::map<shard_key, nearby_part> parts;
   for (std::uint32_t i = 0; i < m.queries.size(); ++i) {
     const auto& q = m.queries[i];

@@ -34,6 +34,12 @@ RIDESHARD_MESSAGE_NAME(shard_probe, "rideshard::shard_probe")
 RIDESHARD_MESSAGE_NAME(shard_probe_answer, "rideshard::shard_probe_answer")
 RIDESHARD_MESSAGE_NAME(reserve_answer, "rideshard::reserve_answer")
 RIDESHARD_MESSAGE_NAME(commit_outcome, "rideshard::commit_outcome")
+RIDESHARD_MESSAGE_NAME(session_frame, "rideshard::session_frame")
+RIDESHARD_MESSAGE_NAME(session_close, "rideshard::session_close")
+RIDESHARD_MESSAGE_NAME(attach_request, "rideshard::attach_request")
+RIDESHARD_MESSAGE_NAME(trip_command, "rideshard::trip_command")
+RIDESHARD_MESSAGE_NAME(quote_ask, "rideshard::quote_ask")
+RIDESHARD_MESSAGE_NAME(quote_answer, "rideshard::quote_answer")
 
 #undef RIDESHARD_MESSAGE_NAME
 

@@ -52,11 +52,55 @@ using nearby_atom = caf::atom_constant<caf::atom("nearby")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
 
-/// Where to answer a client frame: its connection and seq (0 for pushes).
+/// A client session as a value: the node whose gateway holds its socket and
+/// the session (connection) id there. Actors address sessions only this way;
+/// the node's session registry (session_registry.hpp) owns the connections.
+struct session_ref {
+  std::uint16_t node = 0;
+  std::uint64_t id = 0;  ///< 0: no session (HTTP callers, system events)
+  bool valid() const noexcept { return id != 0; }
+  explicit operator bool() const noexcept { return valid(); }
+  friend bool operator==(session_ref a, session_ref b) { return a.node == b.node && a.id == b.id; }
+  friend bool operator!=(session_ref a, session_ref b) { return !(a == b); }
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_ref& x) {
+  return f(caf::meta::type_name("session_ref"), x.node, x.id);
+}
+
+/// Where to answer a client frame: its session and seq (0 for pushes).
 struct reply_to {
-  gateway::connection_ptr conn;
+  session_ref session;
   std::uint64_t seq = 0;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply_to& x) {
+  return f(caf::meta::type_name("reply_to"), x.session, x.seq);
+}
+
+/// Actor -> session registry: one frame for session `session` of this node
+/// (the registry stamps the frame seq and server time).
+struct session_frame {
+  std::uint64_t session = 0;
+  schemas::server_body body;
+  std::uint64_t reply_seq = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_frame& x) {
+  auto body = alt(x.body);
+  return f(caf::meta::type_name("session_frame"), x.session, body, x.reply_seq);
+}
+
+/// Actor -> session registry: close the session's connection with `reason`
+/// (a newer connection of the same subject replaced it).
+struct session_close {
+  std::uint64_t session = 0;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_close& x) {
+  return f(caf::meta::type_name("session_close"), x.session, x.reason);
+}
 
 /// Everything every actor of the node shares; immutable after start except
 /// the id generator (own mutex) and the frame sequence (atomic).
@@ -67,23 +111,39 @@ struct node_context {
   shard_router* router = nullptr;  ///< outlives every actor (stopped first)
   /// The journal actor (node/journal.hpp); invalid on an in-memory node.
   caf::actor journal;
+  /// This node's session registry (node/session_registry.hpp): the only
+  /// writer to client connections on behalf of actors.
+  caf::actor sessions;
   node_stats stats;
   /// The console's picture of drivers, trips and surge (written here, read by
   /// dispatch_node::fleet()); never read by an actor.
   std::unique_ptr<fleet_view> fleet = std::make_unique<fleet_view>();
-  /// "d-7" / "r-42" of an authenticated connection id ("-" if none), for logs.
-  std::function<std::string(std::uint64_t conn_id)> subject_of;
+  /// "d-7" / "r-42" of an authenticated session id ("-" if none), for logs.
+  std::function<std::string(std::uint64_t session_id)> subject_of;
 
   std::int64_t now() const { return opts.now_ms(); }
   std::uint64_t next_id();
-  /// Sends body to conn (if any), stamped with server time and a frame seq.
-  void send(const gateway::connection_ptr& conn, schemas::server_body body,
-            std::uint64_t reply_seq = 0);
-  /// Sends an error_reply, counts it by code and logs it (warn).
+  /// Actors: sends body to session `to` (if any) through the session registry.
+  void send(session_ref to, schemas::server_body body, std::uint64_t reply_seq = 0);
+  /// Actors: closes session `to` (if any) with `reason`, through the registry.
+  void close(session_ref to, std::string reason);
+  /// Actors: sends an error_reply to `to`, counts it by code and logs it (warn).
   void send_error(const reply_to& to, errc code, std::string message);
+  /// Gateway threads and the session registry only: writes body to `conn`
+  /// now, stamped with server time and a frame seq.
+  void write(const gateway::connection_ptr& conn, schemas::server_body body,
+             std::uint64_t reply_seq = 0);
+  /// Gateway threads only: write() of an error_reply, counted and logged.
+  void write_error(const gateway::connection_ptr& conn, std::uint64_t seq, errc code,
+                   std::string message);
+  /// The session of a connection on this node.
+  session_ref session_of(const gateway::connection_ptr& conn) const {
+    return {opts.node_id, conn ? conn->id() : 0};
+  }
   std::chrono::milliseconds offer_timeout(const region& r) const;
 
  private:
+  void refused(std::uint64_t session, std::uint64_t seq, errc code, const std::string& message);
   std::mutex id_mu_;
   std::unique_ptr<id_generator> ids_;
   std::atomic<std::uint64_t> frame_seq_{0};
@@ -92,18 +152,26 @@ using context_ptr = std::shared_ptr<node_context>;
 
 /// A client frame from the facade to an entity actor.
 struct client_envelope {
-  gateway::connection_ptr conn;
+  session_ref session;
   schemas::client_message msg;
   std::chrono::steady_clock::time_point received_at;  ///< when the facade got it
 };
 
 /// A (re)attached connection: hello accepted by the facade.
 struct attach_request {
-  gateway::connection_ptr conn;
+  session_ref session;
   std::uint64_t seq = 0;
   bool resume = false;
   identity who;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, identity& x) {
+  return f(caf::meta::type_name("identity"), x.subject, x.role);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
+  return f(caf::meta::type_name("attach_request"), x.session, x.seq, x.resume, x.who);
+}
 
 /// Driver position for the matcher of its shard (only while available).
 struct driver_avail {
@@ -230,6 +298,11 @@ struct trip_command {
   /// transition is durable, or the refusal; invalid for WebSocket frames.
   caf::actor answer_to;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_command& x) {
+  return f(caf::meta::type_name("trip_command"), x.kind, x.by, x.driver, x.rider, x.pin, x.reason,
+           x.reply, x.answer_to);
+}
 
 /// Driver -> rider: live position during pickup and the trip.
 struct position_push {
@@ -245,7 +318,12 @@ struct quote_ask {
   schemas::quote_request req;
   reply_to reply;
   caf::actor rider_actor;
+  rider_id rider;  ///< for the quote event
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quote_ask& x) {
+  return f(caf::meta::type_name("quote_ask"), x.req, x.reply, x.rider_actor, x.rider);
+}
 /// Matcher -> rider: the quote for a quote_ask.
 struct quote_answer {
   schemas::quote wire;
@@ -253,6 +331,10 @@ struct quote_answer {
   lat_lng dropoff;
   reply_to reply;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quote_answer& x) {
+  return f(caf::meta::type_name("quote_answer"), x.wire, x.pickup, x.dropoff, x.reply);
+}
 
 struct nearby_query {
   lat_lng center;
@@ -289,11 +371,7 @@ std::uint64_t parse_subject(const std::string& subject, char kind);
 }  // namespace rideshard::node
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::client_envelope)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::attach_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::offer_delivery)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::quote_ask)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::quote_answer)
 
 // ---- fleet feed and batched nearby queries (/v1/admin), see fleet_feed.hpp ----
 

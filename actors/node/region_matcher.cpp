@@ -554,11 +554,11 @@ schemas::quote make_quote(matcher_actor* self, lat_lng pickup, lat_lng dropoff) 
 }
 
 // The quote to its rider, and (durable node) its quote event, final ETA included.
-void send_quote(matcher_actor* self, const caf::actor& to, quote_answer&& a) {
+void send_quote(matcher_actor* self, const caf::actor& to, rider_id rider, quote_answer&& a) {
   auto& st = self->state;
   if (st.ctx->journal)
     if (auto cell = st.surge->cell_for(a.pickup))
-      st.events.quote(*st.ctx, a.wire, rider_of(*st.ctx, a.reply), a.pickup, a.dropoff, *cell);
+      st.events.quote(*st.ctx, a.wire, rider, a.pickup, a.dropoff, *cell);
   self->send(to, std::move(a));
 }
 
@@ -752,22 +752,22 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         const bool have = near && !near->empty();
         auto targets =
             s.ctx->router->neighbours(s.key, q.req.pickup, have ? near->front().distance_m : max_r);
-        if (targets.empty()) return send_quote(self, q.rider_actor, std::move(a));
+        if (targets.empty()) return send_quote(self, q.rider_actor, q.rider, std::move(a));
         std::vector<shard_probe> probes(targets.size(),
                                         shard_probe{{probe_query{q.req.pickup, max_r, 1, false}}});
-        probe_neighbours(
-            self, std::move(targets), std::move(probes),
-            [self, a = std::move(a), have, to = q.rider_actor](probe_round& r) mutable {
-              bool found = have;
-              for (auto& ans : r.answers) {
-                if (ans.empty() || ans[0].empty()) continue;
-                auto eta = static_cast<std::uint32_t>(
-                    std::lround(self->state.eta->estimate_s(ans[0].front().pos, a.pickup)));
-                if (!found || eta < a.wire.pickup_eta_s) a.wire.pickup_eta_s = eta;
-                found = true;
-              }
-              send_quote(self, to, std::move(a));
-            });
+        probe_neighbours(self, std::move(targets), std::move(probes),
+                         [self, a = std::move(a), have, to = q.rider_actor,
+                          rider = q.rider](probe_round& r) mutable {
+                           bool found = have;
+                           for (auto& ans : r.answers) {
+                             if (ans.empty() || ans[0].empty()) continue;
+                             auto eta = static_cast<std::uint32_t>(std::lround(
+                                 self->state.eta->estimate_s(ans[0].front().pos, a.pickup)));
+                             if (!found || eta < a.wire.pickup_eta_s) a.wire.pickup_eta_s = eta;
+                             found = true;
+                           }
+                           send_quote(self, to, rider, std::move(a));
+                         });
       },
       [=](nearby_atom, nearby_query& q) -> caf::result<nearby_answer> {
         auto& s = self->state;

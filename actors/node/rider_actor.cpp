@@ -13,7 +13,7 @@ namespace {
 struct rider_state {
   context_ptr ctx;
   rider_id id;
-  gateway::connection_ptr conn;
+  session_ref session;                       ///< the app's session, if connected
   std::map<quote_id, quote_answer> quotes;   ///< unexpired quotes (pruned on use)
   std::optional<schemas::trip_status> trip;  ///< the active trip, if any
   trip_id creating;                          ///< trip requested, first update pending
@@ -45,7 +45,7 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto m = st.ctx->router->matcher_at(q.pickup);
   if (!m || !st.ctx->router->shard_of(q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  self->send(m, quote_ask{q, rt, self});
+  self->send(m, quote_ask{q, rt, self, st.id});
 }
 
 // A refusal goes to the HTTP caller when there is one, else to the frame's connection.
@@ -104,7 +104,7 @@ void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string r
 
 void on_client(rider_self* self, client_envelope& env) {
   auto& st = self->state;
-  reply_to rt{env.conn, env.msg.seq};
+  reply_to rt{env.session, env.msg.seq};
   if (auto* q = std::get_if<schemas::quote_request>(&env.msg.body)) return on_quote(self, rt, *q);
   if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body))
     return on_ride(self, rt, *r, env.received_at);
@@ -120,15 +120,16 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
   return {
       [=](attach_atom, attach_request& a) {
         auto& st = self->state;
-        if (st.conn && st.conn != a.conn) st.conn->close("replaced by a new connection");
-        st.conn = a.conn;
+        if (st.session && st.session != a.session)
+          st.ctx->close(st.session, "replaced by a new connection");
+        st.session = a.session;
         schemas::welcome w{a.who.subject, schemas::role::rider, a.resume && st.trip.has_value(),
                            st.trip};
-        st.ctx->send(st.conn, std::move(w), a.seq);
+        st.ctx->send(st.session, std::move(w), a.seq);
       },
       [=](detach_atom, std::uint64_t conn_id) {
         auto& st = self->state;
-        if (st.conn && st.conn->id() == conn_id) st.conn = nullptr;
+        if (st.session && st.session.id == conn_id) st.session = {};
         arm_idle(self);
       },
       [=](client_atom, client_envelope& env) { on_client(self, env); },
@@ -141,7 +142,7 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
       [=](quote_answer& a) {
         auto& st = self->state;
         prune_quotes(st);
-        st.ctx->send(a.reply.conn, a.wire, a.reply.seq);
+        st.ctx->send(a.reply.session, a.wire, a.reply.seq);
         st.quotes[a.wire.id] = std::move(a);
       },
       [=](update_atom, trip_update& u, std::uint64_t reply_seq) {
@@ -160,8 +161,8 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
           st.trip = u.status;
           st.trip_actor = u.trip_actor;
         }
-        st.ctx->send(st.conn, u.status, reply_seq);
-        if (u.receipt) st.ctx->send(st.conn, *u.receipt);
+        st.ctx->send(st.session, u.status, reply_seq);
+        if (u.receipt) st.ctx->send(st.session, *u.receipt);
       },
       [=](fail_atom, trip_id t, errc code, std::string& why, std::uint64_t seq) {
         auto& st = self->state;  // the trip could not be made durable: it never existed
@@ -172,18 +173,18 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
           waiter = std::exchange(st.creating_waiter, nullptr);
         }
         if (waiter) return answer_error(waiter, code, std::move(why));
-        st.ctx->send_error({st.conn, seq}, code, std::move(why));
+        st.ctx->send_error({st.session, seq}, code, std::move(why));
       },
       [=](position_atom, position_push& p) {
         auto& st = self->state;
         if (!st.trip || st.trip->trip != p.wire.trip) return;
         st.trip->driver_position = p.wire.position.pos;
-        st.ctx->send(st.conn, p.wire);
+        st.ctx->send(st.session, p.wire);
       },
       [=](idle_atom, std::uint64_t gen) {
         auto& st = self->state;
         if (gen != st.idle_gen || st.stopping) return;
-        if (st.conn || has_trip(st)) return arm_idle(self);
+        if (st.session || has_trip(st)) return arm_idle(self);
         if (st.ctx->router->release_rider(st.id, self)) {
           st.stopping = true;
           self->send(self, stop_atom::value);

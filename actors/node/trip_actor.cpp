@@ -195,7 +195,7 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
     close_offer(self, offered_to, false, !busy, declined ? trip_state::requested : st.t.state,
                 !declined);
     if (c.kind == trip_event_kind::decline) {
-      if (!busy) st.ctx->send(c.reply.conn, schemas::ack{1}, seq);
+      if (!busy) st.ctx->send(c.reply.session, schemas::ack{1}, seq);
       notify(self, 0, {}, 0);
     }
   }
@@ -226,7 +226,7 @@ void on_wrong_pin(trip_self* self, const trip_command& c) {
   auto e = count_wrong_pin(st.t, st.rules);
   if (c.answer_to)
     answer_error(c.answer_to, e.code, e.message);
-  else if (c.reply.conn)
+  else if (c.reply.session)
     st.ctx->send_error(c.reply, e.code, e.message);
   if (e.code != errc::pin_locked) return;
   do st.t.pin = auth::new_pickup_pin();
@@ -248,7 +248,7 @@ void on_wrong_pin(trip_self* self, const trip_command& c) {
 
 void on_command(trip_self* self, trip_command& c) {
   auto& st = self->state;
-  if (is_terminal(st.t.state) && (c.reply.conn || c.answer_to)) {
+  if (is_terminal(st.t.state) && (c.reply.session || c.answer_to)) {
     auto why = to_string(st.t.id) + " is already " + std::string(to_string(st.t.state));
     if (c.answer_to) return answer_error(c.answer_to, errc::illegal_transition, std::move(why));
     return st.ctx->send_error(c.reply, errc::illegal_transition, std::move(why));
@@ -269,7 +269,7 @@ void on_command(trip_self* self, trip_command& c) {
   if (!r && r.err().code == errc::wrong_pin) return on_wrong_pin(self, c);
   if (!r) {
     if (c.answer_to) return answer_error(c.answer_to, r.err().code, r.err().message);
-    if (c.reply.conn) st.ctx->send_error(c.reply, r.err().code, r.err().message);
+    if (c.reply.session) st.ctx->send_error(c.reply, r.err().code, r.err().message);
     return;
   }
   durably(
@@ -284,7 +284,7 @@ void on_command(trip_self* self, trip_command& c) {
       [=](const commit_outcome& o) {
         log_not_durable(self, o);
         answer_error(c.answer_to, o.code, o.message);
-        if (c.reply.conn) self->state.ctx->send_error(c.reply, o.code, o.message);
+        if (c.reply.session) self->state.ctx->send_error(c.reply, o.code, o.message);
         if (busy && self->state.matcher)  // nobody else will put the offer back
           self->send(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
       });

@@ -109,6 +109,39 @@ std::vector<commit_outcome> samples(fixture&, type<commit_outcome>) {
   return {{errc::storage_error, "disk full"}, {}};
 }
 
+std::vector<session_frame> samples(fixture&, type<session_frame>) {
+  std::vector<session_frame> out;
+  for (auto& m : smp::server_messages()) out.push_back({m.seq + 40, m.body, m.reply_to});
+  return out;
+}
+std::vector<session_close> samples(fixture&, type<session_close>) {
+  return {{77, "replaced by a new connection"}};
+}
+std::vector<attach_request> samples(fixture&, type<attach_request>) {
+  return {{{3, 77}, 5, true, identity{"d-7", schemas::role::driver}},
+          {{1, 78}, 1, false, identity{"r-9", schemas::role::rider}}};
+}
+std::vector<trip_command> samples(fixture& fx, type<trip_command>) {
+  trip_command c;
+  c.kind = trip_event_kind::start;
+  c.by = party::rider;
+  c.driver = smp::driver;
+  c.rider = smp::rider;
+  c.pin = "4821";
+  c.reason = "late";
+  c.reply = {{2, 77}, 12};
+  c.answer_to = fx.b;
+  return {c, trip_command{}};
+}
+std::vector<quote_ask> samples(fixture& fx, type<quote_ask>) {
+  return {{schemas::quote_request{p1, p2}, {{1, 77}, 3}, fx.a, smp::rider}};
+}
+std::vector<quote_answer> samples(fixture&, type<quote_answer>) {
+  schemas::quote q{
+      quote_id{7208245990512345}, smp::fare(), "USD", 1200, 240, 6120, 1260, 1718000120000};
+  return {{q, p1, p2, {{1, 77}, 3}}};
+}
+
 // ---- field-by-field comparisons ---------------------------------------------
 
 void same(const neighbor& x, const neighbor& y) {
@@ -213,6 +246,48 @@ void same(const reserve_answer& x, const reserve_answer& y) {
 void same(const commit_outcome& x, const commit_outcome& y) {
   CHECK(x.code == y.code);
   CHECK(x.message == y.message);
+}
+
+void same(const session_frame& x, const session_frame& y) {
+  CHECK(x.session == y.session);
+  CHECK(x.body == y.body);
+  CHECK(x.reply_seq == y.reply_seq);
+}
+void same(const session_close& x, const session_close& y) {
+  CHECK(x.session == y.session);
+  CHECK(x.reason == y.reason);
+}
+void same(const attach_request& x, const attach_request& y) {
+  CHECK(x.session == y.session);
+  CHECK(x.seq == y.seq);
+  CHECK(x.resume == y.resume);
+  CHECK(x.who.subject == y.who.subject);
+  CHECK(x.who.role == y.who.role);
+}
+void same(const trip_command& x, const trip_command& y) {
+  CHECK(x.kind == y.kind);
+  CHECK(x.by == y.by);
+  CHECK(x.driver == y.driver);
+  CHECK(x.rider == y.rider);
+  CHECK(x.pin == y.pin);
+  CHECK(x.reason == y.reason);
+  CHECK(x.reply.session == y.reply.session);
+  CHECK(x.reply.seq == y.reply.seq);
+  CHECK(x.answer_to == y.answer_to);
+}
+void same(const quote_ask& x, const quote_ask& y) {
+  CHECK(x.req == y.req);
+  CHECK(x.reply.session == y.reply.session);
+  CHECK(x.reply.seq == y.reply.seq);
+  CHECK(x.rider_actor == y.rider_actor);
+  CHECK(x.rider == y.rider);
+}
+void same(const quote_answer& x, const quote_answer& y) {
+  CHECK(x.wire == y.wire);
+  CHECK(x.pickup == y.pickup);
+  CHECK(x.dropoff == y.dropoff);
+  CHECK(x.reply.session == y.reply.session);
+  CHECK(x.reply.seq == y.reply.seq);
 }
 
 // ---- round trips ------------------------------------------------------------
