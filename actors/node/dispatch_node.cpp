@@ -190,7 +190,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->ctx->router = p->router.get();
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
-  p->fleet = std::make_unique<fleet_feed>(p->ctx, *p->router);
+  p->fleet = std::make_unique<fleet_feed>(p->sys, p->ctx, *p->router);
   p->verify = std::move(verify);
   // Actors stop (in ~dispatch_node) before impl goes away.
   p->ctx->subject_of = [raw = p.get()](std::uint64_t conn) {
@@ -354,7 +354,7 @@ void dispatch_node::impl::route(const gateway::connection_ptr& c, const session&
     return ctx->write_error(c, msg.seq, errc::forbidden,
                             std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
                                 (driver ? "driver" : "rider"));
-  client_envelope env{ctx->session_of(c), std::move(msg), std::chrono::steady_clock::now()};
+  client_envelope env{ctx->session_of(c), std::move(msg), wall_clock_us()};
   if (driver)
     router->to_driver(driver_id{s.entity}, client_atom::value, std::move(env));
   else
@@ -520,7 +520,7 @@ result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
                                                          const schemas::ride_request& r) {
   auto& p = *impl_;
   caf::scoped_actor self{p.sys};
-  http_ride msg{r, caf::actor_cast<caf::actor>(self), std::chrono::steady_clock::now()};
+  http_ride msg{r, caf::actor_cast<caf::actor>(self), wall_clock_us()};
   p.router->to_rider(rider, http_ride_atom::value, std::move(msg));
   return await_answer(self, p.ctx->opts.query_timeout);
 }

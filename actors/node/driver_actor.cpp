@@ -239,7 +239,8 @@ void on_offer(driver_self* self, offer_delivery& d) {
   st.indexed_buf = nullptr;
   st.offer_trip = d.wire.trip;
   st.offer_actor = d.trip_actor;
-  st.ctx->stats.offer_made(d.request_in);  // before the frame: a client that sees it sees the count
+  st.ctx->stats.offer_made(
+      d.request_in_us);  // before the frame: a client that sees it sees the count
   show(self);
   st.ctx->send(st.session, d.wire);
 }

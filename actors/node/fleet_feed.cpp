@@ -1,5 +1,6 @@
 // fleet_feed: checks admin fleet samples and nearby queries, groups them per
-// shard, sends one message per shard matcher and gathers the answers.
+// shard, and spawns a gatherer actor per frame that asks each shard's matcher
+// for its part and answers the admin's session.
 #include "node/fleet_feed.hpp"
 
 #include <map>
@@ -8,93 +9,122 @@
 #include "node/shard_router.hpp"
 
 namespace rideshard::node {
+namespace {
 
-// ---- fleet_ingest_job -------------------------------------------------------
-
-fleet_ingest_job::fleet_ingest_job(context_ptr ctx, reply_to reply,
-                                   std::shared_ptr<std::atomic<int>> slot)
-    : ctx_(std::move(ctx)), reply_(std::move(reply)), slot_(std::move(slot)) {}
-
-fleet_ingest_job::~fleet_ingest_job() {
-  if (slot_) slot_->fetch_sub(1);
-}
-
-void fleet_ingest_job::reject(errc code, std::string why) {
-  ctx_->stats.error(code);
-  std::lock_guard<std::mutex> lock{mu_};
-  if (rejected_++ == 0) {
-    first_code_ = code;
-    first_why_ = std::move(why);
+/// Releases an admin connection's in-flight slot when the gatherer ends.
+struct slot_guard {
+  std::shared_ptr<std::atomic<int>> slot;
+  slot_guard() = default;
+  explicit slot_guard(std::shared_ptr<std::atomic<int>> s) : slot(std::move(s)) {}
+  slot_guard(slot_guard&&) = default;
+  slot_guard& operator=(slot_guard&&) = default;
+  ~slot_guard() {
+    if (slot) slot->fetch_sub(1);
   }
+};
+
+std::chrono::milliseconds part_timeout(const node_context& ctx) { return ctx.opts.query_timeout; }
+
+// ---- fleet_positions --------------------------------------------------------
+
+struct fleet_gather_state {
+  context_ptr ctx;
+  reply_to reply;
+  slot_guard slot;
+  std::size_t left = 0;
+  std::uint32_t accepted = 0;
+  fleet_rejects rejected;
+  static inline const char* name = "fleet_gatherer";
+};
+using fleet_gather_self = caf::stateful_actor<fleet_gather_state>;
+
+void fleet_part_done(fleet_gather_self* self) {
+  auto& st = self->state;
+  if (--st.left != 0) return;
+  if (st.accepted == 0 && st.rejected.count > 0)
+    st.ctx->send_error(st.reply, st.rejected.first_code,
+                       "all " + std::to_string(st.rejected.count) +
+                           " samples rejected; first: " + st.rejected.first_why);
+  else
+    st.ctx->send(st.reply.session, schemas::ack{st.accepted}, st.reply.seq);
+  self->quit();
 }
 
-void fleet_ingest_job::expect_parts(std::size_t parts) {
-  {
-    std::lock_guard<std::mutex> lock{mu_};
-    parts_left_ = parts;
-  }
-  if (parts == 0) finish();
+caf::behavior fleet_gatherer(fleet_gather_self* self, context_ptr ctx, reply_to reply,
+                             slot_guard slot, fleet_rejects rejected,
+                             std::vector<std::pair<caf::actor, fleet_upsert>> parts) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.reply = reply;
+  st.slot = std::move(slot);
+  st.rejected = std::move(rejected);
+  st.left = parts.size();
+  const auto timeout = part_timeout(*st.ctx);
+  for (auto& [matcher, part] : parts)
+    self->request(matcher, timeout, std::move(part))
+        .then(
+            [self](fleet_applied& a) {
+              auto& s = self->state;
+              s.accepted += a.accepted;
+              s.rejected.merge(a.rejected);
+              fleet_part_done(self);
+            },
+            [self](caf::error&) { fleet_part_done(self); });  // that part applied nothing
+  return {[=](stop_atom) { self->quit(); }};
 }
 
-void fleet_ingest_job::part_done(std::uint32_t accepted) {
-  {
-    std::lock_guard<std::mutex> lock{mu_};
-    accepted_ += accepted;
-    if (--parts_left_ != 0) return;
-  }
-  finish();
+// ---- nearby_batch -----------------------------------------------------------
+
+struct nearby_gather_state {
+  context_ptr ctx;
+  reply_to reply;
+  slot_guard slot;
+  std::size_t left = 0;
+  schemas::nearby_results out;
+  static inline const char* name = "nearby_gatherer";
+};
+using nearby_gather_self = caf::stateful_actor<nearby_gather_state>;
+
+void nearby_part_done(nearby_gather_self* self) {
+  auto& st = self->state;
+  if (--st.left != 0) return;
+  st.ctx->send(st.reply.session, std::move(st.out), st.reply.seq);
+  self->quit();
 }
 
-void fleet_ingest_job::finish() {
-  std::uint32_t accepted = 0, rejected = 0;
-  errc code = errc::ok;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock{mu_};
-    accepted = accepted_;
-    rejected = rejected_;
-    code = first_code_;
-    why = first_why_;
-  }
-  if (accepted == 0 && rejected > 0)
-    return ctx_->send_error(reply_, code,
-                            "all " + std::to_string(rejected) + " samples rejected; first: " + why);
-  ctx_->send(reply_.session, schemas::ack{accepted}, reply_.seq);
+caf::behavior nearby_gatherer(nearby_gather_self* self, context_ptr ctx, reply_to reply,
+                              slot_guard slot, schemas::nearby_results out,
+                              std::vector<std::pair<caf::actor, nearby_part>> parts,
+                              std::vector<std::vector<std::uint32_t>> slots) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.reply = reply;
+  st.slot = std::move(slot);
+  st.out = std::move(out);
+  st.left = parts.size();
+  const auto timeout = part_timeout(*st.ctx);
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    self->request(parts[i].first, timeout, std::move(parts[i].second))
+        .then(
+            [self, at = slots[i]](nearby_part_answer& a) {
+              auto& res = self->state.out.results;
+              for (std::size_t j = 0; j < at.size() && j < a.results.size(); ++j)
+                res[at[j]] = std::move(a.results[j]);
+              nearby_part_done(self);
+            },
+            [self, at = slots[i]](caf::error&) {
+              for (auto slot : at) self->state.out.results[slot].code = errc::unavailable;
+              nearby_part_done(self);
+            });
+  return {[=](stop_atom) { self->quit(); }};
 }
 
-// ---- nearby_batch_job -------------------------------------------------------
-
-nearby_batch_job::nearby_batch_job(context_ptr ctx, reply_to reply, std::size_t queries,
-                                   std::shared_ptr<std::atomic<int>> slot)
-    : ctx_(std::move(ctx)), reply_(std::move(reply)), slot_(std::move(slot)) {
-  out_.results.resize(queries);
-}
-
-nearby_batch_job::~nearby_batch_job() {
-  if (slot_) slot_->fetch_sub(1);
-}
-
-void nearby_batch_job::expect_parts(std::size_t parts) {
-  {
-    std::lock_guard<std::mutex> lock{mu_};
-    parts_left_ = parts;
-  }
-  if (parts == 0) ctx_->send(reply_.session, std::move(out_), reply_.seq);
-}
-
-void nearby_batch_job::part_done() {
-  {
-    std::lock_guard<std::mutex> lock{mu_};
-    if (--parts_left_ != 0) return;
-  }
-  // The mutex orders every matcher's slot writes before this read.
-  ctx_->send(reply_.session, std::move(out_), reply_.seq);
-}
+}  // namespace
 
 // ---- fleet_feed -------------------------------------------------------------
 
-fleet_feed::fleet_feed(context_ptr ctx, shard_router& router)
-    : ctx_(std::move(ctx)), router_(router) {}
+fleet_feed::fleet_feed(caf::actor_system& sys, context_ptr ctx, shard_router& router)
+    : sys_(sys), ctx_(std::move(ctx)), router_(router) {}
 
 void fleet_feed::on_message(const gateway::connection_ptr& c, schemas::client_message msg) {
   if (auto* f = std::get_if<schemas::fleet_positions>(&msg.body)) return ingest(c, msg.seq, *f);
@@ -135,11 +165,15 @@ std::uint32_t fleet_feed::shard_number(const shard_key& key) {
 
 void fleet_feed::ingest(const gateway::connection_ptr& c, std::uint64_t seq,
                         schemas::fleet_positions& m) {
-  auto slot = take_slot(c, seq);
-  if (!slot) return;
-  auto job =
-      std::make_shared<fleet_ingest_job>(ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot));
-  std::map<std::uint32_t, fleet_upsert> parts;  // by shard number
+  auto taken = take_slot(c, seq);
+  if (!taken) return;
+  slot_guard slot{std::move(taken)};
+  fleet_rejects rejected;
+  auto reject = [&](errc code, std::string why) {
+    ctx_->stats.error(code);
+    rejected.add(code, std::move(why));
+  };
+  std::map<std::uint32_t, fleet_upsert> grouped;  // by shard number
   std::vector<std::pair<shard_key, fleet_upsert>> out;
   {
     std::lock_guard<std::mutex> lock{fed_mu_};
@@ -148,83 +182,90 @@ void fleet_feed::ingest(const gateway::connection_ptr& c, std::uint64_t seq,
     fleet_upsert* part = nullptr;
     for (const auto& s : m.samples) {
       if (!s.driver.valid()) {
-        job->reject(errc::missing_field, "fleet_position.driver_id must be non-zero");
+        reject(errc::missing_field, "fleet_position.driver_id must be non-zero");
         continue;
       }
       if (auto ok = validate(s.pos); !ok) {
-        job->reject(ok.code(), to_string(s.driver) + ": " + ok.err().message);
+        reject(ok.code(), to_string(s.driver) + ": " + ok.err().message);
         continue;
       }
       if (s.at_ms < 0) {
-        job->reject(errc::invalid_argument, to_string(s.driver) + ": at_ms must be >= 0");
+        reject(errc::invalid_argument, to_string(s.driver) + ": at_ms must be >= 0");
         continue;
       }
       auto key = router_.shard_of(s.pos);
       if (!key) {
-        job->reject(errc::out_of_region, to_string(s.driver) + ": position outside every region");
+        reject(errc::out_of_region, to_string(s.driver) + ": position outside every region");
         continue;
       }
       // Feeds are spatially clustered: most samples share the previous one's shard.
       if (!last_key || key->region != last_key->region || key->cell != last_key->cell) {
         last = shard_number(*key);
         last_key = key;
-        part = &parts[last];
+        part = &grouped[last];
       }
       auto [at, fresh] = fed_shard_.try_emplace(s.driver.value, last);
       if (!fresh && at->second != last) {
-        parts[at->second].forget.push_back(s.driver);
+        grouped[at->second].forget.push_back(s.driver);
         at->second = last;
       }
       part->samples.push_back(rideshard::driver_position{s.driver, s.pos});
     }
-    out.reserve(parts.size());
-    for (auto& [number, p] : parts) out.emplace_back(shards_[number], std::move(p));
+    out.reserve(grouped.size());
+    for (auto& [number, p] : grouped) out.emplace_back(shards_[number], std::move(p));
   }
-  job->expect_parts(out.size());
-  for (auto& [key, part] : out) {
-    auto matcher = router_.matcher(key);
-    if (!matcher) {  // shutting down
-      job->part_done(0);
-      continue;
-    }
-    part.job = job;
-    caf::anon_send(matcher, fleet_atom::value, std::move(part));
+  std::vector<std::pair<caf::actor, fleet_upsert>> parts;
+  parts.reserve(out.size());
+  for (auto& [key, part] : out)
+    if (auto matcher = router_.matcher(key)) parts.emplace_back(matcher, std::move(part));
+  if (parts.empty()) {  // nothing to apply (every sample refused, or shutting down)
+    if (rejected.count > 0)
+      return ctx_->write_error(c, seq, rejected.first_code,
+                               "all " + std::to_string(rejected.count) +
+                                   " samples rejected; first: " + rejected.first_why);
+    return ctx_->write(c, schemas::ack{0}, seq);
   }
+  sys_.spawn(fleet_gatherer, ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot),
+             std::move(rejected), std::move(parts));
 }
 
 void fleet_feed::nearby(const gateway::connection_ptr& c, std::uint64_t seq,
                         schemas::nearby_batch& m) {
-  auto slot = take_slot(c, seq);
-  if (!slot) return;
-  auto job = std::make_shared<nearby_batch_job>(ctx_, reply_to{ctx_->session_of(c), seq},
-                                                m.queries.size(), std::move(slot));
-  std::map<shard_key, nearby_part> parts;
+  auto taken = take_slot(c, seq);
+  if (!taken) return;
+  slot_guard slot{std::move(taken)};
+  schemas::nearby_results out;
+  out.results.resize(m.queries.size());
+  std::map<shard_key, std::pair<nearby_part, std::vector<std::uint32_t>>> grouped;
   for (std::uint32_t i = 0; i < m.queries.size(); ++i) {
     const auto& q = m.queries[i];
     if (!validate(q.center)) {
-      job->results()[i].code = errc::invalid_coordinate;
+      out.results[i].code = errc::invalid_coordinate;
       continue;
     }
     auto key = router_.shard_of(q.center);
     if (!key) {
-      job->results()[i].code = errc::out_of_region;
+      out.results[i].code = errc::out_of_region;
       continue;
     }
-    auto& part = parts[*key];
-    part.slots.push_back(i);
-    part.queries.push_back(q);
+    auto& g = grouped[*key];
+    g.first.queries.push_back(q);
+    g.second.push_back(i);
   }
-  job->expect_parts(parts.size());
-  for (auto& [key, part] : parts) {
+  std::vector<std::pair<caf::actor, nearby_part>> parts;
+  std::vector<std::vector<std::uint32_t>> slots;  // result index of each part's queries
+  for (auto& [key, g] : grouped) {
     auto matcher = router_.matcher(key);
-    if (!matcher) {
-      for (auto i : part.slots) job->results()[i].code = errc::unavailable;
-      job->part_done();
+    if (!matcher) {  // shutting down
+      for (auto i : g.second) out.results[i].code = errc::unavailable;
       continue;
     }
-    part.job = job;
-    caf::anon_send(matcher, nearby_batch_atom::value, std::move(part));
+    parts.emplace_back(matcher, std::move(g.first));
+    slots.push_back(std::move(g.second));
   }
+  if (parts.empty()) return ctx_->write(c, std::move(out), seq);
+  sys_.spawn(nearby_gatherer, ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot),
+             std::move(out), std::move(parts), std::move(slots));
 }
 
 }  // namespace rideshard::node

@@ -3,18 +3,16 @@
 
 #include <algorithm>
 
-#include "node/fleet_feed.hpp"
-
 namespace rideshard::node {
 
 std::uint32_t fleet_index::apply(std::vector<driver_position>& samples,
                                  const std::function<bool(driver_id)>& is_live,
-                                 fleet_ingest_job& job) {
+                                 const std::function<void(errc, std::string)>& reject) {
   const auto live_end = std::stable_partition(
       samples.begin(), samples.end(), [&](const driver_position& p) { return !is_live(p.id); });
   for (auto it = live_end; it != samples.end(); ++it)
-    job.reject(errc::duplicate_id,
-               to_string(it->id) + " is connected as a driver; its app owns its position");
+    reject(errc::duplicate_id,
+           to_string(it->id) + " is connected as a driver; its app owns its position");
   const auto n = static_cast<std::size_t>(live_end - samples.begin());
   if (n == 0) return 0;
   if (!index_) {
@@ -22,7 +20,7 @@ std::uint32_t fleet_index::apply(std::vector<driver_position>& samples,
     cfg.bounds = bounds_;
     auto idx = spatial_index::create(cfg);
     if (!idx) {
-      job.reject(idx.code(), idx.err().message);
+      reject(idx.code(), idx.err().message);
       return 0;
     }
     index_.emplace(std::move(*idx));
@@ -30,7 +28,7 @@ std::uint32_t fleet_index::apply(std::vector<driver_position>& samples,
   // The facade checked ids, coordinates and region; anything the index still
   // refuses is counted as one rejection with the index's message.
   if (auto ok = index_->upsert_batch(samples.data(), n); !ok) {
-    job.reject(ok.code(), ok.err().message);
+    reject(ok.code(), ok.err().message);
     return 0;
   }
   return static_cast<std::uint32_t>(n);

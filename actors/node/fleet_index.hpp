@@ -4,14 +4,14 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "rideshard/engine/errc.hpp"
 #include "rideshard/engine/result.hpp"
 #include "rideshard/engine/spatial_index.hpp"
 
 namespace rideshard::node {
-
-class fleet_ingest_job;
 
 /// Owned by one region_matcher; not thread-safe. The index is created on the
 /// first sample, so shards without a feed pay nothing.
@@ -20,10 +20,11 @@ class fleet_index {
   explicit fleet_index(const bounding_box& bounds) : bounds_(bounds) {}
 
   /// Upserts every sample whose driver is not live (`is_live`: a driver app owns
-  /// its position); the others are reported to `job` as duplicate_id. Reorders
-  /// `samples`. Returns the number applied.
+  /// its position); the others are reported to `reject` as duplicate_id.
+  /// Reorders `samples`. Returns the number applied.
   std::uint32_t apply(std::vector<driver_position>& samples,
-                      const std::function<bool(driver_id)>& is_live, fleet_ingest_job& job);
+                      const std::function<bool(driver_id)>& is_live,
+                      const std::function<void(errc, std::string)>& reject);
   /// Drops a fed driver (its app came online: the live index owns it now).
   void forget(driver_id d);
   std::size_t size() const noexcept { return index_ ? index_->size() : 0; }

@@ -40,6 +40,13 @@ RIDESHARD_MESSAGE_NAME(attach_request, "rideshard::attach_request")
 RIDESHARD_MESSAGE_NAME(trip_command, "rideshard::trip_command")
 RIDESHARD_MESSAGE_NAME(quote_ask, "rideshard::quote_ask")
 RIDESHARD_MESSAGE_NAME(quote_answer, "rideshard::quote_answer")
+RIDESHARD_MESSAGE_NAME(client_envelope, "rideshard::client_envelope")
+RIDESHARD_MESSAGE_NAME(offer_delivery, "rideshard::offer_delivery")
+RIDESHARD_MESSAGE_NAME(http_ride, "rideshard::http_ride")
+RIDESHARD_MESSAGE_NAME(fleet_upsert, "rideshard::fleet_upsert")
+RIDESHARD_MESSAGE_NAME(fleet_applied, "rideshard::fleet_applied")
+RIDESHARD_MESSAGE_NAME(nearby_part, "rideshard::nearby_part")
+RIDESHARD_MESSAGE_NAME(nearby_part_answer, "rideshard::nearby_part_answer")
 
 #undef RIDESHARD_MESSAGE_NAME
 

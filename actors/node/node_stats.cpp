@@ -2,6 +2,9 @@
 // touch atomics (prometheus-cpp counters) and never the family locks.
 #include "node/node_stats.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
@@ -69,10 +72,19 @@ void node_stats::trip_stopped(trip_state s) {
   publish(s);
 }
 
-void node_stats::offer_made(clock::time_point request_in) {
+std::int64_t wall_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void node_stats::offer_made(std::int64_t request_in_us) {
   if (!m_) return;
   offers_made_->Increment();
-  if (request_in != clock::time_point{}) m_->observe_request_to_offer(clock::now() - request_in);
+  if (request_in_us <= 0) return;
+  // A wall clock stepping back must not make a negative latency.
+  const auto us = std::max<std::int64_t>(0, wall_clock_us() - request_in_us);
+  m_->observe_request_to_offer(std::chrono::microseconds(us));
 }
 
 void node_stats::offer_closed(offer_outcome o) {

@@ -19,6 +19,11 @@ class Counter;
 
 namespace rideshard::node {
 
+/// Unix microseconds of the system clock: the stamp messages carry for
+/// latency metrics (a plain value, meaningful on every node up to clock skew;
+/// protocol decisions use the injected millisecond clock instead).
+std::int64_t wall_clock_us();
+
 /// How an offer to one driver ended (label of rideshard_offer_outcomes_total).
 enum class offer_outcome : std::uint8_t { accepted, declined, timed_out, busy, withdrawn };
 
@@ -35,17 +40,15 @@ class node_stats {
   node_stats(const node_stats&) = delete;
   node_stats& operator=(const node_stats&) = delete;
 
-  using clock = std::chrono::steady_clock;
-
   /// A typed error_reply sent to a client.
   void error(errc code);
   /// A trip actor came to life in `s` / moved / stopped (live trips per state).
   void trip_started(trip_state s);
   void trip_moved(trip_state from, trip_state to);
   void trip_stopped(trip_state s);
-  /// An offer frame went to a driver; `request_in` (if set) is when its ride
-  /// request reached the node: observed as request->offer latency.
-  void offer_made(clock::time_point request_in);
+  /// An offer frame went to a driver; `request_in_us` (if > 0) is when its ride
+  /// request reached the node (wall_clock_us()): observed as request->offer latency.
+  void offer_made(std::int64_t request_in_us);
   void offer_closed(offer_outcome o);
   /// Requests waiting in the matchers (all shards), by delta.
   void pending_requests(std::int64_t delta);

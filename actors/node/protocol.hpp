@@ -154,8 +154,12 @@ using context_ptr = std::shared_ptr<node_context>;
 struct client_envelope {
   session_ref session;
   schemas::client_message msg;
-  std::chrono::steady_clock::time_point received_at;  ///< when the facade got it
+  std::int64_t received_at_us = 0;  ///< wall_clock_us() when the facade got it
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_envelope& x) {
+  return f(caf::meta::type_name("client_envelope"), x.session, x.msg, x.received_at_us);
+}
 
 /// A (re)attached connection: hello accepted by the facade.
 struct attach_request {
@@ -246,10 +250,15 @@ typename Inspector::result_type inspect(Inspector& f, offer_timed_out& x) {
 struct offer_delivery {
   schemas::offer wire;
   caf::actor trip_actor;
-  /// Arrival of the ride request, set until the trip's first offer is shown:
-  /// the driver actor observes request->offer latency when it sends the frame.
-  std::chrono::steady_clock::time_point request_in{};
+  /// Arrival of the ride request (wall_clock_us()), set until the trip's first
+  /// offer is shown: the driver actor observes request->offer latency when it
+  /// sends the frame. 0: not a first offer.
+  std::int64_t request_in_us = 0;
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_delivery& x) {
+  return f(caf::meta::type_name("offer_delivery"), x.wire, x.trip_actor, x.request_in_us);
+}
 
 /// Trip -> matcher: the open offer of `trip` to `driver` is closed.
 struct offer_closed {
@@ -370,38 +379,77 @@ std::uint64_t parse_subject(const std::string& subject, char kind);
 
 }  // namespace rideshard::node
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::client_envelope)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::offer_delivery)
-
 // ---- fleet feed and batched nearby queries (/v1/admin), see fleet_feed.hpp ----
 
 namespace rideshard::node {
 
-using fleet_atom = caf::atom_constant<caf::atom("fleet")>;
-using nearby_batch_atom = caf::atom_constant<caf::atom("nearbyb")>;
 using window_atom = caf::atom_constant<caf::atom("window")>;
 
-class fleet_ingest_job;
-class nearby_batch_job;
-
-/// Facade -> matcher: checked fleet samples whose positions lie in its shard.
+/// Gatherer -> matcher: checked fleet samples whose positions lie in its shard;
+/// answered with fleet_applied.
 struct fleet_upsert {
   std::vector<rideshard::driver_position> samples;
-  std::vector<driver_id> forget;          ///< fed drivers that moved to another shard
-  std::shared_ptr<fleet_ingest_job> job;  ///< told how many were applied
+  std::vector<driver_id> forget;  ///< fed drivers that moved to another shard
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_upsert& x) {
+  return f(caf::meta::type_name("fleet_upsert"), x.samples, x.forget);
+}
 
-/// Facade -> matcher: the queries of one nearby_batch centred in its shard.
-struct nearby_part {
-  std::vector<std::uint32_t> slots;  ///< result index of each query
-  std::vector<schemas::nearby_query> queries;
-  std::shared_ptr<nearby_batch_job> job;  ///< receives the results
+/// Refused fleet samples: how many, and the first one's code and reason.
+struct fleet_rejects {
+  std::uint32_t count = 0;
+  errc first_code = errc::ok;
+  std::string first_why;
+  void add(errc code, std::string why) {
+    if (count++ == 0) {
+      first_code = code;
+      first_why = std::move(why);
+    }
+  }
+  void merge(const fleet_rejects& o) {
+    if (o.count == 0) return;
+    if (count == 0) {
+      first_code = o.first_code;
+      first_why = o.first_why;
+    }
+    count += o.count;
+  }
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_rejects& x) {
+  return f(caf::meta::type_name("fleet_rejects"), x.count, x.first_code, x.first_why);
+}
+
+/// Matcher -> gatherer: what a fleet_upsert did.
+struct fleet_applied {
+  std::uint32_t accepted = 0;
+  fleet_rejects rejected;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_applied& x) {
+  return f(caf::meta::type_name("fleet_applied"), x.accepted, x.rejected);
+}
+
+/// Gatherer -> matcher: the queries of one nearby_batch centred in its shard;
+/// answered with a nearby_part_answer.
+struct nearby_part {
+  std::vector<schemas::nearby_query> queries;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nearby_part& x) {
+  return f(caf::meta::type_name("nearby_part"), x.queries);
+}
+/// results[i] answers queries[i] of the nearby_part.
+struct nearby_part_answer {
+  std::vector<schemas::nearby_result> results;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nearby_part_answer& x) {
+  return f(caf::meta::type_name("nearby_part_answer"), x.results);
+}
 
 }  // namespace rideshard::node
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::fleet_upsert)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::nearby_part)
 
 // ---- synchronous trip requests (HTTP API), see dispatch_node.hpp ----
 
@@ -426,9 +474,13 @@ typename Inspector::result_type inspect(Inspector& f, trip_answer& x) {
 /// Facade -> rider actor: a ride request from POST /api/trips.
 struct http_ride {
   schemas::ride_request req;
-  caf::actor answer_to;  ///< receives (answer_atom, trip_answer)
-  std::chrono::steady_clock::time_point received_at;
+  caf::actor answer_to;             ///< receives (answer_atom, trip_answer)
+  std::int64_t received_at_us = 0;  ///< wall_clock_us() when the facade got it
 };
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_ride& x) {
+  return f(caf::meta::type_name("http_ride"), x.req, x.answer_to, x.received_at_us);
+}
 
 /// Facade -> driver or rider actor: a trip command from PUT /api/trips/{id}/status.
 struct http_trip_command {
@@ -450,8 +502,6 @@ inline void answer_error(const caf::actor& to, errc code, std::string message) {
 }
 
 }  // namespace rideshard::node
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::http_ride)
 
 // ---- cross-shard candidate search, see region_matcher.cpp / shard_search.hpp ----
 

@@ -572,10 +572,11 @@ result<double> local_nearby(matcher_actor* self, lat_lng center, double radius_m
 }
 
 // nearby_batch: answers the part's queries; those near a shard edge merge the
-// neighbours' lists before the part reports (one probe per neighbour).
-void nearby_batch(matcher_actor* self, nearby_part& part) {
+// neighbours' lists before the answer goes out (one probe per neighbour).
+caf::result<nearby_part_answer> nearby_batch(matcher_actor* self, nearby_part& part) {
   auto& st = self->state;
-  auto& results = part.job->results();
+  nearby_part_answer answer;
+  answer.results.resize(part.queries.size());
   std::vector<std::vector<neighbor>> hits(part.queries.size());
   std::vector<caf::actor> targets;
   std::vector<shard_probe> probes;
@@ -584,7 +585,7 @@ void nearby_batch(matcher_actor* self, nearby_part& part) {
     const auto& q = part.queries[i];
     auto bound = local_nearby(self, q.center, q.radius_m, q.k, hits[i]);
     if (!bound) {
-      results[part.slots[i]].code = bound.code();
+      answer.results[i].code = bound.code();
       continue;
     }
     for (auto& t : st.ctx->router->neighbours(st.key, q.center, *bound)) {
@@ -599,10 +600,9 @@ void nearby_batch(matcher_actor* self, nearby_part& part) {
       asked[at].push_back(i);
     }
   }
-  auto finish = [job = part.job, slots = part.slots](std::vector<std::vector<neighbor>>& all) {
-    auto& res = job->results();
+  auto fill = [](nearby_part_answer& a, std::vector<std::vector<neighbor>>& all) {
     for (std::size_t i = 0; i < all.size(); ++i) {
-      auto& r = res[slots[i]];
+      auto& r = a.results[i];
       if (r.code != errc::ok) continue;
       r.drivers.reserve(all[i].size());
       r.distances_m.reserve(all[i].size());
@@ -611,18 +611,22 @@ void nearby_batch(matcher_actor* self, nearby_part& part) {
         r.distances_m.push_back(static_cast<float>(h.distance_m));
       }
     }
-    job->part_done();
   };
-  if (targets.empty()) return finish(hits);
-  auto shared = std::make_shared<std::vector<std::vector<neighbor>>>(std::move(hits));
+  if (targets.empty()) {
+    fill(answer, hits);
+    return answer;
+  }
+  auto rp = self->make_response_promise<nearby_part_answer>();
   probe_neighbours(self, std::move(targets), std::move(probes),
-                   [shared, asked, queries = part.queries, finish](probe_round& r) mutable {
+                   [rp, answer = std::move(answer), hits = std::move(hits), asked,
+                    queries = part.queries, fill](probe_round& r) mutable {
                      for (std::size_t t = 0; t < r.answers.size(); ++t)
                        for (std::size_t j = 0; j < r.answers[t].size() && j < asked[t].size(); ++j)
-                         merge_nearest((*shared)[asked[t][j]], r.answers[t][j],
-                                       queries[asked[t][j]].k);
-                     finish(*shared);
+                         merge_nearest(hits[asked[t][j]], r.answers[t][j], queries[asked[t][j]].k);
+                     fill(answer, hits);
+                     rp.deliver(std::move(answer));
                    });
+  return rp;
 }
 
 caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t region_index,
@@ -830,16 +834,22 @@ caf::behavior region_matcher(matcher_actor* self, context_ptr ctx, std::size_t r
         put_back(self, d, pos);
         retry_parked(self);
       },
-      [=](fleet_atom, fleet_upsert& u) {
+      [=](fleet_upsert& u) -> fleet_applied {
         auto& s = self->state;
         sync_positions(self);
         for (auto d : u.forget) s.fleet->forget(d);  // moved to another shard
         auto live = [&s](driver_id d) { return s.driver_actors.count(d) != 0; };
-        u.job->part_done(s.fleet->apply(u.samples, live, *u.job));
+        fleet_applied a;
+        auto reject = [&](errc code, std::string why) {
+          s.ctx->stats.error(code);
+          a.rejected.add(code, std::move(why));
+        };
+        a.accepted = s.fleet->apply(u.samples, live, reject);
+        return a;
       },
-      [=](nearby_batch_atom, nearby_part& p) {
+      [=](nearby_part& p) -> caf::result<nearby_part_answer> {
         sync_positions(self);
-        nearby_batch(self, p);
+        return nearby_batch(self, p);
       },
   };
 }

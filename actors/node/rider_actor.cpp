@@ -57,7 +57,7 @@ void refuse(rider_self* self, const reply_to& rt, const caf::actor& waiter, errc
 
 // `waiter` (HTTP) hears the trip once `requested` is durable (first update_atom).
 void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& r,
-             std::chrono::steady_clock::time_point request_in, const caf::actor& waiter = {}) {
+             std::int64_t request_in_us, const caf::actor& waiter = {}) {
   auto& st = self->state;
   if (has_trip(st))
     return refuse(self, rt, waiter, errc::illegal_transition,
@@ -79,7 +79,7 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
   st.creating = t;
   st.creating_waiter = waiter;
   st.trip_actor = st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff,
-                                              std::move(quoted), rt.seq, request_in);
+                                              std::move(quoted), rt.seq, request_in_us);
 }
 
 // Riders may only cancel, and only their own active trip.
@@ -107,7 +107,7 @@ void on_client(rider_self* self, client_envelope& env) {
   reply_to rt{env.session, env.msg.seq};
   if (auto* q = std::get_if<schemas::quote_request>(&env.msg.body)) return on_quote(self, rt, *q);
   if (auto* r = std::get_if<schemas::ride_request>(&env.msg.body))
-    return on_ride(self, rt, *r, env.received_at);
+    return on_ride(self, rt, *r, env.received_at_us);
   if (auto* c = std::get_if<schemas::cancel_trip>(&env.msg.body))
     return on_cancel(self, rt, c->trip, c->reason);
   st.ctx->send_error(rt, errc::forbidden, "not a rider message");
@@ -133,7 +133,9 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
         arm_idle(self);
       },
       [=](client_atom, client_envelope& env) { on_client(self, env); },
-      [=](http_ride_atom, http_ride& r) { on_ride(self, {}, r.req, r.received_at, r.answer_to); },
+      [=](http_ride_atom, http_ride& r) {
+        on_ride(self, {}, r.req, r.received_at_us, r.answer_to);
+      },
       [=](http_cmd_atom, http_trip_command& c) {
         if (c.kind != trip_event_kind::cancel)
           return answer_error(c.answer_to, errc::forbidden, "riders may only cancel a trip");

@@ -152,10 +152,10 @@ bool shard_router::release_rider(rider_id id, const caf::actor& self) {
 caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor rider_actor,
                                      lat_lng pickup, lat_lng dropoff,
                                      std::optional<schemas::quote> quoted, std::uint64_t reply_seq,
-                                     std::chrono::steady_clock::time_point request_in) {
-  trip_init init{id,        rider,      std::move(rider_actor),
-                 pickup,    dropoff,    std::move(quoted),
-                 reply_seq, request_in, std::nullopt};
+                                     std::int64_t request_in_us) {
+  trip_init init{id,        rider,         std::move(rider_actor),
+                 pickup,    dropoff,       std::move(quoted),
+                 reply_seq, request_in_us, std::nullopt};
   // Spawned outside the lock: the trip's start-up asks the router for its shard.
   {
     std::lock_guard<std::mutex> lock{mu_};

@@ -77,8 +77,7 @@ class shard_router {
   /// Spawns and registers a trip actor (see trip_actor.hpp).
   caf::actor create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
                          lat_lng dropoff, std::optional<schemas::quote> quoted,
-                         std::uint64_t reply_seq,
-                         std::chrono::steady_clock::time_point request_in = {});
+                         std::uint64_t reply_seq, std::int64_t request_in_us = 0);
   /// Respawns the actor of a trip read back from the store (see trip_init).
   caf::actor revive_trip(const rideshard::trip& t);
   caf::actor trip(trip_id id);

@@ -26,9 +26,9 @@ struct trip_actor_state {
   caf::actor matcher;
   std::optional<schemas::quote> quoted;
   std::int64_t fare_estimate = 0;
-  std::vector<driver_id> backed_out;                 ///< drivers who cancelled: never re-offered
-  std::chrono::steady_clock::time_point request_in;  ///< for request->offer latency
-  bool offer_answered = false;  ///< a driver saw an offer: later ones are not "first"
+  std::vector<driver_id> backed_out;  ///< drivers who cancelled: never re-offered
+  std::int64_t request_in_us = 0;     ///< wall_clock_us(), for request->offer latency
+  bool offer_answered = false;        ///< a driver saw an offer: later ones are not "first"
   static inline const char* name = "trip_actor";
 };
 using trip_self = caf::stateful_actor<trip_actor_state>;
@@ -316,7 +316,7 @@ void on_offer(trip_self* self, offer_to& o) {
     s.offered_actor = o.driver_actor;
     schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
                      s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
-    const auto first = s.offer_answered ? std::chrono::steady_clock::time_point{} : s.request_in;
+    const std::int64_t first = s.offer_answered ? 0 : s.request_in_us;
     self->send(o.driver_actor, offer_delivery{std::move(w), self, first});
     notify(self, 0, {}, 0);
   };
@@ -491,7 +491,7 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
   st.matcher = st.ctx->router->matcher_at(pickup);
   st.rider_actor = init.rider_actor;
   st.quoted = init.quoted;
-  st.request_in = init.request_in;
+  st.request_in_us = init.request_in_us;
   if (init.recovered)
     start_recovered(self, *init.recovered);
   else

@@ -15,9 +15,9 @@ struct trip_init {
   caf::actor rider_actor;
   lat_lng pickup;
   lat_lng dropoff;
-  std::optional<schemas::quote> quoted;              ///< the accepted quote, if the rider had one
-  std::uint64_t reply_seq = 0;                       ///< seq of the ride_request frame
-  std::chrono::steady_clock::time_point request_in;  ///< the ride_request reached the node
+  std::optional<schemas::quote> quoted;  ///< the accepted quote, if the rider had one
+  std::uint64_t reply_seq = 0;           ///< seq of the ride_request frame
+  std::int64_t request_in_us = 0;        ///< wall_clock_us() when the ride_request reached the node
   /// Set when the trip is read back from the store at start-up: the actor
   /// resumes it (re-dispatch, or re-attach driver and rider) instead of creating.
   std::optional<rideshard::trip> recovered;

@@ -142,6 +142,36 @@ std::vector<quote_answer> samples(fixture&, type<quote_answer>) {
   return {{q, p1, p2, {{1, 77}, 3}}};
 }
 
+std::vector<client_envelope> samples(fixture&, type<client_envelope>) {
+  std::vector<client_envelope> out;
+  for (auto& m : smp::client_messages()) out.push_back({{1, m.seq + 10}, m, 1718000000123456});
+  return out;
+}
+std::vector<offer_delivery> samples(fixture& fx, type<offer_delivery>) {
+  return {
+      {schemas::offer{smp::trip, p1, p2, 360, 2489, "USD", 1718000015000}, fx.a, 1718000000123456}};
+}
+std::vector<http_ride> samples(fixture& fx, type<http_ride>) {
+  return {{schemas::ride_request{quote_id{42}, p1, p2}, fx.b, 1718000000123456},
+          {schemas::ride_request{std::nullopt, p2, p1}, fx.a, 0}};
+}
+
+std::vector<fleet_upsert> samples(fixture&, type<fleet_upsert>) {
+  return {
+      {{rideshard::driver_position{smp::driver, p1}, rideshard::driver_position{driver_id{8}, p2}},
+       {driver_id{9}}}};
+}
+std::vector<fleet_applied> samples(fixture&, type<fleet_applied>) {
+  return {{12, {3, errc::duplicate_id, "d-7 is connected as a driver"}}};
+}
+std::vector<nearby_part> samples(fixture&, type<nearby_part>) {
+  return {{{schemas::nearby_query{p1, 2000, 10}, schemas::nearby_query{p2, 0, 3}}}};
+}
+std::vector<nearby_part_answer> samples(fixture&, type<nearby_part_answer>) {
+  return {{{schemas::nearby_result{{smp::driver, driver_id{8}}, {612.5f, 1544.25f}},
+            schemas::nearby_result{{}, {}, errc::invalid_radius}}}};
+}
+
 // ---- field-by-field comparisons ---------------------------------------------
 
 void same(const neighbor& x, const neighbor& y) {
@@ -288,6 +318,41 @@ void same(const quote_answer& x, const quote_answer& y) {
   CHECK(x.dropoff == y.dropoff);
   CHECK(x.reply.session == y.reply.session);
   CHECK(x.reply.seq == y.reply.seq);
+}
+
+void same(const client_envelope& x, const client_envelope& y) {
+  CHECK(x.session == y.session);
+  CHECK(x.msg == y.msg);
+  CHECK(x.received_at_us == y.received_at_us);
+}
+void same(const offer_delivery& x, const offer_delivery& y) {
+  CHECK(x.wire == y.wire);
+  CHECK(x.trip_actor == y.trip_actor);
+  CHECK(x.request_in_us == y.request_in_us);
+}
+void same(const http_ride& x, const http_ride& y) {
+  CHECK(x.req == y.req);
+  CHECK(x.answer_to == y.answer_to);
+  CHECK(x.received_at_us == y.received_at_us);
+}
+
+void same(const fleet_upsert& x, const fleet_upsert& y) {
+  REQUIRE(x.samples.size() == y.samples.size());
+  for (std::size_t i = 0; i < x.samples.size(); ++i) {
+    CHECK(x.samples[i].id == y.samples[i].id);
+    CHECK(x.samples[i].pos == y.samples[i].pos);
+  }
+  CHECK(x.forget == y.forget);
+}
+void same(const fleet_applied& x, const fleet_applied& y) {
+  CHECK(x.accepted == y.accepted);
+  CHECK(x.rejected.count == y.rejected.count);
+  CHECK(x.rejected.first_code == y.rejected.first_code);
+  CHECK(x.rejected.first_why == y.rejected.first_why);
+}
+void same(const nearby_part& x, const nearby_part& y) { CHECK(x.queries == y.queries); }
+void same(const nearby_part_answer& x, const nearby_part_answer& y) {
+  CHECK(x.results == y.results);
 }
 
 // ---- round trips ------------------------------------------------------------
