@@ -17,6 +17,7 @@
 #include "node_process.hpp"
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
+#include "test_tokens.hpp"
 
 using namespace rideshard;
 using namespace rideshard::system_test;
@@ -28,13 +29,7 @@ namespace {
 constexpr const char* test_secret = "payments-flow-system-test-secret-0123456789";
 constexpr const char* pan = "4000056655665556";  // Visa debit test number
 
-std::string mint_admin() {
-  auto a = auth::token_authority::create(test_secret, "rideshard", auth::system_unix_seconds);
-  REQUIRE(a.ok());
-  auto t = a->mint("ops", auth::role::admin, 600);
-  REQUIRE(t.ok());
-  return *t;
-}
+std::string mint_admin() { return system_test::mint_token(test_secret, "ops", auth::role::admin); }
 
 }  // namespace
 

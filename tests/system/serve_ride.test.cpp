@@ -26,6 +26,7 @@
 
 #include "auth/jwt.hpp"
 #include "rideshard/schemas/codec.hpp"
+#include "test_tokens.hpp"
 
 using namespace rideshard;
 using rideshard::system_test::app_client;
@@ -62,11 +63,7 @@ std::string http_get(unsigned short port, const std::string& target, int& status
 }
 
 std::string mint(const std::string& sub, auth::role r) {
-  auto a = auth::token_authority::create(test_secret, "rideshard", auth::system_unix_seconds);
-  REQUIRE(a.ok());
-  auto t = a->mint(sub, r, 600);
-  REQUIRE(t.ok());
-  return *t;
+  return system_test::mint_token(test_secret, sub, r);
 }
 
 trip_status wait_state(app_client& c, trip_state s) {

@@ -16,6 +16,7 @@
 #include "auth/jwt.hpp"
 #include "http_call.hpp"
 #include "node_process.hpp"
+#include "test_tokens.hpp"
 
 using namespace rideshard;
 using namespace rideshard::system_test;
@@ -43,13 +44,7 @@ int run_serve(const std::string& env, const std::string& args, std::string& outp
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-std::string mint_admin() {
-  auto a = auth::token_authority::create(test_secret, "rideshard", auth::system_unix_seconds);
-  REQUIRE(a.ok());
-  auto t = a->mint("ops", auth::role::admin, 600);
-  REQUIRE(t.ok());
-  return *t;
-}
+std::string mint_admin() { return system_test::mint_token(test_secret, "ops", auth::role::admin); }
 
 }  // namespace
 
