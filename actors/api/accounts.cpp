@@ -1,6 +1,7 @@
 // Account endpoints: registration (POST /api/users, POST /api/drivers), login,
-// GET/PUT/DELETE /api/users/{id}, GET /api/drivers/{id} and the admin-only
-// PUT /api/drivers/{id}/status (account suspension).
+// GET/PUT /api/users/{id}, GET /api/drivers/{id} and the admin-only
+// PUT /api/drivers/{id}/status (account suspension). DELETE (erasure) and the
+// data export are in personal_data_routes.cpp.
 #include "api/detail/api_state.hpp"
 #include "auth/rbac.hpp"
 
@@ -147,15 +148,6 @@ void put_user(const api_state& st, const gateway::http_request& req, std::string
   auto u = st.users.update(id, upd);
   if (!u) return ex.fail(u.err());
   ex.reply(200, user_json(*u));
-}
-
-void delete_user(const api_state& st, const gateway::http_request& req, std::string_view id,
-                 exchange& ex) {
-  auto who = authenticate(st, req, ex);
-  if (!who) return;
-  if (auto ok = auth::can_manage_user(*who, id); !ok) return ex.fail(ok.err());
-  if (auto ok = st.users.remove(id); !ok) return ex.fail(ok.err());
-  ex.reply_empty(204);
 }
 
 void get_driver(const api_state& st, const gateway::http_request& req, std::string_view id,

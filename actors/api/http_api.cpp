@@ -31,6 +31,7 @@ const std::vector<route>& routes() {
       {{"api", "users", "{id}"}, "GET", get_user},
       {{"api", "users", "{id}"}, "PUT", put_user},
       {{"api", "users", "{id}"}, "DELETE", delete_user},
+      {{"api", "users", "{id}", "export"}, "GET", get_user_export},
       {{"api", "login"}, "POST", post_login},
       {{"api", "drivers"}, "POST", post_drivers},
       {{"api", "drivers", "nearby"}, "GET", get_nearby},

@@ -66,6 +66,8 @@ class node_payments {
   ~node_payments();
 
   payments::payment_service& service() noexcept { return *service_; }
+  /// The vault also seals accounts' personal data (node_storage::account_hooks).
+  persistence::token_vault& vault() noexcept { return *vault_; }
   const payments::reconcile_report& recovery() const noexcept { return recovery_; }
   std::string_view psp_name() const noexcept { return psp_->name(); }
 

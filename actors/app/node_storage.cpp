@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rideshard/persistence/token_vault.hpp"
 #include "rideshard/persistence/write_batch.hpp"
 
 namespace rideshard::app {
@@ -42,19 +43,35 @@ std::uint64_t account_key(const std::string& id) {
   return v;
 }
 
-std::vector<std::uint8_t> encode_account(const auth::user& u) {
+// An account row: the clear part (id, role, dates, flags) and the personal
+// part (name, email, password hash) sealed under the person's own vault key.
+result<std::vector<std::uint8_t>> encode_account(const auth::user& u,
+                                                 persistence::token_vault& vault) {
+  std::string personal =
+      nlohmann::json{{"name", u.name}, {"email", u.email}, {"password_hash", u.password_hash}}
+          .dump();
+  auto sealed = vault.seal_personal(u.id, personal);
+  std::fill(personal.begin(), personal.end(), '\0');
+  if (!sealed) return sealed.err();
   const nlohmann::json j{{"id", u.id},
                          {"role", std::string(auth::to_string(u.r))},
-                         {"name", u.name},
-                         {"email", u.email},
-                         {"password_hash", u.password_hash},
                          {"created_at_ms", u.created_at_ms},
-                         {"suspended", u.suspended}};
+                         {"suspended", u.suspended},
+                         {"personal", *sealed}};
   const auto text = j.dump();
-  return {text.begin(), text.end()};
+  return std::vector<std::uint8_t>(text.begin(), text.end());
 }
 
-result<auth::user> decode_account(const std::vector<std::uint8_t>& bytes) {
+// A stored account as read back: nullopt when its personal key was shredded
+// (an erasure interrupted before the row went); `legacy` when it predates
+// sealing (personal fields in clear) and must be written again.
+struct stored_account {
+  std::optional<auth::user> account;
+  bool legacy = false;
+};
+
+result<stored_account> decode_account(const std::vector<std::uint8_t>& bytes,
+                                      const persistence::token_vault& vault) {
   auto j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return error{errc::storage_error, "unreadable account"};
   try {
@@ -63,12 +80,25 @@ result<auth::user> decode_account(const std::vector<std::uint8_t>& bytes) {
     auto r = auth::role_from_string(j.at("role").get<std::string>());
     if (!r) return r.err();
     u.r = *r;
-    u.name = j.at("name").get<std::string>();
-    u.email = j.at("email").get<std::string>();
-    u.password_hash = j.at("password_hash").get<std::string>();
     u.created_at_ms = j.at("created_at_ms").get<std::int64_t>();
     u.suspended = j.at("suspended").get<bool>();
-    return u;
+    stored_account out;
+    nlohmann::json personal = j;
+    if (j.contains("personal")) {
+      auto plain = vault.open_personal(u.id, j.at("personal").get<std::string>());
+      if (!plain) return error{errc::storage_error, "account " + u.id + ": " + plain.err().message};
+      if (!*plain) return out;  // erased
+      personal = nlohmann::json::parse(**plain, nullptr, false);
+      std::fill((*plain)->begin(), (*plain)->end(), '\0');
+      if (!personal.is_object()) return error{errc::storage_error, "unreadable account " + u.id};
+    } else {
+      out.legacy = true;
+    }
+    u.name = personal.at("name").get<std::string>();
+    u.email = personal.at("email").get<std::string>();
+    u.password_hash = personal.at("password_hash").get<std::string>();
+    out.account = std::move(u);
+    return out;
   } catch (const nlohmann::json::exception& e) {
     return error{errc::storage_error, std::string("unreadable account: ") + e.what()};
   }
@@ -76,17 +106,22 @@ result<auth::user> decode_account(const std::vector<std::uint8_t>& bytes) {
 
 }  // namespace
 
-auth::account_durability node_storage::account_hooks() {
+auth::account_durability node_storage::account_hooks(persistence::token_vault& vault) {
   auth::account_durability h;
-  h.put = [this](const auth::user& u) -> result<void> {
+  h.put = [this, &vault](const auth::user& u) -> result<void> {
     const auto key = account_key(u.id);
     if (key == 0) return error{errc::invalid_argument, "malformed account id " + u.id};
+    auto row = encode_account(u, vault);
+    if (!row) return row.err();
     persistence::write_batch b;
-    b.put_entity(persistence::entity_kind::account, key, 0, encode_account(u));
+    b.put_entity(persistence::entity_kind::account, key, 0, std::move(*row));
     if (auto ok = store_->commit(b); !ok) return ok.err();
     return {};
   };
-  h.erase = [this](const auth::user& u) -> result<void> {
+  // Erasure: the key first. From then on the row is unreadable wherever a copy
+  // of it survives (old SST files, backups); the row itself goes next.
+  h.erase = [this, &vault](const auth::user& u) -> result<void> {
+    if (auto ok = vault.shred_personal(u.id); !ok) return ok.err();
     persistence::write_batch b;
     b.erase_entity(persistence::entity_kind::account, account_key(u.id));
     if (auto ok = store_->commit(b); !ok) return ok.err();
@@ -95,15 +130,24 @@ auth::account_durability node_storage::account_hooks() {
   return h;
 }
 
-result<std::vector<auth::user>> node_storage::load_accounts() const {
+result<std::vector<auth::user>> node_storage::load_accounts(persistence::token_vault& vault) {
   auto snaps = store_->load_entities(persistence::entity_kind::account);
   if (!snaps) return snaps.err();
   std::vector<auth::user> out;
   out.reserve(snaps->size());
+  const auto hooks = account_hooks(vault);
   for (const auto& s : *snaps) {
-    auto u = decode_account(s.value);
-    if (!u) return u.err();
-    out.push_back(std::move(*u));
+    auto a = decode_account(s.value, vault);
+    if (!a) return a.err();
+    if (!a->account) {  // its key is gone: finish the interrupted erasure
+      persistence::write_batch b;
+      b.erase_entity(persistence::entity_kind::account, s.id);
+      if (auto ok = store_->commit(b); !ok) return ok.err();
+      continue;
+    }
+    if (a->legacy)  // written before personal data was sealed: seal it now
+      if (auto ok = hooks.put(*a->account); !ok) return ok.err();
+    out.push_back(std::move(*a->account));
   }
   return out;
 }

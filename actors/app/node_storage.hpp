@@ -17,6 +17,7 @@
 #include "rideshard/engine/result.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/store.hpp"
+#include "rideshard/persistence/token_vault.hpp"
 
 namespace rideshard::app {
 
@@ -51,9 +52,13 @@ class node_storage {
   persistence::store& store() noexcept { return *store_; }
   api::outbox_health health() const;
   /// Accounts (POST /api/users ...): hooks that write each change (synced)
-  /// before the API answers, and the accounts stored so far.
-  auth::account_durability account_hooks();
-  [[nodiscard]] result<std::vector<auth::user>> load_accounts() const;
+  /// before the API answers, and the accounts stored so far. Name, email and
+  /// password hash are sealed under the person's own key in `vault` (must
+  /// outlive the hooks); erasure shreds that key first, then drops the row.
+  /// load_accounts finishes an erasure interrupted between the two and seals
+  /// rows written before sealing existed.
+  auth::account_durability account_hooks(persistence::token_vault& vault);
+  [[nodiscard]] result<std::vector<auth::user>> load_accounts(persistence::token_vault& vault);
   /// The audit log: writes `e` (assigning e.id) as an admin_audit record and its
   /// rideshard.admin-audit.v1 event in one synced batch. Thread-safe.
   [[nodiscard]] result<void> record_audit(api::audit_entry& e);

@@ -308,8 +308,8 @@ int run_serve(int argc, char** argv) {
   id_generator user_ids(o.node_id, unix_ms);
   auth::user_store users([&user_ids] { return user_ids.next(); }, unix_ms);
   // Accounts are acknowledged state too: written (synced) before the API answers.
-  users.set_durability((*storage)->account_hooks());
-  if (auto accounts = (*storage)->load_accounts(); !accounts) {
+  users.set_durability((*storage)->account_hooks((*pay)->vault()));
+  if (auto accounts = (*storage)->load_accounts((*pay)->vault()); !accounts) {
     std::fprintf(stderr, "rideshard serve: reading accounts: %s\n", accounts.err().message.c_str());
     return 2;
   } else if (auto ok = users.restore(*accounts); !ok) {

@@ -130,6 +130,14 @@ class payment_service {
   /// Errors: unknown_payment.
   [[nodiscard]] result<payment_record> get(std::uint64_t id) const;
   earnings earnings_of(driver_id driver) const;
+  // ---- personal data (GDPR; personal_data.cpp) ----
+  /// Payments naming `rider` as payer, or `driver` as payee, oldest first (the
+  /// data export). Exactly one of them valid; otherwise empty.
+  std::vector<payment_record> payments_of(rider_id rider, driver_id driver) const;
+  /// Erasure: every card of `rider` leaves the vault and its method records go
+  /// (one synced batch). Payments and ledger rows stay for legal retention under
+  /// the pseudonymous rider id. Returns how many methods went. Errors: storage_error.
+  [[nodiscard]] result<std::size_t> forget_methods(rider_id rider);
   /// The only currency payments accept.
   const std::string& currency() const noexcept { return opts_.currency; }
 

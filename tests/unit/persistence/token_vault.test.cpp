@@ -72,3 +72,54 @@ TEST_CASE("vault keys are 64 hex characters and errors never echo them") {
   CHECK(not_hex.code() == errc::bad_config);
   CHECK(not_hex.err().message.find("000") == std::string::npos);
 }
+
+TEST_CASE("personal data is sealed under a per-person key; shredding the key erases it") {
+  test::temp_dir dir;
+  const std::string secret = "Ada Lovelace <ada@example.org>";
+  std::string ada, bob;
+  {
+    auto v = open_vault(dir.sub("vault"), key_a);
+    auto a = v->seal_personal("r-1", secret);
+    REQUIRE(a.ok());
+    ada = *a;
+    CHECK(ada.rfind("p1:", 0) == 0);
+    CHECK(ada.find("Ada") == std::string::npos);
+    auto b = v->seal_personal("r-2", secret);
+    REQUIRE(b.ok());
+    bob = *b;
+    CHECK(bob != ada);
+    // Bound to its subject: r-2 cannot read r-1's data, even with its own key.
+    CHECK(v->open_personal("r-2", ada).code() == errc::storage_error);
+    CHECK(v->open_personal("r-1", "not sealed").code() == errc::invalid_argument);
+  }
+  CHECK_FALSE(test::any_file_contains(dir.path(), "Ada Lovelace"));
+  CHECK(test::any_file_contains(dir.path(), "pk/r-1"));  // the wrapped key's row
+  {
+    auto v = open_vault(dir.sub("vault"), key_a);  // keys survive a restart
+    auto plain = v->open_personal("r-1", ada);
+    REQUIRE(plain.ok());
+    REQUIRE(plain->has_value());
+    CHECK(**plain == secret);
+    CHECK(*v->has_personal_key("r-1"));
+    REQUIRE(v->shred_personal("r-1").ok());
+    CHECK_FALSE(*v->has_personal_key("r-1"));
+    auto gone = v->open_personal("r-1", ada);
+    REQUIRE(gone.ok());
+    CHECK_FALSE(gone->has_value());
+    auto other = v->open_personal("r-2", bob);  // nobody else's data is touched
+    REQUIRE(other.ok());
+    REQUIRE(other->has_value());
+    CHECK(**other == secret);
+    CHECK(v->shred_personal("r-404").ok());
+    // The key's row is gone from the vault's files, not only hidden by a
+    // tombstone: no table or log holds it. (The MANIFEST keeps each table's
+    // smallest and largest row name, never a value.)
+    for (const auto& f : test::files_containing(dir.path(), "pk/r-1"))
+      CHECK_MESSAGE(f.rfind("MANIFEST-", 0) == 0, f);
+    CHECK(test::any_file_contains(dir.path(), "pk/r-2"));
+  }
+  auto v = open_vault(dir.sub("vault"), key_a);
+  auto after = v->open_personal("r-1", ada);
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->has_value());
+}

@@ -1,11 +1,14 @@
 // token_vault: card numbers exchanged for opaque tokens, kept apart from the
 // main store in their own RocksDB directory and encrypted with AES-256-GCM. The
 // rest of the system only ever holds the token, the brand and the last 4.
+// It also keeps one key per person for personal data at rest (GDPR): erasure
+// deletes the key (crypto-shredding).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,8 +57,31 @@ class token_vault {
   /// Deletes a card (erasure). Unknown tokens are fine. Errors: storage_error.
   [[nodiscard]] result<void> erase(std::string_view token);
 
+  // ---- personal data: one key per person; erasure deletes the key ----
+  /// Encrypts `plain` under `subject`'s own random 256-bit key (AES-256-GCM,
+  /// the subject as associated data) and returns printable text ("p1:" + hex)
+  /// for a JSON record. The key is made on first use, wrapped with the vault key
+  /// and stored (synced) before this returns. Errors: invalid_argument (empty
+  /// subject), storage_error, internal.
+  [[nodiscard]] result<std::string> seal_personal(std::string_view subject, std::string_view plain);
+  /// What seal_personal sealed for `subject`; nullopt once the subject's key is
+  /// shredded (or never existed): that data is gone for good. Errors:
+  /// invalid_argument (not a sealed text), storage_error (fails authentication:
+  /// sealed for another subject, wrong vault key, tampered).
+  [[nodiscard]] result<std::optional<std::string>> open_personal(std::string_view subject,
+                                                                 std::string_view sealed) const;
+  /// Crypto-shredding: deletes `subject`'s key (synced), then flushes and
+  /// compacts the vault so the key's row is gone from its files too (backups
+  /// taken earlier still hold it). Unknown subjects are fine. Errors: storage_error.
+  [[nodiscard]] result<void> shred_personal(std::string_view subject);
+  /// Whether `subject` has a personal-data key. Errors: storage_error.
+  [[nodiscard]] result<bool> has_personal_key(std::string_view subject) const;
+
  private:
   struct impl;
+  /// The subject's key, unwrapped (cached); nullopt if none and !create.
+  [[nodiscard]] result<std::optional<vault_key>> person_key(std::string_view subject,
+                                                            bool create) const;
   explicit token_vault(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
