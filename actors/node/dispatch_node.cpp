@@ -217,7 +217,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
 result<void> dispatch_node::impl::recover(persistence::store& s) {
   auto snaps = s.load_entities(persistence::entity_kind::trip);
   if (!snaps) return snaps.err();
-  std::vector<caf::actor> revived;
+  std::vector<trip_handle> revived;
   for (const auto& snap : *snaps) {
     auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
     if (!t) {
@@ -563,10 +563,10 @@ result<schemas::trip_status> dispatch_node::change_trip(const identity& who, con
   tc.reason = "admin " + who.subject + (c.reason.empty() ? "" : ": " + c.reason);
   tc.answer_to = caf::actor_cast<caf::actor>(self);
   self->monitor(t);  // a trip actor that stopped meanwhile answers with down_msg
-  self->send(t, command_atom::value, std::move(tc));
+  self->send(t, std::move(tc));
   bool down = false;
   auto out = await_answer(self, timeout, &down);
-  self->demonitor(t);
+  self->demonitor(t.address());
   if (down) return finished();
   return out;
 }

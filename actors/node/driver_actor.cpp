@@ -21,10 +21,10 @@ struct driver_state {
   std::shared_ptr<position_buffer> indexed_buf;  ///< its location buffer
   // The open offer (at most one).
   trip_id offer_trip;
-  caf::actor offer_actor;
+  trip_handle offer_actor;
   // The current trip (at most one).
   std::optional<schemas::trip_status> trip;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   caf::actor rider_actor;
   std::uint64_t idle_gen = 0;
   bool stopping = false;
@@ -178,10 +178,10 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
   bool offer = st.offer_trip == t && st.offer_actor;
   bool mine = st.trip && st.trip->trip == t && st.trip_actor;
   if (kind == trip_event_kind::accept || kind == trip_event_kind::decline) {
-    if (offer) return (void)self->send(st.offer_actor, command_atom::value, std::move(c));
+    if (offer) return (void)self->send(st.offer_actor, std::move(c));
     return not_ours(self, rt, t, errc::not_offered_to_driver, waiter);
   }
-  if (mine) return (void)self->send(st.trip_actor, command_atom::value, std::move(c));
+  if (mine) return (void)self->send(st.trip_actor, std::move(c));
   not_ours(self, rt, t, errc::forbidden, waiter);
 }
 
@@ -229,7 +229,7 @@ void on_offer(driver_self* self, offer_delivery& d) {
     c.by = party::system;
     c.driver = st.id;
     c.reason = "busy";
-    self->send(d.trip_actor, command_atom::value, std::move(c));
+    self->send(d.trip_actor, std::move(c));
     return;
   }
   // The matcher removed us when it made the offer; a position we buffered

@@ -45,12 +45,28 @@ using unavail_atom = caf::atom_constant<caf::atom("unavail")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
-using command_atom = caf::atom_constant<caf::atom("command")>;
 using position_atom = caf::atom_constant<caf::atom("position")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using nearby_atom = caf::atom_constant<caf::atom("nearby")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
+
+// ---- actor interfaces (typed_actor): what each actor accepts, checked at compile time ----
+
+struct offer_to;
+struct trip_command;
+struct offer_timed_out;
+struct snapshot_answer;
+
+/// The trip actor (trip_actor.hpp): the single owner of one trip.
+/// offer_to (matcher: offer to this driver), trip_command (driver, rider,
+/// admin), offer_timed_out (matcher), snapshot_atom -> snapshot_answer
+/// (queries; answered after start-up and any commit in flight); expire_atom
+/// and stop_atom are its own timers.
+using trip_handle = caf::typed_actor<caf::reacts_to<offer_to>, caf::reacts_to<trip_command>,
+                                     caf::reacts_to<offer_timed_out>, caf::reacts_to<expire_atom>,
+                                     caf::replies_to<snapshot_atom>::with<snapshot_answer>,
+                                     caf::reacts_to<stop_atom>>;
 
 /// A client session as a value: the node whose gateway holds its socket and
 /// the session (connection) id there. Actors address sessions only this way;
@@ -192,7 +208,7 @@ typename Inspector::result_type inspect(Inspector& f, driver_avail& x) {
 struct dispatch_request {
   trip_id trip;
   lat_lng pickup;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dispatch_request& x) {
@@ -204,7 +220,7 @@ typename Inspector::result_type inspect(Inspector& f, dispatch_request& x) {
 struct redispatch_request {
   trip_id trip;
   lat_lng pickup;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   std::vector<driver_id> excluded;
 };
 template <class Inspector>
@@ -249,7 +265,7 @@ typename Inspector::result_type inspect(Inspector& f, offer_timed_out& x) {
 /// Trip -> driver: the wire offer plus whom to answer.
 struct offer_delivery {
   schemas::offer wire;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   /// Arrival of the ride request (wall_clock_us()), set until the trip's first
   /// offer is shown: the driver actor observes request->offer latency when it
   /// sends the frame. 0: not a first offer.
@@ -285,7 +301,7 @@ typename Inspector::result_type inspect(Inspector& f, trip_finished& x) {
 struct trip_update {
   schemas::trip_status status;
   std::optional<schemas::receipt> receipt;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   caf::actor rider_actor;
 };
 template <class Inspector>

@@ -28,7 +28,7 @@ namespace {
 
 struct pending_request {
   std::optional<sequential_dispatch> dispatch;
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   lat_lng pickup;
   driver_id offered;    ///< driver holding the open offer, if any
   lat_lng offered_pos;  ///< its indexed position, to put it back

@@ -18,7 +18,7 @@ struct rider_state {
   std::optional<schemas::trip_status> trip;  ///< the active trip, if any
   trip_id creating;                          ///< trip requested, first update pending
   caf::actor creating_waiter;                ///< HTTP caller waiting for `creating`
-  caf::actor trip_actor;
+  trip_handle trip_actor;
   std::uint64_t idle_gen = 0;
   bool stopping = false;
   static inline const char* name = "rider_actor";
@@ -95,7 +95,7 @@ void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string r
     cmd.reason = std::move(reason);
     cmd.reply = rt;
     cmd.answer_to = waiter;
-    return (void)self->send(st.trip_actor, command_atom::value, std::move(cmd));
+    return (void)self->send(st.trip_actor, std::move(cmd));
   }
   if (!st.ctx->router->trip(trip))
     return refuse(self, rt, waiter, errc::unknown_trip, to_string(trip) + " does not exist");

@@ -149,10 +149,10 @@ bool shard_router::release_rider(rider_id id, const caf::actor& self) {
   return true;
 }
 
-caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor rider_actor,
-                                     lat_lng pickup, lat_lng dropoff,
-                                     std::optional<schemas::quote> quoted, std::uint64_t reply_seq,
-                                     std::int64_t request_in_us) {
+trip_handle shard_router::create_trip(trip_id id, rider_id rider, caf::actor rider_actor,
+                                      lat_lng pickup, lat_lng dropoff,
+                                      std::optional<schemas::quote> quoted, std::uint64_t reply_seq,
+                                      std::int64_t request_in_us) {
   trip_init init{id,        rider,         std::move(rider_actor),
                  pickup,    dropoff,       std::move(quoted),
                  reply_seq, request_in_us, std::nullopt};
@@ -171,7 +171,7 @@ caf::actor shard_router::create_trip(trip_id id, rider_id rider, caf::actor ride
   return t;
 }
 
-caf::actor shard_router::revive_trip(const rideshard::trip& t) {
+trip_handle shard_router::revive_trip(const rideshard::trip& t) {
   trip_init init{t.id, t.rider, rider(t.rider), t.pickup, t.dropoff, std::nullopt, 0, {}, t};
   {
     std::lock_guard<std::mutex> lock{mu_};
@@ -197,10 +197,10 @@ caf::actor shard_router::rider(rider_id id) {
   return rider_locked(id);
 }
 
-caf::actor shard_router::trip(trip_id id) {
+trip_handle shard_router::trip(trip_id id) {
   std::lock_guard<std::mutex> lock{mu_};
   auto it = trips_.find(id);
-  return it == trips_.end() ? caf::actor{} : it->second;
+  return it == trips_.end() ? trip_handle{} : it->second;
 }
 
 void shard_router::release_trip(trip_id id) {
@@ -208,7 +208,8 @@ void shard_router::release_trip(trip_id id) {
   trips_.erase(id);
 }
 
-caf::actor shard_router::track(caf::actor a, int kind) {
+template <class Handle>
+Handle shard_router::track(Handle a, int kind) {
   if (!a) return a;
   auto counts = running_;
   ++(*counts)[kind];

@@ -75,12 +75,12 @@ class shard_router {
   bool release_rider(rider_id id, const caf::actor& self);
 
   /// Spawns and registers a trip actor (see trip_actor.hpp).
-  caf::actor create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
-                         lat_lng dropoff, std::optional<schemas::quote> quoted,
-                         std::uint64_t reply_seq, std::int64_t request_in_us = 0);
+  trip_handle create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
+                          lat_lng dropoff, std::optional<schemas::quote> quoted,
+                          std::uint64_t reply_seq, std::int64_t request_in_us = 0);
   /// Respawns the actor of a trip read back from the store (see trip_init).
-  caf::actor revive_trip(const rideshard::trip& t);
-  caf::actor trip(trip_id id);
+  trip_handle revive_trip(const rideshard::trip& t);
+  trip_handle trip(trip_id id);
   /// The driver/rider actor of an id, spawning (reviving) it first.
   caf::actor driver(driver_id id);
   caf::actor rider(rider_id id);
@@ -101,7 +101,8 @@ class shard_router {
   shard_handle shard_locked(const shard_key& key);
 
   /// Counts the actor until it terminates (kinds: 0 matcher, 1 driver, 2 rider, 3 trip).
-  caf::actor track(caf::actor a, int kind);
+  template <class Handle>
+  Handle track(Handle a, int kind);
 
   caf::actor_system& sys_;
   std::shared_ptr<std::array<std::atomic<int>, 4>> running_ =
@@ -114,7 +115,7 @@ class shard_router {
   std::map<shard_key, std::shared_ptr<position_buffer>> positions_;
   std::unordered_map<driver_id, caf::actor> drivers_;
   std::unordered_map<rider_id, caf::actor> riders_;
-  std::unordered_map<trip_id, caf::actor> trips_;
+  std::unordered_map<trip_id, trip_handle> trips_;
 };
 
 }  // namespace rideshard::node

@@ -31,7 +31,15 @@ struct trip_actor_state {
   bool offer_answered = false;        ///< a driver saw an offer: later ones are not "first"
   static inline const char* name = "trip_actor";
 };
-using trip_self = caf::stateful_actor<trip_actor_state>;
+using trip_self = caf::stateful_actor<trip_actor_state, trip_handle::base>;
+
+// A typed actor may send() only to typed handles; the matcher, driver, rider
+// and HTTP waiters are still dynamically typed, so the trip reaches them
+// anonymously (none of them answers the trip by sender).
+template <class... Ts>
+void tell(const caf::actor& to, Ts&&... xs) {
+  if (to) caf::anon_send(to, std::forward<Ts>(xs)...);
+}
 
 schemas::trip_status view(const trip_actor_state& st, bool for_rider) {
   const auto& t = st.t;
@@ -103,36 +111,35 @@ void notify(trip_self* self, std::uint64_t rider_seq, const caf::actor& driver,
   auto& st = self->state;
   std::optional<schemas::receipt> receipt;
   if (is_terminal(st.t.state)) receipt = make_receipt(st);
-  self->send(st.rider_actor, update_atom::value,
-             trip_update{view(st, true), receipt, self, st.rider_actor}, rider_seq);
+  tell(st.rider_actor, update_atom::value,
+       trip_update{view(st, true), receipt, self, st.rider_actor}, rider_seq);
   if (!driver) return;
   auto dv = view(st, false);
   if (driver_released) {
     dv.state = trip_state::cancelled;
     receipt.reset();
   }
-  self->send(driver, update_atom::value, trip_update{dv, receipt, self, st.rider_actor},
-             driver_seq);
+  tell(driver, update_atom::value, trip_update{dv, receipt, self, st.rider_actor}, driver_seq);
 }
 
 // Closes the open offer of `d`. A withdrawn offer is shown to the driver as
-// `shown` (expired on timeout, cancelled when the rider cancelled) if `tell`.
+// `shown` (expired on timeout, cancelled when the rider cancelled) if `show`.
 void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
-                 trip_state shown = trip_state::expired, bool tell = true) {
+                 trip_state shown = trip_state::expired, bool show = true) {
   auto& st = self->state;
-  if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, d, accepted, driver_free});
+  if (st.matcher) tell(st.matcher, offer_closed{st.t.id, d, accepted, driver_free});
   if (!accepted && driver_free && st.offered_actor) {
     auto v = view(st, false);
     v.driver = d;
     v.state = shown;
-    self->send(st.offered_actor, withdraw_atom::value, st.t.id, std::move(v), tell);
+    tell(st.offered_actor, withdraw_atom::value, st.t.id, std::move(v), show);
   }
   if (!accepted) st.offered_actor = nullptr;
 }
 
 void finish(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher) self->send(st.matcher, trip_finished{st.t.id});
+  if (st.matcher) tell(st.matcher, trip_finished{st.t.id});
   // Linger so late frames still get a precise answer, then stop.
   self->delayed_send(self, st.ctx->opts.idle_timeout, stop_atom::value);
 }
@@ -210,8 +217,7 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
     st.driver_actor = nullptr;
     notify(self, 0, released, seq, true);
     if (st.matcher)
-      self->send(st.matcher,
-                 redispatch_request{st.t.id, st.t.pickup, caf::actor{self}, st.backed_out});
+      tell(st.matcher, redispatch_request{st.t.id, st.t.pickup, trip_handle{self}, st.backed_out});
   } else if (c.kind != trip_event_kind::decline) {
     notify(self, by_rider ? seq : 0, st.driver_actor, by_rider ? 0 : seq);
   }
@@ -278,15 +284,14 @@ void on_command(trip_self* self, trip_command& c) {
         after_command(self, c, from, offered_to, assigned, busy, *r);
         // A synchronous (HTTP) caller hears only now: the transition is durable.
         if (c.answer_to)
-          self->send(c.answer_to, answer_atom::value,
-                     trip_answer{errc::ok, {}, view(self->state, true)});
+          tell(c.answer_to, answer_atom::value, trip_answer{errc::ok, {}, view(self->state, true)});
       },
       [=](const commit_outcome& o) {
         log_not_durable(self, o);
         answer_error(c.answer_to, o.code, o.message);
         if (c.reply.session) self->state.ctx->send_error(c.reply, o.code, o.message);
         if (busy && self->state.matcher)  // nobody else will put the offer back
-          self->send(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
+          tell(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
       });
 }
 
@@ -299,7 +304,7 @@ void on_offer(trip_self* self, offer_to& o) {
   const auto before = st.t;
   const auto from = st.t.state;
   if (!apply(st.t, ev, st.rules)) {  // cancelled meanwhile: the driver is free
-    if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, o.driver, false, true});
+    if (st.matcher) tell(st.matcher, offer_closed{st.t.id, o.driver, false, true});
     return;
   }
   if (!st.quoted && st.t.offers_made == 1) st.t.surge_permille = o.surge_permille;
@@ -317,7 +322,7 @@ void on_offer(trip_self* self, offer_to& o) {
     schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
                      s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
     const std::int64_t first = s.offer_answered ? 0 : s.request_in_us;
-    self->send(o.driver_actor, offer_delivery{std::move(w), self, first});
+    tell(o.driver_actor, offer_delivery{std::move(w), self, first});
     notify(self, 0, {}, 0);
   };
   durably(self, before, schemas::trip_event_type::offered, from, deliver,
@@ -325,7 +330,7 @@ void on_offer(trip_self* self, offer_to& o) {
             log_not_durable(self, oc);
             auto& s = self->state;
             if (s.matcher)  // the driver goes back; the matcher offers again later
-              self->send(s.matcher, offer_closed{s.t.id, o.driver, false, true});
+              tell(s.matcher, offer_closed{s.t.id, o.driver, false, true});
           });
 }
 
@@ -392,7 +397,7 @@ void arm_expiry(trip_self* self) {
 
 void ask_matcher(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher) self->send(st.matcher, dispatch_request{st.t.id, st.t.pickup, self});
+  if (st.matcher) tell(st.matcher, dispatch_request{st.t.id, st.t.pickup, self});
 }
 
 // A new trip: durable `requested` first, then the rider hears and dispatch starts.
@@ -429,7 +434,7 @@ void start_new(trip_self* self, const trip_init& init) {
       [=](const commit_outcome& o) {  // the trip never existed
         log_not_durable(self, o);
         auto& s = self->state;
-        self->send(s.rider_actor, fail_atom::value, s.t.id, o.code, o.message, reply_seq);
+        tell(s.rider_actor, fail_atom::value, s.t.id, o.code, o.message, reply_seq);
         s.ctx->router->release_trip(s.t.id);
         self->quit();
       });
@@ -480,7 +485,7 @@ void start_recovered(trip_self* self, const rideshard::trip& t) {
   }
 }
 
-caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
+trip_handle::behavior_type trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
@@ -498,7 +503,7 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
     start_new(self, init);
   return {
       [=](offer_to& o) { on_offer(self, o); },
-      [=](command_atom, trip_command& c) { on_command(self, c); },
+      [=](trip_command& c) { on_command(self, c); },
       [=](offer_timed_out& t) { on_offer_timeout(self, t.driver); },
       [=](expire_atom) { on_expire(self); },
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
@@ -513,7 +518,7 @@ caf::behavior trip_actor(trip_self* self, context_ptr ctx, trip_init init) {
 
 }  // namespace
 
-caf::actor spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init) {
+trip_handle spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init) {
   return sys.spawn(trip_actor, std::move(ctx), std::move(init));
 }
 

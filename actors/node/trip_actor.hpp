@@ -26,7 +26,8 @@ struct trip_init {
 /// Spawns the trip actor: asks the pickup shard's matcher for a driver, applies
 /// every event through apply(), and notifies rider and driver (trip_status,
 /// receipt). Stops itself a while after reaching a terminal state.
-caf::actor spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init);
+/// Its interface is trip_handle (protocol.hpp).
+trip_handle spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init);
 
 }  // namespace rideshard::node
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_init)

@@ -31,6 +31,9 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::actor a = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
   caf::actor b = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  // Typed handles on the same actors: serialization keeps the address.
+  trip_handle trip_a = caf::actor_cast<trip_handle>(a);
+  trip_handle trip_b = caf::actor_cast<trip_handle>(b);
   ~fixture() {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
@@ -58,10 +61,10 @@ std::vector<driver_avail> samples(fixture& fx, type<driver_avail>) {
   return {{smp::driver, p1, fx.a}};
 }
 std::vector<dispatch_request> samples(fixture& fx, type<dispatch_request>) {
-  return {{smp::trip, p1, fx.a}};
+  return {{smp::trip, p1, fx.trip_a}};
 }
 std::vector<redispatch_request> samples(fixture& fx, type<redispatch_request>) {
-  return {{smp::trip, p1, fx.a, {smp::driver, driver_id{99}}}, {smp::trip, p2, fx.b, {}}};
+  return {{smp::trip, p1, fx.trip_a, {smp::driver, driver_id{99}}}, {smp::trip, p2, fx.trip_b, {}}};
 }
 std::vector<offer_to> samples(fixture& fx, type<offer_to>) {
   return {{smp::driver, fx.a, 360, 3, 1450}};
@@ -74,8 +77,8 @@ std::vector<offer_closed> samples(fixture&, type<offer_closed>) {
 std::vector<trip_finished> samples(fixture&, type<trip_finished>) { return {{smp::trip}}; }
 std::vector<trip_update> samples(fixture& fx, type<trip_update>) {
   schemas::receipt r{smp::trip, trip_state::completed, smp::fare(), "USD", 6120, 1320, 250};
-  return {{smp::status(trip_state::completed, true), r, fx.a, fx.b},
-          {smp::status(trip_state::accepted, false), std::nullopt, fx.b, fx.a}};
+  return {{smp::status(trip_state::completed, true), r, fx.trip_a, fx.b},
+          {smp::status(trip_state::accepted, false), std::nullopt, fx.trip_b, fx.a}};
 }
 std::vector<position_push> samples(fixture&, type<position_push>) {
   return {{schemas::driver_position{
@@ -148,8 +151,8 @@ std::vector<client_envelope> samples(fixture&, type<client_envelope>) {
   return out;
 }
 std::vector<offer_delivery> samples(fixture& fx, type<offer_delivery>) {
-  return {
-      {schemas::offer{smp::trip, p1, p2, 360, 2489, "USD", 1718000015000}, fx.a, 1718000000123456}};
+  return {{schemas::offer{smp::trip, p1, p2, 360, 2489, "USD", 1718000015000}, fx.trip_a,
+           1718000000123456}};
 }
 std::vector<http_ride> samples(fixture& fx, type<http_ride>) {
   return {{schemas::ride_request{quote_id{42}, p1, p2}, fx.b, 1718000000123456},
