@@ -83,10 +83,11 @@ void reply_payment(exchange& ex, int status, const payments::payment_record& p) 
   ex.reply(status, json::parse(payments::payment_json(p)));
 }
 
-// SHA-256 (hex) of what the key is bound to: the route, the paying rider and
-// the body in canonical form (keys sorted, no whitespace).
-std::string fingerprint(std::string_view route, rider_id rider, const json& body) {
-  const std::string in = std::string(route) + "\n" + to_string(rider) + "\n" + body.dump();
+// SHA-256 (hex) of what the key is bound to: the route, what it acts on (the
+// paying rider, the refunded payment) and the body in canonical form (keys
+// sorted, no whitespace).
+std::string fingerprint(std::string_view route, std::string_view target, const json& body) {
+  const std::string in = std::string(route) + "\n" + std::string(target) + "\n" + body.dump();
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), md);
   static const char hex[] = "0123456789abcdef";
@@ -159,8 +160,9 @@ void post_payments(const api_state& st, const gateway::http_request& req, std::s
   if (!capture) return ex.fail(capture.err());
   cr.capture = capture->value_or(true);
 
-  const payments::idempotency_scope scope{c->who.subject, req.idempotency_key,
-                                          fingerprint("POST /api/payments", cr.rider, *body)};
+  const payments::idempotency_scope scope{
+      c->who.subject, req.idempotency_key,
+      fingerprint("POST /api/payments", to_string(cr.rider), *body)};
   // Blocks: PSP calls and synced commits (this runs on an API worker).
   auto answer = c->svc.create(cr, scope);
   if (!answer) return ex.fail(answer.err());
@@ -208,6 +210,7 @@ void post_payment_refund(const api_state& st, const gateway::http_request& req, 
   auto c = payment_caller(st, req, ex);
   if (!c) return;
   if (c->who.r != auth::role::admin) return ex.fail(error{errc::forbidden, "only admins refund"});
+  if (auto ok = valid_idempotency_key(req.idempotency_key); !ok) return ex.fail(ok.err());
   auto body = parse_object(req.body);
   if (!body) return ex.fail(body.err());
   if (auto ok = only_fields(*body, {"payment", "amount_minor", "reason"}); !ok)
@@ -220,9 +223,15 @@ void post_payment_refund(const api_state& st, const gateway::http_request& req, 
   if (!amount) return ex.fail(amount.err());
   auto reason = optional_string(*body, "reason");
   if (!reason) return ex.fail(reason.err());
-  auto p = c->svc.refund(*pid, *amount);
-  if (!p) return ex.fail(p.err());
-  reply_payment(ex, 200, *p);
+  const payments::idempotency_scope scope{
+      c->who.subject, req.idempotency_key,
+      fingerprint("POST /api/payments/refund", payments::payment_name(*pid), *body)};
+  // Blocks: PSP call and synced commits (this runs on an API worker).
+  auto answer = c->svc.refund(*pid, *amount, scope);
+  if (!answer) return ex.fail(answer.err());
+  if (answer->replayed) ex.header("Idempotent-Replayed", "true");
+  if (!answer->body) return ex.fail(answer->body.err());
+  ex.reply(200, json::parse(*answer->body));
 }
 
 void get_payment_methods(const api_state& st, const gateway::http_request& req, std::string_view,

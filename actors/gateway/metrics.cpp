@@ -56,6 +56,8 @@ struct metrics::impl {
   prometheus::Family<prometheus::Counter>* payments;
   prometheus::Family<prometheus::Counter>* payment_amounts;
   prometheus::Gauge* payment_success_ratio = nullptr;
+  prometheus::Gauge* revenue_per_ride = nullptr;
+  prometheus::Gauge* driver_utilization = nullptr;
   prometheus::Histogram* request_to_offer = nullptr;
   // Hot-path series resolved once (Family::Add takes a lock and hashes labels).
   std::array<prometheus::Counter*, client_kinds> frames_in_by_index{};
@@ -118,6 +120,22 @@ struct metrics::impl {
         &prometheus::BuildGauge()
              .Name("rideshard_payment_success_ratio")
              .Help("Authorizations that succeeded / those answered (authorized, declined, failed)")
+             .Register(reg)
+             .Add({});
+    revenue_per_ride =
+        &prometheus::BuildGauge()
+             .Name("rideshard_revenue_per_ride_minor")
+             .Help(
+                 "(Captured - refunded) / captured payments, in minor units: what a paid ride "
+                 "brings in gross of the driver's share")
+             .Register(reg)
+             .Add({});
+    driver_utilization =
+        &prometheus::BuildGauge()
+             .Name("rideshard_driver_utilization_ratio")
+             .Help(
+                 "Trips with a driver (accepted, driver_arrived, in_progress) / connected "
+                 "drivers, at the last scrape")
              .Register(reg)
              .Add({});
     request_to_offer = &request_to_offer_family->Add(
@@ -199,7 +217,28 @@ void metrics::payment_event(std::string_view event, double amount_minor) {
     const double answered = ok + payment_events("declined") + payment_events("failed");
     impl_->payment_success_ratio->Set(answered > 0 ? ok / answered : 0);
   }
+  if (event == "captured" || event == "refunded") {
+    const double rides = payment_events("captured");
+    auto amount = [this](const char* e) {
+      return impl_->payment_amounts->Add({{"event", std::string(e)}}).Value();
+    };
+    const double net = amount("captured") - amount("refunded");
+    impl_->revenue_per_ride->Set(rides > 0 ? net / rides : 0);
+  }
 }
+
+namespace {
+// Trips with a driver (accepted, driver_arrived, in_progress) / connected drivers.
+double metrics_driver_utilization(prometheus::Family<prometheus::Gauge>& trips,
+                                  prometheus::Family<prometheus::Gauge>& connections) {
+  double busy = 0;
+  for (auto s : {trip_state::accepted, trip_state::driver_arrived, trip_state::in_progress})
+    busy += trips.Add({{"state", std::string(to_string(s))}}).Value();
+  const double drivers =
+      connections.Add({{"endpoint", std::string(to_string(endpoint::driver))}}).Value();
+  return drivers > 0 ? busy / drivers : 0;
+}
+}  // namespace
 
 double metrics::payment_events(std::string_view event) const {
   return impl_->payments->Add({{"event", std::string(event)}}).Value();
@@ -246,6 +285,8 @@ double metrics::request_to_offer_quantile(double q) const {
 }
 
 std::string metrics::render_text() const {
+  // Derived at scrape time: no cost on the transition and connection paths.
+  impl_->driver_utilization->Set(metrics_driver_utilization(*impl_->trips, *impl_->connections));
   return prometheus::TextSerializer{}.Serialize(impl_->registry->Collect());
 }
 

@@ -176,7 +176,8 @@ void payment_service::release(std::uint64_t id) {
 
 result<payment_record> payment_service::commit(payment_record next, std::vector<transfer> chain,
                                                const char* event,
-                                               std::optional<result<void>> answer) {
+                                               std::optional<result<void>> answer,
+                                               const idempotency_record* claim) {
   const std::int64_t now = opts_.now_ms();
   next.updated_ms = now;
   persistence::write_batch b;
@@ -197,6 +198,8 @@ result<payment_record> payment_service::commit(payment_record next, std::vector<
     idem->error_code = idem->ok ? errc::ok : answer->err().code;
     b.put_entity(persistence::entity_kind::idempotency, idem->id, 0, encode(*idem));
   }
+  if (claim != nullptr)
+    b.put_entity(persistence::entity_kind::idempotency, claim->id, 0, encode(*claim));
   b.put_entity(persistence::entity_kind::payment, next.id, 0, encode(next));
   if (!chain.empty()) b.add_transfers(std::move(chain));
   if (auto c = store_.commit(b); !c) return c.err();
@@ -330,12 +333,12 @@ result<payment_record> payment_service::step(const payment_record& p) {
   return next;
 }
 
-result<payment_record> payment_service::start(payment_record p, payment_op op,
-                                              std::int64_t amount) {
+result<payment_record> payment_service::start(payment_record p, payment_op op, std::int64_t amount,
+                                              const idempotency_record* claim) {
   p.pending = op;
   p.pending_amount = amount;
   p.failure.clear();
-  auto in_flight = commit(p, {}, nullptr, std::nullopt);  // durable before the PSP hears
+  auto in_flight = commit(p, {}, nullptr, std::nullopt, claim);  // durable before the PSP hears
   if (!in_flight) return in_flight.err();
   return advance(std::move(*in_flight));
 }
@@ -363,6 +366,44 @@ void payment_service::expire_idempotency(std::int64_t now) {
   (void)store_.commit(b);  // best effort: a key kept longer is harmless
 }
 
+std::optional<payment_answer> payment_service::stored_answer(std::uint64_t key_id) const {
+  std::lock_guard lock(mu_);
+  auto it = idem_.find(key_id);
+  if (it == idem_.end() || !it->second.done) return std::nullopt;
+  return payment_answer{true, replay(it->second)};
+}
+
+result<std::optional<payment_answer>> payment_service::known_key(std::unique_lock<std::mutex>& lock,
+                                                                 const idempotency_scope& scope,
+                                                                 std::uint64_t key_id) {
+  auto it = idem_.find(key_id);
+  if (it == idem_.end()) return std::optional<payment_answer>();
+  const idempotency_record& r = it->second;
+  if (r.caller != scope.caller || r.key != scope.key || r.fingerprint != scope.fingerprint) {
+    lock.unlock();
+    note("idempotency_conflict");
+    return error{errc::idempotency_conflict,
+                 "this Idempotency-Key was already used with different parameters"};
+  }
+  const std::uint64_t payment = r.payment;
+  lock.unlock();
+  note("idempotent_replay");
+  if (auto done = stored_answer(key_id)) return done;
+  // In flight: a concurrent duplicate (wait for it) or a call a crash or an
+  // unavailable PSP left open (finish it now).
+  auto p = acquire(payment);
+  if (!p) return p.err();
+  if (auto done = stored_answer(key_id)) {
+    release(payment);
+    return done;
+  }
+  auto out = advance(std::move(*p));
+  release(payment);
+  if (auto done = stored_answer(key_id)) return done;
+  if (!out) return out.err();
+  return std::optional<payment_answer>(payment_answer{false, payment_json(*out)});
+}
+
 result<payment_answer> payment_service::create(const create_request& req,
                                                const idempotency_scope& scope) {
   if (scope.key.empty() || scope.caller.empty() || scope.fingerprint.empty())
@@ -370,40 +411,10 @@ result<payment_answer> payment_service::create(const create_request& req,
   const std::int64_t now = opts_.now_ms();
   expire_idempotency(now);
   const std::uint64_t key_id = idempotency_id(scope.caller, scope.key);
-  auto stored_answer = [&]() -> std::optional<payment_answer> {
-    std::lock_guard lock(mu_);
-    auto it = idem_.find(key_id);
-    if (it == idem_.end() || !it->second.done) return std::nullopt;
-    return payment_answer{true, replay(it->second)};
-  };
-
   std::unique_lock lock(mu_);
-  if (auto it = idem_.find(key_id); it != idem_.end()) {
-    const idempotency_record& r = it->second;
-    if (r.caller != scope.caller || r.key != scope.key || r.fingerprint != scope.fingerprint) {
-      lock.unlock();
-      note("idempotency_conflict");
-      return error{errc::idempotency_conflict,
-                   "this Idempotency-Key was already used with different parameters"};
-    }
-    const std::uint64_t payment = r.payment;
-    lock.unlock();
-    note("idempotent_replay");
-    if (auto done = stored_answer()) return *done;
-    // In flight: a concurrent duplicate (wait for it) or a call a crash or an
-    // unavailable PSP left open (finish it now).
-    auto p = acquire(payment);
-    if (!p) return p.err();
-    if (auto done = stored_answer()) {
-      release(payment);
-      return *done;
-    }
-    auto out = advance(std::move(*p));
-    release(payment);
-    if (auto done = stored_answer()) return *done;
-    if (!out) return out.err();
-    return payment_answer{false, payment_json(*out)};
-  }
+  auto known = known_key(lock, scope, key_id);
+  if (!known) return known.err();
+  if (*known) return std::move(**known);
 
   // A new key: validate, then claim it in the same batch as the payment.
   if (!req.rider.valid()) return error{errc::invalid_argument, "a payment needs a rider"};
@@ -466,7 +477,7 @@ result<payment_answer> payment_service::create(const create_request& req,
   }
   auto out = advance(p);
   release(p.id);
-  if (auto done = stored_answer()) return payment_answer{false, std::move(done->body)};
+  if (auto done = stored_answer(key_id)) return payment_answer{false, std::move(done->body)};
   if (!out) return out.err();
   return payment_answer{false, payment_json(*out)};
 }
@@ -510,20 +521,80 @@ result<payment_record> payment_service::cancel(std::uint64_t id) {
   });
 }
 
+namespace {
+// How much a refund of `amount` (default: what is left) moves. Errors:
+// illegal_transition, invalid_argument, exceeds_captured.
+result<std::int64_t> refund_amount(const payment_record& cur, std::optional<std::int64_t> amount) {
+  if (cur.state != payment_state::captured)
+    return not_in_state("only a captured payment can be refunded", cur.state);
+  const std::int64_t left = cur.captured - cur.refunded;
+  const std::int64_t a = amount.value_or(left);
+  if (amount && a <= 0) return error{errc::invalid_argument, "amount_minor must be > 0"};
+  if (left == 0) return error{errc::exceeds_captured, "the payment is fully refunded"};
+  if (a > left)
+    return error{errc::exceeds_captured, "refund of " + std::to_string(a) + " exceeds the " +
+                                             std::to_string(left) + " left of the capture"};
+  return a;
+}
+}  // namespace
+
 result<payment_record> payment_service::refund(std::uint64_t id,
                                                std::optional<std::int64_t> amount) {
   return with_payment(id, [&](payment_record cur) -> result<payment_record> {
-    if (cur.state != payment_state::captured)
-      return not_in_state("only a captured payment can be refunded", cur.state);
-    const std::int64_t left = cur.captured - cur.refunded;
-    const std::int64_t a = amount.value_or(left);
-    if (amount && a <= 0) return error{errc::invalid_argument, "amount_minor must be > 0"};
-    if (left == 0) return error{errc::exceeds_captured, "the payment is fully refunded"};
-    if (a > left)
-      return error{errc::exceeds_captured, "refund of " + std::to_string(a) + " exceeds the " +
-                                               std::to_string(left) + " left of the capture"};
-    return start(std::move(cur), payment_op::refund, a);
+    auto a = refund_amount(cur, amount);
+    if (!a) return a.err();
+    return start(std::move(cur), payment_op::refund, *a);
   });
+}
+
+result<payment_answer> payment_service::refund(std::uint64_t id, std::optional<std::int64_t> amount,
+                                               const idempotency_scope& scope) {
+  if (scope.key.empty() || scope.caller.empty() || scope.fingerprint.empty())
+    return error{errc::invalid_argument, "a refund needs an Idempotency-Key"};
+  const std::int64_t now = opts_.now_ms();
+  expire_idempotency(now);
+  const std::uint64_t key_id = idempotency_id(scope.caller, scope.key);
+  std::unique_lock lock(mu_);
+  auto known = known_key(lock, scope, key_id);
+  if (!known) return known.err();
+  if (*known) return std::move(**known);
+  if (payments_.count(id) == 0) return error{errc::unknown_payment, "no such payment"};
+  // Claimed in memory at once, so a concurrent duplicate waits for this payment.
+  idempotency_record r;
+  r.id = key_id;
+  r.caller = scope.caller;
+  r.key = scope.key;
+  r.fingerprint = scope.fingerprint;
+  r.payment = id;
+  r.created_ms = now;
+  idem_[key_id] = r;
+  lock.unlock();
+  auto out = with_payment(id, [&](payment_record cur) -> result<payment_record> {
+    auto a = refund_amount(cur, amount);
+    if (!a) {  // the refusal is the key's answer too: durable, replayed to duplicates
+      r.done = true;
+      r.answer = a.err().message;
+      r.error_code = a.code();
+      persistence::write_batch b;
+      b.put_entity(persistence::entity_kind::idempotency, r.id, 0, encode(r));
+      if (auto c = store_.commit(b); !c) return c.err();
+      std::lock_guard g(mu_);
+      idem_[r.id] = r;
+      return a.err();
+    }
+    cur.idem = key_id;
+    return start(std::move(cur), payment_op::refund, *a, &r);
+  });
+  if (auto done = stored_answer(key_id)) return payment_answer{false, std::move(done->body)};
+  {
+    // No answer: either the refund is in flight (its claim is durable: a retry
+    // with the key finishes it) or the claim was never written (forget it).
+    std::lock_guard g(mu_);
+    auto p = payments_.find(id);
+    if (p == payments_.end() || p->second.idem != key_id) idem_.erase(key_id);
+  }
+  if (!out) return out.err();
+  return payment_answer{false, payment_json(*out)};
 }
 
 result<payment_record> payment_service::get(std::uint64_t id) const {

@@ -127,6 +127,15 @@ class payment_service {
   /// than captured - refunded. Errors: unknown_payment, illegal_transition,
   /// exceeds_captured, invalid_argument, psp_unavailable, storage_error.
   [[nodiscard]] result<payment_record> refund(std::uint64_t id, std::optional<std::int64_t> amount);
+  /// refund() under an Idempotency-Key, as create(): the same caller + key +
+  /// fingerprint replays the first answer (the refunded payment, or the
+  /// refusal), also after a restart; another fingerprint is
+  /// idempotency_conflict; a concurrent duplicate waits for the first and
+  /// replays it. The key is claimed in the synced batch that puts the refund in
+  /// flight, and answered in the batch of its outcome. Errors: as refund(),
+  /// idempotency_conflict, invalid_argument (no key).
+  [[nodiscard]] result<payment_answer> refund(std::uint64_t id, std::optional<std::int64_t> amount,
+                                              const idempotency_scope& scope);
   /// Errors: unknown_payment.
   [[nodiscard]] result<payment_record> get(std::uint64_t id) const;
   earnings earnings_of(driver_id driver) const;
@@ -171,11 +180,22 @@ class payment_service {
   /// Commits `next` with its ledger chain, an event (nullptr: none) and, when
   /// `answer` is set, the payment's pending Idempotency-Key answer: ok -> the
   /// payment as committed, an error -> that error. Returns the committed record.
+  /// `claim`: a new Idempotency-Key record written in the same batch.
   [[nodiscard]] result<payment_record> commit(payment_record next, std::vector<transfer> chain,
-                                              const char* event,
-                                              std::optional<result<void>> answer);
-  /// Starts `op` on an acquired payment and runs it.
-  [[nodiscard]] result<payment_record> start(payment_record p, payment_op op, std::int64_t amount);
+                                              const char* event, std::optional<result<void>> answer,
+                                              const idempotency_record* claim = nullptr);
+  /// Starts `op` on an acquired payment and runs it (claiming `claim` with it).
+  [[nodiscard]] result<payment_record> start(payment_record p, payment_op op, std::int64_t amount,
+                                             const idempotency_record* claim = nullptr);
+  /// An Idempotency-Key seen before; called with `lock` held on mu_. Returns the
+  /// conflict, or the key's answer (a call a crash or a concurrent duplicate
+  /// left in flight is finished first) with `lock` released; nullopt for a new
+  /// key, with `lock` still held.
+  [[nodiscard]] result<std::optional<payment_answer>> known_key(std::unique_lock<std::mutex>& lock,
+                                                                const idempotency_scope& scope,
+                                                                std::uint64_t key_id);
+  /// The answer of a key whose first call finished, replayed.
+  std::optional<payment_answer> stored_answer(std::uint64_t key_id) const;
   void note(std::string_view event, std::int64_t amount = 0) const;
   ride_parties parties(const payment_record& p) const;
   /// Drops answered keys older than idempotency_ttl_ms (at most once a minute).

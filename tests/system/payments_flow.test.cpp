@@ -1,5 +1,6 @@
 // Payments through the built binary over real sockets: a rider adds a card and
-// pays a driver, the key replays (also after a restart), an admin refunds part,
+// pays a driver, the key replays (also after a restart), an admin refunds part
+// (its key replays too),
 // earnings and metrics show it. Then the card number is searched for in every
 // file of the data directory (store and vault), the node's log and every answer
 // it gave: it must be nowhere. The ledger balances (Σdebits = Σcredits).
@@ -45,7 +46,9 @@ TEST_CASE("pay, replay, refund over HTTP; the card number is nowhere; the ledger
   const std::string admin = mint_admin();
   std::string payment_body, payment_id, rider_token;
   const std::string pay = R"({"amount_minor":2500,"driver":"DRIVER","capture":true})";
-  std::string pay_request;
+  std::string pay_request, refund_request, refund_body;
+  const http_headers refund_key{{"Authorization", "Bearer " + admin},
+                                {"Idempotency-Key", "flow-refund-1"}};
   {
     node_process node(test_secret, dir, log);
     auto rider = keep(http_call(
@@ -89,12 +92,16 @@ TEST_CASE("pay, replay, refund over HTTP; the card number is nowhere; the ledger
     CHECK(other.status == 422);
     CHECK(other.body["error"]["code"] == "idempotency_conflict");
 
-    auto refund = keep(http_call(node.port, http::verb::post, "/api/payments/refund", admin,
-                                 R"({"payment":")" + payment_id + R"(","amount_minor":1000})"));
+    refund_request = R"({"payment":")" + payment_id + R"(","amount_minor":1000})";
+    auto refund = keep(http_call_with(node.port, http::verb::post, "/api/payments/refund",
+                                      refund_key, refund_request));
     REQUIRE_MESSAGE(refund.status == 200, refund.text);
     CHECK(refund.body["refunded_minor"] == 1000);
-    auto too_much = keep(http_call(node.port, http::verb::post, "/api/payments/refund", admin,
-                                   R"({"payment":")" + payment_id + R"(","amount_minor":1501})"));
+    refund_body = refund.text;
+    auto too_much = keep(
+        http_call_with(node.port, http::verb::post, "/api/payments/refund",
+                       {{"Authorization", "Bearer " + admin}, {"Idempotency-Key", "flow-refund-2"}},
+                       R"({"payment":")" + payment_id + R"(","amount_minor":1501})"));
     CHECK(too_much.status == 409);
     auto earnings = keep(
         http_call(node.port, http::verb::get, "/api/drivers/" + driver_id + "/earnings", admin));
@@ -120,6 +127,14 @@ TEST_CASE("pay, replay, refund over HTTP; the card number is nowhere; the ledger
     auto got =
         keep(http_call(node.port, http::verb::get, "/api/payments/" + payment_id, rider_token));
     CHECK(got.body["refunded_minor"] == 1000);
+    // So does the refund's key: the same answer, nothing refunded twice.
+    auto refund_again = keep(http_call_with(node.port, http::verb::post, "/api/payments/refund",
+                                            refund_key, refund_request));
+    CHECK(refund_again.status == 200);
+    CHECK(refund_again.text == refund_body);
+    auto metrics = keep(http_call(node.port, http::verb::get, "/metrics"));
+    CHECK(metrics.text.find("rideshard_revenue_per_ride_minor") != std::string::npos);
+    CHECK(metrics.text.find("rideshard_driver_utilization_ratio 0") != std::string::npos);
     CHECK(node.terminate() == 0);
   }
 

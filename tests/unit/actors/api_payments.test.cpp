@@ -247,10 +247,12 @@ TEST_CASE("refunds: admin only, full or partial, never more than captured") {
   const auto admin = f.mint("admin-ops", auth::role::admin);
   f.add_card(rider);
   const std::string id = f.call("POST", "/api/payments", rider, pay_body(1000), "k").j()["id"];
+  int keys = 0;  // a fresh Idempotency-Key per request
   auto refund = [&](const std::string& token, std::optional<std::int64_t> amount) {
     json b{{"payment", id}, {"reason", "late pickup"}};
     if (amount) b["amount_minor"] = *amount;
-    return f.call("POST", "/api/payments/refund", token, b.dump());
+    return f.call("POST", "/api/payments/refund", token, b.dump(),
+                  "refund-" + std::to_string(++keys));
   };
   CHECK(refund(rider, 100).status == 403);
   CHECK(refund(f.mint("d-9", auth::role::driver), 100).status == 403);
@@ -265,7 +267,61 @@ TEST_CASE("refunds: admin only, full or partial, never more than captured") {
   REQUIRE(rest.status == 200);
   CHECK(rest.j()["refunded_minor"] == 1000);
   CHECK(refund(admin, 1).status == 409);
-  CHECK(f.call("POST", "/api/payments/refund", admin, R"({"payment": "p-99999"})").status == 404);
+  CHECK(f.call("POST", "/api/payments/refund", admin, R"({"payment": "p-99999"})", "refund-x")
+            .status == 404);
+  CHECK(f.stats.payment_events("refunded") == 2);
+}
+
+TEST_CASE("POST /api/payments/refund: Idempotency-Key required, replayed, bound to the body") {
+  api_payments_fixture f;
+  const auto rider = f.mint("r-7", auth::role::rider);
+  const auto admin = f.mint("admin-ops", auth::role::admin);
+  f.add_card(rider);
+  const std::string id = f.call("POST", "/api/payments", rider, pay_body(1000), "k").j()["id"];
+  const std::string body = json{{"payment", id}, {"amount_minor", 300}}.dump();
+  auto none = f.call("POST", "/api/payments/refund", admin, body);
+  CHECK(none.status == 400);
+  CHECK(none.code() == "missing_field");
+  auto first = f.call("POST", "/api/payments/refund", admin, body, "r-key");
+  REQUIRE_MESSAGE(first.status == 200, first.body);
+  CHECK(first.j()["refunded_minor"] == 300);
+  CHECK(first.headers.empty());
+  auto again = f.call("POST", "/api/payments/refund", admin, body, "r-key");
+  CHECK(again.status == 200);
+  CHECK(again.body == first.body);  // refunded once: still 300, not 600
+  REQUIRE(again.headers.size() == 1);
+  CHECK(again.headers[0] ==
+        std::make_pair(std::string("Idempotent-Replayed"), std::string("true")));
+  auto other = f.call("POST", "/api/payments/refund", admin,
+                      json{{"payment", id}, {"amount_minor", 301}}.dump(), "r-key");
+  CHECK(other.status == 422);
+  CHECK(other.code() == "idempotency_conflict");
+  // A key used for a payment is bound to that route: reused for a refund it conflicts.
+  auto paid = f.call("POST", "/api/payments", admin,
+                     json{{"amount_minor", 200}, {"rider", "r-7"}}.dump(), "adm");
+  REQUIRE_MESSAGE(paid.status == 201, paid.body);
+  CHECK(f.call("POST", "/api/payments/refund", admin, body, "adm").code() ==
+        "idempotency_conflict");
+  // A refusal is the key's answer too.
+  const std::string too_much = json{{"payment", id}, {"amount_minor", 5000}}.dump();
+  auto refused = f.call("POST", "/api/payments/refund", admin, too_much, "r-big");
+  CHECK(refused.status == 409);
+  CHECK(f.call("POST", "/api/payments/refund", admin, too_much, "r-big").body == refused.body);
+  // Concurrent duplicates: one refund, one answer.
+  constexpr int n = 6;
+  std::vector<reply> replies(n);
+  std::vector<std::thread> threads;
+  const std::string rest = json{{"payment", id}}.dump();
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back(
+        [&, i] { replies[i] = f.call("POST", "/api/payments/refund", admin, rest, "r-dup"); });
+  for (auto& t : threads) t.join();
+  for (const auto& r : replies) {
+    CHECK(r.status == 200);
+    CHECK(r.body == replies[0].body);
+  }
+  CHECK(replies[0].j()["refunded_minor"] == 1000);
+  CHECK(f.pay.psp.stats().refunds == 2);
   CHECK(f.stats.payment_events("refunded") == 2);
 }
 

@@ -94,3 +94,23 @@ TEST_CASE("metrics render the text format") {
   CHECK(text.find("rideshard_connection_closes_total{reason=\"slow_consumer\"} 1") !=
         std::string::npos);
 }
+
+TEST_CASE("business metrics: payment success rate, revenue per ride, driver utilization") {
+  metrics m;
+  // No drivers: 0, not a division by zero.
+  CHECK(m.render_text().find("rideshard_driver_utilization_ratio 0\n") != std::string::npos);
+  for (int i = 0; i < 4; ++i) m.connection_opened(endpoint::driver);
+  m.set_trips(trip_state::accepted, 1);
+  m.set_trips(trip_state::in_progress, 2);
+  m.set_trips(trip_state::requested, 5);  // no driver yet: not counted
+  m.payment_event("authorized", 2000);
+  m.payment_event("authorized", 1000);
+  m.payment_event("declined", 0);
+  m.payment_event("captured", 2000);
+  m.payment_event("captured", 1000);
+  m.payment_event("refunded", 500);
+  CHECK(m.payment_success_ratio() == doctest::Approx(2.0 / 3));
+  const auto text = m.render_text();
+  CHECK(text.find("rideshard_revenue_per_ride_minor 1250\n") != std::string::npos);  // (3000-500)/2
+  CHECK(text.find("rideshard_driver_utilization_ratio 0.75\n") != std::string::npos);
+}
