@@ -150,8 +150,8 @@ struct dispatch_node::impl {
   mutable std::mutex mu;
   std::unordered_map<std::uint64_t, session> sessions;  ///< by connection id
   std::unique_ptr<fleet_feed> fleet;                    ///< admin sessions' messages
-  caf::actor journal;                                   ///< invalid on an in-memory node
-  caf::actor registry;                                  ///< the session registry
+  journal_handle journal;                               ///< invalid on an in-memory node
+  session_registry_handle registry;                     ///< the session registry
   recovery_report recovered;
 
   result<void> recover(persistence::store& s);

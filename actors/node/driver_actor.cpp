@@ -25,23 +25,23 @@ struct driver_state {
   // The current trip (at most one).
   std::optional<schemas::trip_status> trip;
   trip_handle trip_actor;
-  caf::actor rider_actor;
+  rider_handle rider_actor;
   std::uint64_t idle_gen = 0;
   bool stopping = false;
   static inline const char* name = "driver_actor";
 };
-using driver_self = caf::stateful_actor<driver_state>;
+using driver_self = caf::stateful_actor<driver_state, driver_handle::base>;
 
 bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_value(); }
 
 // Asks the matcher to drain its location buffer, as the deposit requested:
 // now (kick) and/or after location_flush (the shard's next timed flush).
 void notify(driver_self* self, const caf::actor& m, position_buffer::deposit_status ds) {
-  if (ds.kick) self->send(m, posflush_atom::value, false);
+  if (ds.kick) tell(m, posflush_atom::value, false);
   if (!ds.arm_timer) return;
   const auto delay = self->state.ctx->opts.location_flush;
   if (delay.count() <= 0)
-    self->send(m, posflush_atom::value, true);
+    tell(m, posflush_atom::value, true);
   else
     caf::delayed_anon_send(m, delay, posflush_atom::value, true);
 }
@@ -53,7 +53,7 @@ void unindex(driver_self* self) {
   if (st.indexed_in && st.indexed_buf)
     notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
   else if (st.indexed_in)
-    self->send(st.indexed_in, unavail_atom::value, st.id);
+    tell(st.indexed_in, unavail_atom::value, st.id);
   st.indexed_in = nullptr;
   st.indexed_buf = nullptr;
 }
@@ -89,9 +89,11 @@ void announce(driver_self* self) {
   st.indexed_buf = sh.positions;
   if (!sh.matcher) return;
   if (sh.positions)
-    notify(self, sh.matcher, sh.positions->put(st.id, st.last->pos, self, fresh));
+    notify(self, sh.matcher,
+           sh.positions->put(st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh));
   else
-    self->send(sh.matcher, avail_atom::value, driver_avail{st.id, st.last->pos, self});
+    tell(sh.matcher, avail_atom::value,
+         driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self)});
 }
 
 void arm_idle(driver_self* self) {
@@ -148,7 +150,7 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
     schemas::driver_position p{st.trip->trip, st.id, *st.last, 0};
     auto dest = st.trip->state == trip_state::in_progress ? st.trip->dropoff : st.trip->pickup;
     p.eta_s = static_cast<std::uint32_t>(std::lround(distance_m(st.last->pos, dest) * 1.35 / 8.3));
-    self->send(st.rider_actor, position_atom::value, position_push{p});
+    self->send(st.rider_actor, position_push{p});
   }
 }
 
@@ -268,7 +270,7 @@ void on_update(driver_self* self, trip_update& u, std::uint64_t seq) {
   announce(self);
 }
 
-caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
+driver_handle::behavior_type driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
   self->state.ctx = std::move(ctx);
   self->state.id = id;
   arm_idle(self);
@@ -298,12 +300,12 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
       [=](http_cmd_atom, http_trip_command& c) {  // PUT /api/trips/{id}/status
         to_trip(self, {}, c.trip, c.kind, std::move(c.pin), std::move(c.reason), c.answer_to);
       },
-      [=](withdraw_atom, trip_id t, schemas::trip_status& shown, bool tell) {
+      [=](offer_withdrawn& w) {
         auto& st = self->state;
-        if (st.offer_trip != t) return;
+        if (st.offer_trip != w.trip) return;
         st.offer_trip = {};
         st.offer_actor = nullptr;
-        if (tell) st.ctx->send(st.session, std::move(shown));
+        if (w.show) st.ctx->send(st.session, std::move(w.shown));
         announce(self);
       },
       [=](update_atom, trip_update& u, std::uint64_t seq) { on_update(self, u, seq); },
@@ -329,7 +331,7 @@ caf::behavior driver_actor(driver_self* self, context_ptr ctx, driver_id id) {
 
 }  // namespace
 
-caf::actor spawn_driver_actor(caf::actor_system& sys, context_ptr ctx, driver_id id) {
+driver_handle spawn_driver_actor(caf::actor_system& sys, context_ptr ctx, driver_id id) {
   return sys.spawn(driver_actor, std::move(ctx), id);
 }
 

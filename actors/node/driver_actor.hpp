@@ -9,6 +9,6 @@ namespace rideshard::node {
 /// Spawns the actor of driver `id`. It validates location samples (stale,
 /// future, impossible jump), keeps the matcher of its shard informed while
 /// available, refuses offers while busy and streams positions to its rider.
-caf::actor spawn_driver_actor(caf::actor_system& sys, context_ptr ctx, driver_id id);
+driver_handle spawn_driver_actor(caf::actor_system& sys, context_ptr ctx, driver_id id);
 
 }  // namespace rideshard::node

@@ -27,7 +27,7 @@ struct journal_state {
   bool flush_queued = false;
   static inline const char* name = "journal";
 };
-using journal_self = caf::stateful_actor<journal_state>;
+using journal_self = caf::stateful_actor<journal_state, journal_handle::base>;
 
 commit_outcome outcome_of(const result<persistence::commit_receipt>& r) {
   if (r) return {};
@@ -107,8 +107,8 @@ void flush(journal_self* self) {
   for (auto& p : batch) p.promise.deliver(outcome_of(st.store->commit(*p.batch)));
 }
 
-caf::behavior journal_actor(journal_self* self, persistence::store* s, node_stats* stats,
-                            std::size_t max_events) {
+journal_handle::behavior_type journal_actor(journal_self* self, persistence::store* s,
+                                            node_stats* stats, std::size_t max_events) {
   self->state.store = s;
   self->state.stats = stats;
   self->state.max_events = max_events;
@@ -138,8 +138,8 @@ caf::behavior journal_actor(journal_self* self, persistence::store* s, node_stat
 
 }  // namespace
 
-caf::actor spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats,
-                         std::size_t max_pending_events) {
+journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats,
+                             std::size_t max_pending_events) {
   return sys.spawn<caf::detached>(journal_actor, &s, stats,
                                   max_pending_events == 0 ? std::size_t{1} : max_pending_events);
 }

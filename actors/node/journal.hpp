@@ -14,14 +14,6 @@
 
 namespace rideshard::node {
 
-using commit_atom = caf::atom_constant<caf::atom("commit")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-/// (event_atom, batch_ptr): fire-and-forget analytics events (no answer).
-using event_atom = caf::atom_constant<caf::atom("event")>;
-
-/// A batch travelling to the journal (shared: CAF messages are copy-on-write).
-using batch_ptr = std::shared_ptr<persistence::write_batch>;
-
 /// The journal's answer: ok, or why the batch is not durable (nothing written).
 struct commit_outcome {
   errc code = errc::ok;
@@ -39,14 +31,16 @@ inline constexpr std::size_t default_max_pending_events = 10'000;
 /// Group commit: every batch that arrives while a commit is in flight goes into
 /// the next single synced WriteBatch. `s` must outlive the actor.
 ///
+/// Its interface is journal_handle (protocol.hpp).
 /// (commit_atom, batch_ptr) -> commit_outcome: acknowledged state (trip
 /// transitions); the answer comes only once the batch is on disk.
 /// (event_atom, batch_ptr): analytics samples; merged into the same group
 /// commit, nobody waits. At most `max_pending_events` wait at once: further
 /// ones are dropped (counted, logged). A failed event batch is logged and
 /// counted as storage_error in `stats` (may be null; must outlive the actor).
-caf::actor spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats = nullptr,
-                         std::size_t max_pending_events = default_max_pending_events);
+journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s,
+                             node_stats* stats = nullptr,
+                             std::size_t max_pending_events = default_max_pending_events);
 
 }  // namespace rideshard::node
 

@@ -12,15 +12,14 @@ namespace rideshard::node {
 /// The registered message types (tests round-trip each of them through CAF's
 /// binary serializer). Types still whitelisted with CAF_ALLOW_UNSAFE_MESSAGE_TYPE
 /// (session_opened, batch_ptr) are local-only and not listed.
-using node_message_types =
-    caf::detail::type_list<driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status,
-                           driver_avail, dispatch_request, redispatch_request, offer_to,
-                           offer_timer, offer_timed_out, offer_closed, trip_finished, trip_update,
-                           position_push, nearby_query, nearby_answer, snapshot_answer, trip_answer,
-                           http_trip_command, shard_probe, shard_probe_answer, reserve_answer,
-                           commit_outcome, session_frame, session_close, attach_request,
-                           trip_command, quote_ask, quote_answer, client_envelope, offer_delivery,
-                           http_ride, fleet_upsert, fleet_applied, nearby_part, nearby_part_answer>;
+using node_message_types = caf::detail::type_list<
+    driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status, driver_avail,
+    dispatch_request, redispatch_request, offer_to, offer_timer, offer_timed_out, offer_closed,
+    trip_finished, trip_update, position_push, nearby_query, nearby_answer, snapshot_answer,
+    trip_answer, http_trip_command, shard_probe, shard_probe_answer, reserve_answer, commit_outcome,
+    session_frame, session_close, attach_request, trip_command, quote_ask, quote_answer,
+    client_envelope, offer_delivery, http_ride, offer_withdrawn, trip_failed, fleet_upsert,
+    fleet_applied, nearby_part, nearby_part_answer>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

@@ -43,13 +43,17 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using avail_atom = caf::atom_constant<caf::atom("avail")>;
 using unavail_atom = caf::atom_constant<caf::atom("unavail")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
-using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
-using position_atom = caf::atom_constant<caf::atom("position")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using nearby_atom = caf::atom_constant<caf::atom("nearby")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
-using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using http_ride_atom = caf::atom_constant<caf::atom("httpride")>;
+using http_cmd_atom = caf::atom_constant<caf::atom("httpcmd")>;
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// (event_atom, batch_ptr): fire-and-forget analytics events (no answer).
+using event_atom = caf::atom_constant<caf::atom("event")>;
 
 // ---- actor interfaces (typed_actor): what each actor accepts, checked at compile time ----
 
@@ -57,6 +61,21 @@ struct offer_to;
 struct trip_command;
 struct offer_timed_out;
 struct snapshot_answer;
+struct attach_request;
+struct client_envelope;
+struct offer_delivery;
+struct offer_withdrawn;
+struct http_trip_command;
+struct http_ride;
+struct trip_update;
+struct trip_failed;
+struct quote_answer;
+struct position_push;
+struct commit_outcome;
+struct session_opened;
+struct session_closed;
+struct session_frame;
+struct session_close;
 
 /// The trip actor (trip_actor.hpp): the single owner of one trip.
 /// offer_to (matcher: offer to this driver), trip_command (driver, rider,
@@ -67,6 +86,63 @@ using trip_handle = caf::typed_actor<caf::reacts_to<offer_to>, caf::reacts_to<tr
                                      caf::reacts_to<offer_timed_out>, caf::reacts_to<expire_atom>,
                                      caf::replies_to<snapshot_atom>::with<snapshot_answer>,
                                      caf::reacts_to<stop_atom>>;
+
+/// A driver actor (driver_actor.hpp): the single owner of one driver's
+/// availability. From the facade: attach, detach (session id), client frames,
+/// HTTP trip commands; from trips: offer_delivery, offer_withdrawn, trip
+/// updates (with the seq of the frame they answer); idle_atom (generation) and
+/// stop_atom are its own timers.
+using driver_handle = caf::typed_actor<
+    caf::reacts_to<attach_atom, attach_request>, caf::reacts_to<detach_atom, std::uint64_t>,
+    caf::reacts_to<client_atom, client_envelope>, caf::reacts_to<offer_delivery>,
+    caf::reacts_to<http_cmd_atom, http_trip_command>, caf::reacts_to<offer_withdrawn>,
+    caf::reacts_to<update_atom, trip_update, std::uint64_t>,
+    caf::reacts_to<idle_atom, std::uint64_t>, caf::reacts_to<stop_atom>>;
+
+/// A rider actor (rider_actor.hpp): quotes and the rider's one active trip.
+/// From the facade: attach, detach, client frames, HTTP rides and cancels;
+/// from its matcher: quote_answer; from its trip: updates, trip_failed (the
+/// trip never became durable); from the driver: position_push.
+using rider_handle = caf::typed_actor<
+    caf::reacts_to<attach_atom, attach_request>, caf::reacts_to<detach_atom, std::uint64_t>,
+    caf::reacts_to<client_atom, client_envelope>, caf::reacts_to<http_ride_atom, http_ride>,
+    caf::reacts_to<http_cmd_atom, http_trip_command>, caf::reacts_to<quote_answer>,
+    caf::reacts_to<update_atom, trip_update, std::uint64_t>, caf::reacts_to<trip_failed>,
+    caf::reacts_to<position_push>, caf::reacts_to<idle_atom, std::uint64_t>,
+    caf::reacts_to<stop_atom>>;
+
+}  // namespace rideshard::node
+
+namespace rideshard::persistence {
+class write_batch;
+}
+
+namespace rideshard::node {
+
+/// A batch travelling to the journal (shared: CAF messages are copy-on-write;
+/// local only, see journal.hpp).
+using batch_ptr = std::shared_ptr<persistence::write_batch>;
+
+/// A typed actor may send() only to typed handles; the still dynamically typed
+/// ones (matchers until their interface lands, HTTP waiters) are reached
+/// anonymously. Nobody answers these messages by sender.
+template <class... Ts>
+void tell(const caf::actor& to, Ts&&... xs) {
+  if (to) caf::anon_send(to, std::forward<Ts>(xs)...);
+}
+
+/// The journal (journal.hpp): the node's one writer to the store.
+/// (commit_atom, batch) -> commit_outcome once durable; (event_atom, batch):
+/// analytics, nobody waits; flush_atom is its own group-commit trigger.
+using journal_handle =
+    caf::typed_actor<caf::replies_to<commit_atom, batch_ptr>::with<commit_outcome>,
+                     caf::reacts_to<event_atom, batch_ptr>, caf::reacts_to<flush_atom>>;
+
+/// The session registry (session_registry.hpp): this node's one writer to
+/// client connections on behalf of actors.
+using session_registry_handle =
+    caf::typed_actor<caf::reacts_to<session_opened>, caf::reacts_to<session_closed>,
+                     caf::reacts_to<session_frame>, caf::reacts_to<session_close>>;
 
 /// A client session as a value: the node whose gateway holds its socket and
 /// the session (connection) id there. Actors address sessions only this way;
@@ -126,10 +202,10 @@ struct node_context {
   dispatch_options opts;
   shard_router* router = nullptr;  ///< outlives every actor (stopped first)
   /// The journal actor (node/journal.hpp); invalid on an in-memory node.
-  caf::actor journal;
+  journal_handle journal;
   /// This node's session registry (node/session_registry.hpp): the only
   /// writer to client connections on behalf of actors.
-  caf::actor sessions;
+  session_registry_handle sessions;
   node_stats stats;
   /// The console's picture of drivers, trips and surge (written here, read by
   /// dispatch_node::fleet()); never read by an actor.
@@ -302,7 +378,7 @@ struct trip_update {
   schemas::trip_status status;
   std::optional<schemas::receipt> receipt;
   trip_handle trip_actor;
-  caf::actor rider_actor;
+  rider_handle rider_actor;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trip_update& x) {
@@ -329,6 +405,31 @@ typename Inspector::result_type inspect(Inspector& f, trip_command& x) {
            x.reply, x.answer_to);
 }
 
+/// Trip -> driver: the open offer of `trip` is withdrawn; `shown` is the trip
+/// as the driver sees it (expired, cancelled), sent to its app if `show`.
+struct offer_withdrawn {
+  trip_id trip;
+  schemas::trip_status shown;
+  bool show = true;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, offer_withdrawn& x) {
+  return f(caf::meta::type_name("offer_withdrawn"), x.trip, x.shown, x.show);
+}
+
+/// Trip -> rider: `requested` could not be made durable, so the trip never
+/// existed; `seq` is the ride_request frame to answer.
+struct trip_failed {
+  trip_id trip;
+  errc code = errc::ok;
+  std::string message;
+  std::uint64_t seq = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_failed& x) {
+  return f(caf::meta::type_name("trip_failed"), x.trip, x.code, x.message, x.seq);
+}
+
 /// Driver -> rider: live position during pickup and the trip.
 struct position_push {
   schemas::driver_position wire;
@@ -342,8 +443,8 @@ typename Inspector::result_type inspect(Inspector& f, position_push& x) {
 struct quote_ask {
   schemas::quote_request req;
   reply_to reply;
-  caf::actor rider_actor;
-  rider_id rider;  ///< for the quote event
+  caf::actor rider_actor;  ///< typed once the matcher's interface lands
+  rider_id rider;          ///< for the quote event
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, quote_ask& x) {
@@ -470,10 +571,6 @@ typename Inspector::result_type inspect(Inspector& f, nearby_part_answer& x) {
 // ---- synchronous trip requests (HTTP API), see dispatch_node.hpp ----
 
 namespace rideshard::node {
-
-using http_ride_atom = caf::atom_constant<caf::atom("httpride")>;
-using http_cmd_atom = caf::atom_constant<caf::atom("httpcmd")>;
-using answer_atom = caf::atom_constant<caf::atom("answer")>;
 
 /// The one answer a waiting HTTP caller gets: the trip after a durable
 /// transition (code ok; the rider's view, pin included) or the refusal.

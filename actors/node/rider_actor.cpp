@@ -23,7 +23,7 @@ struct rider_state {
   bool stopping = false;
   static inline const char* name = "rider_actor";
 };
-using rider_self = caf::stateful_actor<rider_state>;
+using rider_self = caf::stateful_actor<rider_state, rider_handle::base>;
 
 bool has_trip(const rider_state& st) { return st.trip.has_value() || st.creating.valid(); }
 
@@ -45,7 +45,7 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto m = st.ctx->router->matcher_at(q.pickup);
   if (!m || !st.ctx->router->shard_of(q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  self->send(m, quote_ask{q, rt, self, st.id});
+  tell(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), st.id});
 }
 
 // A refusal goes to the HTTP caller when there is one, else to the frame's connection.
@@ -113,7 +113,7 @@ void on_client(rider_self* self, client_envelope& env) {
   st.ctx->send_error(rt, errc::forbidden, "not a rider message");
 }
 
-caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
+rider_handle::behavior_type rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
   self->state.ctx = std::move(ctx);
   self->state.id = id;
   arm_idle(self);
@@ -153,7 +153,7 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
           st.creating = {};
           // `requested` is durable now (or the trip already moved on): answer the HTTP caller.
           if (st.creating_waiter)
-            self->send(st.creating_waiter, answer_atom::value, trip_answer{errc::ok, {}, u.status});
+            tell(st.creating_waiter, answer_atom::value, trip_answer{errc::ok, {}, u.status});
           st.creating_waiter = nullptr;
         }
         if (is_terminal(u.status.state)) {
@@ -166,18 +166,18 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
         st.ctx->send(st.session, u.status, reply_seq);
         if (u.receipt) st.ctx->send(st.session, *u.receipt);
       },
-      [=](fail_atom, trip_id t, errc code, std::string& why, std::uint64_t seq) {
+      [=](trip_failed& f) {
         auto& st = self->state;  // the trip could not be made durable: it never existed
         caf::actor waiter;
-        if (st.creating == t) {
+        if (st.creating == f.trip) {
           st.creating = {};
           st.trip_actor = nullptr;
           waiter = std::exchange(st.creating_waiter, nullptr);
         }
-        if (waiter) return answer_error(waiter, code, std::move(why));
-        st.ctx->send_error({st.session, seq}, code, std::move(why));
+        if (waiter) return answer_error(waiter, f.code, std::move(f.message));
+        st.ctx->send_error({st.session, f.seq}, f.code, std::move(f.message));
       },
-      [=](position_atom, position_push& p) {
+      [=](position_push& p) {
         auto& st = self->state;
         if (!st.trip || st.trip->trip != p.wire.trip) return;
         st.trip->driver_position = p.wire.position.pos;
@@ -202,7 +202,7 @@ caf::behavior rider_actor(rider_self* self, context_ptr ctx, rider_id id) {
 
 }  // namespace
 
-caf::actor spawn_rider_actor(caf::actor_system& sys, context_ptr ctx, rider_id id) {
+rider_handle spawn_rider_actor(caf::actor_system& sys, context_ptr ctx, rider_id id) {
   return sys.spawn(rider_actor, std::move(ctx), id);
 }
 

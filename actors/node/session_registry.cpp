@@ -11,9 +11,9 @@ struct registry_state {
   std::unordered_map<std::uint64_t, gateway::connection_ptr> conns;
   static inline const char* name = "session_registry";
 };
-using registry_self = caf::stateful_actor<registry_state>;
+using registry_self = caf::stateful_actor<registry_state, session_registry_handle::base>;
 
-caf::behavior session_registry(registry_self* self, node_context* ctx) {
+session_registry_handle::behavior_type session_registry(registry_self* self, node_context* ctx) {
   self->state.ctx = ctx;
   return {
       [=](session_opened& o) {
@@ -37,7 +37,7 @@ caf::behavior session_registry(registry_self* self, node_context* ctx) {
 
 }  // namespace
 
-caf::actor spawn_session_registry(caf::actor_system& sys, node_context* ctx) {
+session_registry_handle spawn_session_registry(caf::actor_system& sys, node_context* ctx) {
   return sys.spawn(session_registry, ctx);
 }
 

@@ -28,7 +28,7 @@ typename Inspector::result_type inspect(Inspector& f, session_closed& x) {
 /// Spawns the registry of this node. Handles session_opened, session_closed,
 /// session_frame (stamped by ctx: frame seq, server time) and session_close.
 /// `ctx` must outlive the actor.
-caf::actor spawn_session_registry(caf::actor_system& sys, node_context* ctx);
+session_registry_handle spawn_session_registry(caf::actor_system& sys, node_context* ctx);
 
 }  // namespace rideshard::node
 

@@ -119,21 +119,21 @@ std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng c
   return out;
 }
 
-caf::actor shard_router::driver_locked(driver_id id) {
+driver_handle shard_router::driver_locked(driver_id id) {
   if (stopped_) return {};
   auto& slot = drivers_[id];
   if (!slot) slot = track(spawn_driver_actor(sys_, ctx_, id), 1);
   return slot;
 }
 
-caf::actor shard_router::rider_locked(rider_id id) {
+rider_handle shard_router::rider_locked(rider_id id) {
   if (stopped_) return {};
   auto& slot = riders_[id];
   if (!slot) slot = track(spawn_rider_actor(sys_, ctx_, id), 2);
   return slot;
 }
 
-bool shard_router::release_driver(driver_id id, const caf::actor& self) {
+bool shard_router::release_driver(driver_id id, const driver_handle& self) {
   std::lock_guard<std::mutex> lock{mu_};
   auto it = drivers_.find(id);
   if (it == drivers_.end() || it->second != self) return false;
@@ -141,7 +141,7 @@ bool shard_router::release_driver(driver_id id, const caf::actor& self) {
   return true;
 }
 
-bool shard_router::release_rider(rider_id id, const caf::actor& self) {
+bool shard_router::release_rider(rider_id id, const rider_handle& self) {
   std::lock_guard<std::mutex> lock{mu_};
   auto it = riders_.find(id);
   if (it == riders_.end() || it->second != self) return false;
@@ -149,7 +149,7 @@ bool shard_router::release_rider(rider_id id, const caf::actor& self) {
   return true;
 }
 
-trip_handle shard_router::create_trip(trip_id id, rider_id rider, caf::actor rider_actor,
+trip_handle shard_router::create_trip(trip_id id, rider_id rider, rider_handle rider_actor,
                                       lat_lng pickup, lat_lng dropoff,
                                       std::optional<schemas::quote> quoted, std::uint64_t reply_seq,
                                       std::int64_t request_in_us) {
@@ -187,12 +187,12 @@ trip_handle shard_router::revive_trip(const rideshard::trip& t) {
   return a;
 }
 
-caf::actor shard_router::driver(driver_id id) {
+driver_handle shard_router::driver(driver_id id) {
   std::lock_guard<std::mutex> lock{mu_};
   return driver_locked(id);
 }
 
-caf::actor shard_router::rider(rider_id id) {
+rider_handle shard_router::rider(rider_id id) {
   std::lock_guard<std::mutex> lock{mu_};
   return rider_locked(id);
 }

@@ -71,19 +71,19 @@ class shard_router {
   }
   /// Removes the entry if it is still `self`; after this no message from the
   /// router reaches `self`. Returns false if a newer actor took the id.
-  bool release_driver(driver_id id, const caf::actor& self);
-  bool release_rider(rider_id id, const caf::actor& self);
+  bool release_driver(driver_id id, const driver_handle& self);
+  bool release_rider(rider_id id, const rider_handle& self);
 
   /// Spawns and registers a trip actor (see trip_actor.hpp).
-  trip_handle create_trip(trip_id id, rider_id rider, caf::actor rider_actor, lat_lng pickup,
+  trip_handle create_trip(trip_id id, rider_id rider, rider_handle rider_actor, lat_lng pickup,
                           lat_lng dropoff, std::optional<schemas::quote> quoted,
                           std::uint64_t reply_seq, std::int64_t request_in_us = 0);
   /// Respawns the actor of a trip read back from the store (see trip_init).
   trip_handle revive_trip(const rideshard::trip& t);
   trip_handle trip(trip_id id);
   /// The driver/rider actor of an id, spawning (reviving) it first.
-  caf::actor driver(driver_id id);
-  caf::actor rider(rider_id id);
+  driver_handle driver(driver_id id);
+  rider_handle rider(rider_id id);
   void release_trip(trip_id id);
 
   std::size_t live_entities() const;
@@ -96,8 +96,8 @@ class shard_router {
   void stop_all();
 
  private:
-  caf::actor driver_locked(driver_id id);
-  caf::actor rider_locked(rider_id id);
+  driver_handle driver_locked(driver_id id);
+  rider_handle rider_locked(rider_id id);
   shard_handle shard_locked(const shard_key& key);
 
   /// Counts the actor until it terminates (kinds: 0 matcher, 1 driver, 2 rider, 3 trip).
@@ -113,8 +113,8 @@ class shard_router {
   std::map<shard_key, caf::actor> matchers_;
   /// One per matcher, created with it; kept after stop_all (drivers may hold it).
   std::map<shard_key, std::shared_ptr<position_buffer>> positions_;
-  std::unordered_map<driver_id, caf::actor> drivers_;
-  std::unordered_map<rider_id, caf::actor> riders_;
+  std::unordered_map<driver_id, driver_handle> drivers_;
+  std::unordered_map<rider_id, rider_handle> riders_;
   std::unordered_map<trip_id, trip_handle> trips_;
 };
 

@@ -20,9 +20,9 @@ struct trip_actor_state {
   const region* reg = nullptr;
   trip_rules rules;
   rideshard::trip t;
-  caf::actor rider_actor;
-  caf::actor driver_actor;   ///< assigned driver
-  caf::actor offered_actor;  ///< driver holding the open offer
+  rider_handle rider_actor;
+  driver_handle driver_actor;   ///< assigned driver
+  driver_handle offered_actor;  ///< driver holding the open offer
   caf::actor matcher;
   std::optional<schemas::quote> quoted;
   std::int64_t fare_estimate = 0;
@@ -32,14 +32,6 @@ struct trip_actor_state {
   static inline const char* name = "trip_actor";
 };
 using trip_self = caf::stateful_actor<trip_actor_state, trip_handle::base>;
-
-// A typed actor may send() only to typed handles; the matcher, driver, rider
-// and HTTP waiters are still dynamically typed, so the trip reaches them
-// anonymously (none of them answers the trip by sender).
-template <class... Ts>
-void tell(const caf::actor& to, Ts&&... xs) {
-  if (to) caf::anon_send(to, std::forward<Ts>(xs)...);
-}
 
 schemas::trip_status view(const trip_actor_state& st, bool for_rider) {
   const auto& t = st.t;
@@ -106,20 +98,21 @@ void offer_ended(trip_self* self, offer_outcome o) {
 
 // Sends each party its view; `driver` may be a released driver (then it sees
 // the trip as cancelled for it). Seqs answer the frame that caused the change.
-void notify(trip_self* self, std::uint64_t rider_seq, const caf::actor& driver,
+void notify(trip_self* self, std::uint64_t rider_seq, const driver_handle& driver,
             std::uint64_t driver_seq, bool driver_released = false) {
   auto& st = self->state;
   std::optional<schemas::receipt> receipt;
   if (is_terminal(st.t.state)) receipt = make_receipt(st);
-  tell(st.rider_actor, update_atom::value,
-       trip_update{view(st, true), receipt, self, st.rider_actor}, rider_seq);
+  self->send(st.rider_actor, update_atom::value,
+             trip_update{view(st, true), receipt, self, st.rider_actor}, rider_seq);
   if (!driver) return;
   auto dv = view(st, false);
   if (driver_released) {
     dv.state = trip_state::cancelled;
     receipt.reset();
   }
-  tell(driver, update_atom::value, trip_update{dv, receipt, self, st.rider_actor}, driver_seq);
+  self->send(driver, update_atom::value, trip_update{dv, receipt, self, st.rider_actor},
+             driver_seq);
 }
 
 // Closes the open offer of `d`. A withdrawn offer is shown to the driver as
@@ -132,7 +125,7 @@ void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
     auto v = view(st, false);
     v.driver = d;
     v.state = shown;
-    tell(st.offered_actor, withdraw_atom::value, st.t.id, std::move(v), show);
+    self->send(st.offered_actor, offer_withdrawn{st.t.id, std::move(v), show});
   }
   if (!accepted) st.offered_actor = nullptr;
 }
@@ -318,11 +311,11 @@ void on_offer(trip_self* self, offer_to& o) {
       if (auto f = compute_fare(s.reg->fare, dist, dur, s.t.surge_permille))
         s.fare_estimate = f->total_minor;
     }
-    s.offered_actor = o.driver_actor;
+    s.offered_actor = caf::actor_cast<driver_handle>(o.driver_actor);
     schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
                      s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
     const std::int64_t first = s.offer_answered ? 0 : s.request_in_us;
-    tell(o.driver_actor, offer_delivery{std::move(w), self, first});
+    self->send(s.offered_actor, offer_delivery{std::move(w), self, first});
     notify(self, 0, {}, 0);
   };
   durably(self, before, schemas::trip_event_type::offered, from, deliver,
@@ -434,7 +427,7 @@ void start_new(trip_self* self, const trip_init& init) {
       [=](const commit_outcome& o) {  // the trip never existed
         log_not_durable(self, o);
         auto& s = self->state;
-        tell(s.rider_actor, fail_atom::value, s.t.id, o.code, o.message, reply_seq);
+        self->send(s.rider_actor, trip_failed{s.t.id, o.code, o.message, reply_seq});
         s.ctx->router->release_trip(s.t.id);
         self->quit();
       });

@@ -12,7 +12,7 @@ namespace rideshard::node {
 struct trip_init {
   trip_id id;
   rider_id rider;
-  caf::actor rider_actor;
+  rider_handle rider_actor;
   lat_lng pickup;
   lat_lng dropoff;
   std::optional<schemas::quote> quoted;  ///< the accepted quote, if the rider had one

@@ -34,6 +34,8 @@ struct fixture {
   // Typed handles on the same actors: serialization keeps the address.
   trip_handle trip_a = caf::actor_cast<trip_handle>(a);
   trip_handle trip_b = caf::actor_cast<trip_handle>(b);
+  rider_handle rider_a = caf::actor_cast<rider_handle>(a);
+  rider_handle rider_b = caf::actor_cast<rider_handle>(b);
   ~fixture() {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
@@ -77,8 +79,15 @@ std::vector<offer_closed> samples(fixture&, type<offer_closed>) {
 std::vector<trip_finished> samples(fixture&, type<trip_finished>) { return {{smp::trip}}; }
 std::vector<trip_update> samples(fixture& fx, type<trip_update>) {
   schemas::receipt r{smp::trip, trip_state::completed, smp::fare(), "USD", 6120, 1320, 250};
-  return {{smp::status(trip_state::completed, true), r, fx.trip_a, fx.b},
-          {smp::status(trip_state::accepted, false), std::nullopt, fx.trip_b, fx.a}};
+  return {{smp::status(trip_state::completed, true), r, fx.trip_a, fx.rider_b},
+          {smp::status(trip_state::accepted, false), std::nullopt, fx.trip_b, fx.rider_a}};
+}
+std::vector<offer_withdrawn> samples(fixture&, type<offer_withdrawn>) {
+  return {{smp::trip, smp::status(trip_state::expired, false), true},
+          {smp::trip, smp::status(trip_state::requested, false), false}};
+}
+std::vector<trip_failed> samples(fixture&, type<trip_failed>) {
+  return {{smp::trip, errc::storage_error, "disk full", 17}};
 }
 std::vector<position_push> samples(fixture&, type<position_push>) {
   return {{schemas::driver_position{
@@ -234,6 +243,17 @@ void same(const trip_update& x, const trip_update& y) {
   CHECK(x.receipt == y.receipt);
   CHECK(x.trip_actor == y.trip_actor);
   CHECK(x.rider_actor == y.rider_actor);
+}
+void same(const offer_withdrawn& x, const offer_withdrawn& y) {
+  CHECK(x.trip == y.trip);
+  CHECK(x.shown == y.shown);
+  CHECK(x.show == y.show);
+}
+void same(const trip_failed& x, const trip_failed& y) {
+  CHECK(x.trip == y.trip);
+  CHECK(x.code == y.code);
+  CHECK(x.message == y.message);
+  CHECK(x.seq == y.seq);
 }
 void same(const position_push& x, const position_push& y) { CHECK(x.wire == y.wire); }
 void same(const nearby_query& x, const nearby_query& y) {
