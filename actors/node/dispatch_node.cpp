@@ -386,8 +386,7 @@ result<std::vector<neighbor>> dispatch_node::nearby(double lat, double lng, doub
   if (!m) return error{errc::out_of_region, "position outside every region"};
   result<std::vector<neighbor>> out = error{errc::unavailable, "matcher did not answer"};
   caf::scoped_actor self{impl_->sys};
-  self->request(m, impl_->ctx->opts.query_timeout, nearby_atom::value,
-                nearby_query{*pos, radius_m, k})
+  self->request(m, impl_->ctx->opts.query_timeout, nearby_query{*pos, radius_m, k})
       .receive(
           [&](nearby_answer& a) {
             if (a.code == errc::ok)

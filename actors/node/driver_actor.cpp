@@ -17,7 +17,7 @@ struct driver_state {
   bool online = false;
   std::optional<schemas::location_sample> last;
   location_sampler sampler;                      ///< rideshard.driver-locations.v1 (durable node)
-  caf::actor indexed_in;                         ///< matcher holding us as available, if any
+  matcher_handle indexed_in;                     ///< matcher holding us as available, if any
   std::shared_ptr<position_buffer> indexed_buf;  ///< its location buffer
   // The open offer (at most one).
   trip_id offer_trip;
@@ -36,14 +36,14 @@ bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_
 
 // Asks the matcher to drain its location buffer, as the deposit requested:
 // now (kick) and/or after location_flush (the shard's next timed flush).
-void notify(driver_self* self, const caf::actor& m, position_buffer::deposit_status ds) {
-  if (ds.kick) tell(m, posflush_atom::value, false);
+void notify(driver_self* self, const matcher_handle& m, position_buffer::deposit_status ds) {
+  if (ds.kick) self->send(m, positions_flush{false});
   if (!ds.arm_timer) return;
   const auto delay = self->state.ctx->opts.location_flush;
   if (delay.count() <= 0)
-    tell(m, posflush_atom::value, true);
+    self->send(m, positions_flush{true});
   else
-    caf::delayed_anon_send(m, delay, posflush_atom::value, true);
+    caf::delayed_anon_send(m, delay, positions_flush{true});
 }
 
 // Withdraws us from the matcher holding us as available. Through the same
@@ -53,7 +53,7 @@ void unindex(driver_self* self) {
   if (st.indexed_in && st.indexed_buf)
     notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
   else if (st.indexed_in)
-    tell(st.indexed_in, unavail_atom::value, st.id);
+    self->send(st.indexed_in, driver_unavail{st.id});
   st.indexed_in = nullptr;
   st.indexed_buf = nullptr;
 }
@@ -92,8 +92,7 @@ void announce(driver_self* self) {
     notify(self, sh.matcher,
            sh.positions->put(st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh));
   else
-    tell(sh.matcher, avail_atom::value,
-         driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self)});
+    self->send(sh.matcher, driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self)});
 }
 
 void arm_idle(driver_self* self) {

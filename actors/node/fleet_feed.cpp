@@ -52,7 +52,7 @@ void fleet_part_done(fleet_gather_self* self) {
 
 caf::behavior fleet_gatherer(fleet_gather_self* self, context_ptr ctx, reply_to reply,
                              slot_guard slot, fleet_rejects rejected,
-                             std::vector<std::pair<caf::actor, fleet_upsert>> parts) {
+                             std::vector<std::pair<matcher_handle, fleet_upsert>> parts) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.reply = reply;
@@ -94,7 +94,7 @@ void nearby_part_done(nearby_gather_self* self) {
 
 caf::behavior nearby_gatherer(nearby_gather_self* self, context_ptr ctx, reply_to reply,
                               slot_guard slot, schemas::nearby_results out,
-                              std::vector<std::pair<caf::actor, nearby_part>> parts,
+                              std::vector<std::pair<matcher_handle, nearby_part>> parts,
                               std::vector<std::vector<std::uint32_t>> slots) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
@@ -214,7 +214,7 @@ void fleet_feed::ingest(const gateway::connection_ptr& c, std::uint64_t seq,
     out.reserve(grouped.size());
     for (auto& [number, p] : grouped) out.emplace_back(shards_[number], std::move(p));
   }
-  std::vector<std::pair<caf::actor, fleet_upsert>> parts;
+  std::vector<std::pair<matcher_handle, fleet_upsert>> parts;
   parts.reserve(out.size());
   for (auto& [key, part] : out)
     if (auto matcher = router_.matcher(key)) parts.emplace_back(matcher, std::move(part));
@@ -252,7 +252,7 @@ void fleet_feed::nearby(const gateway::connection_ptr& c, std::uint64_t seq,
     g.first.queries.push_back(q);
     g.second.push_back(i);
   }
-  std::vector<std::pair<caf::actor, nearby_part>> parts;
+  std::vector<std::pair<matcher_handle, nearby_part>> parts;
   std::vector<std::vector<std::uint32_t>> slots;  // result index of each part's queries
   for (auto& [key, g] : grouped) {
     auto matcher = router_.matcher(key);

@@ -6,6 +6,7 @@
 
 #include "node/journal.hpp"
 #include "node/protocol.hpp"
+#include "node/region_matcher.hpp"
 
 namespace rideshard::node {
 
@@ -14,12 +15,13 @@ namespace rideshard::node {
 /// (session_opened, batch_ptr) are local-only and not listed.
 using node_message_types = caf::detail::type_list<
     driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status, driver_avail,
-    dispatch_request, redispatch_request, offer_to, offer_timer, offer_timed_out, offer_closed,
-    trip_finished, trip_update, position_push, nearby_query, nearby_answer, snapshot_answer,
-    trip_answer, http_trip_command, shard_probe, shard_probe_answer, reserve_answer, commit_outcome,
+    dispatch_request, redispatch_request, offer_to, offer_timed_out, offer_closed, trip_finished,
+    trip_update, position_push, nearby_query, nearby_answer, snapshot_answer, trip_answer,
+    http_trip_command, shard_probe, shard_probe_answer, reserve_answer, commit_outcome,
     session_frame, session_close, attach_request, trip_command, quote_ask, quote_answer,
     client_envelope, offer_delivery, http_ride, offer_withdrawn, trip_failed, fleet_upsert,
-    fleet_applied, nearby_part, nearby_part_answer>;
+    fleet_applied, nearby_part, nearby_part_answer, driver_unavail, positions_flush, parked_retry,
+    batch_window, reserve_driver, release_driver>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

@@ -40,12 +40,8 @@ using detach_atom = caf::atom_constant<caf::atom("detach")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
-using avail_atom = caf::atom_constant<caf::atom("avail")>;
-using unavail_atom = caf::atom_constant<caf::atom("unavail")>;
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
-using nearby_atom = caf::atom_constant<caf::atom("nearby")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using http_ride_atom = caf::atom_constant<caf::atom("httpride")>;
 using http_cmd_atom = caf::atom_constant<caf::atom("httpcmd")>;
@@ -79,7 +75,7 @@ struct session_close;
 
 /// The trip actor (trip_actor.hpp): the single owner of one trip.
 /// offer_to (matcher: offer to this driver), trip_command (driver, rider,
-/// admin), offer_timed_out (matcher), snapshot_atom -> snapshot_answer
+/// admin), offer_timed_out (its own offer timer), snapshot_atom -> snapshot_answer
 /// (queries; answered after start-up and any commit in flight); expire_atom
 /// and stop_atom are its own timers.
 using trip_handle = caf::typed_actor<caf::reacts_to<offer_to>, caf::reacts_to<trip_command>,
@@ -124,7 +120,7 @@ namespace rideshard::node {
 using batch_ptr = std::shared_ptr<persistence::write_batch>;
 
 /// A typed actor may send() only to typed handles; the still dynamically typed
-/// ones (matchers until their interface lands, HTTP waiters) are reached
+/// ones (HTTP waiters, handles carried as caf::actor in messages) are reached
 /// anonymously. Nobody answers these messages by sender.
 template <class... Ts>
 void tell(const caf::actor& to, Ts&&... xs) {
@@ -318,24 +314,18 @@ typename Inspector::result_type inspect(Inspector& f, offer_to& x) {
            x.surge_permille);
 }
 
-/// Matcher -> itself: the offer timer of `attempt` of `trip` ran out.
-struct offer_timer {
-  trip_id trip;
-  std::uint32_t attempt = 0;
-};
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, offer_timer& x) {
-  return f(caf::meta::type_name("offer_timer"), x.trip, x.attempt);
-}
-
-/// Matcher -> trip (and trip -> itself, retrying a failed commit): the open
-/// offer to `driver` timed out.
+/// Trip -> itself: the offer timer ran out (the trip owns the offer's deadline,
+/// offer_deadline_ms; the matcher keeps no timer). Also the retry of a
+/// timeout whose commit failed.
 struct offer_timed_out {
   driver_id driver;
+  /// The trip's offers_made when the offer was made: a timer of an earlier
+  /// offer to the same driver (a re-dispatch) is ignored. 0: the open offer.
+  std::uint32_t offer = 0;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, offer_timed_out& x) {
-  return f(caf::meta::type_name("offer_timed_out"), x.driver);
+  return f(caf::meta::type_name("offer_timed_out"), x.driver, x.offer);
 }
 
 /// Trip -> driver: the wire offer plus whom to answer.
@@ -443,7 +433,7 @@ typename Inspector::result_type inspect(Inspector& f, position_push& x) {
 struct quote_ask {
   schemas::quote_request req;
   reply_to reply;
-  caf::actor rider_actor;  ///< typed once the matcher's interface lands
+  caf::actor rider_actor;  ///< the matcher answers it with anon_send
   rider_id rider;          ///< for the quote event
 };
 template <class Inspector>
@@ -499,8 +489,6 @@ std::uint64_t parse_subject(const std::string& subject, char kind);
 // ---- fleet feed and batched nearby queries (/v1/admin), see fleet_feed.hpp ----
 
 namespace rideshard::node {
-
-using window_atom = caf::atom_constant<caf::atom("window")>;
 
 /// Gatherer -> matcher: checked fleet samples whose positions lie in its shard;
 /// answered with fleet_applied.
@@ -616,13 +604,9 @@ inline void answer_error(const caf::actor& to, errc code, std::string message) {
 
 }  // namespace rideshard::node
 
-// ---- cross-shard candidate search, see region_matcher.cpp / shard_search.hpp ----
+// ---- cross-shard candidate search, see matcher_search.hpp / shard_search.hpp ----
 
 namespace rideshard::node {
-
-using probe_atom = caf::atom_constant<caf::atom("probe")>;
-using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
-using release_atom = caf::atom_constant<caf::atom("release")>;
 
 /// Matcher -> neighbour matcher: its k nearest drivers within radius_m of center.
 struct probe_query {
@@ -655,22 +639,12 @@ typename Inspector::result_type inspect(Inspector& f, shard_probe_answer& x) {
 /// now out of the owner's index (held for the asker's offer).
 struct reserve_answer {
   bool ok = false;
-  lat_lng pos;  ///< its indexed position, to put it back (release_atom)
+  lat_lng pos;  ///< its indexed position, to put it back (release_driver)
   caf::actor driver_actor;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reserve_answer& x) {
   return f(caf::meta::type_name("reserve_answer"), x.ok, x.pos, x.driver_actor);
 }
-
-}  // namespace rideshard::node
-
-// ---- location batching, see position_buffer.hpp ----
-
-namespace rideshard::node {
-
-/// Driver -> matcher: apply the shard's buffered positions; `true` for the
-/// timed flush the buffer asked for, `false` for a kick (a newly available driver).
-using posflush_atom = caf::atom_constant<caf::atom("posflush")>;
 
 }  // namespace rideshard::node

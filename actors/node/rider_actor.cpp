@@ -45,7 +45,7 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto m = st.ctx->router->matcher_at(q.pickup);
   if (!m || !st.ctx->router->shard_of(q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  tell(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), st.id});
+  self->send(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), st.id});
 }
 
 // A refusal goes to the HTTP caller when there is one, else to the frame's connection.

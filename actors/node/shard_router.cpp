@@ -26,13 +26,13 @@ std::optional<shard_key> shard_router::shard_of(lat_lng p) const {
   return std::nullopt;
 }
 
-caf::actor shard_router::matcher_at(lat_lng p) {
+matcher_handle shard_router::matcher_at(lat_lng p) {
   auto key = shard_of(p);
   if (!key) return {};
   return matcher(*key);
 }
 
-caf::actor shard_router::matcher(const shard_key& key) {
+matcher_handle shard_router::matcher(const shard_key& key) {
   std::lock_guard<std::mutex> lock{mu_};
   return shard_locked(key).matcher;
 }
@@ -73,13 +73,6 @@ position_buffer::counters shard_router::location_stats() const {
   return sum;
 }
 
-std::vector<caf::actor> shard_router::matchers() {
-  std::lock_guard<std::mutex> lock{mu_};
-  std::vector<caf::actor> out;
-  for (auto& kv : matchers_) out.push_back(kv.second);
-  return out;
-}
-
 std::vector<shard_key> shard_router::shard_keys() const {
   std::lock_guard<std::mutex> lock{mu_};
   std::vector<shard_key> out;
@@ -87,13 +80,13 @@ std::vector<shard_key> shard_router::shard_keys() const {
   return out;
 }
 
-std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng center,
-                                                 double radius_m) {
+std::vector<matcher_handle> shard_router::neighbours(const shard_key& own, lat_lng center,
+                                                     double radius_m) {
   if (own.region >= ctx_->regions.size()) return {};
   const region& r = ctx_->regions[own.region];
   bool overflow = false;
   auto cells = cells_within(center, radius_m, r.shard_level, r.bounds, overflow);
-  std::vector<std::pair<double, caf::actor>> found;
+  std::vector<std::pair<double, matcher_handle>> found;
   {
     std::lock_guard<std::mutex> lock{mu_};
     if (!overflow) {
@@ -113,7 +106,7 @@ std::vector<caf::actor> shard_router::neighbours(const shard_key& own, lat_lng c
   }
   std::stable_sort(found.begin(), found.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<caf::actor> out;
+  std::vector<matcher_handle> out;
   out.reserve(found.size());
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;

@@ -17,6 +17,7 @@
 
 #include "node/position_buffer.hpp"
 #include "node/protocol.hpp"
+#include "node/region_matcher.hpp"
 
 namespace rideshard::node {
 
@@ -31,7 +32,7 @@ struct shard_key {
 
 /// A shard's matcher and the buffer its location updates go through.
 struct shard_handle {
-  caf::actor matcher;
+  matcher_handle matcher;
   std::shared_ptr<position_buffer> positions;
 };
 
@@ -43,20 +44,19 @@ class shard_router {
 
   std::optional<shard_key> shard_of(lat_lng p) const;
   /// The matcher of p's shard; an invalid handle when p is outside every region.
-  caf::actor matcher_at(lat_lng p);
-  caf::actor matcher(const shard_key& key);
+  matcher_handle matcher_at(lat_lng p);
+  matcher_handle matcher(const shard_key& key);
   /// Like matcher_at, plus the shard's position buffer (both invalid outside
   /// every region or after stop_all). Driver actors deposit positions there.
   shard_handle shard_at(lat_lng p);
   /// Position buffer counters summed over every shard (metrics, tests).
   position_buffer::counters location_stats() const;
-  std::vector<caf::actor> matchers();
   /// The shards that have a matcher (spawned on first use), in key order.
   std::vector<shard_key> shard_keys() const;
   /// Cross-shard search: the matchers that already exist (never spawns one: a
   /// shard without a matcher has no drivers) of `own`'s region whose cells lie
   /// within radius_m of center, `own` excluded, nearest cell first.
-  std::vector<caf::actor> neighbours(const shard_key& own, lat_lng center, double radius_m);
+  std::vector<matcher_handle> neighbours(const shard_key& own, lat_lng center, double radius_m);
 
   /// Enqueues a message to the driver/rider actor, spawning (reviving) it first.
   template <class... Ts>
@@ -110,7 +110,7 @@ class shard_router {
   context_ptr ctx_;
   mutable std::mutex mu_;
   bool stopped_ = false;  ///< guarded by mu_
-  std::map<shard_key, caf::actor> matchers_;
+  std::map<shard_key, matcher_handle> matchers_;
   /// One per matcher, created with it; kept after stop_all (drivers may hold it).
   std::map<shard_key, std::shared_ptr<position_buffer>> positions_;
   std::unordered_map<driver_id, driver_handle> drivers_;

@@ -23,7 +23,7 @@ struct trip_actor_state {
   rider_handle rider_actor;
   driver_handle driver_actor;   ///< assigned driver
   driver_handle offered_actor;  ///< driver holding the open offer
-  caf::actor matcher;
+  matcher_handle matcher;
   std::optional<schemas::quote> quoted;
   std::int64_t fare_estimate = 0;
   std::vector<driver_id> backed_out;  ///< drivers who cancelled: never re-offered
@@ -120,7 +120,7 @@ void notify(trip_self* self, std::uint64_t rider_seq, const driver_handle& drive
 void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
                  trip_state shown = trip_state::expired, bool show = true) {
   auto& st = self->state;
-  if (st.matcher) tell(st.matcher, offer_closed{st.t.id, d, accepted, driver_free});
+  if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, d, accepted, driver_free});
   if (!accepted && driver_free && st.offered_actor) {
     auto v = view(st, false);
     v.driver = d;
@@ -132,7 +132,7 @@ void close_offer(trip_self* self, driver_id d, bool accepted, bool driver_free,
 
 void finish(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher) tell(st.matcher, trip_finished{st.t.id});
+  if (st.matcher) self->send(st.matcher, trip_finished{st.t.id});
   // Linger so late frames still get a precise answer, then stop.
   self->delayed_send(self, st.ctx->opts.idle_timeout, stop_atom::value);
 }
@@ -210,7 +210,8 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
     st.driver_actor = nullptr;
     notify(self, 0, released, seq, true);
     if (st.matcher)
-      tell(st.matcher, redispatch_request{st.t.id, st.t.pickup, trip_handle{self}, st.backed_out});
+      self->send(st.matcher,
+                 redispatch_request{st.t.id, st.t.pickup, trip_handle{self}, st.backed_out});
   } else if (c.kind != trip_event_kind::decline) {
     notify(self, by_rider ? seq : 0, st.driver_actor, by_rider ? 0 : seq);
   }
@@ -284,7 +285,7 @@ void on_command(trip_self* self, trip_command& c) {
         answer_error(c.answer_to, o.code, o.message);
         if (c.reply.session) self->state.ctx->send_error(c.reply, o.code, o.message);
         if (busy && self->state.matcher)  // nobody else will put the offer back
-          tell(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
+          self->send(self->state.matcher, offer_closed{self->state.t.id, offered_to, false, false});
       });
 }
 
@@ -297,10 +298,14 @@ void on_offer(trip_self* self, offer_to& o) {
   const auto before = st.t;
   const auto from = st.t.state;
   if (!apply(st.t, ev, st.rules)) {  // cancelled meanwhile: the driver is free
-    if (st.matcher) tell(st.matcher, offer_closed{st.t.id, o.driver, false, true});
+    if (st.matcher) self->send(st.matcher, offer_closed{st.t.id, o.driver, false, true});
     return;
   }
   if (!st.quoted && st.t.offers_made == 1) st.t.surge_permille = o.surge_permille;
+  // This actor owns the offer's deadline (offer_deadline_ms) and its timer; the
+  // matcher only hears how the offer closed. Real time, as offer_timeout says.
+  self->delayed_send(self, st.ctx->offer_timeout(*st.reg),
+                     offer_timed_out{o.driver, st.t.offers_made});
   auto deliver = [=] {
     auto& s = self->state;
     moved(self, from, ev.kind, party::system);
@@ -323,7 +328,7 @@ void on_offer(trip_self* self, offer_to& o) {
             log_not_durable(self, oc);
             auto& s = self->state;
             if (s.matcher)  // the driver goes back; the matcher offers again later
-              tell(s.matcher, offer_closed{s.t.id, o.driver, false, true});
+              self->send(s.matcher, offer_closed{s.t.id, o.driver, false, true});
           });
 }
 
@@ -346,9 +351,10 @@ void system_event(trip_self* self, trip_event ev, Then then) {
       });
 }
 
-void on_offer_timeout(trip_self* self, driver_id d) {
+void on_offer_timeout(trip_self* self, driver_id d, std::uint32_t offer) {
   auto& st = self->state;
   if (st.t.state != trip_state::offered || st.t.offered_to != d) return;
+  if (offer != 0 && offer != st.t.offers_made) return;  // an earlier offer's timer
   trip_event ev;
   ev.kind = trip_event_kind::offer_timeout;
   // The timer runs on real time, the trip on the injected clock.
@@ -390,7 +396,7 @@ void arm_expiry(trip_self* self) {
 
 void ask_matcher(trip_self* self) {
   auto& st = self->state;
-  if (st.matcher) tell(st.matcher, dispatch_request{st.t.id, st.t.pickup, self});
+  if (st.matcher) self->send(st.matcher, dispatch_request{st.t.id, st.t.pickup, self});
 }
 
 // A new trip: durable `requested` first, then the rider hears and dispatch starts.
@@ -497,7 +503,7 @@ trip_handle::behavior_type trip_actor(trip_self* self, context_ptr ctx, trip_ini
   return {
       [=](offer_to& o) { on_offer(self, o); },
       [=](trip_command& c) { on_command(self, c); },
-      [=](offer_timed_out& t) { on_offer_timeout(self, t.driver); },
+      [=](offer_timed_out& t) { on_offer_timeout(self, t.driver, t.offer); },
       [=](expire_atom) { on_expire(self); },
       [=](snapshot_atom) -> snapshot_answer { return {view(self->state, true)}; },
       [=](stop_atom) {

@@ -71,8 +71,9 @@ std::vector<redispatch_request> samples(fixture& fx, type<redispatch_request>) {
 std::vector<offer_to> samples(fixture& fx, type<offer_to>) {
   return {{smp::driver, fx.a, 360, 3, 1450}};
 }
-std::vector<offer_timer> samples(fixture&, type<offer_timer>) { return {{smp::trip, 4}}; }
-std::vector<offer_timed_out> samples(fixture&, type<offer_timed_out>) { return {{smp::driver}}; }
+std::vector<offer_timed_out> samples(fixture&, type<offer_timed_out>) {
+  return {{smp::driver, 3}, {smp::driver, 0}};
+}
 std::vector<offer_closed> samples(fixture&, type<offer_closed>) {
   return {{smp::trip, smp::driver, true, false}, {smp::trip, smp::driver, false, true}};
 }
@@ -183,6 +184,12 @@ std::vector<nearby_part_answer> samples(fixture&, type<nearby_part_answer>) {
   return {{{schemas::nearby_result{{smp::driver, driver_id{8}}, {612.5f, 1544.25f}},
             schemas::nearby_result{{}, {}, errc::invalid_radius}}}};
 }
+std::vector<driver_unavail> samples(fixture&, type<driver_unavail>) { return {{smp::driver}}; }
+std::vector<positions_flush> samples(fixture&, type<positions_flush>) { return {{true}, {false}}; }
+std::vector<parked_retry> samples(fixture&, type<parked_retry>) { return {{}}; }
+std::vector<batch_window> samples(fixture&, type<batch_window>) { return {{}}; }
+std::vector<reserve_driver> samples(fixture&, type<reserve_driver>) { return {{smp::driver}}; }
+std::vector<release_driver> samples(fixture&, type<release_driver>) { return {{smp::driver, p2}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -226,11 +233,10 @@ void same(const offer_to& x, const offer_to& y) {
   CHECK(x.attempt == y.attempt);
   CHECK(x.surge_permille == y.surge_permille);
 }
-void same(const offer_timer& x, const offer_timer& y) {
-  CHECK(x.trip == y.trip);
-  CHECK(x.attempt == y.attempt);
+void same(const offer_timed_out& x, const offer_timed_out& y) {
+  CHECK(x.driver == y.driver);
+  CHECK(x.offer == y.offer);
 }
-void same(const offer_timed_out& x, const offer_timed_out& y) { CHECK(x.driver == y.driver); }
 void same(const offer_closed& x, const offer_closed& y) {
   CHECK(x.trip == y.trip);
   CHECK(x.driver == y.driver);
@@ -376,6 +382,15 @@ void same(const fleet_applied& x, const fleet_applied& y) {
 void same(const nearby_part& x, const nearby_part& y) { CHECK(x.queries == y.queries); }
 void same(const nearby_part_answer& x, const nearby_part_answer& y) {
   CHECK(x.results == y.results);
+}
+void same(const driver_unavail& x, const driver_unavail& y) { CHECK(x.driver == y.driver); }
+void same(const positions_flush& x, const positions_flush& y) { CHECK(x.timed == y.timed); }
+void same(const parked_retry&, const parked_retry&) {}  // no fields: the name is the message
+void same(const batch_window&, const batch_window&) {}
+void same(const reserve_driver& x, const reserve_driver& y) { CHECK(x.driver == y.driver); }
+void same(const release_driver& x, const release_driver& y) {
+  CHECK(x.driver == y.driver);
+  CHECK(x.pos == y.pos);
 }
 
 // ---- round trips ------------------------------------------------------------

@@ -1,0 +1,70 @@
+// shard_index: one matcher's drivers — the spatial index of available drivers
+// (the only place a driver is handed out from), their actors, the drivers known
+// only from the admin fleet feed, and the draining of the shard's location
+// buffer into the index. Owned by one region_matcher; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "node/fleet_index.hpp"
+#include "node/position_buffer.hpp"
+#include "node/protocol.hpp"
+#include "node/shard_pricing.hpp"
+
+namespace rideshard::node {
+
+class shard_index {
+ public:
+  /// `bounds`: the shard's cell plus a margin; `positions`: its location buffer
+  /// (may be null: unbuffered callers only); `pricing` hears supply changes.
+  shard_index(const bounding_box& bounds, std::shared_ptr<position_buffer> positions,
+              shard_pricing& pricing);
+
+  /// Applies the buffered location updates: withdrawals remove, positions go in
+  /// with ONE upsert_batch. `timed`: the buffer's timed flush (drains even when
+  /// it looks empty). Returns whether any driver is available after it.
+  bool flush(bool timed);
+  /// An unbuffered announcement (driver_avail). Returns whether it was indexed.
+  bool add(driver_id d, lat_lng pos, const caf::actor& actor);
+  /// Out of the index (offered, withdrawn, reserved by another shard).
+  void remove(driver_id d);
+  /// Back into the index after a declined / timed-out offer, unless it
+  /// re-announced itself meanwhile (its newer position wins) or has no actor.
+  void put_back(driver_id d, lat_lng pos);
+  /// Another shard's request takes `d` iff it is still available here.
+  reserve_answer reserve(driver_id d);
+
+  /// A neighbour's probe: per query, our nearest drivers it may offer (or,
+  /// with_fleet, every driver we know of, fed ones included).
+  shard_probe_answer probe(const shard_probe& p);
+  /// Admin fleet feed samples for this shard.
+  fleet_applied feed(fleet_upsert& u, node_stats& stats);
+  /// Our k nearest (live + fed) within radius_m into `out`, and the radius
+  /// other shards still matter within (our k-th hit bounds it when we have k).
+  result<double> nearby(lat_lng center, double radius_m, std::size_t k, std::vector<neighbor>& out);
+
+  /// The available drivers (read-only: only this class changes the index).
+  const spatial_index& available() const noexcept { return index_; }
+  /// The actor of a driver we can hand out, or null.
+  const caf::actor* actor_of(driver_id d) const;
+  bool has_actor(driver_id d) const { return actors_.count(d) != 0; }
+  std::size_t max_k() const noexcept { return index_.config().max_k; }
+
+ private:
+  void took_position(driver_id d, lat_lng pos, const caf::actor& actor);
+
+  spatial_index index_;
+  fleet_index fleet_;  ///< fed drivers: nearby only, never dispatched
+  /// Every driver that announced itself here (kept after it leaves the index:
+  /// a driver with an app, so a put-back or a probe may still hand it out).
+  std::unordered_map<driver_id, caf::actor> actors_;
+  std::shared_ptr<position_buffer> positions_;
+  shard_pricing& pricing_;
+  std::vector<position_update> drained_;  ///< scratch of flush()
+  std::vector<driver_position> batch_;
+};
+
+}  // namespace rideshard::node
