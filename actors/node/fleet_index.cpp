@@ -5,7 +5,7 @@
 
 namespace rideshard::node {
 
-std::uint32_t fleet_index::apply(std::vector<driver_position>& samples,
+std::uint32_t fleet_index::apply(std::vector<driver_position>& samples, std::int64_t now_ms,
                                  const std::function<bool(driver_id)>& is_live,
                                  const std::function<void(errc, std::string)>& reject) {
   const auto live_end = std::stable_partition(
@@ -31,11 +31,30 @@ std::uint32_t fleet_index::apply(std::vector<driver_position>& samples,
     reject(ok.code(), ok.err().message);
     return 0;
   }
+  for (std::size_t i = 0; i < n; ++i) {
+    last_seen_[samples[i].id] = now_ms;
+    seen_.emplace_back(now_ms, samples[i].id);
+  }
   return static_cast<std::uint32_t>(n);
 }
 
 void fleet_index::forget(driver_id d) {
   if (index_ && index_->contains(d)) (void)index_->remove(d);
+  last_seen_.erase(d);
+}
+
+std::size_t fleet_index::expire(std::int64_t cutoff_ms) {
+  std::size_t gone = 0;
+  while (!seen_.empty() && seen_.front().first < cutoff_ms) {
+    const auto [at, d] = seen_.front();
+    seen_.pop_front();
+    auto it = last_seen_.find(d);
+    if (it == last_seen_.end() || it->second != at) continue;  // seen again since
+    last_seen_.erase(it);
+    if (index_ && index_->contains(d)) (void)index_->remove(d);
+    ++gone;
+  }
+  return gone;
 }
 
 result<void> fleet_index::nearest(const spatial_index& live, lat_lng center, double radius_m,

@@ -13,10 +13,13 @@
 namespace rideshard::node {
 namespace {
 
-// Applies what drivers deposited in the shard's buffer, and gives parked
-// requests a go at newly available drivers.
+// Applies what drivers deposited in the shard's buffer, gives parked requests
+// a go at newly available drivers, and lets fed drivers expire that the admin
+// feed has not reported for idle_timeout (as an idle driver actor passivates).
 void sync_positions(matcher_self self) {
-  if (self->state.drivers->flush(false)) retry_parked(self);
+  auto& st = self->state;
+  if (st.drivers->flush(false)) retry_parked(self);
+  st.drivers->expire_fed(st.ctx->now() - st.ctx->opts.idle_timeout.count());
 }
 
 // A handler of `Msg` that reads the drivers: runs after sync_positions, so no
@@ -63,9 +66,11 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
       fresh<quote_ask>(self, [=](quote_ask& q) { on_quote(self, q); }),
       fresh<nearby_query>(self, [=](nearby_query& q) { return on_nearby(self, q); }),
       fresh<nearby_part>(self, [=](nearby_part& p) { return on_nearby_part(self, p); }),
-      fresh<fleet_upsert>(
-          self,
-          [=](fleet_upsert& u) { return self->state.drivers->feed(u, self->state.ctx->stats); }),
+      fresh<fleet_upsert>(self,
+                          [=](fleet_upsert& u) {
+                            auto& s = self->state;
+                            return s.drivers->feed(u, s.ctx->now(), s.ctx->stats);
+                          }),
       // ---- neighbour matchers
       fresh<shard_probe>(self, [=](shard_probe& p) { return self->state.drivers->probe(p); }),
       // A buffered withdrawal must win over the reservation (fresh).

@@ -110,7 +110,7 @@ shard_probe_answer shard_index::probe(const shard_probe& p) {
   return a;
 }
 
-fleet_applied shard_index::feed(fleet_upsert& u, node_stats& stats) {
+fleet_applied shard_index::feed(fleet_upsert& u, std::int64_t now_ms, node_stats& stats) {
   for (auto d : u.forget) fleet_.forget(d);  // moved to another shard
   auto live = [this](driver_id d) { return has_actor(d); };
   fleet_applied a;
@@ -118,7 +118,7 @@ fleet_applied shard_index::feed(fleet_upsert& u, node_stats& stats) {
     stats.error(code);
     a.rejected.add(code, std::move(why));
   };
-  a.accepted = fleet_.apply(u.samples, live, reject);
+  a.accepted = fleet_.apply(u.samples, now_ms, live, reject);
   return a;
 }
 

@@ -40,8 +40,12 @@ class shard_index {
   /// A neighbour's probe: per query, our nearest drivers it may offer (or,
   /// with_fleet, every driver we know of, fed ones included).
   shard_probe_answer probe(const shard_probe& p);
-  /// Admin fleet feed samples for this shard.
-  fleet_applied feed(fleet_upsert& u, node_stats& stats);
+  /// Admin fleet feed samples for this shard, received at `now_ms`.
+  fleet_applied feed(fleet_upsert& u, std::int64_t now_ms, node_stats& stats);
+  /// Fed drivers whose last sample is older than `cutoff_ms` leave (a feed that
+  /// stops reporting a driver is no longer believed, as a live driver whose
+  /// app goes away is no longer available).
+  void expire_fed(std::int64_t cutoff_ms) { (void)fleet_.expire(cutoff_ms); }
   /// Our k nearest (live + fed) within radius_m into `out`, and the radius
   /// other shards still matter within (our k-th hit bounds it when we have k).
   result<double> nearby(lat_lng center, double radius_m, std::size_t k, std::vector<neighbor>& out);

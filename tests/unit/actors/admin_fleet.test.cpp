@@ -1,13 +1,16 @@
 // /v1/admin over real sockets (gateway + dispatch_node on 127.0.0.1, port 0):
 // admin-only access, fleet_positions visible to nearby_batch, bad samples and
-// queries rejected with typed errors, fed drivers never offered a trip.
+// queries rejected with typed errors, fed drivers never offered a trip and
+// gone once the feed stops reporting them.
 #include <doctest/doctest.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -48,7 +51,7 @@ struct server {
   gateway::gateway gw;
   std::uint16_t port = 0;
 
-  server() {
+  explicit server(const std::function<void(node::dispatch_options&)>& tweak = nullptr) {
     auto regions =
         load_node_regions(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
     REQUIRE(regions.ok());
@@ -56,6 +59,7 @@ struct server {
     node::dispatch_options o;
     o.offer_timeout = 2s;
     o.stats = &stats;
+    if (tweak) tweak(o);
     auto n = node::dispatch_node::create(std::move(*regions), std::move(o), verifier);
     REQUIRE(n.ok());
     node = std::move(*n);
@@ -278,4 +282,41 @@ TEST_CASE("fed drivers are never offered a trip; a connected driver is, and the 
   auto http_view = s.node->nearby(midtown.lat, midtown.lng, 100, 10);
   REQUIRE(http_view.ok());
   CHECK(http_view->size() == 2);
+}
+
+TEST_CASE("fed drivers the feed stops reporting expire after idle_timeout") {
+  auto clock = std::make_shared<std::atomic<std::int64_t>>(1'750'000'000'000);
+  server s([clock](node::dispatch_options& o) {
+    o.now_ms = [clock] { return clock->load(); };
+    o.idle_timeout = 60s;  // a fed driver with no sample for 60 s is gone
+  });
+  client admin(s.port, "/v1/admin");
+  admin.answer_as<schemas::welcome>(admin.send(schemas::hello{"admin-ops", "t", false}));
+  auto near_midtown = [&] {
+    auto r = admin.answer_as<schemas::nearby_results>(
+        admin.send(schemas::nearby_batch{{{midtown, 500, 10}}}));
+    return r.results.at(0).drivers;
+  };
+  // Two fed drivers; only d-22 keeps being reported.
+  CHECK(admin
+            .answer_as<schemas::ack>(admin.send(
+                schemas::fleet_positions{{fed(21, midtown), fed(22, offset(midtown, 20, 0))}}))
+            .accepted == 2);
+  CHECK(near_midtown() == std::vector<driver_id>{driver_id{21}, driver_id{22}});
+  *clock += 40'000;
+  CHECK(admin
+            .answer_as<schemas::ack>(
+                admin.send(schemas::fleet_positions{{fed(22, offset(midtown, 30, 0))}}))
+            .accepted == 1);
+  *clock += 30'000;  // d-21 silent for 70 s, d-22 for 30 s
+  CHECK(near_midtown() == std::vector<driver_id>{driver_id{22}});
+  auto http_view = s.node->nearby(midtown.lat, midtown.lng, 500, 10);
+  REQUIRE(http_view.ok());
+  CHECK(http_view->size() == 1);
+  *clock += 31'000;  // d-22 silent for 61 s
+  CHECK(near_midtown().empty());
+  // Reported again, a driver is back.
+  CHECK(admin.answer_as<schemas::ack>(admin.send(schemas::fleet_positions{{fed(21, midtown)}}))
+            .accepted == 1);
+  CHECK(near_midtown() == std::vector<driver_id>{driver_id{21}});
 }
