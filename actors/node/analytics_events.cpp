@@ -10,7 +10,7 @@
 
 #include "node/journal.hpp"
 #include "node/log_sink.hpp"
-#include "node/shard_router.hpp"
+#include "node/shard_directory.hpp"
 
 namespace rideshard::node {
 namespace {
@@ -55,8 +55,7 @@ bool location_sampler::offer(const node_context& ctx, driver_id driver,
   ev.position = s.pos;
   ev.heading_deg = s.heading_deg;
   ev.speed_mps = s.speed_mps;
-  if (ctx.router)
-    if (auto shard = ctx.router->shard_of(s.pos)) ev.cell = shard->cell.value;
+  if (auto shard = shard_of(ctx.regions, s.pos)) ev.cell = shard->cell.value;
   ev.available = available;
   ev.sequence = sequence_;
   publish(ctx, "driver_location",

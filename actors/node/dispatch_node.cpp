@@ -187,7 +187,6 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->ctx->regions = std::move(regions);
   p->ctx->opts = std::move(opts);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
-  p->ctx->router = p->router.get();
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
   p->fleet = std::make_unique<fleet_feed>(p->sys, p->ctx, *p->router);
@@ -203,6 +202,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     p->ctx->journal = p->journal;
     if (auto ok = p->recover(*s); !ok) {
       p->router->stop_all();
+      p->router->close();
       caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
       p->sys.await_all_actors_done();
@@ -268,6 +268,7 @@ dispatch_node::~dispatch_node() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (impl_->router->running_actors() > 0)
     logger().error("event=shutdown_slow still_running=\"{}\"", impl_->router->running_summary());
+  impl_->router->close();
   caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
@@ -278,6 +279,7 @@ dispatch_node::~dispatch_node() {
   impl_->journal = nullptr;
   impl_->ctx->sessions = nullptr;
   impl_->registry = nullptr;
+  impl_->ctx->directory = nullptr;
 }
 
 void dispatch_node::on_open(const gateway::connection_ptr& c) {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "node/analytics_events.hpp"
-#include "node/shard_router.hpp"
+#include "node/shard_directory.hpp"
 
 namespace rideshard::node {
 namespace {
@@ -19,6 +19,10 @@ struct driver_state {
   location_sampler sampler;                      ///< rideshard.driver-locations.v1 (durable node)
   matcher_handle indexed_in;                     ///< matcher holding us as available, if any
   std::shared_ptr<position_buffer> indexed_buf;  ///< its location buffer
+  /// The shard we last looked up at the directory (one entry: drivers rarely
+  /// cross a shard edge), so a location frame needs no round trip.
+  std::optional<shard_key> cached_key;
+  shard_handle cached_shard;
   // The open offer (at most one).
   trip_id offer_trip;
   trip_handle offer_actor;
@@ -72,17 +76,53 @@ void show(driver_self* self) {
   st.ctx->fleet->driver(st.id, st.last->pos, look, st.ctx->now());
 }
 
+void deposit(driver_self* self, const shard_handle& sh);
+
+// Runs then(shard) with the shard of pos: from the one-entry cache, else asked
+// of the directory. The request is awaited (no other message runs meanwhile),
+// so a frame's deposit still precedes its ack and later frames.
+template <class Then>
+void with_shard(driver_self* self, lat_lng pos, Then then) {
+  auto& st = self->state;
+  auto key = shard_of(st.ctx->regions, pos);
+  if (!key) return then(shard_handle{});
+  if (st.cached_key && *st.cached_key == *key) return then(st.cached_shard);
+  self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
+      .await(
+          [=](shard_handle& h) {
+            auto& s = self->state;
+            if (h.matcher) s.cached_key = *key;  // invalid: shutting down, ask again
+            s.cached_shard = h;
+            then(h);
+          },
+          [=](caf::error&) { then(shard_handle{}); });
+}
+
 // Tells the matcher of our current shard that we are available (or not): the
 // position goes into the shard's buffer (last write wins), which the matcher
-// applies in one batch on its timer or before its next index read.
-void announce(driver_self* self) {
+// applies in one batch on its timer or before its next index read. `then`
+// runs once that is done.
+template <class Then>
+void announce(driver_self* self, Then then) {
   auto& st = self->state;
   show(self);
   if (!st.online || busy(st) || !st.last) {
     unindex(self);
-    return;
+    return then();
   }
-  auto sh = st.ctx->router->shard_at(st.last->pos);
+  with_shard(self, st.last->pos, [=](const shard_handle& sh) {
+    deposit(self, sh);
+    then();
+  });
+}
+
+void announce(driver_self* self) {
+  announce(self, [] {});
+}
+
+// The position part of announce, once the shard is known.
+void deposit(driver_self* self, const shard_handle& sh) {
+  auto& st = self->state;
   if (st.indexed_in && st.indexed_in != sh.matcher) unindex(self);
   const bool fresh = !st.indexed_in;  // newly available here: parked requests may wait
   st.indexed_in = sh.matcher;
@@ -131,6 +171,8 @@ std::uint32_t take_samples(driver_self* self, const schemas::location_batch& b, 
   return accepted;
 }
 
+void after_location(driver_self* self, const reply_to& rt, std::uint32_t accepted);
+
 void on_location(driver_self* self, const reply_to& rt, const schemas::location_batch& b) {
   auto& st = self->state;
   error first{errc::ok, {}};
@@ -141,7 +183,13 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
   if (first.code != errc::ok) st.ctx->stats.error(first.code);
   st.sampler.offer(*st.ctx, st.id, *st.last, st.online && !busy(st));  // before the ack
   // Deposited before the ack: once the app sees it, every query sees the position.
-  announce(self);  // one buffer entry per frame (not per sample), one batch per flush
+  // One buffer entry per frame (not per sample), one batch per flush.
+  announce(self, [=] { after_location(self, rt, accepted); });
+}
+
+// The ack of a location frame and, during a trip, the position for the rider.
+void after_location(driver_self* self, const reply_to& rt, std::uint32_t accepted) {
+  auto& st = self->state;
   st.ctx->send(rt.session, schemas::ack{accepted}, rt.seq);
   if (st.trip && st.rider_actor &&
       (st.trip->state == trip_state::accepted || st.trip->state == trip_state::driver_arrived ||
@@ -157,12 +205,16 @@ void on_location(driver_self* self, const reply_to& rt, const schemas::location_
 // An HTTP caller (`waiter`) gets the refusal instead of the connection.
 void not_ours(driver_self* self, const reply_to& rt, trip_id t, errc if_exists,
               const caf::actor& waiter) {
-  auto& ctx = self->state.ctx;
-  const bool exists = static_cast<bool>(ctx->router->trip(t));
-  auto code = exists ? if_exists : errc::unknown_trip;
-  auto why = to_string(t) + (exists ? " is not offered or assigned to you" : " does not exist");
-  if (waiter) return answer_error(waiter, code, std::move(why));
-  ctx->send_error(rt, code, std::move(why));
+  auto refuse = [=](bool exists) {
+    auto code = exists ? if_exists : errc::unknown_trip;
+    auto why = to_string(t) + (exists ? " is not offered or assigned to you" : " does not exist");
+    if (waiter) return answer_error(waiter, code, std::move(why));
+    self->state.ctx->send_error(rt, code, std::move(why));
+  };
+  // Awaited, so answers keep the order of the frames.
+  self->request(directory_of(*self->state.ctx), caf::infinite, lookup_atom::value, t)
+      .await([=](trip_handle& h) { refuse(static_cast<bool>(h)); },
+             [=](caf::error&) { refuse(false); });
 }
 
 void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind kind,
@@ -313,11 +365,17 @@ driver_handle::behavior_type driver_actor(driver_self* self, context_ptr ctx, dr
         if (gen != st.idle_gen || st.stopping) return;
         if (st.session || busy(st)) return arm_idle(self);
         // Passivate: nothing to persist yet (soft state), the next message revives.
-        if (st.ctx->router->release_driver(st.id, self)) {
-          st.stopping = true;
-          unindex(self);
-          self->send(self, stop_atom::value);
-        }
+        // Leave the directory first: once it answers, nothing it forwards reaches us.
+        self->request(directory_of(*st.ctx), caf::infinite, forget_atom::value, st.id,
+                      driver_handle{self})
+            .await(
+                [=](bool released) {
+                  if (!released) return;
+                  self->state.stopping = true;
+                  unindex(self);
+                  self->send(self, stop_atom::value);
+                },
+                [](caf::error&) {});
       },
       [=](stop_atom) {
         auto& st = self->state;

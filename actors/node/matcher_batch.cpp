@@ -82,7 +82,7 @@ void solve_window(matcher_self self) {
   std::vector<matcher_handle> targets;
   std::vector<shard_probe> probes;
   for (const auto& r : reqs) {
-    for (auto& t : st.ctx->router->neighbours(st.key, r.pickup, cfg.max_radius_m)) {
+    for (auto& t : neighbours(st.shards, st.ctx->regions, st.key, r.pickup, cfg.max_radius_m)) {
       auto at = std::find(targets.begin(), targets.end(), t) - targets.begin();
       if (static_cast<std::size_t>(at) == targets.size()) {
         targets.push_back(t);

@@ -158,7 +158,7 @@ void sequential_offer(matcher_self self, trip_id trip) {
     restart_dispatch(p, trip, *st.reg);
   if (!p.dispatch) return;
   const double bound = search_bound(self, p);
-  auto targets = st.ctx->router->neighbours(st.key, p.pickup, bound);
+  auto targets = neighbours(st.shards, st.ctx->regions, st.key, p.pickup, bound);
   if (targets.empty()) return offer_from(self, trip, st.drivers->available());
   p.searching = true;
   const auto ticket = p.ticket = ++st.book.next_ticket;

@@ -41,8 +41,8 @@ void on_quote(matcher_self self, const quote_ask& q) {
   if (have) nearest = near->front().pos;
   quote_answer a{s.pricing->quote(q.req.pickup, q.req.dropoff, nearest), q.req.pickup,
                  q.req.dropoff, q.reply};
-  auto targets =
-      s.ctx->router->neighbours(s.key, q.req.pickup, have ? near->front().distance_m : max_r);
+  auto targets = neighbours(s.shards, s.ctx->regions, s.key, q.req.pickup,
+                            have ? near->front().distance_m : max_r);
   if (targets.empty()) return send_quote(self, q.rider_actor, q.rider, std::move(a));
   std::vector<shard_probe> probes(targets.size(),
                                   shard_probe{{probe_query{q.req.pickup, max_r, 1, false}}});
@@ -65,7 +65,7 @@ caf::result<nearby_answer> on_nearby(matcher_self self, const nearby_query& q) {
   nearby_answer a;
   auto bound = s.drivers->nearby(q.center, q.radius_m, q.k, a.hits);
   if (!bound) return nearby_answer{{}, bound.code()};
-  auto targets = s.ctx->router->neighbours(s.key, q.center, *bound);
+  auto targets = neighbours(s.shards, s.ctx->regions, s.key, q.center, *bound);
   if (targets.empty()) return a;
   auto rp = self->make_response_promise<nearby_answer>();
   std::vector<shard_probe> probes(targets.size(),
@@ -96,7 +96,7 @@ caf::result<nearby_part_answer> on_nearby_part(matcher_self self, const nearby_p
       answer.results[i].code = bound.code();
       continue;
     }
-    for (auto& t : st.ctx->router->neighbours(st.key, q.center, *bound)) {
+    for (auto& t : neighbours(st.shards, st.ctx->regions, st.key, q.center, *bound)) {
       auto at =
           static_cast<std::size_t>(std::find(targets.begin(), targets.end(), t) - targets.begin());
       if (at == targets.size()) {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "node/region_matcher.hpp"
+#include "node/shard_directory.hpp"
 #include "node/shard_index.hpp"
 #include "node/shard_pricing.hpp"
-#include "node/shard_router.hpp"
 #include "rideshard/engine/matching.hpp"
 
 namespace rideshard::node {
@@ -66,7 +66,8 @@ struct search_scratch {
 struct matcher_state {
   context_ptr ctx;
   const region* reg = nullptr;
-  shard_key key;  ///< our shard
+  shard_key key;       ///< our shard
+  shard_table shards;  ///< every shard's matcher (shard_added, from the directory)
   std::optional<shard_pricing> pricing;
   std::optional<shard_index> drivers;
   dispatch_book book;

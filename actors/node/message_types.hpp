@@ -7,12 +7,13 @@
 #include "node/journal.hpp"
 #include "node/protocol.hpp"
 #include "node/region_matcher.hpp"
+#include "node/shard_directory.hpp"
 
 namespace rideshard::node {
 
 /// The registered message types (tests round-trip each of them through CAF's
 /// binary serializer). Types still whitelisted with CAF_ALLOW_UNSAFE_MESSAGE_TYPE
-/// (session_opened, batch_ptr) are local-only and not listed.
+/// (session_opened, batch_ptr, trip_init, shard_handle) are local-only and not listed.
 using node_message_types = caf::detail::type_list<
     driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status, driver_avail,
     dispatch_request, redispatch_request, offer_to, offer_timed_out, offer_closed, trip_finished,
@@ -21,7 +22,7 @@ using node_message_types = caf::detail::type_list<
     session_frame, session_close, attach_request, trip_command, quote_ask, quote_answer,
     client_envelope, offer_delivery, http_ride, offer_withdrawn, trip_failed, fleet_upsert,
     fleet_applied, nearby_part, nearby_part_answer, driver_unavail, positions_flush, parked_retry,
-    batch_window, reserve_driver, release_driver>;
+    batch_window, reserve_driver, release_driver, shard_key, shard_added>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

@@ -33,8 +33,6 @@
 
 namespace rideshard::node {
 
-class shard_router;
-
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using detach_atom = caf::atom_constant<caf::atom("detach")>;
 using client_atom = caf::atom_constant<caf::atom("client")>;
@@ -196,7 +194,9 @@ struct node_context {
   explicit node_context(gateway::metrics* m = nullptr) : stats(m) {}
   std::vector<region> regions;
   dispatch_options opts;
-  shard_router* router = nullptr;  ///< outlives every actor (stopped first)
+  /// This node's shard directory (shard_directory.hpp; directory_of() gives
+  /// its typed handle): actors look up shards and entities by message.
+  caf::actor directory;
   /// The journal actor (node/journal.hpp); invalid on an in-memory node.
   journal_handle journal;
   /// This node's session registry (node/session_registry.hpp): the only

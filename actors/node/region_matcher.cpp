@@ -40,7 +40,7 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
   st.reg = &st.ctx->regions.at(region_index);
   st.key = shard_key{region_index, cell};
   st.pricing.emplace(*st.ctx, *st.reg);
-  // Only positions of this shard reach us (the router routes by cell): size
+  // Only positions of this shard reach us (the directory routes by cell): size
   // the indices to the cell, with a margin for rounding at its edges.
   st.drivers.emplace(cell_bounds(cell, st.reg->bounds, 1e-3), std::move(positions), *st.pricing);
   return {
@@ -81,6 +81,7 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
                               self->state.drivers->put_back(r.driver, r.pos);
                               retry_parked(self);
                             }),
+      [=](shard_added& a) { self->state.shards[a.key] = std::move(a.matcher); },
   };
 }
 

@@ -13,6 +13,7 @@
 namespace rideshard::node {
 
 class position_buffer;
+struct shard_added;
 
 /// Driver -> matcher (unbuffered callers): the driver is no longer available.
 struct driver_unavail {
@@ -83,7 +84,9 @@ using matcher_handle = caf::typed_actor<
     caf::replies_to<fleet_upsert>::with<fleet_applied>,
     // neighbour matchers (cross-shard search)
     caf::replies_to<shard_probe>::with<shard_probe_answer>,
-    caf::replies_to<reserve_driver>::with<reserve_answer>, caf::reacts_to<release_driver>>;
+    caf::replies_to<reserve_driver>::with<reserve_answer>, caf::reacts_to<release_driver>,
+    // the shard directory: a shard's matcher exists (our copy of the shard table)
+    caf::reacts_to<shard_added>>;
 
 /// Spawns the matcher of shard `cell` of region `region_index` (ctx->regions).
 /// `positions`: the shard's location buffer (see position_buffer.hpp), drained

@@ -5,7 +5,7 @@
 #include <map>
 #include <utility>
 
-#include "node/shard_router.hpp"
+#include "node/shard_directory.hpp"
 
 namespace rideshard::node {
 namespace {
@@ -42,10 +42,20 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto& st = self->state;
   if (!validate(q.pickup) || !validate(q.dropoff))
     return st.ctx->send_error(rt, errc::invalid_coordinate, "pickup or dropoff out of range");
-  auto m = st.ctx->router->matcher_at(q.pickup);
-  if (!m || !st.ctx->router->shard_of(q.dropoff))
+  auto key = shard_of(st.ctx->regions, q.pickup);
+  if (!key || !shard_of(st.ctx->regions, q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  self->send(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), st.id});
+  self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
+      .then(
+          [=](shard_handle& h) {
+            if (!h.matcher)
+              return self->state.ctx->send_error(rt, errc::unavailable, "shutting down");
+            self->send(h.matcher,
+                       quote_ask{q, rt, caf::actor_cast<caf::actor>(self), self->state.id});
+          },
+          [=](caf::error& e) {
+            self->state.ctx->send_error(rt, errc::unavailable, caf::to_string(e));
+          });
 }
 
 // A refusal goes to the HTTP caller when there is one, else to the frame's connection.
@@ -64,7 +74,7 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
                   "the rider already has an active trip");
   if (!validate(r.pickup) || !validate(r.dropoff))
     return refuse(self, rt, waiter, errc::invalid_coordinate, "pickup or dropoff out of range");
-  if (!st.ctx->router->shard_of(r.pickup) || !st.ctx->router->shard_of(r.dropoff))
+  if (!shard_of(st.ctx->regions, r.pickup) || !shard_of(st.ctx->regions, r.dropoff))
     return refuse(self, rt, waiter, errc::out_of_region, "pickup or dropoff outside every region");
   std::optional<schemas::quote> quoted;
   if (r.quote) {
@@ -78,8 +88,18 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
   trip_id t{st.ctx->next_id()};
   st.creating = t;
   st.creating_waiter = waiter;
-  st.trip_actor = st.ctx->router->create_trip(t, st.id, self, r.pickup, r.dropoff,
-                                              std::move(quoted), rt.seq, request_in_us);
+  trip_init init;
+  init.id = t;
+  init.rider = st.id;
+  init.rider_actor = self;
+  init.pickup = r.pickup;
+  init.dropoff = r.dropoff;
+  init.quoted = std::move(quoted);
+  init.reply_seq = rt.seq;
+  init.request_in_us = request_in_us;
+  // Awaited: the trip's first update cannot overtake its handle.
+  self->request(directory_of(*st.ctx), caf::infinite, create_atom::value, std::move(init))
+      .await([=](trip_handle& h) { self->state.trip_actor = std::move(h); }, [](caf::error&) {});
 }
 
 // Riders may only cancel, and only their own active trip.
@@ -97,9 +117,18 @@ void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string r
     cmd.answer_to = waiter;
     return (void)self->send(st.trip_actor, std::move(cmd));
   }
-  if (!st.ctx->router->trip(trip))
-    return refuse(self, rt, waiter, errc::unknown_trip, to_string(trip) + " does not exist");
-  refuse(self, rt, waiter, errc::forbidden, to_string(trip) + " is not your active trip");
+  // Awaited, so answers keep the order of the frames.
+  self->request(directory_of(*st.ctx), caf::infinite, lookup_atom::value, trip)
+      .await(
+          [=](trip_handle& h) {
+            if (!h)
+              return refuse(self, rt, waiter, errc::unknown_trip,
+                            to_string(trip) + " does not exist");
+            refuse(self, rt, waiter, errc::forbidden, to_string(trip) + " is not your active trip");
+          },
+          [=](caf::error&) {
+            refuse(self, rt, waiter, errc::unknown_trip, to_string(trip) + " does not exist");
+          });
 }
 
 void on_client(rider_self* self, client_envelope& env) {
@@ -187,10 +216,16 @@ rider_handle::behavior_type rider_actor(rider_self* self, context_ptr ctx, rider
         auto& st = self->state;
         if (gen != st.idle_gen || st.stopping) return;
         if (st.session || has_trip(st)) return arm_idle(self);
-        if (st.ctx->router->release_rider(st.id, self)) {
-          st.stopping = true;
-          self->send(self, stop_atom::value);
-        }
+        // Leave the directory first: once it answers, nothing it forwards reaches us.
+        self->request(directory_of(*st.ctx), caf::infinite, forget_atom::value, st.id,
+                      rider_handle{self})
+            .await(
+                [=](bool released) {
+                  if (!released) return;
+                  self->state.stopping = true;
+                  self->send(self, stop_atom::value);
+                },
+                [](caf::error&) {});
       },
       [=](stop_atom) {
         auto& st = self->state;

@@ -8,7 +8,7 @@
 #include "auth/pickup_pin.hpp"
 #include "node/journal.hpp"
 #include "node/log_sink.hpp"
-#include "node/shard_router.hpp"
+#include "node/shard_directory.hpp"
 #include "rideshard/engine/fare.hpp"
 #include "rideshard/schemas/events.hpp"
 
@@ -434,13 +434,13 @@ void start_new(trip_self* self, const trip_init& init) {
         log_not_durable(self, o);
         auto& s = self->state;
         self->send(s.rider_actor, trip_failed{s.t.id, o.code, o.message, reply_seq});
-        s.ctx->router->release_trip(s.t.id);
+        self->send(directory_of(*s.ctx), forget_atom::value, s.t.id);
         self->quit();
       });
 }
 
 // A trip read back from the store after a restart: picks up where it was.
-void start_recovered(trip_self* self, const rideshard::trip& t) {
+void start_recovered(trip_self* self, const rideshard::trip& t, const driver_handle& driver) {
   auto& st = self->state;
   st.t = t;
   if (t.quoted_fare_minor > 0) {  // upfront price: rebuild the quote's breakdown
@@ -457,7 +457,6 @@ void start_recovered(trip_self* self, const rideshard::trip& t) {
   st.ctx->stats.trip_started(t.state);
   st.ctx->fleet->trip(t);
   st.offer_answered = true;  // not a first offer: no request->offer sample
-  auto& router = *st.ctx->router;
   switch (t.state) {
     case trip_state::offered: {  // the driver never saw an answerable offer: re-dispatch
       trip_event ev;
@@ -478,7 +477,7 @@ void start_recovered(trip_self* self, const rideshard::trip& t) {
       arm_expiry(self);
       break;
     default:  // accepted, arrived, in progress: driver and rider hold it again
-      st.driver_actor = router.driver(t.driver);
+      st.driver_actor = driver;
       notify(self, 0, st.driver_actor, 0);
       break;
   }
@@ -488,16 +487,16 @@ trip_handle::behavior_type trip_actor(trip_self* self, context_ptr ctx, trip_ini
   auto& st = self->state;
   st.ctx = std::move(ctx);
   const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
-  auto key = st.ctx->router->shard_of(pickup);
+  auto key = shard_of(st.ctx->regions, pickup);
   st.reg = &st.ctx->regions.at(key ? key->region : 0);
   st.rules = st.reg->trip;
   st.rules.offer_timeout_ms = st.ctx->offer_timeout(*st.reg).count();
-  st.matcher = st.ctx->router->matcher_at(pickup);
+  st.matcher = init.matcher;
   st.rider_actor = init.rider_actor;
   st.quoted = init.quoted;
   st.request_in_us = init.request_in_us;
   if (init.recovered)
-    start_recovered(self, *init.recovered);
+    start_recovered(self, *init.recovered, init.driver);
   else
     start_new(self, init);
   return {
@@ -509,7 +508,7 @@ trip_handle::behavior_type trip_actor(trip_self* self, context_ptr ctx, trip_ini
       [=](stop_atom) {
         self->state.ctx->stats.trip_stopped(self->state.t.state);
         self->state.ctx->fleet->trip_gone(self->state.t.id);
-        self->state.ctx->router->release_trip(self->state.t.id);
+        self->send(directory_of(*self->state.ctx), forget_atom::value, self->state.t.id);
         self->quit();
       },
   };

@@ -5,10 +5,12 @@
 #include <optional>
 
 #include "node/protocol.hpp"
+#include "node/region_matcher.hpp"
 
 namespace rideshard::node {
 
-/// What a trip starts from (built by the rider actor via the router).
+/// What a trip starts from (built by the rider actor or the recovery; the shard
+/// directory, which spawns every trip, fills in the handles it looks up).
 struct trip_init {
   trip_id id;
   rider_id rider;
@@ -21,6 +23,8 @@ struct trip_init {
   /// Set when the trip is read back from the store at start-up: the actor
   /// resumes it (re-dispatch, or re-attach driver and rider) instead of creating.
   std::optional<rideshard::trip> recovered;
+  matcher_handle matcher;  ///< the pickup shard's matcher (directory)
+  driver_handle driver;    ///< recovered with a driver: its actor (directory)
 };
 
 /// Spawns the trip actor: asks the pickup shard's matcher for a driver, applies

@@ -87,6 +87,10 @@ std::vector<offer_withdrawn> samples(fixture&, type<offer_withdrawn>) {
   return {{smp::trip, smp::status(trip_state::expired, false), true},
           {smp::trip, smp::status(trip_state::requested, false), false}};
 }
+std::vector<shard_key> samples(fixture&, type<shard_key>) { return {{2, cell_id{0x89c25}}}; }
+std::vector<shard_added> samples(fixture& fx, type<shard_added>) {
+  return {{{1, cell_id{0x89c259}}, caf::actor_cast<matcher_handle>(fx.a)}};
+}
 std::vector<trip_failed> samples(fixture&, type<trip_failed>) {
   return {{smp::trip, errc::storage_error, "disk full", 17}};
 }
@@ -254,6 +258,11 @@ void same(const offer_withdrawn& x, const offer_withdrawn& y) {
   CHECK(x.trip == y.trip);
   CHECK(x.shown == y.shown);
   CHECK(x.show == y.show);
+}
+void same(const shard_key& x, const shard_key& y) { CHECK(x == y); }
+void same(const shard_added& x, const shard_added& y) {
+  CHECK(x.key == y.key);
+  CHECK(x.matcher == y.matcher);
 }
 void same(const trip_failed& x, const trip_failed& y) {
   CHECK(x.trip == y.trip);

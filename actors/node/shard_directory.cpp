@@ -1,0 +1,227 @@
+// shard_directory: shard lookup, the entity directory (spawn, revive, release)
+// and forwarding, owned by one actor: no lock, no call into it from actor code.
+#include "node/shard_directory.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+#include "node/driver_actor.hpp"
+#include "node/rider_actor.hpp"
+#include "node/shard_search.hpp"
+
+namespace rideshard::node {
+
+std::optional<shard_key> shard_of(const std::vector<region>& regions, lat_lng p) {
+  if (!validate(p)) return std::nullopt;
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    const region& r = regions[i];
+    if (!r.bounds.contains(p)) continue;
+    auto cell = cell_of(p, r.shard_level);
+    if (!cell) return std::nullopt;
+    return shard_key{i, *cell};
+  }
+  return std::nullopt;
+}
+
+std::vector<matcher_handle> neighbours(const shard_table& table, const std::vector<region>& regions,
+                                       const shard_key& own, lat_lng center, double radius_m) {
+  if (own.region >= regions.size()) return {};
+  const region& r = regions[own.region];
+  bool overflow = false;
+  auto cells = cells_within(center, radius_m, r.shard_level, r.bounds, overflow);
+  std::vector<std::pair<double, matcher_handle>> found;
+  if (!overflow) {
+    for (auto c : cells) {
+      if (c == own.cell) continue;
+      auto it = table.find(shard_key{own.region, c});
+      if (it != table.end()) found.emplace_back(distance_to_cell_m(center, c), it->second);
+    }
+  } else {  // a huge circle: scan the live shards of the region instead
+    for (auto it = table.lower_bound(shard_key{own.region, cell_id{0}});
+         it != table.end() && it->first.region == own.region; ++it) {
+      if (it->first.cell == own.cell) continue;
+      auto d = distance_to_cell_m(center, it->first.cell);
+      if (d <= radius_m) found.emplace_back(d, it->second);
+    }
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<matcher_handle> out;
+  out.reserve(found.size());
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+namespace {
+
+struct directory_state {
+  context_ptr ctx;
+  std::shared_ptr<directory_counters> counters;
+  bool stopped = false;
+  std::map<shard_key, shard_handle> shards;
+  std::unordered_map<driver_id, driver_handle> drivers;
+  std::unordered_map<rider_id, rider_handle> riders;
+  std::unordered_map<trip_id, trip_handle> trips;
+  static inline const char* name = "shard_directory";
+};
+using directory_self = caf::stateful_actor<directory_state, directory_handle::base>;
+
+void count(directory_self* self);
+
+// Counts the actor until it terminates.
+template <class Handle>
+Handle track(directory_self* self, Handle a, int kind) {
+  if (!a) return a;
+  auto counts = self->state.counters;
+  ++counts->running[kind];
+  a->attach_functor([counts, kind] { --counts->running[kind]; });
+  return a;
+}
+
+shard_handle shard(directory_self* self, const shard_key& key) {
+  auto& st = self->state;
+  auto it = st.shards.find(key);
+  if (it != st.shards.end()) return it->second;
+  if (st.stopped) return {};
+  auto buf = std::make_shared<position_buffer>(st.ctx->opts.location_buffer_max);
+  auto m = track(self, spawn_region_matcher(self->system(), st.ctx, key.region, key.cell, buf), 0);
+  // The newcomer learns every existing shard, and every matcher learns it.
+  for (const auto& kv : st.shards) {
+    caf::anon_send(m, shard_added{kv.first, kv.second.matcher});
+    caf::anon_send(kv.second.matcher, shard_added{key, m});
+  }
+  caf::anon_send(m, shard_added{key, m});
+  shard_handle h{m, std::move(buf)};
+  st.shards.emplace(key, h);
+  return h;
+}
+
+driver_handle driver(directory_self* self, driver_id id) {
+  auto& st = self->state;
+  if (st.stopped) return {};
+  auto& slot = st.drivers[id];
+  if (!slot) {
+    slot = track(self, spawn_driver_actor(self->system(), st.ctx, id), 1);
+    count(self);
+  }
+  return slot;
+}
+
+rider_handle rider(directory_self* self, rider_id id) {
+  auto& st = self->state;
+  if (st.stopped) return {};
+  auto& slot = st.riders[id];
+  if (!slot) {
+    slot = track(self, spawn_rider_actor(self->system(), st.ctx, id), 2);
+    count(self);
+  }
+  return slot;
+}
+
+// Spawns a new or recovered trip with its matcher (and, recovered with a
+// driver, its driver and rider) already looked up.
+trip_handle spawn_trip(directory_self* self, trip_init& init) {
+  auto& st = self->state;
+  if (st.stopped) return {};
+  const auto id = init.recovered ? init.recovered->id : init.id;
+  const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
+  if (auto key = shard_of(st.ctx->regions, pickup)) init.matcher = shard(self, *key).matcher;
+  if (init.recovered) {
+    init.rider_actor = rider(self, init.recovered->rider);
+    if (init.recovered->driver.valid()) init.driver = driver(self, init.recovered->driver);
+  }
+  auto t = track(self, spawn_trip_actor(self->system(), st.ctx, std::move(init)), 3);
+  st.trips[id] = t;
+  count(self);
+  return t;
+}
+
+template <class Map, class Id, class Handle>
+bool release(directory_self* self, Map& map, Id id, const Handle& who) {
+  auto it = map.find(id);
+  if (it == map.end() || it->second != who) return false;
+  map.erase(it);
+  count(self);
+  return true;
+}
+
+void stop_all(directory_self* self) {
+  auto& st = self->state;
+  st.stopped = true;
+  for (auto& kv : st.shards)
+    caf::anon_send_exit(kv.second.matcher, caf::exit_reason::user_shutdown);
+  auto stop = [](auto& map) {
+    for (auto& kv : map) caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
+    map.clear();
+  };
+  stop(st.drivers);
+  stop(st.riders);
+  stop(st.trips);
+  st.shards.clear();
+  count(self);
+}
+
+// Publishes the directory's size for the facade (/health reads it without a round trip).
+void count(directory_self* self) {
+  auto& st = self->state;
+  st.counters->entities = st.drivers.size() + st.riders.size() + st.trips.size();
+}
+
+directory_handle::behavior_type shard_directory(directory_self* self, context_ptr ctx,
+                                                std::shared_ptr<directory_counters> counters) {
+  self->state.ctx = std::move(ctx);
+  self->state.counters = std::move(counters);
+  auto to_driver = [self](driver_id id, auto&&... xs) {
+    if (auto d = driver(self, id)) self->send(d, std::forward<decltype(xs)>(xs)...);
+  };
+  auto to_rider = [self](rider_id id, auto&&... xs) {
+    if (auto r = rider(self, id)) self->send(r, std::forward<decltype(xs)>(xs)...);
+  };
+  return {
+      [=](driver_id id, attach_atom a, attach_request& x) { to_driver(id, a, std::move(x)); },
+      [=](driver_id id, detach_atom a, std::uint64_t s) { to_driver(id, a, s); },
+      [=](driver_id id, client_atom a, client_envelope& x) { to_driver(id, a, std::move(x)); },
+      [=](driver_id id, http_cmd_atom a, http_trip_command& x) { to_driver(id, a, std::move(x)); },
+      [=](rider_id id, attach_atom a, attach_request& x) { to_rider(id, a, std::move(x)); },
+      [=](rider_id id, detach_atom a, std::uint64_t s) { to_rider(id, a, s); },
+      [=](rider_id id, client_atom a, client_envelope& x) { to_rider(id, a, std::move(x)); },
+      [=](rider_id id, http_ride_atom a, http_ride& x) { to_rider(id, a, std::move(x)); },
+      [=](rider_id id, http_cmd_atom a, http_trip_command& x) { to_rider(id, a, std::move(x)); },
+      [=](shard_atom, const shard_key& key) { return shard(self, key); },
+      [=](lookup_atom, trip_id id) {
+        auto& trips = self->state.trips;
+        auto it = trips.find(id);
+        return it == trips.end() ? trip_handle{} : it->second;
+      },
+      [=](create_atom, trip_init& init) { return spawn_trip(self, init); },
+      [=](forget_atom, driver_id id, const driver_handle& who) {
+        return release(self, self->state.drivers, id, who);
+      },
+      [=](forget_atom, rider_id id, const rider_handle& who) {
+        return release(self, self->state.riders, id, who);
+      },
+      [=](forget_atom, trip_id id) {
+        self->state.trips.erase(id);
+        count(self);
+      },
+      [=](keys_atom) {
+        std::vector<shard_key> out;
+        for (const auto& kv : self->state.shards) out.push_back(kv.first);
+        return out;
+      },
+      [=](stop_atom) {
+        stop_all(self);
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+directory_handle spawn_shard_directory(caf::actor_system& sys, context_ptr ctx,
+                                       std::shared_ptr<directory_counters> counters) {
+  return sys.spawn(shard_directory, std::move(ctx), std::move(counters));
+}
+
+}  // namespace rideshard::node
