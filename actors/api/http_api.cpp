@@ -59,6 +59,8 @@ const std::vector<route>& routes() {
       {{"api", "admin", "trips", "{id}"}, "GET", get_admin_trip},
       {{"api", "admin", "drivers", "{id}"}, "GET", get_admin_driver},
       {{"api", "admin", "audit"}, "GET", get_admin_audit},
+      {{"api", "admin", "fraud", "cases"}, "GET", get_fraud_cases},
+      {{"api", "admin", "fraud", "cases", "{id}", "resolve"}, "POST", post_fraud_resolve},
       {{"admin"}, "GET", get_console_index},
       {{"admin", "{id}"}, "GET", get_console_file},
   };

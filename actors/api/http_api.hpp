@@ -24,7 +24,8 @@ class metrics;
 }
 namespace rideshard::payments {
 class payment_service;
-}
+class fraud_desk;
+}  // namespace rideshard::payments
 
 namespace rideshard::api {
 
@@ -109,6 +110,9 @@ struct api_options {
   /// The payment service behind /api/payments* and /api/drivers/{id}/earnings
   /// (thread-safe, must outlive the API). nullptr: those answer 503.
   payments::payment_service* payments = nullptr;
+  /// The fraud review queue behind /api/admin/fraud/* (thread-safe, must
+  /// outlive the API). nullptr: those answer 503.
+  payments::fraud_desk* fraud = nullptr;
   /// POST /api/trips refuses riders without a usable payment method (422
   /// no_payment_method); the WebSocket side is api::ride_gate. Off by default
   /// ([payments] require_payment_method).

@@ -2,6 +2,9 @@
 // service's start-up (vault, PSP, reconcile).
 #include "app/node_payments.hpp"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -61,8 +64,35 @@ result<persistence::vault_key> load_vault_key(bool dev) {
   return key;
 }
 
+namespace {
+
+// The desk with its metric (rideshard_fraud_decisions_total{rule,decision}) and
+// its log line per decision (pseudonymous ids and counts only).
+result<std::unique_ptr<payments::fraud_desk>> open_fraud_desk(
+    persistence::store& store, std::function<std::uint64_t()> next_id,
+    std::function<std::int64_t()> now_ms, gateway::metrics& stats) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("rideshard_fraud_decisions_total")
+                     .Help("Fraud rule evaluations by rule and decision (allow, flag)")
+                     .Register(stats.registry());
+  payments::fraud_options fo;
+  fo.now_ms = std::move(now_ms);
+  fo.next_id = std::move(next_id);
+  fo.observe = [&family](const fraud_decision& d) {
+    family
+        .Add({{"rule", std::string(to_string(d.rule))}, {"decision", d.flagged ? "flag" : "allow"}})
+        .Increment();
+  };
+  fo.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  return payments::fraud_desk::open(store, std::move(fo));
+}
+
+}  // namespace
+
 node_payments::~node_payments() {
+  if (store_ != nullptr) store_->set_commit_listener(nullptr);
   service_.reset();  // before the PSP and the vault it uses
+  fraud_.reset();
   psp_.reset();
   vault_.reset();
 }
@@ -103,6 +133,18 @@ result<std::unique_ptr<node_payments>> node_payments::open(
   };
   po.observe = [&stats](std::string_view event, std::int64_t amount) {
     stats.payment_event(event, static_cast<double>(amount));
+  };
+  auto fraud = open_fraud_desk(store, po.next_id, now_ms, stats);
+  if (!fraud) return fraud.err();
+  np->fraud_ = std::move(*fraud);
+  np->store_ = &store;
+  store.set_commit_listener(
+      [f = np->fraud_.get()](const persistence::write_batch& b) { f->committed(b); });
+  po.on_method_added = [f = np->fraud_.get()](const payments::method_record& m) {
+    f->card_added(m.rider, m.fingerprint);
+  };
+  po.on_refunded = [f = np->fraud_.get()](const payments::payment_record& p) {
+    f->refund(p.rider);
   };
   auto service = payments::payment_service::open(store, *np->vault_, *np->psp_, std::move(po));
   if (!service) return service.err();

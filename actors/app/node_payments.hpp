@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "gateway/metrics.hpp"
+#include "payments/fraud_desk.hpp"
 #include "payments/payment_service.hpp"
 #include "payments/sandbox_psp.hpp"
 #include "payments/stripe_psp.hpp"
@@ -55,7 +56,8 @@ struct payments_config {
 /// itself needs --dev too. Errors: bad_config (the message never echoes the key).
 [[nodiscard]] result<persistence::vault_key> load_vault_key(bool dev);
 
-/// Owns the vault, the PSP and the service. Destroy before the store.
+/// Owns the vault, the PSP, the service and the fraud desk (the store's commit
+/// listener while it lives). Destroy before the store, after the node.
 class node_payments {
  public:
   /// Opens the vault, builds the PSP and the service, and runs reconcile().
@@ -66,6 +68,9 @@ class node_payments {
   ~node_payments();
 
   payments::payment_service& service() noexcept { return *service_; }
+  /// The fraud rules on the live path: card and refund signals from the
+  /// service, trip events from every committed batch of the store.
+  payments::fraud_desk& fraud() noexcept { return *fraud_; }
   /// The vault also seals accounts' personal data (node_storage::account_hooks).
   persistence::token_vault& vault() noexcept { return *vault_; }
   const payments::reconcile_report& recovery() const noexcept { return recovery_; }
@@ -77,6 +82,8 @@ class node_payments {
   std::unique_ptr<payments::psp> psp_;
   std::unique_ptr<id_generator> ids_;
   std::mutex ids_mu_;
+  persistence::store* store_ = nullptr;
+  std::unique_ptr<payments::fraud_desk> fraud_;
   std::unique_ptr<payments::payment_service> service_;
   payments::reconcile_report recovery_;
 };

@@ -327,6 +327,7 @@ int run_serve(int argc, char** argv) {
   aopts.node_id = o.node_id;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   aopts.payments = &(*pay)->service();
+  aopts.fraud = &(*pay)->fraud();
   aopts.require_payment_method = o.payments.require_payment_method;
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };

@@ -116,11 +116,22 @@ result<method_record> payment_service::add_method(rider_id rider, const card_inp
   }
   std::string digits = card_digits(card.number);
   auto token = vault_.store_card(digits, summary->exp_month, summary->exp_year);
+  auto fingerprint = vault_.card_fingerprint(digits);
   std::fill(digits.begin(), digits.end(), '0');
   if (!token) return token.err();
-  method_record m{
-      opts_.next_id(),   rider, *token, summary->brand, summary->last4, summary->exp_month,
-      summary->exp_year, now};
+  if (!fingerprint) {
+    (void)vault_.erase(*token);
+    return fingerprint.err();
+  }
+  method_record m{opts_.next_id(),
+                  rider,
+                  *token,
+                  summary->brand,
+                  summary->last4,
+                  *fingerprint,
+                  summary->exp_month,
+                  summary->exp_year,
+                  now};
   persistence::write_batch b;
   b.put_entity(persistence::entity_kind::payment_method, m.id, 0, encode(m));
   if (auto c = store_.commit(b); !c) {
@@ -132,6 +143,7 @@ result<method_record> payment_service::add_method(rider_id rider, const card_inp
     methods_[m.id] = m;
   }
   note("method_added");
+  if (opts_.on_method_added) opts_.on_method_added(m);
   return m;
 }
 
@@ -327,6 +339,7 @@ result<payment_record> payment_service::step(const payment_record& p) {
       if (!t) return t.err();
       auto c = commit(next, {*t}, "refunded", result<void>());
       if (c) note("refunded", p.pending_amount);
+      if (c && opts_.on_refunded) opts_.on_refunded(*c);
       return c;
     }
   }
@@ -404,15 +417,22 @@ result<std::optional<payment_answer>> payment_service::known_key(std::unique_loc
   return std::optional<payment_answer>(payment_answer{false, payment_json(*out)});
 }
 
+result<std::optional<payment_answer>> payment_service::open_key(std::unique_lock<std::mutex>& lock,
+                                                                const idempotency_scope& scope,
+                                                                std::int64_t now) {
+  if (scope.key.empty() || scope.caller.empty() || scope.fingerprint.empty())
+    return error{errc::invalid_argument, "this call needs an Idempotency-Key"};
+  expire_idempotency(now);
+  lock.lock();
+  return known_key(lock, scope, idempotency_id(scope.caller, scope.key));
+}
+
 result<payment_answer> payment_service::create(const create_request& req,
                                                const idempotency_scope& scope) {
-  if (scope.key.empty() || scope.caller.empty() || scope.fingerprint.empty())
-    return error{errc::invalid_argument, "a payment needs an Idempotency-Key"};
   const std::int64_t now = opts_.now_ms();
-  expire_idempotency(now);
   const std::uint64_t key_id = idempotency_id(scope.caller, scope.key);
-  std::unique_lock lock(mu_);
-  auto known = known_key(lock, scope, key_id);
+  std::unique_lock lock(mu_, std::defer_lock);
+  auto known = open_key(lock, scope, now);
   if (!known) return known.err();
   if (*known) return std::move(**known);
 
@@ -549,13 +569,10 @@ result<payment_record> payment_service::refund(std::uint64_t id,
 
 result<payment_answer> payment_service::refund(std::uint64_t id, std::optional<std::int64_t> amount,
                                                const idempotency_scope& scope) {
-  if (scope.key.empty() || scope.caller.empty() || scope.fingerprint.empty())
-    return error{errc::invalid_argument, "a refund needs an Idempotency-Key"};
   const std::int64_t now = opts_.now_ms();
-  expire_idempotency(now);
   const std::uint64_t key_id = idempotency_id(scope.caller, scope.key);
-  std::unique_lock lock(mu_);
-  auto known = known_key(lock, scope, key_id);
+  std::unique_lock lock(mu_, std::defer_lock);
+  auto known = open_key(lock, scope, now);
   if (!known) return known.err();
   if (*known) return std::move(**known);
   if (payments_.count(id) == 0) return error{errc::unknown_payment, "no such payment"};

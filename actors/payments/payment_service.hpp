@@ -43,6 +43,10 @@ struct payment_options {
   /// "method_added", "method_refused", "idempotent_replay", "idempotency_conflict")
   /// and an amount in minor units (0 where none). Optional; any thread.
   std::function<void(std::string_view event, std::int64_t amount)> observe;
+  /// The fraud rules' signals (optional; called after the change is committed,
+  /// never for a replay): a card was added; a refund was recorded.
+  std::function<void(const method_record&)> on_method_added;
+  std::function<void(const payment_record&)> on_refunded;
   /// Tests only: called after each PSP answer, before its outcome is committed;
   /// true simulates a crash there (nothing more is written by this call).
   std::function<bool(payment_op op)> crash_after_psp;
@@ -194,6 +198,11 @@ class payment_service {
   [[nodiscard]] result<std::optional<payment_answer>> known_key(std::unique_lock<std::mutex>& lock,
                                                                 const idempotency_scope& scope,
                                                                 std::uint64_t key_id);
+  /// The start of a keyed call: checks the scope (invalid_argument without a
+  /// key), drops expired keys, locks `lock` (deferred, on mu_) and runs known_key.
+  [[nodiscard]] result<std::optional<payment_answer>> open_key(std::unique_lock<std::mutex>& lock,
+                                                               const idempotency_scope& scope,
+                                                               std::int64_t now);
   /// The answer of a key whose first call finished, replayed.
   std::optional<payment_answer> stored_answer(std::uint64_t key_id) const;
   void note(std::string_view event, std::int64_t amount = 0) const;

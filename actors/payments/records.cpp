@@ -95,6 +95,7 @@ std::vector<std::uint8_t> encode(const method_record& r) {
                        {"token", r.token},
                        {"brand", static_cast<int>(r.brand)},
                        {"last4", r.last4},
+                       {"fingerprint", r.fingerprint},
                        {"exp_month", r.exp_month},
                        {"exp_year", r.exp_year},
                        {"created_ms", r.created_ms}});
@@ -110,6 +111,7 @@ result<method_record> decode_method(const std::vector<std::uint8_t>& bytes) {
   RS_GET(*j, "token", r.token);
   RS_GET(*j, "brand", brand);
   RS_GET(*j, "last4", r.last4);
+  r.fingerprint = (*j).value("fingerprint", std::string());  // absent in methods stored before it
   RS_GET(*j, "exp_month", r.exp_month);
   RS_GET(*j, "exp_year", r.exp_year);
   RS_GET(*j, "created_ms", r.created_ms);

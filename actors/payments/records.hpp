@@ -22,6 +22,7 @@ struct method_record {
   std::string token;  ///< the vault's token ("tok_..."): the only way back to the number
   card_brand brand = card_brand::visa;
   std::string last4;
+  std::string fingerprint;  ///< token_vault::card_fingerprint: the same card, never the number
   int exp_month = 0;
   int exp_year = 0;
   std::int64_t created_ms = 0;

@@ -250,9 +250,15 @@ result<commit_receipt> store::commit(const write_batch& batch) {
     d.leader_active = false;
     d.cv.notify_all();
   }
+  lock.unlock();
   if (!me.status.ok()) return storage_error("commit", me.status);
   if (me.refused) return *me.refused;
+  if (d.listener) d.listener(batch);
   return me.receipt;
+}
+
+void store::set_commit_listener(std::function<void(const write_batch&)> listener) {
+  impl_->listener = std::move(listener);
 }
 
 result<std::vector<entity_snapshot>> store::load_entities(entity_kind kind) const {

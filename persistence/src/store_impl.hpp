@@ -46,8 +46,9 @@ struct store::impl {
   };
 
   store_options options;
-  std::shared_ptr<power_loss_disk::impl> disk;  // tests: the simulated disk, outlives db
-  std::unique_ptr<rocksdb::Env> env;            // over `disk`; outlives db
+  std::function<void(const write_batch&)> listener;  ///< set_commit_listener (set once)
+  std::shared_ptr<power_loss_disk::impl> disk;       // tests: the simulated disk, outlives db
+  std::unique_ptr<rocksdb::Env> env;                 // over `disk`; outlives db
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
   rocksdb::ColumnFamilyHandle* entities = nullptr;

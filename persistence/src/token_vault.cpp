@@ -2,6 +2,7 @@
 #include "rideshard/persistence/token_vault.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "vault_impl.hpp"
@@ -94,6 +95,19 @@ result<vaulted_card> token_vault::reveal(std::string_view token) const {
   card.number = plain.substr(b + 1);
   OPENSSL_cleanse(plain.data(), plain.size());
   return card;
+}
+
+result<std::string> token_vault::card_fingerprint(std::string_view digits) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  std::string in = "card-fingerprint|" + std::string(digits);
+  const auto& key = impl_->options.key;
+  const bool ok = EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                            reinterpret_cast<const unsigned char*>(in.data()), in.size(), mac,
+                            sizeof mac, &len) != nullptr;
+  OPENSSL_cleanse(in.data(), in.size());
+  if (!ok || len < 16) return error{errc::internal, "card fingerprint failed"};
+  return hex(mac, 16);
 }
 
 result<void> token_vault::erase(std::string_view token) {

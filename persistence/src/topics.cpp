@@ -12,7 +12,7 @@ namespace rideshard::persistence {
 std::vector<topic_spec> engine_topics(int partitions, int replication_factor) {
   std::vector<topic_spec> out;
   for (const char* name : {trip_events_topic, driver_locations_topic, quotes_topic, surge_topic,
-                           payment_events_topic, admin_audit_topic})
+                           payment_events_topic, admin_audit_topic, fraud_events_topic})
     out.push_back({name, partitions, replication_factor});
   return out;
 }

@@ -143,6 +143,9 @@ void get_user(const api_state&, const gateway::http_request&, std::string_view, 
 void put_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void delete_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_user_export(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_fraud_cases(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_fraud_resolve(const api_state&, const gateway::http_request&, std::string_view,
+                        exchange&);
 void post_drivers(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void put_driver_status(const api_state&, const gateway::http_request&, std::string_view, exchange&);

@@ -42,12 +42,13 @@ schemas::surge_event surge() { return {"c-4242-4", 1718000060000, 4242, 1500, 40
 
 TEST_CASE("engine_topics lists every versioned topic with the configured partitions") {
   auto topics = engine_topics(6);
-  REQUIRE(topics.size() == 6);
+  REQUIRE(topics.size() == 7);
   CHECK(topics[0].name == "rideshard.trip-events.v1");
   CHECK(topics[1].name == "rideshard.driver-locations.v1");
   CHECK(topics[2].name == "rideshard.quotes.v1");
   CHECK(topics[3].name == "rideshard.surge.v1");
   CHECK(topics[4].name == "rideshard.payment-events.v1");
+  CHECK(topics[6].name == "rideshard.fraud-events.v1");
   CHECK(topics[5].name == "rideshard.admin-audit.v1");
   CHECK_FALSE(is_analytics_topic(topics[5].name));  // the audit trail is never dropped
   for (const auto& t : topics) {

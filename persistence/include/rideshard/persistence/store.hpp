@@ -87,6 +87,11 @@ class store {
   /// Errors: invalid_argument (batch rejected, nothing written), storage_error,
   /// transfer_exists / ledger_rejected (a chain refused, nothing written).
   [[nodiscard]] result<commit_receipt> commit(const write_batch& batch);
+  /// Called with each batch after its commit() succeeded, on the committing
+  /// thread with no store lock held (it may commit itself). Set once before the
+  /// store is shared (not synchronized); it must be quick: it runs on the
+  /// caller's thread before commit() returns (the fraud desk reads trip events).
+  void set_commit_listener(std::function<void(const write_batch&)> listener);
 
   // --- recovery ---
   /// Every snapshot of `kind`, in id order.

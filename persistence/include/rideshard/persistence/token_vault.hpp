@@ -56,6 +56,11 @@ class token_vault {
   [[nodiscard]] result<vaulted_card> reveal(std::string_view token) const;
   /// Deletes a card (erasure). Unknown tokens are fine. Errors: storage_error.
   [[nodiscard]] result<void> erase(std::string_view token);
+  /// A keyed hash of a card number (HMAC-SHA256 under the vault key, 32 hex
+  /// characters): the same card always gives the same fingerprint, and nobody
+  /// without the key can test a number against it. For the fraud rules (one card
+  /// on several accounts). Errors: internal.
+  [[nodiscard]] result<std::string> card_fingerprint(std::string_view digits) const;
 
   // ---- personal data: one key per person; erasure deletes the key ----
   /// Encrypts `plain` under `subject`'s own random 256-bit key (AES-256-GCM,

@@ -22,6 +22,8 @@ inline constexpr const char* payment_events_topic = "rideshard.payment-events.v1
 /// Admin console actions (who, what, when, from where), key: the admin's subject.
 /// Never dropped by retention (docs/events.md).
 inline constexpr const char* admin_audit_topic = "rideshard.admin-audit.v1";
+/// Fraud review cases opened and resolved (actors/payments/fraud_desk), key = the subject.
+inline constexpr const char* fraud_events_topic = "rideshard.fraud-events.v1";
 
 /// Analytics topics (driver locations, quotes, surge): the embedded default's
 /// retention may drop their undelivered rows (store::drop_analytics). Trip events

@@ -27,6 +27,7 @@ enum class entity_kind : std::uint8_t {
   payment_method = 6,  ///< a rider's card: vault token id, brand, last 4 (never the number)
   idempotency = 7,     ///< a stored Idempotency-Key answer, keyed by a hash of (caller, key)
   admin_audit = 8,     ///< an admin console action (JSON: who, what, when, from where)
+  fraud_case = 9,      ///< a flagged account in the fraud review queue (actors/payments)
 };
 
 /// One event waiting in the outbox for the Kafka relay.
