@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 
 namespace rideshard::app {
@@ -87,6 +88,36 @@ result<std::unique_ptr<payments::fraud_desk>> open_fraud_desk(
   return payments::fraud_desk::open(store, std::move(fo));
 }
 
+// What rides move, from the trip-domain transfers of each committed batch
+// (engine/trip_money.hpp): rideshard_ride_money_minor_total{purpose} and
+// rideshard_rides_paid_total (captures).
+std::function<void(const persistence::write_batch&)> ride_money_counter(gateway::metrics& stats) {
+  auto& money = prometheus::BuildCounter()
+                    .Name("rideshard_ride_money_minor_total")
+                    .Help("Money moved by trips in the ledger, by purpose, in minor units")
+                    .Register(stats.registry());
+  auto& rides = prometheus::BuildCounter()
+                    .Name("rideshard_rides_paid_total")
+                    .Help("Completed trips whose fare was captured in the ledger")
+                    .Register(stats.registry())
+                    .Add({});
+  static constexpr const char* purposes[] = {
+      "",    "hold",    "capture",    "extra_charge", "driver_share",     "commission",
+      "tax", "release", "cancel_fee", "refund",       "fee_driver_share", "fee_commission"};
+  return [&money, &rides](const persistence::write_batch& b) {
+    for (const auto& chain : b.transfer_chains())
+      for (const auto& t : chain) {
+        const auto domain = (t.id.lo >> 16) & 0xffff;
+        const auto code = t.code;
+        if (domain != static_cast<std::uint64_t>(money_domain::trip) || code == 0 ||
+            code >= std::size(purposes))
+          continue;
+        money.Add({{"purpose", purposes[code]}}).Increment(static_cast<double>(t.amount));
+        if (code == static_cast<std::uint16_t>(money_code::capture)) rides.Increment();
+      }
+  };
+}
+
 }  // namespace
 
 node_payments::~node_payments() {
@@ -139,7 +170,10 @@ result<std::unique_ptr<node_payments>> node_payments::open(
   np->fraud_ = std::move(*fraud);
   np->store_ = &store;
   store.set_commit_listener(
-      [f = np->fraud_.get()](const persistence::write_batch& b) { f->committed(b); });
+      [f = np->fraud_.get(), count = ride_money_counter(stats)](const persistence::write_batch& b) {
+        f->committed(b);
+        count(b);
+      });
   po.on_method_added = [f = np->fraud_.get()](const payments::method_record& m) {
     f->card_added(m.rider, m.fingerprint);
   };

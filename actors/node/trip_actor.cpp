@@ -10,6 +10,7 @@
 #include "node/log_sink.hpp"
 #include "node/shard_directory.hpp"
 #include "rideshard/engine/fare.hpp"
+#include "rideshard/engine/trip_money.hpp"
 #include "rideshard/schemas/events.hpp"
 
 namespace rideshard::node {
@@ -157,6 +158,14 @@ void durably(trip_self* self, const rideshard::trip& before, schemas::trip_event
     st.t = before;
     return failed(commit_outcome{ok.err().code, ok.err().message});
   }
+  // The ride's money rides in the same batch: hold at request, capture at
+  // completion, void or cancel fee at the end (engine/trip_money.hpp).
+  auto money = trip_transfers(before, st.t, ev.fare_minor, ev.occurred_at_ms, money_rules{});
+  if (!money) {
+    st.t = before;
+    return failed(commit_outcome{money.err().code, money.err().message});
+  }
+  if (!money->empty()) b->add_transfers(std::move(*money));
   self->request(st.ctx->journal, caf::infinite, commit_atom::value, std::move(b))
       .await(
           [=](commit_outcome& o) {
