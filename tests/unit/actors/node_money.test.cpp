@@ -1,6 +1,8 @@
 // A ride's money on a durable node: the request's hold, the completion's
 // capture and the cancel's void are in the store's ledger with the transition
 // that caused them (one batch), the driver is credited, and the ledger balances.
+#include <utility>
+
 #include "node_harness.hpp"
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -15,6 +17,16 @@ balance of(persistence::store& s, account_kind k, std::uint64_t owner) {
   return persistence::ledger(s).balance_of({k, owner});
 }
 
+// A quote, then a ride request at its upfront price.
+std::pair<schemas::quote, schemas::trip_status> quoted_ride(harness& h, const fake_ptr& rider) {
+  auto q = h.reply<schemas::quote>(
+      rider, h.send(rider, schemas::quote_request{h.near(0), h.near(3000, 2000)}));
+  REQUIRE(q.fare.total_minor > 0);
+  auto requested = h.reply<schemas::trip_status>(
+      rider, h.send(rider, schemas::ride_request{q.id, h.near(0), h.near(3000, 2000)}));
+  return {q, requested};
+}
+
 }  // namespace
 
 TEST_CASE("a quoted ride holds at request, captures at completion, credits the driver") {
@@ -23,11 +35,7 @@ TEST_CASE("a quoted ride holds at request, captures at completion, credits the d
   harness h(3s, [&](node::dispatch_options& o) { o.store = store.get(); });
   auto driver = h.online_driver("d-1", h.near(300));
   auto rider = h.connect("r-1");
-  auto q = h.reply<schemas::quote>(
-      rider, h.send(rider, schemas::quote_request{h.near(0), h.near(3000, 2000)}));
-  REQUIRE(q.fare.total_minor > 0);
-  auto requested = h.reply<schemas::trip_status>(
-      rider, h.send(rider, schemas::ride_request{q.id, h.near(0), h.near(3000, 2000)}));
+  auto [q, requested] = quoted_ride(h, rider);
   const trip_id trip = requested.trip;
   // The rider heard `requested`: the hold is on disk with it.
   CHECK(of(*store, account_kind::rider, 1).debits_pending == q.fare.total_minor);
@@ -57,10 +65,7 @@ TEST_CASE("a free cancel releases the hold") {
   auto store = open_store(dir.path);
   harness h(3s, [&](node::dispatch_options& o) { o.store = store.get(); });
   auto rider = h.connect("r-2");
-  auto q = h.reply<schemas::quote>(
-      rider, h.send(rider, schemas::quote_request{h.near(0), h.near(3000, 2000)}));
-  auto requested = h.reply<schemas::trip_status>(
-      rider, h.send(rider, schemas::ride_request{q.id, h.near(0), h.near(3000, 2000)}));
+  auto [q, requested] = quoted_ride(h, rider);
   CHECK(of(*store, account_kind::rider, 2).debits_pending == q.fare.total_minor);
   auto cancelled = h.reply<schemas::trip_status>(
       rider, h.send(rider, schemas::cancel_trip{requested.trip, "changed my mind"}));
