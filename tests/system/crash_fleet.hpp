@@ -51,6 +51,7 @@ struct trip_model {
   driver_id driver;  ///< the driver it was accepted by, once known
   trip_state acked = trip_state::requested;
   std::string pin;
+  std::int64_t quoted_fare = 0;      ///< the quote the rider requested it at (quoted fleets)
   std::vector<std::string> history;  ///< "c<cycle> <who>: <state>" as frames arrived
 };
 
@@ -86,6 +87,9 @@ struct rider_app {
   std::optional<schemas::welcome> welcomed;
   trip_id trip;                   ///< the active trip, if any
   std::uint64_t request_seq = 0;  ///< an unanswered ride_request
+  std::uint64_t quote_seq = 0;    ///< an unanswered quote_request (quoted fleets)
+  std::int64_t quote_fare = 0;    ///< the fare of the quote the pending request names
+  lat_lng pickup, dropoff;        ///< of the pending quote
 };
 
 class crash_fleet {
@@ -103,6 +107,9 @@ class crash_fleet {
   std::size_t acks_in_cycle = 0, kill_target = 0, acks_at_kill = 0;
   bool kill_due = false;
   bool requests_open = true;
+  /// Riders ask for a quote first and request at its upfront price (the rides
+  /// are then charged: hold at request, capture or void at the end).
+  bool quoted = false;
   std::set<std::uint64_t> active_at_restart, completed_after_restart;
 
   crash_fleet(std::uint64_t seed, const char* secret) : rng(seed), secret_(secret) {
@@ -158,6 +165,7 @@ class crash_fleet {
     for (auto& r : riders) {
       r.welcomed.reset();
       r.request_seq = 0;
+      r.quote_seq = 0;
       r.link = open(port, "/v1/rider", r.binary,
                     [this, &r](const schemas::server_message& m) { on_rider_frame(r, m); });
       r.link->send(schemas::hello{mint(to_string(r.id), auth::role::rider), "crash-rider", resume});
@@ -192,7 +200,7 @@ class crash_fleet {
     for (const auto& [id, t] : trips)
       if (!is_terminal(t.acked)) return false;
     for (const auto& r : riders)
-      if (r.request_seq != 0 || r.trip.valid()) return false;
+      if (r.request_seq != 0 || r.quote_seq != 0 || r.trip.valid()) return false;
     return true;
   }
 
@@ -423,8 +431,17 @@ class crash_fleet {
     } else if (auto* s = std::get_if<schemas::trip_status>(&m.body)) {
       record(*s, who);
       on_rider_status(r, *s, m.reply_to);
+    } else if (auto* q = std::get_if<schemas::quote>(&m.body)) {
+      if (m.reply_to == 0 || m.reply_to != r.quote_seq) return;
+      r.quote_seq = 0;
+      r.quote_fare = q->fare.total_minor;
+      r.request_seq = r.link->send(schemas::ride_request{q->id, r.pickup, r.dropoff});
     } else if (auto* e = std::get_if<schemas::error_reply>(&m.body)) {
-      if (e->ref_seq != 0 && e->ref_seq == r.request_seq) {
+      if (e->ref_seq != 0 && e->ref_seq == r.quote_seq) {
+        r.quote_seq = 0;
+        unexpected_error(who, *e);
+        schedule_request(r);
+      } else if (e->ref_seq != 0 && e->ref_seq == r.request_seq) {
         r.request_seq = 0;
         if (e->code == errc::illegal_transition)
           problem("RIDE REFUSED: the node says " + who +
@@ -439,7 +456,10 @@ class crash_fleet {
   }
 
   void on_rider_status(rider_app& r, const schemas::trip_status& s, std::uint64_t reply_to) {
-    if (reply_to != 0 && reply_to == r.request_seq) r.request_seq = 0;
+    if (reply_to != 0 && reply_to == r.request_seq) {
+      r.request_seq = 0;
+      if (quoted) trips[s.trip.value].quoted_fare = r.quote_fare;
+    }
     if (is_terminal(s.state)) {
       if (r.trip == s.trip) {
         r.trip = {};
@@ -460,9 +480,15 @@ class crash_fleet {
   void schedule_request(rider_app& r) {
     if (!requests_open) return;
     after(50, 600, [this, &r] {
-      if (!requests_open || r.trip.valid() || r.request_seq != 0) return;
+      if (!requests_open || r.trip.valid() || r.request_seq != 0 || r.quote_seq != 0) return;
       const lat_lng pickup{40.7540 + uniform(-0.006, 0.006), -73.9840 + uniform(-0.006, 0.006)};
       const lat_lng dropoff{40.7400 + uniform(-0.03, 0.03), -73.9900 + uniform(-0.02, 0.02)};
+      if (quoted) {
+        r.pickup = pickup;
+        r.dropoff = dropoff;
+        r.quote_seq = r.link->send(schemas::quote_request{pickup, dropoff});
+        return;
+      }
       r.request_seq = r.link->send(schemas::ride_request{std::nullopt, pickup, dropoff});
     });
   }
