@@ -16,13 +16,12 @@ struct driver_state {
   session_ref session;  ///< the app's session, if connected
   bool online = false;
   std::optional<schemas::location_sample> last;
-  location_sampler sampler;                      ///< rideshard.driver-locations.v1 (durable node)
-  matcher_handle indexed_in;                     ///< matcher holding us as available, if any
-  std::shared_ptr<position_buffer> indexed_buf;  ///< its location buffer
+  location_sampler sampler;   ///< rideshard.driver-locations.v1 (durable node)
+  matcher_handle indexed_in;  ///< matcher holding us as available, if any
   /// The shard we last looked up at the directory (one entry: drivers rarely
   /// cross a shard edge), so a location frame needs no round trip.
   std::optional<shard_key> cached_key;
-  shard_handle cached_shard;
+  matcher_handle cached_shard;
   // The open offer (at most one).
   trip_id offer_trip;
   trip_handle offer_actor;
@@ -38,28 +37,12 @@ using driver_self = caf::stateful_actor<driver_state, driver_handle::base>;
 
 bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_value(); }
 
-// Asks the matcher to drain its location buffer, as the deposit requested:
-// now (kick) and/or after location_flush (the shard's next timed flush).
-void notify(driver_self* self, const matcher_handle& m, position_buffer::deposit_status ds) {
-  if (ds.kick) self->send(m, positions_flush{false});
-  if (!ds.arm_timer) return;
-  const auto delay = self->state.ctx->opts.location_flush;
-  if (delay.count() <= 0)
-    self->send(m, positions_flush{true});
-  else
-    caf::delayed_anon_send(m, delay, positions_flush{true});
-}
-
-// Withdraws us from the matcher holding us as available. Through the same
-// buffer as our positions, so a withdrawal after a position always wins.
+// Withdraws us from the matcher holding us as available. Same sender, same
+// receiver: it arrives after every position we sent, so a withdrawal wins.
 void unindex(driver_self* self) {
   auto& st = self->state;
-  if (st.indexed_in && st.indexed_buf)
-    notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
-  else if (st.indexed_in)
-    self->send(st.indexed_in, driver_unavail{st.id});
+  if (st.indexed_in) self->send(st.indexed_in, driver_unavail{st.id});
   st.indexed_in = nullptr;
-  st.indexed_buf = nullptr;
 }
 
 // Shows our position and state on the admin console's map.
@@ -76,7 +59,7 @@ void show(driver_self* self) {
   st.ctx->fleet->driver(st.id, st.last->pos, look, st.ctx->now());
 }
 
-void deposit(driver_self* self, const shard_handle& sh);
+void deposit(driver_self* self, const matcher_handle& m);
 
 // Runs then(shard) with the shard of pos: from the one-entry cache, else asked
 // of the directory. The request is awaited (no other message runs meanwhile),
@@ -85,17 +68,17 @@ template <class Then>
 void with_shard(driver_self* self, lat_lng pos, Then then) {
   auto& st = self->state;
   auto key = shard_of(st.ctx->regions, pos);
-  if (!key) return then(shard_handle{});
+  if (!key) return then(matcher_handle{});
   if (st.cached_key && *st.cached_key == *key) return then(st.cached_shard);
   self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
       .await(
-          [=](shard_handle& h) {
+          [=](matcher_handle& h) {
             auto& s = self->state;
-            if (h.matcher) s.cached_key = *key;  // invalid: shutting down, ask again
+            if (h) s.cached_key = *key;  // invalid: shutting down, ask again
             s.cached_shard = h;
             then(h);
           },
-          [=](caf::error&) { then(shard_handle{}); });
+          [=](caf::error&) { then(matcher_handle{}); });
 }
 
 // Tells the matcher of our current shard that we are available (or not): the
@@ -110,8 +93,8 @@ void announce(driver_self* self, Then then) {
     unindex(self);
     return then();
   }
-  with_shard(self, st.last->pos, [=](const shard_handle& sh) {
-    deposit(self, sh);
+  with_shard(self, st.last->pos, [=](const matcher_handle& m) {
+    deposit(self, m);
     then();
   });
 }
@@ -121,18 +104,15 @@ void announce(driver_self* self) {
 }
 
 // The position part of announce, once the shard is known.
-void deposit(driver_self* self, const shard_handle& sh) {
+// One message per call (per accepted frame, not per sample); the matcher
+// buffers them and applies one batch per flush.
+void deposit(driver_self* self, const matcher_handle& m) {
   auto& st = self->state;
-  if (st.indexed_in && st.indexed_in != sh.matcher) unindex(self);
+  if (st.indexed_in && st.indexed_in != m) unindex(self);
   const bool fresh = !st.indexed_in;  // newly available here: parked requests may wait
-  st.indexed_in = sh.matcher;
-  st.indexed_buf = sh.positions;
-  if (!sh.matcher) return;
-  if (sh.positions)
-    notify(self, sh.matcher,
-           sh.positions->put(st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh));
-  else
-    self->send(sh.matcher, driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self)});
+  st.indexed_in = m;
+  if (!m) return;
+  self->send(m, driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh});
 }
 
 void arm_idle(driver_self* self) {
@@ -285,11 +265,9 @@ void on_offer(driver_self* self, offer_delivery& d) {
     self->send(d.trip_actor, std::move(c));
     return;
   }
-  // The matcher removed us when it made the offer; a position we buffered
-  // before it arrived must not put us back: withdraw it (last write wins).
-  if (st.indexed_in && st.indexed_buf) notify(self, st.indexed_in, st.indexed_buf->withdraw(st.id));
-  st.indexed_in = nullptr;
-  st.indexed_buf = nullptr;
+  // The matcher removed us when it made the offer; a position we sent before
+  // it arrived must not put us back: withdraw it (it arrives after them).
+  unindex(self);
   st.offer_trip = d.wire.trip;
   st.offer_actor = d.trip_actor;
   st.ctx->stats.offer_made(

@@ -13,7 +13,7 @@ namespace rideshard::node {
 
 /// The registered message types (tests round-trip each of them through CAF's
 /// binary serializer). Types still whitelisted with CAF_ALLOW_UNSAFE_MESSAGE_TYPE
-/// (session_opened, batch_ptr, trip_init, shard_handle) are local-only and not listed.
+/// (session_opened, batch_ptr, trip_init) are local-only and not listed.
 using node_message_types = caf::detail::type_list<
     driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status, driver_avail,
     dispatch_request, redispatch_request, offer_to, offer_timed_out, offer_closed, trip_finished,

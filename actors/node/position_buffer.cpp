@@ -1,4 +1,4 @@
-// position_buffer: per-shard last-write-wins buffer of driver positions.
+// position_buffer: a matcher's last-write-wins buffer of driver positions.
 #include "node/position_buffer.hpp"
 
 #include <utility>
@@ -18,7 +18,6 @@ position_buffer::deposit_status position_buffer::store(driver_id d, lat_lng pos,
                                                        bool urgent) {
   deposit_status out;
   const bool avail = static_cast<bool>(actor);
-  std::lock_guard<std::mutex> lock{mu_};
   ++counts_.deposits;
   if (auto it = at_.find(d); it != at_.end()) {
     auto& slot = items_[it->second];
@@ -40,7 +39,6 @@ position_buffer::deposit_status position_buffer::store(driver_id d, lat_lng pos,
     at_.emplace(d, items_.size());
     items_.push_back(position_update{d, pos, std::move(actor)});
     if (avail) ++available_;
-    size_.store(items_.size(), std::memory_order_release);
   }
   if (!timer_armed_) out.arm_timer = timer_armed_ = true;
   if (urgent && !kick_pending_) out.kick = kick_pending_ = true;
@@ -49,21 +47,16 @@ position_buffer::deposit_status position_buffer::store(driver_id d, lat_lng pos,
 
 void position_buffer::drain(std::vector<position_update>& out, bool timed) {
   out.clear();
-  std::lock_guard<std::mutex> lock{mu_};
   if (timed) timer_armed_ = false;
   kick_pending_ = false;
   if (items_.empty()) return;
   items_.swap(out);
   at_.clear();
   available_ = 0;
-  size_.store(0, std::memory_order_release);
   ++counts_.flushes;
   counts_.drained += out.size();
 }
 
-position_buffer::counters position_buffer::stats() const {
-  std::lock_guard<std::mutex> lock{mu_};
-  return counts_;
-}
+position_buffer::counters position_buffer::stats() const { return counts_; }
 
 }  // namespace rideshard::node

@@ -1,13 +1,12 @@
-// position_buffer: the location updates of one shard waiting for its matcher.
-// Driver actors deposit (last write wins per driver); the matcher drains the
-// whole buffer into ONE spatial_index::upsert_batch on a short timer and before
+// position_buffer: the location updates of one shard waiting in its matcher.
+// Driver actors send them as messages (driver_avail / driver_unavail); the
+// matcher buffers them here (last write wins per driver) and applies the whole
+// buffer as ONE spatial_index::upsert_batch on a short timer and before
 // anything that reads its index. Internal to node/; see README "Location batching".
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -23,17 +22,17 @@ struct position_update {
   caf::actor actor;
 };
 
-/// Thread-safe (one mutex, held only to copy an entry in or swap the vector
-/// out). Bounded: at most `max_entries` drivers with an available position
-/// wait at once; a further driver's position is dropped (counted) and its next
-/// frame retries. Withdrawals are never dropped, so "offline" always wins.
+/// Owned by one matcher (shard_index); not thread-safe, never shared. Bounded:
+/// at most `max_entries` drivers with an available position wait at once; a
+/// further driver's position is dropped (counted) and its next frame retries.
+/// Withdrawals are never dropped, so "offline" always wins.
 class position_buffer {
  public:
   explicit position_buffer(std::size_t max_entries) : max_(max_entries == 0 ? 1 : max_entries) {}
   position_buffer(const position_buffer&) = delete;
   position_buffer& operator=(const position_buffer&) = delete;
 
-  /// What the depositor has to tell the matcher (at most one message each per cycle).
+  /// What the matcher has to schedule (at most one of each per cycle).
   struct deposit_status {
     bool accepted = true;
     bool arm_timer = false;  ///< first deposit since the last timed flush: schedule one
@@ -46,11 +45,11 @@ class position_buffer {
   /// Driver `d` is no longer available here (overrides any buffered position).
   deposit_status withdraw(driver_id d);
 
-  /// Matcher only: moves every buffered update into `out` (cleared first; its
+  /// Moves every buffered update into `out` (cleared first; its
   /// capacity is swapped in, so steady state does not allocate). `timed`: this
   /// is the flush the timer scheduled (a new deposit arms the next one).
   void drain(std::vector<position_update>& out, bool timed);
-  bool empty() const noexcept { return size_.load(std::memory_order_acquire) == 0; }
+  bool empty() const noexcept { return items_.empty(); }
 
   struct counters {
     std::uint64_t deposits = 0;   ///< put + withdraw calls
@@ -65,13 +64,11 @@ class position_buffer {
   deposit_status store(driver_id d, lat_lng pos, caf::actor actor, bool urgent);
 
   const std::size_t max_;
-  mutable std::mutex mu_;
-  std::vector<position_update> items_;             ///< guarded by mu_
+  std::vector<position_update> items_;
   std::unordered_map<driver_id, std::size_t> at_;  ///< driver -> index in items_
   std::size_t available_ = 0;                      ///< items_ with an actor
   bool timer_armed_ = false;
   bool kick_pending_ = false;
-  std::atomic<std::size_t> size_{0};
   counters counts_;
 };
 

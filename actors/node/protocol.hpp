@@ -266,14 +266,17 @@ typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
 }
 
 /// Driver position for the matcher of its shard (only while available).
+/// One message per accepted location frame (its latest sample), go-online or
+/// offer over; the matcher buffers them and applies them in batches.
 struct driver_avail {
   driver_id driver;
   lat_lng pos;
   caf::actor actor;
+  bool fresh = false;  ///< newly available in this shard: parked requests may wait for it
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, driver_avail& x) {
-  return f(caf::meta::type_name("driver_avail"), x.driver, x.pos, x.actor);
+  return f(caf::meta::type_name("driver_avail"), x.driver, x.pos, x.actor, x.fresh);
 }
 
 /// Trip -> matcher of its pickup shard: a new ride request.

@@ -13,13 +13,28 @@
 namespace rideshard::node {
 namespace {
 
-// Applies what drivers deposited in the shard's buffer, gives parked requests
+// Applies the buffered location messages of the shard, gives parked requests
 // a go at newly available drivers, and lets fed drivers expire that the admin
 // feed has not reported for idle_timeout (as an idle driver actor passivates).
 void sync_positions(matcher_self self) {
   auto& st = self->state;
   if (st.drivers->flush(false)) retry_parked(self);
   st.drivers->expire_fed(st.ctx->now() - st.ctx->opts.idle_timeout.count());
+}
+
+// A driver actor's position (or withdrawal of it by a later driver_unavail):
+// buffered, applied in one batch by the timed flush or before the next read.
+// A driver newly available here kicks a flush at once (parked requests).
+void buffer_position(matcher_self self, const driver_avail& a) {
+  auto& st = self->state;
+  auto ds = st.drivers->deposit(a);
+  if (ds.kick) self->send(self, positions_flush{false});
+  if (!ds.arm_timer) return;
+  const auto delay = st.ctx->opts.location_flush;
+  if (delay.count() <= 0)
+    self->send(self, positions_flush{true});
+  else
+    self->delayed_send(self, delay, positions_flush{true});
 }
 
 // A handler of `Msg` that reads the drivers: runs after sync_positions, so no
@@ -33,8 +48,7 @@ auto fresh(matcher_self self, F f) {
 }
 
 matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
-                                             std::size_t region_index, cell_id cell,
-                                             std::shared_ptr<position_buffer> positions) {
+                                             std::size_t region_index, cell_id cell) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.reg = &st.ctx->regions.at(region_index);
@@ -42,12 +56,11 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
   st.pricing.emplace(*st.ctx, *st.reg);
   // Only positions of this shard reach us (the directory routes by cell): size
   // the indices to the cell, with a margin for rounding at its edges.
-  st.drivers.emplace(cell_bounds(cell, st.reg->bounds, 1e-3), std::move(positions), *st.pricing);
+  st.drivers.emplace(cell_bounds(cell, st.reg->bounds, 1e-3), st.ctx->opts.location_buffer_max,
+                     *st.pricing);
   return {
       // ---- drivers
-      [=](driver_avail& a) {  // unbuffered (driver actors use the buffer)
-        if (self->state.drivers->add(a.driver, a.pos, a.actor)) retry_parked(self);
-      },
+      [=](driver_avail& a) { buffer_position(self, a); },
       fresh<driver_unavail>(self,
                             [=](driver_unavail& u) { self->state.drivers->remove(u.driver); }),
       [=](positions_flush& f) {
@@ -88,9 +101,8 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
 }  // namespace
 
 matcher_handle spawn_region_matcher(caf::actor_system& sys, context_ptr ctx,
-                                    std::size_t region_index, cell_id cell,
-                                    std::shared_ptr<position_buffer> positions) {
-  return sys.spawn(region_matcher, std::move(ctx), region_index, cell, std::move(positions));
+                                    std::size_t region_index, cell_id cell) {
+  return sys.spawn(region_matcher, std::move(ctx), region_index, cell);
 }
 
 }  // namespace rideshard::node

@@ -12,10 +12,10 @@
 
 namespace rideshard::node {
 
-class position_buffer;
 struct shard_added;
 
-/// Driver -> matcher (unbuffered callers): the driver is no longer available.
+/// Driver -> matcher: the driver is no longer available here (applied after
+/// every position it sent before, so "offline" always wins).
 struct driver_unavail {
   driver_id driver;
 };
@@ -24,8 +24,8 @@ typename Inspector::result_type inspect(Inspector& f, driver_unavail& x) {
   return f(caf::meta::type_name("driver_unavail"), x.driver);
 }
 
-/// Driver -> matcher: apply the shard's buffered positions; `timed` for the
-/// timed flush the buffer asked for, false for a kick (a newly available driver).
+/// Matcher -> itself: apply the buffered positions; `timed` for the timed
+/// flush the buffer asked for, false for a kick (a newly available driver).
 struct positions_flush {
   bool timed = false;
 };
@@ -89,10 +89,9 @@ using matcher_handle = caf::typed_actor<
     caf::reacts_to<shard_added>>;
 
 /// Spawns the matcher of shard `cell` of region `region_index` (ctx->regions).
-/// `positions`: the shard's location buffer (see position_buffer.hpp), drained
-/// by the matcher only.
+/// It buffers the driver_avail messages of its shard (position_buffer) and
+/// applies them in batches.
 matcher_handle spawn_region_matcher(caf::actor_system& sys, context_ptr ctx,
-                                    std::size_t region_index, cell_id cell,
-                                    std::shared_ptr<position_buffer> positions);
+                                    std::size_t region_index, cell_id cell);
 
 }  // namespace rideshard::node

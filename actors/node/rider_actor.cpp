@@ -47,11 +47,9 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
   self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
       .then(
-          [=](shard_handle& h) {
-            if (!h.matcher)
-              return self->state.ctx->send_error(rt, errc::unavailable, "shutting down");
-            self->send(h.matcher,
-                       quote_ask{q, rt, caf::actor_cast<caf::actor>(self), self->state.id});
+          [=](matcher_handle& m) {
+            if (!m) return self->state.ctx->send_error(rt, errc::unavailable, "shutting down");
+            self->send(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), self->state.id});
           },
           [=](caf::error& e) {
             self->state.ctx->send_error(rt, errc::unavailable, caf::to_string(e));

@@ -59,7 +59,7 @@ struct directory_state {
   context_ptr ctx;
   std::shared_ptr<directory_counters> counters;
   bool stopped = false;
-  std::map<shard_key, shard_handle> shards;
+  std::map<shard_key, matcher_handle> shards;
   std::unordered_map<driver_id, driver_handle> drivers;
   std::unordered_map<rider_id, rider_handle> riders;
   std::unordered_map<trip_id, trip_handle> trips;
@@ -79,22 +79,20 @@ Handle track(directory_self* self, Handle a, int kind) {
   return a;
 }
 
-shard_handle shard(directory_self* self, const shard_key& key) {
+matcher_handle shard(directory_self* self, const shard_key& key) {
   auto& st = self->state;
   auto it = st.shards.find(key);
   if (it != st.shards.end()) return it->second;
   if (st.stopped) return {};
-  auto buf = std::make_shared<position_buffer>(st.ctx->opts.location_buffer_max);
-  auto m = track(self, spawn_region_matcher(self->system(), st.ctx, key.region, key.cell, buf), 0);
+  auto m = track(self, spawn_region_matcher(self->system(), st.ctx, key.region, key.cell), 0);
   // The newcomer learns every existing shard, and every matcher learns it.
   for (const auto& kv : st.shards) {
-    caf::anon_send(m, shard_added{kv.first, kv.second.matcher});
-    caf::anon_send(kv.second.matcher, shard_added{key, m});
+    caf::anon_send(m, shard_added{kv.first, kv.second});
+    caf::anon_send(kv.second, shard_added{key, m});
   }
   caf::anon_send(m, shard_added{key, m});
-  shard_handle h{m, std::move(buf)};
-  st.shards.emplace(key, h);
-  return h;
+  st.shards.emplace(key, m);
+  return m;
 }
 
 driver_handle driver(directory_self* self, driver_id id) {
@@ -126,7 +124,7 @@ trip_handle spawn_trip(directory_self* self, trip_init& init) {
   if (st.stopped) return {};
   const auto id = init.recovered ? init.recovered->id : init.id;
   const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
-  if (auto key = shard_of(st.ctx->regions, pickup)) init.matcher = shard(self, *key).matcher;
+  if (auto key = shard_of(st.ctx->regions, pickup)) init.matcher = shard(self, *key);
   if (init.recovered) {
     init.rider_actor = rider(self, init.recovered->rider);
     if (init.recovered->driver.valid()) init.driver = driver(self, init.recovered->driver);
@@ -149,8 +147,7 @@ bool release(directory_self* self, Map& map, Id id, const Handle& who) {
 void stop_all(directory_self* self) {
   auto& st = self->state;
   st.stopped = true;
-  for (auto& kv : st.shards)
-    caf::anon_send_exit(kv.second.matcher, caf::exit_reason::user_shutdown);
+  for (auto& kv : st.shards) caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
   auto stop = [](auto& map) {
     for (auto& kv : map) caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
     map.clear();

@@ -12,7 +12,6 @@
 #include <optional>
 #include <vector>
 
-#include "node/position_buffer.hpp"
 #include "node/protocol.hpp"
 #include "node/region_matcher.hpp"
 #include "node/trip_actor.hpp"
@@ -59,14 +58,6 @@ typename Inspector::result_type inspect(Inspector& f, shard_added& x) {
   return f(caf::meta::type_name("shard_added"), x.key, x.matcher);
 }
 
-/// A shard's matcher and the buffer its location updates go through (the
-/// buffer is a node-local object until locations travel as messages: this
-/// answer is a local-only message type).
-struct shard_handle {
-  matcher_handle matcher;
-  std::shared_ptr<position_buffer> positions;
-};
-
 using shard_atom = caf::atom_constant<caf::atom("shard")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
@@ -90,7 +81,7 @@ using directory_handle =
                      caf::reacts_to<rider_id, client_atom, client_envelope>,
                      caf::reacts_to<rider_id, http_ride_atom, http_ride>,
                      caf::reacts_to<rider_id, http_cmd_atom, http_trip_command>,
-                     caf::replies_to<shard_atom, shard_key>::with<shard_handle>,
+                     caf::replies_to<shard_atom, shard_key>::with<matcher_handle>,
                      caf::replies_to<lookup_atom, trip_id>::with<trip_handle>,
                      caf::replies_to<create_atom, trip_init>::with<trip_handle>,
                      caf::replies_to<forget_atom, driver_id, driver_handle>::with<bool>,
@@ -117,5 +108,3 @@ inline directory_handle directory_of(const node_context& ctx) {
 }
 
 }  // namespace rideshard::node
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::shard_handle)

@@ -15,12 +15,8 @@ spatial_index make_index(const bounding_box& bounds) {
 
 }  // namespace
 
-shard_index::shard_index(const bounding_box& bounds, std::shared_ptr<position_buffer> positions,
-                         shard_pricing& pricing)
-    : index_(make_index(bounds)),
-      fleet_(bounds),
-      positions_(std::move(positions)),
-      pricing_(pricing) {}
+shard_index::shard_index(const bounding_box& bounds, std::size_t buffer_max, shard_pricing& pricing)
+    : index_(make_index(bounds)), fleet_(bounds), positions_(buffer_max), pricing_(pricing) {}
 
 // A driver is (still) available at pos with its actor.
 void shard_index::took_position(driver_id d, lat_lng pos, const caf::actor& actor) {
@@ -30,8 +26,8 @@ void shard_index::took_position(driver_id d, lat_lng pos, const caf::actor& acto
 }
 
 bool shard_index::flush(bool timed) {
-  if (!positions_ || (!timed && positions_->empty())) return false;
-  positions_->drain(drained_, timed);
+  if (!timed && positions_.empty()) return false;
+  positions_.drain(drained_, timed);
   if (drained_.empty()) return false;
   batch_.clear();
   const auto& bounds = index_.config().bounds;
@@ -58,13 +54,6 @@ bool shard_index::flush(bool timed) {
   }
   drained_.clear();  // drop the actor handles now
   return added;
-}
-
-bool shard_index::add(driver_id d, lat_lng pos, const caf::actor& actor) {
-  (void)flush(false);  // older buffered updates first
-  if (!index_.upsert(d, pos)) return false;
-  took_position(d, pos, actor);
-  return true;
 }
 
 void shard_index::remove(driver_id d) {

@@ -1,7 +1,7 @@
 // shard_index: one matcher's drivers — the spatial index of available drivers
 // (the only place a driver is handed out from), their actors, the drivers known
-// only from the admin fleet feed, and the draining of the shard's location
-// buffer into the index. Owned by one region_matcher; not thread-safe.
+// only from the admin fleet feed, and the location messages of the shard,
+// buffered and applied to the index in batches. Owned by one region_matcher; not thread-safe.
 #pragma once
 
 #include <memory>
@@ -18,17 +18,20 @@ namespace rideshard::node {
 
 class shard_index {
  public:
-  /// `bounds`: the shard's cell plus a margin; `positions`: its location buffer
-  /// (may be null: unbuffered callers only); `pricing` hears supply changes.
-  shard_index(const bounding_box& bounds, std::shared_ptr<position_buffer> positions,
-              shard_pricing& pricing);
+  /// `bounds`: the shard's cell plus a margin; `buffer_max`: bound of the
+  /// location buffer (position_buffer); `pricing` hears supply changes.
+  shard_index(const bounding_box& bounds, std::size_t buffer_max, shard_pricing& pricing);
 
   /// Applies the buffered location updates: withdrawals remove, positions go in
   /// with ONE upsert_batch. `timed`: the buffer's timed flush (drains even when
   /// it looks empty). Returns whether any driver is available after it.
   bool flush(bool timed);
-  /// An unbuffered announcement (driver_avail). Returns whether it was indexed.
-  bool add(driver_id d, lat_lng pos, const caf::actor& actor);
+  /// A driver_avail: buffered until the next flush (last write wins). The
+  /// answer says whether the caller must schedule a timed flush or kick one.
+  position_buffer::deposit_status deposit(const driver_avail& a) {
+    return positions_.put(a.driver, a.pos, a.actor, a.fresh);
+  }
+  position_buffer::counters location_stats() const { return positions_.stats(); }
   /// Out of the index (offered, withdrawn, reserved by another shard).
   void remove(driver_id d);
   /// Back into the index after a declined / timed-out offer, unless it
@@ -65,7 +68,7 @@ class shard_index {
   /// Every driver that announced itself here (kept after it leaves the index:
   /// a driver with an app, so a put-back or a probe may still hand it out).
   std::unordered_map<driver_id, caf::actor> actors_;
-  std::shared_ptr<position_buffer> positions_;
+  position_buffer positions_;  ///< location updates waiting for the next flush
   shard_pricing& pricing_;
   std::vector<position_update> drained_;  ///< scratch of flush()
   std::vector<driver_position> batch_;

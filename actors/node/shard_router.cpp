@@ -23,7 +23,7 @@ matcher_handle shard_router::matcher(const shard_key& key) {
   matcher_handle m;
   caf::scoped_actor self{sys_};
   self->request(dir_, ctx_->opts.query_timeout, shard_atom::value, key)
-      .receive([&](shard_handle& h) { m = std::move(h.matcher); }, [](caf::error&) {});
+      .receive([&](matcher_handle& h) { m = std::move(h); }, [](caf::error&) {});
   if (!m) return m;
   std::lock_guard<std::mutex> lock{mu_};
   return matchers_.emplace(key, m).first->second;

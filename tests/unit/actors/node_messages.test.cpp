@@ -60,7 +60,7 @@ std::vector<schemas::trip_status> samples(fixture&, type<schemas::trip_status>) 
           cancelled};
 }
 std::vector<driver_avail> samples(fixture& fx, type<driver_avail>) {
-  return {{smp::driver, p1, fx.a}};
+  return {{smp::driver, p1, fx.a, true}};
 }
 std::vector<dispatch_request> samples(fixture& fx, type<dispatch_request>) {
   return {{smp::trip, p1, fx.trip_a}};
@@ -218,6 +218,7 @@ void same(const driver_avail& x, const driver_avail& y) {
   CHECK(x.driver == y.driver);
   CHECK(x.pos == y.pos);
   CHECK(x.actor == y.actor);
+  CHECK(x.fresh == y.fresh);
 }
 void same(const dispatch_request& x, const dispatch_request& y) {
   CHECK(x.trip == y.trip);
