@@ -300,6 +300,8 @@ int run_serve(int argc, char** argv) {
   dopts.now_ms = unix_ms;
   dopts.stats = &stats;
   dopts.location_sample_ms = o.location_sample_ms;
+  dopts.money.tax_permille = o.payments.tax_permille;  // rides split as API payments do
+  dopts.money.commission_permille = o.payments.commission_permille;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {
     std::fprintf(stderr, "rideshard serve: %s\n", node.err().message.c_str());

@@ -15,6 +15,7 @@
 #include "node/fleet_view.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
+#include "rideshard/engine/ride_money.hpp"
 #include "rideshard/engine/spatial_index.hpp"
 #include "rideshard/engine/trip.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -70,6 +71,9 @@ struct dispatch_options {
   /// Per shard: drivers whose position may wait in the buffer; a further
   /// driver's position is dropped (its next frame retries). Withdrawals always fit.
   std::size_t location_buffer_max = 65536;
+  /// How a ride's money is split at capture (commission, tax) and how long its
+  /// hold lasts; `rideshard serve` takes it from [payments].
+  money_rules money;
 };
 
 /// What create() found in the store.

@@ -160,7 +160,7 @@ void durably(trip_self* self, const rideshard::trip& before, schemas::trip_event
   }
   // The ride's money rides in the same batch: hold at request, capture at
   // completion, void or cancel fee at the end (engine/trip_money.hpp).
-  auto money = trip_transfers(before, st.t, ev.fare_minor, ev.occurred_at_ms, money_rules{});
+  auto money = trip_transfers(before, st.t, ev.fare_minor, ev.occurred_at_ms, st.ctx->opts.money);
   if (!money) {
     st.t = before;
     return failed(commit_outcome{money.err().code, money.err().message});

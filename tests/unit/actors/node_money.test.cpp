@@ -75,3 +75,31 @@ TEST_CASE("a free cancel releases the hold") {
   CHECK(r.debits_posted == 0);
   CHECK(persistence::ledger(*store).check_invariants().ok());
 }
+
+TEST_CASE("the capture is split with the node's money rules, not the defaults") {
+  temp_dir dir;
+  auto store = open_store(dir.path);
+  money_rules rules;
+  rules.commission_permille = 100;
+  rules.tax_permille = 80;
+  harness h(3s, [&](node::dispatch_options& o) {
+    o.store = store.get();
+    o.money = rules;
+  });
+  auto driver = h.online_driver("d-3", h.near(300));
+  auto rider = h.connect("r-3");
+  auto [q, requested] = quoted_ride(h, rider);
+  const trip_id trip = requested.trip;
+  REQUIRE(h.next_offer(driver));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::arrived{trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::start_trip{trip, requested.pin}));
+  auto done = h.reply<schemas::trip_status>(driver, h.send(driver, schemas::complete_trip{trip}));
+  REQUIRE(done.state == trip_state::completed);
+  const auto want = split_fare(q.fare.total_minor, rules);
+  REQUIRE(want.tax > 0);
+  CHECK(of(*store, account_kind::driver_payable, 3).credits_posted == want.driver);
+  CHECK(of(*store, account_kind::platform_revenue, 0).credits_posted == want.platform);
+  CHECK(of(*store, account_kind::tax, 0).credits_posted == want.tax);
+  CHECK(persistence::ledger(*store).check_invariants().ok());
+}
