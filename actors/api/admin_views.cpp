@@ -89,13 +89,18 @@ void get_admin_overview(const api_state& st, const gateway::http_request& req, s
               {"rider", st.stats.connections(gateway::endpoint::rider)},
               {"admin", st.stats.connections(gateway::endpoint::admin)}}}};
   json regions = json::array();
-  for (const auto& r : st.node.regions())
+  const auto switches = st.node.switches();  // same order as regions()
+  for (std::size_t i = 0; i < st.node.regions().size(); ++i) {
+    const auto& r = st.node.regions()[i];
     regions.push_back(json{{"name", r.name},
+                           {"dispatch_paused", switches[i].dispatch_paused},
+                           {"surge_frozen", switches[i].surge_frozen},
                            {"south", r.bounds.south_west.lat},
                            {"west", r.bounds.south_west.lng},
                            {"north", r.bounds.north_east.lat},
                            {"east", r.bounds.north_east.lng},
                            {"shard_level", r.shard_level}});
+  }
   json shard_rows = json::array();
   for (const auto& s : shards)
     shard_rows.push_back(json{{"shard", s.region + " " + std::to_string(s.cell.value)},

@@ -60,6 +60,7 @@ int http_status_of(errc code) noexcept {
     case errc::rate_limited:
       return 429;
     case errc::unavailable:
+    case errc::dispatch_paused:
       return 503;
     default:
       return 500;  // internal, bad_config, and server-side codes added later

@@ -1,4 +1,5 @@
-// `rideshard admin backup|create-user|block-driver|unblock-driver|audit ...`:
+// `rideshard admin backup|create-user|block-driver|unblock-driver|pause-dispatch|
+// resume-dispatch|freeze-surge|unfreeze-surge|audit ...`:
 // operates a running node through its admin API with an admin token;
 // `rideshard restore --backup-dir B --data-dir D`: restores the latest backup
 // into a data directory, offline.
@@ -124,6 +125,26 @@ int run_admin(int argc, char** argv) {
   auto* unblock = app.add_subcommand("unblock-driver", "lift a driver's suspension (Unblock)");
   common(unblock);
   unblock->add_option("--id", driver, "the driver, d-<n>")->required();
+  // Region switches (the console's Regions panel).
+  std::string region;
+  struct region_action {
+    const char* name;
+    const char* help;
+    CLI::App* sub = nullptr;
+  };
+  region_action switches[] = {
+      {"pause-dispatch",
+       "pause new dispatch in a region: ride requests there get dispatch_paused; trips "
+       "already requested go on"},
+      {"resume-dispatch", "resume new dispatch in a region"},
+      {"freeze-surge", "hold every surge multiplier of a region at its current value"},
+      {"unfreeze-surge", "let a region's surge follow demand and supply again"},
+  };
+  for (auto& a : switches) {
+    a.sub = app.add_subcommand(a.name, a.help);
+    common(a.sub);
+    a.sub->add_option("--region", region, "the region's name (e.g. nyc)")->required();
+  }
   std::size_t limit = 20;
   auto* audit = app.add_subcommand("audit", "print the newest audit log entries (JSON)");
   common(audit);
@@ -159,6 +180,11 @@ int run_admin(int argc, char** argv) {
     verb = http::verb::get;
     target = "/api/admin/audit?limit=" + std::to_string(limit);
   }
+  for (const auto& a : switches)
+    if (a.sub->parsed()) {
+      what = a.name;
+      target = "/api/admin/regions/" + region + "/" + a.name;
+    }
   auto r = call(url, verb, target, *token, body);
   if (!r) {
     std::fprintf(stderr, "rideshard admin %s: %s\n", what, r.err().message.c_str());

@@ -14,6 +14,7 @@
 #include "node/log_sink.hpp"
 #include "node/message_types.hpp"
 #include "node/protocol.hpp"
+#include "node/region_switches.hpp"
 #include "node/session_registry.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/schemas/records.hpp"
@@ -159,6 +160,11 @@ struct dispatch_node::impl {
   void hello(const gateway::connection_ptr& c, std::uint64_t seq, const schemas::hello& h);
   void route(const gateway::connection_ptr& c, const session& s, schemas::client_message msg);
   void admin_hello(const gateway::connection_ptr& c, std::uint64_t seq, const identity& who);
+  /// dispatch_paused when an admin paused new dispatch in the pickup's region.
+  result<void> may_dispatch(lat_lng pickup) const;
+  /// The region called `name`, or out_of_region.
+  result<std::size_t> region_named(std::string_view name) const;
+  region_switches switches_of(std::size_t region) const;
 };
 
 result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region> regions,
@@ -186,6 +192,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->ctx = std::make_shared<node_context>(opts.stats);
   p->ctx->regions = std::move(regions);
   p->ctx->opts = std::move(opts);
+  p->ctx->switches = std::make_unique<region_switchboard>(p->ctx->regions.size());
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
@@ -356,6 +363,9 @@ void dispatch_node::impl::route(const gateway::connection_ptr& c, const session&
     return ctx->write_error(c, msg.seq, errc::forbidden,
                             std::string(schemas::kind_name(msg.body)) + " is not allowed for a " +
                                 (driver ? "driver" : "rider"));
+  if (auto* r = std::get_if<schemas::ride_request>(&msg.body))
+    if (auto ok = may_dispatch(r->pickup); !ok)
+      return ctx->write_error(c, msg.seq, ok.code(), ok.err().message);
   client_envelope env{ctx->session_of(c), std::move(msg), wall_clock_us()};
   if (driver)
     router->to_driver(driver_id{s.entity}, client_atom::value, std::move(env));
@@ -435,6 +445,56 @@ std::size_t dispatch_node::live_entities() const { return impl_->router->live_en
 fleet_snapshot dispatch_node::fleet() const { return impl_->ctx->fleet->snapshot(); }
 
 const std::vector<region>& dispatch_node::regions() const { return impl_->ctx->regions; }
+
+// ---- region switches (admin) ---------------------------------------------------
+
+result<void> dispatch_node::impl::may_dispatch(lat_lng pickup) const {
+  auto key = router->shard_of(pickup);
+  if (!key || !ctx->switches->dispatch_paused(key->region)) return {};
+  return error{errc::dispatch_paused,
+               "new dispatch is paused in region " + ctx->regions[key->region].name};
+}
+
+result<std::size_t> dispatch_node::impl::region_named(std::string_view name) const {
+  for (std::size_t i = 0; i < ctx->regions.size(); ++i)
+    if (ctx->regions[i].name == name) return i;
+  return error{errc::out_of_region, "no region named '" + std::string(name) + "'"};
+}
+
+region_switches dispatch_node::impl::switches_of(std::size_t region) const {
+  return {ctx->regions[region].name, ctx->switches->dispatch_paused(region),
+          ctx->switches->surge_frozen(region)};
+}
+
+std::vector<region_switches> dispatch_node::switches() const {
+  std::vector<region_switches> out;
+  for (std::size_t i = 0; i < impl_->ctx->regions.size(); ++i) out.push_back(impl_->switches_of(i));
+  return out;
+}
+
+result<region_switches> dispatch_node::pause_dispatch(std::string_view region, bool paused) {
+  auto& p = *impl_;
+  auto r = p.region_named(region);
+  if (!r) return r.err();
+  p.ctx->switches->set_dispatch_paused(*r, paused);
+  logger().warn("event=region_switch region={} dispatch_paused={}", p.ctx->regions[*r].name,
+                paused);
+  return p.switches_of(*r);
+}
+
+result<region_switches> dispatch_node::freeze_surge(std::string_view region, bool frozen) {
+  auto& p = *impl_;
+  auto r = p.region_named(region);
+  if (!r) return r.err();
+  // The flag first: a matcher spawned from now on starts frozen; every matcher
+  // that exists already is told (a second freeze keeps its first values).
+  p.ctx->switches->set_surge_frozen(*r, frozen);
+  for (const auto& key : p.router->shard_keys())
+    if (key.region == *r)
+      if (auto m = p.router->matcher(key)) caf::anon_send(m, surge_freeze{frozen});
+  logger().warn("event=region_switch region={} surge_frozen={}", p.ctx->regions[*r].name, frozen);
+  return p.switches_of(*r);
+}
 
 std::vector<shard_summary> dispatch_node::shards(const fleet_snapshot& f) const {
   const auto& router = *impl_->router;
@@ -520,6 +580,7 @@ result<schemas::trip_status> await_answer(caf::scoped_actor& self,
 result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
                                                          const schemas::ride_request& r) {
   auto& p = *impl_;
+  if (auto ok = p.may_dispatch(r.pickup); !ok) return ok.err();
   caf::scoped_actor self{p.sys};
   http_ride msg{r, caf::actor_cast<caf::actor>(self), wall_clock_us()};
   p.router->to_rider(rider, http_ride_atom::value, std::move(msg));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/handlers.hpp"
@@ -110,6 +111,13 @@ struct shard_summary {
   std::int32_t surge_permille = 1000;  ///< highest surge seen in the cell's surge cells
 };
 
+/// An admin's switches of one region (POST /api/admin/regions/{name}/...).
+struct region_switches {
+  std::string region;
+  bool dispatch_paused = false;  ///< new ride requests refused with dispatch_paused
+  bool surge_frozen = false;     ///< every surge multiplier held at its value when frozen
+};
+
 /// The dispatch node of one process. Thread-safe: the ws_handler methods are
 /// called from gateway I/O threads and never block (they enqueue to actors);
 /// the query methods block the caller up to options.query_timeout.
@@ -165,6 +173,17 @@ class dispatch_node final : public gateway::ws_handler {
   /// Each shard that has a matcher, with counts from `f`.
   std::vector<shard_summary> shards(const fleet_snapshot& f) const;
   const std::vector<region>& regions() const;
+  /// Every region's switches, in config order.
+  std::vector<region_switches> switches() const;
+  /// Pauses (or resumes) new dispatch in `region`: from now on a ride request
+  /// whose pickup lies there is refused with dispatch_paused (WebSocket
+  /// error_reply, HTTP 503) before any actor sees it; trips already requested
+  /// go on. Errors: out_of_region (no region of that name).
+  [[nodiscard]] result<region_switches> pause_dispatch(std::string_view region, bool paused);
+  /// Freezes (or unfreezes) surge in `region`: every matcher of the region holds
+  /// each surge cell's multiplier at its current value (quotes and dispatch see
+  /// it) until unfrozen. Errors: out_of_region.
+  [[nodiscard]] result<region_switches> freeze_surge(std::string_view region, bool frozen);
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
   /// What start-up recovery did (all zero for an in-memory node).

@@ -56,6 +56,7 @@ RIDESHARD_MESSAGE_NAME(parked_retry, "rideshard::parked_retry")
 RIDESHARD_MESSAGE_NAME(batch_window, "rideshard::batch_window")
 RIDESHARD_MESSAGE_NAME(reserve_driver, "rideshard::reserve_driver")
 RIDESHARD_MESSAGE_NAME(release_driver, "rideshard::release_driver")
+RIDESHARD_MESSAGE_NAME(surge_freeze, "rideshard::surge_freeze")
 
 #undef RIDESHARD_MESSAGE_NAME
 

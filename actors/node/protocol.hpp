@@ -25,6 +25,7 @@
 #include "node/fleet_view.hpp"
 #include "node/inspect.hpp"
 #include "node/node_stats.hpp"
+#include "node/region_switches.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/spatial_index.hpp"
@@ -206,6 +207,9 @@ struct node_context {
   /// The console's picture of drivers, trips and surge (written here, read by
   /// dispatch_node::fleet()); never read by an actor.
   std::unique_ptr<fleet_view> fleet = std::make_unique<fleet_view>();
+  /// The admin's region switches (region_switches.hpp), one per region; read
+  /// by the facade and by the shard directory when it spawns a matcher.
+  std::unique_ptr<region_switchboard> switches;
   /// "d-7" / "r-42" of an authenticated session id ("-" if none), for logs.
   std::function<std::string(std::uint64_t session_id)> subject_of;
 

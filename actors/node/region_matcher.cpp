@@ -48,12 +48,14 @@ auto fresh(matcher_self self, F f) {
 }
 
 matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
-                                             std::size_t region_index, cell_id cell) {
+                                             std::size_t region_index, cell_id cell,
+                                             bool surge_frozen) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.reg = &st.ctx->regions.at(region_index);
   st.key = shard_key{region_index, cell};
   st.pricing.emplace(*st.ctx, *st.reg);
+  st.pricing->freeze(surge_frozen);
   // Only positions of this shard reach us (the directory routes by cell): size
   // the indices to the cell, with a margin for rounding at its edges.
   st.drivers.emplace(cell_bounds(cell, st.reg->bounds, 1e-3), st.ctx->opts.location_buffer_max,
@@ -95,14 +97,16 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
                               retry_parked(self);
                             }),
       [=](shard_added& a) { self->state.shards[a.key] = std::move(a.matcher); },
+      // ---- admin switches
+      [=](surge_freeze& f) { self->state.pricing->freeze(f.frozen); },
   };
 }
 
 }  // namespace
 
 matcher_handle spawn_region_matcher(caf::actor_system& sys, context_ptr ctx,
-                                    std::size_t region_index, cell_id cell) {
-  return sys.spawn(region_matcher, std::move(ctx), region_index, cell);
+                                    std::size_t region_index, cell_id cell, bool surge_frozen) {
+  return sys.spawn(region_matcher, std::move(ctx), region_index, cell, surge_frozen);
 }
 
 }  // namespace rideshard::node

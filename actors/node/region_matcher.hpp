@@ -70,6 +70,16 @@ typename Inspector::result_type inspect(Inspector& f, release_driver& x) {
   return f(caf::meta::type_name("release_driver"), x.driver, x.pos);
 }
 
+/// Facade -> matcher (admin switch): hold every surge multiplier of the shard
+/// at its current value (`frozen`), or let them follow demand again.
+struct surge_freeze {
+  bool frozen = false;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, surge_freeze& x) {
+  return f(caf::meta::type_name("surge_freeze"), x.frozen);
+}
+
 /// The matcher of one shard: one message struct per handler.
 using matcher_handle = caf::typed_actor<
     // index of available drivers (driver actors, the shard's position buffer)
@@ -86,12 +96,15 @@ using matcher_handle = caf::typed_actor<
     caf::replies_to<shard_probe>::with<shard_probe_answer>,
     caf::replies_to<reserve_driver>::with<reserve_answer>, caf::reacts_to<release_driver>,
     // the shard directory: a shard's matcher exists (our copy of the shard table)
-    caf::reacts_to<shard_added>>;
+    caf::reacts_to<shard_added>,
+    // admin switches
+    caf::reacts_to<surge_freeze>>;
 
 /// Spawns the matcher of shard `cell` of region `region_index` (ctx->regions).
 /// It buffers the driver_avail messages of its shard (position_buffer) and
-/// applies them in batches.
+/// applies them in batches. `surge_frozen`: the region's surge is frozen (admin
+/// switch) when the matcher starts.
 matcher_handle spawn_region_matcher(caf::actor_system& sys, context_ptr ctx,
-                                    std::size_t region_index, cell_id cell);
+                                    std::size_t region_index, cell_id cell, bool surge_frozen);
 
 }  // namespace rideshard::node

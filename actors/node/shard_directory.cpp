@@ -84,7 +84,11 @@ matcher_handle shard(directory_self* self, const shard_key& key) {
   auto it = st.shards.find(key);
   if (it != st.shards.end()) return it->second;
   if (st.stopped) return {};
-  auto m = track(self, spawn_region_matcher(self->system(), st.ctx, key.region, key.cell), 0);
+  // A matcher of a region whose surge an admin froze starts frozen (the facade
+  // tells the running ones with surge_freeze).
+  const bool frozen = st.ctx->switches && st.ctx->switches->surge_frozen(key.region);
+  auto m =
+      track(self, spawn_region_matcher(self->system(), st.ctx, key.region, key.cell, frozen), 0);
   // The newcomer learns every existing shard, and every matcher learns it.
   for (const auto& kv : st.shards) {
     caf::anon_send(m, shard_added{kv.first, kv.second});

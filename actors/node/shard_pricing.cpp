@@ -32,10 +32,23 @@ void shard_pricing::supply_changed(driver_id d, std::optional<lat_lng> pos) {
 }
 
 std::optional<std::int32_t> shard_pricing::multiplier(cell_id cell) {
-  auto m = surge_.multiplier_permille(cell, ctx_.now());
+  auto m = surge_.multiplier_permille(cell, ctx_.now());  // advances the cell even when frozen
   if (!m) return std::nullopt;
-  events_.surge_seen(ctx_, surge_, cell, *m);
-  return *m;
+  std::int32_t shown = *m;
+  if (frozen_) {
+    auto it = frozen_->find(cell.value);
+    shown = it == frozen_->end() ? no_surge_permille : it->second;
+  }
+  events_.surge_seen(ctx_, surge_, cell, shown);
+  return shown;
+}
+
+void shard_pricing::freeze(bool frozen) {
+  if (!frozen) return frozen_.reset();
+  if (frozen_) return;
+  frozen_.emplace();
+  if (auto cells = surge_.snapshot(ctx_.now()))
+    for (const auto& c : *cells) (*frozen_)[c.cell.value] = c.multiplier_permille;
 }
 
 std::int32_t shard_pricing::request_surge(lat_lng pickup) {

@@ -30,6 +30,11 @@ class shard_pricing {
   schemas::quote quote(lat_lng pickup, lat_lng dropoff, std::optional<lat_lng> nearest);
   /// The quote event (durable node) of a quote as sent, final ETA included.
   void quote_sent(const schemas::quote& q, rider_id rider, lat_lng pickup, lat_lng dropoff);
+  /// Admin switch: while frozen, every surge cell keeps the multiplier it had
+  /// when the freeze began (1.0x for cells without surge then); demand and
+  /// supply are still counted, so surge follows them again once unfrozen.
+  /// Freezing a frozen shard keeps the first values.
+  void freeze(bool frozen);
   /// Pickup ETA in whole seconds from a driver at `from`.
   std::uint32_t pickup_eta_s(lat_lng from, lat_lng pickup) const;
 
@@ -46,6 +51,8 @@ class shard_pricing {
   matcher_events events_;  ///< quote and surge events for the outbox (durable node)
   std::unordered_map<std::uint64_t, std::int64_t> supply_;  ///< surge cell -> drivers
   std::unordered_map<driver_id, std::uint64_t> driver_cell_;
+  /// Set while frozen: surge cell -> the multiplier held.
+  std::optional<std::unordered_map<std::uint64_t, std::int32_t>> frozen_;
 };
 
 }  // namespace rideshard::node

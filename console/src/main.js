@@ -60,6 +60,7 @@ function renderOverview(o) {
     n.shards, `${n.connections.driver} drivers, ${n.connections.rider} riders, ${n.connections.admin} admin`,
   ]]);
   map.setRegions(o.regions);
+  renderRegions(o.regions);
   const d = o.dispatch;
   $('shard-totals').textContent =
     `matcher queue ${d.queue_depth} · request→offer p99 ${d.request_to_offer_p99_ms == null ? '—' : '≤ ' + d.request_to_offer_p99_ms + ' ms'}`;
@@ -80,6 +81,48 @@ function renderOverview(o) {
   ];
   if (ob.last_error) rows.push(['last error', ob.last_error]);
   $('outbox').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+// One row per region with its switches; redrawn only when a switch changed, so
+// a button is not replaced under the pointer by the 1 s refresh.
+let shownSwitches = '';
+function renderRegions(regions) {
+  const key = JSON.stringify(regions.map((r) => [r.name, r.dispatch_paused, r.surge_frozen]));
+  if (key === shownSwitches) return;
+  shownSwitches = key;
+  $('region-rows').replaceChildren(...regions.map((r) => el('tr', { 'data-region': r.name },
+    el('td', {}, r.name),
+    el('td', { class: r.dispatch_paused ? 'error' : '' }, r.dispatch_paused ? 'PAUSED' : 'running'),
+    el('td', { class: r.surge_frozen ? 'error' : '' }, r.surge_frozen ? 'FROZEN' : 'live'),
+    el('td', {},
+      el('button', {
+        id: `region-${r.name}-dispatch`, class: r.dispatch_paused ? '' : 'danger',
+        onclick: () => setSwitch(r.name, r.dispatch_paused ? 'resume-dispatch' : 'pause-dispatch'),
+      }, r.dispatch_paused ? 'Resume dispatch' : 'Pause dispatch'),
+      ' ',
+      el('button', {
+        id: `region-${r.name}-surge`, class: r.surge_frozen ? '' : 'danger',
+        onclick: () => setSwitch(r.name, r.surge_frozen ? 'unfreeze-surge' : 'freeze-surge'),
+      }, r.surge_frozen ? 'Unfreeze surge' : 'Freeze surge')))));
+}
+
+const switchQuestions = {
+  'pause-dispatch': (r) => `Pause new dispatch in ${r}? Riders there get dispatch_paused until you resume.`,
+  'resume-dispatch': (r) => `Resume new dispatch in ${r}?`,
+  'freeze-surge': (r) => `Freeze surge in ${r} at its current multipliers?`,
+  'unfreeze-surge': (r) => `Unfreeze surge in ${r}?`,
+};
+
+async function setSwitch(region, action) {
+  // A confirmation step before anything changes.
+  if (!window.confirm(switchQuestions[action](region))) return;
+  try {
+    await api.post(`/api/admin/regions/${encodeURIComponent(region)}/${action}`);
+  } catch (e) {
+    window.alert(`${e.code}: ${e.message}`);
+  }
+  refresh();
+  refreshAudit();
 }
 
 function renderFleet(f) {

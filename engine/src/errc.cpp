@@ -24,6 +24,7 @@ constexpr std::pair<errc, std::string_view> names[] = {
     {errc::driver_busy, "driver_busy"},
     {errc::no_driver_available, "no_driver_available"},
     {errc::pin_locked, "pin_locked"},
+    {errc::dispatch_paused, "dispatch_paused"},
     {errc::malformed_buffer, "malformed_buffer"},
     {errc::bad_json, "bad_json"},
     {errc::missing_field, "missing_field"},

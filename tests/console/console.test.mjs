@@ -202,6 +202,49 @@ test('driver lookup blocks a driver after a confirmation, with the CSRF token', 
   assert.equal(forged.status, 403);
 });
 
+test('pausing dispatch makes the next ride request fail with dispatch_paused and is audited', async () => {
+  const session = () => browser.cookies(node.base).then((cs) => `rideshard_admin=${cs.find((c) => c.name === 'rideshard_admin').value}`);
+  const ride = (rider) => http('POST', '/api/trips', { token: rider.token, body: { pickup: { lat: 40.754, lng: -73.984 }, dropoff: { lat: 40.764, lng: -73.974 } } });
+  await page.waitForSelector('#region-nyc-dispatch', { timeout: 10000 });
+  assert.equal(await page.textContent('#region-nyc-dispatch'), 'Pause dispatch');
+  // A confirmation step: dismissed, nothing changes.
+  page.once('dialog', (d) => d.dismiss());
+  await page.click('#region-nyc-dispatch');
+  assert.equal((await http('GET', '/api/admin/overview', { headers: { Cookie: await session() } })).json.regions[0].dispatch_paused, false);
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.click('#region-nyc-dispatch');
+  await page.waitForFunction(() => document.getElementById('region-nyc-dispatch')?.textContent === 'Resume dispatch', null, { timeout: 10000 });
+  assert.match(asked, /^Pause new dispatch in nyc\?/);
+  assert.match(await page.textContent('#region-rows tr[data-region="nyc"]'), /PAUSED/);
+
+  const rider = await register('rider', 'paused-rider@example.com');
+  const refused = await ride(rider);
+  assert.equal(refused.status, 503, refused.text);
+  assert.equal(refused.json.error.code, 'dispatch_paused');
+  // The audit log has the action, from the console's session (API and panel).
+  const audit = await http('GET', '/api/admin/audit?limit=5', { headers: { Cookie: await session() } });
+  assert.equal(audit.status, 200);
+  assert.equal(audit.json.entries[0].action, 'POST /api/admin/regions/{id}/pause-dispatch');
+  assert.equal(audit.json.entries[0].target, 'nyc');
+  assert.equal(audit.json.entries[0].status, 200);
+  assert.match(audit.json.entries[0].actor, /^a-\d+$/);
+  await page.waitForFunction(() => [...document.querySelectorAll('#audit-rows tr')]
+    .some((tr) => tr.textContent.includes('POST /api/admin/regions/{id}/pause-dispatch')), null, { timeout: 10000 });
+  // Without the page's CSRF token the cookie cannot flip a switch.
+  const forged = await http('POST', '/api/admin/regions/nyc/resume-dispatch', { headers: { Cookie: await session() } });
+  assert.equal(forged.status, 403);
+
+  // Resumed from the console, rides are taken again (the simulator's riders below need it).
+  page.once('dialog', (d) => d.accept());
+  await page.click('#region-nyc-dispatch');
+  await page.waitForFunction(() => document.getElementById('region-nyc-dispatch')?.textContent === 'Pause dispatch', null, { timeout: 10000 });
+  const taken = await ride(rider);
+  assert.equal(taken.status, 201, taken.text);
+  assert.equal((await http('PUT', `/api/trips/${taken.json.id}/status`, { token: rider.token, body: { status: 'cancelled', reason: 'test over' } })).status, 200);
+  await (await page.$('#regions-panel')).screenshot({ path: join(SHOTS, 'regions.png') });
+});
+
 test('the live map shows as many drivers as the simulator connected', async () => {
   sim = spawn(BIN, ['simulate', '--url', `ws://127.0.0.1:${node.port}`, '--config', join(SOURCE, 'cluster-config/single-node.toml'), '--drivers', String(DRIVERS),
     '--riders-per-minute', '120', '--duration-s', '120', '--drain-s', '5', '--connect-rate', '500',
@@ -252,7 +295,8 @@ test('a rider token gets 403 on every console route and admin endpoint', async (
   const driver = await register('driver', 'nosy-driver@example.com');
   const routes = [['GET', '/admin'], ['GET', '/admin/console.js'], ['GET', '/api/admin/overview'],
     ['GET', '/api/admin/fleet'], ['GET', '/api/admin/trips/t-1'], ['GET', '/api/admin/drivers/d-1'],
-    ['GET', '/api/admin/session'], ['GET', '/api/admin/audit'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup']];
+    ['GET', '/api/admin/session'], ['GET', '/api/admin/audit'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup'],
+    ['POST', '/api/admin/regions/nyc/pause-dispatch'], ['POST', '/api/admin/regions/nyc/freeze-surge']];
   for (const who of [rider, driver]) {
     for (const [method, path] of routes) {
       const r = await http(method, path, { token: who.token, body: method === 'POST' ? {} : undefined });

@@ -169,6 +169,14 @@ void get_admin_fleet(const api_state&, const gateway::http_request&, std::string
 void get_admin_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_audit(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void post_region_pause_dispatch(const api_state&, const gateway::http_request&, std::string_view,
+                                exchange&);
+void post_region_resume_dispatch(const api_state&, const gateway::http_request&, std::string_view,
+                                 exchange&);
+void post_region_freeze_surge(const api_state&, const gateway::http_request&, std::string_view,
+                              exchange&);
+void post_region_unfreeze_surge(const api_state&, const gateway::http_request&, std::string_view,
+                                exchange&);
 void get_console_index(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_file(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void post_payments(const api_state&, const gateway::http_request&, std::string_view, exchange&);

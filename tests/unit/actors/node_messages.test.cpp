@@ -194,6 +194,7 @@ std::vector<parked_retry> samples(fixture&, type<parked_retry>) { return {{}}; }
 std::vector<batch_window> samples(fixture&, type<batch_window>) { return {{}}; }
 std::vector<reserve_driver> samples(fixture&, type<reserve_driver>) { return {{smp::driver}}; }
 std::vector<release_driver> samples(fixture&, type<release_driver>) { return {{smp::driver, p2}}; }
+std::vector<surge_freeze> samples(fixture&, type<surge_freeze>) { return {{true}, {false}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -402,6 +403,7 @@ void same(const release_driver& x, const release_driver& y) {
   CHECK(x.driver == y.driver);
   CHECK(x.pos == y.pos);
 }
+void same(const surge_freeze& x, const surge_freeze& y) { CHECK(x.frozen == y.frozen); }
 
 // ---- round trips ------------------------------------------------------------
 

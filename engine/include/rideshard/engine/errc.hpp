@@ -29,7 +29,8 @@ enum class errc : std::uint16_t {
   offer_expired = 23,
   driver_busy = 24,  ///< the driver already holds a trip
   no_driver_available = 25,
-  pin_locked = 26,  ///< too many wrong PINs: that PIN is spent, the rider got a new one
+  pin_locked = 26,       ///< too many wrong PINs: that PIN is spent, the rider got a new one
+  dispatch_paused = 27,  ///< an admin paused new dispatch in the pickup's region
   // Wire / codec.
   malformed_buffer = 40,  ///< a FlatBuffer that fails verification
   bad_json = 41,          ///< JSON that does not parse against the schema

@@ -1,0 +1,49 @@
+// The console's region switches: POST /api/admin/regions/{name}/pause-dispatch,
+// resume-dispatch, freeze-surge, unfreeze-surge (admin; a cookie session needs
+// the CSRF token; each one is written to the audit log like every admin POST).
+#include "api/detail/api_state.hpp"
+
+namespace rideshard::api::detail {
+
+namespace {
+
+json switches_json(const node::region_switches& s) {
+  return json{{"region", s.region},
+              {"dispatch_paused", s.dispatch_paused},
+              {"surge_frozen", s.surge_frozen}};
+}
+
+enum class region_switch { dispatch, surge };
+
+void flip(const api_state& st, const gateway::http_request& req, std::string_view region,
+          exchange& ex, region_switch which, bool on) {
+  if (!require_admin(st, req, ex)) return;
+  auto done = which == region_switch::dispatch ? st.node.pause_dispatch(region, on)
+                                               : st.node.freeze_surge(region, on);
+  if (!done) return ex.fail(done.err());  // out_of_region: no region of that name
+  ex.reply(200, switches_json(*done));
+}
+
+}  // namespace
+
+void post_region_pause_dispatch(const api_state& st, const gateway::http_request& req,
+                                std::string_view region, exchange& ex) {
+  flip(st, req, region, ex, region_switch::dispatch, true);
+}
+
+void post_region_resume_dispatch(const api_state& st, const gateway::http_request& req,
+                                 std::string_view region, exchange& ex) {
+  flip(st, req, region, ex, region_switch::dispatch, false);
+}
+
+void post_region_freeze_surge(const api_state& st, const gateway::http_request& req,
+                              std::string_view region, exchange& ex) {
+  flip(st, req, region, ex, region_switch::surge, true);
+}
+
+void post_region_unfreeze_surge(const api_state& st, const gateway::http_request& req,
+                                std::string_view region, exchange& ex) {
+  flip(st, req, region, ex, region_switch::surge, false);
+}
+
+}  // namespace rideshard::api::detail
