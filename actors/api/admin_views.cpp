@@ -1,5 +1,6 @@
 // The admin console's read endpoints (admins only): GET /api/admin/overview
 // (node, shards, dispatch, outbox), /api/admin/fleet (the live map, compact),
+// /api/admin/feed (both, one tick of the /v1/console WebSocket feed),
 // /api/admin/trips/{id} (timeline from the journal) and /api/admin/drivers/{id}.
 #include <cmath>
 
@@ -69,13 +70,11 @@ json timeline_json(const std::vector<rideshard::trip>& steps) {
   return out;
 }
 
-}  // namespace
 
-void get_admin_overview(const api_state& st, const gateway::http_request& req, std::string_view,
-                        exchange& ex) {
-  if (!require_admin(st, req, ex)) return;
+// The console's overview panels (node, regions, shards, dispatch, outbox).
+template <class Fleet>
+json overview_json(const api_state& st, const Fleet& fleet) {
   const json health = health_body(st);
-  const auto fleet = st.node.fleet();
   const auto shards = st.node.shards(fleet);
   json node{{"id", st.opts.node_id},
             {"status", health["status"]},
@@ -120,17 +119,16 @@ void get_admin_overview(const api_state& st, const gateway::http_request& req, s
     outbox["events_total"] = o.events_total;
     outbox["dropped"] = o.dropped;
   }
-  ex.reply(200, json{{"node", std::move(node)},
-                     {"regions", std::move(regions)},
-                     {"shards", std::move(shard_rows)},
-                     {"dispatch", std::move(dispatch)},
-                     {"outbox", std::move(outbox)}});
+  return json{{"node", std::move(node)},
+              {"regions", std::move(regions)},
+              {"shards", std::move(shard_rows)},
+              {"dispatch", std::move(dispatch)},
+              {"outbox", std::move(outbox)}};
 }
 
-void get_admin_fleet(const api_state& st, const gateway::http_request& req, std::string_view,
-                     exchange& ex) {
-  if (!require_admin(st, req, ex)) return;
-  const auto f = st.node.fleet();
+// The live map, compact.
+template <class Fleet>
+json fleet_json(const api_state& st, const Fleet& f) {
   // Flat arrays (the console reads them in strides): drivers [lat, lng, look],
   // trips [pickup lat, lng, drop-off lat, lng, state], surge [lat, lng, level,
   // permille], coordinates in 1e-5 degrees.
@@ -156,10 +154,33 @@ void get_admin_fleet(const api_state& st, const gateway::http_request& req, std:
           static_cast<std::int64_t>(c.surge_permille)})
       surge.push_back(v);
   }
-  ex.reply(200, json{{"at_ms", st.opts.now_ms()},
-                     {"drivers", std::move(drivers)},
-                     {"trips", std::move(trips)},
-                     {"surge", std::move(surge)}});
+  return json{{"at_ms", st.opts.now_ms()},
+              {"drivers", std::move(drivers)},
+              {"trips", std::move(trips)},
+              {"surge", std::move(surge)}};
+}
+
+}  // namespace
+
+void get_admin_overview(const api_state& st, const gateway::http_request& req, std::string_view,
+                        exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  ex.reply(200, overview_json(st, st.node.fleet()));
+}
+
+void get_admin_fleet(const api_state& st, const gateway::http_request& req, std::string_view,
+                     exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  ex.reply(200, fleet_json(st, st.node.fleet()));
+}
+
+// One tick of the console's live feed (/v1/console pushes this answer): the
+// overview and the map from one fleet snapshot.
+void get_admin_feed(const api_state& st, const gateway::http_request& req, std::string_view,
+                    exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  const auto fleet = st.node.fleet();
+  ex.reply(200, json{{"overview", overview_json(st, fleet)}, {"fleet", fleet_json(st, fleet)}});
 }
 
 void get_admin_trip(const api_state& st, const gateway::http_request& req, std::string_view id,

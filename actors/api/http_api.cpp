@@ -56,6 +56,7 @@ const std::vector<route>& routes() {
       {{"api", "admin", "users"}, "POST", post_admin_users},
       {{"api", "admin", "overview"}, "GET", get_admin_overview},
       {{"api", "admin", "fleet"}, "GET", get_admin_fleet},
+      {{"api", "admin", "feed"}, "GET", get_admin_feed},
       {{"api", "admin", "trips", "{id}"}, "GET", get_admin_trip},
       {{"api", "admin", "drivers", "{id}"}, "GET", get_admin_driver},
       {{"api", "admin", "audit"}, "GET", get_admin_audit},

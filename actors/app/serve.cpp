@@ -132,6 +132,12 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   o.gw.burst = gw["burst"].value_or(o.gw.burst);
   o.gw.idle_timeout = std::chrono::milliseconds(gw["idle_timeout_ms"].value_or(60000));
   o.gw.handshake_timeout = std::chrono::milliseconds(gw["handshake_timeout_ms"].value_or(5000));
+  o.gw.console_feed_interval =
+      std::chrono::milliseconds(gw["console_feed_interval_ms"].value_or(1000));
+  if (o.gw.console_feed_interval.count() < 100) {
+    std::fprintf(stderr, "rideshard serve: [gateway] console_feed_interval_ms must be >= 100\n");
+    return false;
+  }
   o.drain_timeout = std::chrono::milliseconds(gw["drain_timeout_ms"].value_or(5000));
   o.api_threads = gw["api_threads"].value_or(o.api_threads);
   o.gw.tls_cert_file = config_path(gw["tls_cert"].value_or(std::string()));

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "gateway/detail/feed_session.hpp"
 #include "gateway/detail/ws_session.hpp"
 #include "gateway/query_string.hpp"
 
@@ -22,6 +23,7 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr std::size_t max_header_bytes = 16 * 1024;
+constexpr std::string_view console_path = "/v1/console";
 
 std::optional<endpoint> endpoint_for(std::string_view path) {
   if (path == "/v1/driver") return endpoint::driver;
@@ -156,11 +158,14 @@ void http_session::handle_request() {
     return send_error(400, to_string(target.code()), target.err().message, "rejected", true);
   }
   if (beast::websocket::is_upgrade(req)) {
+    const bool console = target->path == console_path;
     const auto ep = endpoint_for(target->path);
-    if (!ep) return send_error(404, "not_found", "no WebSocket endpoint here", "unmatched", false);
-    const std::string route = ep == endpoint::driver  ? "/v1/driver"
-                              : ep == endpoint::rider ? "/v1/rider"
-                                                      : "/v1/admin";
+    if (!ep && !console)
+      return send_error(404, "not_found", "no WebSocket endpoint here", "unmatched", false);
+    const std::string route = console                 ? std::string(console_path)
+                              : ep == endpoint::driver ? "/v1/driver"
+                              : ep == endpoint::rider  ? "/v1/rider"
+                                                       : "/v1/admin";
     if (core_->draining.load()) {
       return send_error(503, "unavailable", "server shutting down", route, true);
     }
@@ -174,6 +179,7 @@ void http_session::handle_request() {
       return send_error(403, "forbidden", "WebSocket upgrade from an Origin that is not allowed",
                         route, true);
     }
+    if (console) return upgrade_console();
     core_->stats.http_request(route, 101);
     upgraded_ = true;
     std::make_shared<ws_session>(core_, std::move(stream_), *ep)->run(parser_->release());
@@ -189,18 +195,13 @@ void http_session::handle_request() {
     res.body() = core_->stats.render_text();
     return send(std::move(res), "/metrics");
   }
-  http_request out;
+  http_request out = credentials(req);
   out.method = std::string(req.method_string());
   out.path = std::move(target->path);
   out.query = std::move(target->query);
-  out.authorization = std::string(req[http::field::authorization]);
-  out.cookie = std::string(req[http::field::cookie]);
   out.csrf_token = std::string(req["X-CSRF-Token"]);
   out.idempotency_key = std::string(req["Idempotency-Key"]);
   out.body = std::move(req.body());
-  beast::error_code ec;
-  const auto peer = stream_.next_layer().socket().remote_endpoint(ec);
-  if (!ec) out.client_address = peer.address().to_string();
   auto once = std::make_shared<std::atomic<bool>>(false);
   auto respond_fn = [self = shared_from_this(), once](http_response r) {
     if (once->exchange(true)) return;  // exactly once, whatever the caller does
@@ -215,6 +216,46 @@ void http_session::handle_request() {
     // The handler broke its contract; answer rather than hang the client.
     core_->stats.error(errc::internal);
     if (!once->exchange(true)) send_error(500, "internal", e.what(), "unmatched", true);
+  }
+}
+
+http_request http_session::credentials(const request& req) {
+  http_request out;
+  out.authorization = std::string(req[http::field::authorization]);
+  out.cookie = std::string(req[http::field::cookie]);
+  beast::error_code ec;
+  const auto peer = stream_.next_layer().socket().remote_endpoint(ec);
+  if (!ec) out.client_address = peer.address().to_string();
+  return out;
+}
+
+// /v1/console: the feed route must answer 200 for these credentials before the
+// upgrade is accepted; any other answer is sent back as the upgrade's answer.
+void http_session::upgrade_console() {
+  http_request probe = credentials(parser_->get());
+  probe.method = "GET";
+  probe.path = core_->config.console_feed_route;
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto on_answer = [self = shared_from_this(), once, probe](http_response r) {
+    if (once->exchange(true)) return;
+    net::post(self->ex_, [self, probe, r = std::move(r)]() mutable {
+      if (r.status != 200) {
+        self->keep_alive_ = false;
+        return self->respond(std::move(r), std::string(console_path));
+      }
+      self->core_->stats.http_request(console_path, 101);
+      self->upgraded_ = true;
+      std::make_shared<feed_session>(self->core_, std::move(self->stream_), std::move(probe),
+                                     std::move(r.body))
+          ->run(self->parser_->release());
+      self->core_->sessions.remove(self->id_);
+    });
+  };
+  try {
+    core_->http.handle(std::move(probe), std::move(on_answer));
+  } catch (const std::exception& e) {
+    core_->stats.error(errc::internal);
+    if (!once->exchange(true)) send_error(500, "internal", e.what(), std::string(console_path), true);
   }
 }
 

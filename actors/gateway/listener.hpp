@@ -1,5 +1,6 @@
 // The Beast gateway: one port serving HTTP and WebSocket (/v1/driver,
-// /v1/rider, /v1/admin) on its own io_context threads, with graceful drain.
+// /v1/rider, /v1/admin; /v1/console, the admin console's live feed) on its own
+// io_context threads, with graceful drain.
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,12 @@ struct gateway_config {
   /// plain text. One set without the other is bad_config.
   std::string tls_cert_file;
   std::string tls_key_file;
+  /// The admin console's live feed (/v1/console, WebSocket): the upgrade goes
+  /// through only if the http_handler answers GET console_feed_route with 200 for
+  /// the upgrade's credentials (cookie or Authorization); then that answer's body
+  /// is pushed as a text frame every console_feed_interval.
+  std::string console_feed_route = "/api/admin/feed";
+  std::chrono::milliseconds console_feed_interval{1000};
 };
 
 /// Owns the listening socket, the io_context and its threads. Handlers and

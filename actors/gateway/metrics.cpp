@@ -55,6 +55,7 @@ struct metrics::impl {
   prometheus::Family<prometheus::Counter>* security;
   prometheus::Family<prometheus::Counter>* payments;
   prometheus::Family<prometheus::Counter>* payment_amounts;
+  prometheus::Family<prometheus::Counter>* console_ticks;
   prometheus::Gauge* payment_success_ratio = nullptr;
   prometheus::Gauge* revenue_per_ride = nullptr;
   prometheus::Gauge* driver_utilization = nullptr;
@@ -116,6 +117,11 @@ struct metrics::impl {
                            .Name("rideshard_payment_amount_minor_total")
                            .Help("Money moved by payment event, in minor units")
                            .Register(reg);
+    console_ticks = &prometheus::BuildCounter()
+                         .Name("rideshard_console_feed_ticks_total")
+                         .Help("Console feed ticks by outcome (sent, skipped: the browser or "
+                               "the handler was still busy with the previous one)")
+                         .Register(reg);
     payment_success_ratio =
         &prometheus::BuildGauge()
              .Name("rideshard_payment_success_ratio")
@@ -202,6 +208,18 @@ void metrics::add_queue_depth(std::string_view queue, double delta) {
 }
 void metrics::outbox_dropped(std::string_view reason, double events) {
   impl_->outbox_dropped->Add({{"reason", std::string(reason)}}).Increment(events);
+}
+
+void metrics::console_feed_open(double delta) {
+  impl_->connections->Add({{"endpoint", "console"}}).Increment(delta);
+}
+
+void metrics::console_feed_tick(bool sent) {
+  impl_->console_ticks->Add({{"outcome", sent ? "sent" : "skipped"}}).Increment();
+}
+
+double metrics::console_feed_ticks(bool sent) const {
+  return impl_->console_ticks->Add({{"outcome", sent ? "sent" : "skipped"}}).Value();
 }
 
 void metrics::security_event(std::string_view event) {

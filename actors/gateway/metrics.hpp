@@ -27,7 +27,9 @@ std::string_view to_string(endpoint e) noexcept;
 /// registry unless one is passed in; not copyable.
 ///
 /// Metric names (all prefixed rideshard_):
-///   connections{endpoint}                 gauge, open WebSocket sessions
+///   connections{endpoint}                 gauge, open WebSocket sessions (endpoint
+///                                         "console": the admin console's live feeds)
+///   console_feed_ticks_total{outcome}     console feed ticks: sent, skipped (busy)
 ///   frames_in_total{type}                 decoded client frames by message kind
 ///   frames_out_total{type}                server frames written by message kind
 ///   errors_total{code}                    typed errors by errc name
@@ -74,6 +76,11 @@ class metrics {
   void outbox_dropped(std::string_view reason, double events);
   /// event: a fixed snake_case name (see the list above), never client text.
   void security_event(std::string_view event);
+  /// An admin console feed (/v1/console) opened (+1) or ended (-1).
+  void console_feed_open(double delta);
+  /// A console feed tick: a frame sent, or skipped while the last one was busy.
+  void console_feed_tick(bool sent);
+  double console_feed_ticks(bool sent) const;
 
   /// A payment service event (a fixed name, see payments::payment_options::observe).
   void payment_event(std::string_view event, double amount_minor);

@@ -1,15 +1,18 @@
-// The rideshard admin console: sign-in, then live panels refreshed from the
-// node's admin feed once per second (GET /api/admin/overview and
-// /api/admin/fleet), trip and driver lookups. Everything comes from the node
-// that served this page: no CDN, no tiles, no other host.
+// The rideshard admin console: sign-in, then live panels pushed by the node
+// once per second over the /v1/console WebSocket (each frame is the answer of
+// GET /api/admin/feed: overview and map), trip and driver lookups. Everything
+// comes from the node that served this page: no CDN, no tiles, no other host.
 import { api, ApiError } from './api.js';
 import { LiveMap, countLooks } from './map.js';
 import './style.css';
 
 const $ = (id) => document.getElementById(id);
-const REFRESH_MS = 1000;
+const AUDIT_MS = 5000; // the log changes only on admin actions
+const RECONNECT_MS = [500, 1000, 2000, 5000];
 let map = null;
-let timer = null;
+let feed = null; // the live WebSocket, while signed in
+let auditTimer = null;
+let reconnects = 0;
 let lastOutbox = null; // {at, events_total} for events/s
 
 function el(tag, attrs = {}, ...children) {
@@ -32,9 +35,43 @@ const duration = (s) => `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}
 const money = (minor, currency) => (minor == null ? '—' : `${(minor / 100).toFixed(2)} ${currency || ''}`);
 const surge = (permille) => `${(permille / 1000).toFixed(2)}×`;
 
+function closeFeed() {
+  if (feed) {
+    feed.onclose = null;
+    feed.close();
+    feed = null;
+  }
+}
+
+// The node pushes one frame per second; the cookie goes with the upgrade (same
+// origin), so no credential is ever handled here. A close with 1008 means the
+// session ended; anything else reconnects with a short backoff.
+function openFeed() {
+  closeFeed();
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${scheme}//${window.location.host}/v1/console`);
+  feed = ws;
+  ws.onmessage = (ev) => {
+    reconnects = 0;
+    const tick = JSON.parse(ev.data);
+    renderOverview(tick.overview);
+    renderFleet(tick.fleet);
+    $('feed-status').textContent = `live · updated ${new Date().toLocaleTimeString()}`;
+  };
+  ws.onclose = (ev) => {
+    if (feed !== ws) return;
+    feed = null;
+    if (ev.code === 1008) return showSignIn('Session ended: sign in again.');
+    const wait = RECONNECT_MS[Math.min(reconnects++, RECONNECT_MS.length - 1)];
+    $('feed-status').textContent = `feed lost (${ev.code}); reconnecting in ${wait} ms`;
+    setTimeout(() => { if (!feed && !$('console-view').hidden) openFeed(); }, wait);
+  };
+}
+
 function showSignIn(message) {
-  clearInterval(timer);
-  timer = null;
+  closeFeed();
+  clearInterval(auditTimer);
+  auditTimer = null;
   $('console-view').hidden = true;
   $('sign-out').hidden = true;
   $('who').textContent = '';
@@ -49,8 +86,10 @@ function showConsole(session) {
   $('who').textContent = `${session.name || session.id} (${session.id})`;
   if (!map) map = new LiveMap($('map'));
   window.__console = { map }; // measurements for the browser test
-  refresh();
-  timer = setInterval(refresh, REFRESH_MS);
+  openFeed();
+  refreshAudit();
+  clearInterval(auditTimer);
+  auditTimer = setInterval(refreshAudit, AUDIT_MS);
 }
 
 function renderOverview(o) {
@@ -134,27 +173,12 @@ function renderFleet(f) {
   $('map-count').dataset.drivers = String(f.drivers.length / 3);
 }
 
-let tick = 0;
-
 async function refreshAudit() {
   try {
     const a = await api.get('/api/admin/audit?limit=15');
     replaceRows($('audit-rows'), a.entries.map((e) => [time(e.at_ms), e.actor, e.action, e.target || '—', e.from || '—', e.status]));
   } catch (e) {
     replaceRows($('audit-rows'), [[`${e.code || 'error'}: ${e.message}`, '', '', '', '', '']]);
-  }
-}
-
-async function refresh() {
-  if (tick++ % 5 === 0) refreshAudit(); // the log changes only on admin actions
-  try {
-    const [o, f] = await Promise.all([api.get('/api/admin/overview'), api.get('/api/admin/fleet')]);
-    renderOverview(o);
-    renderFleet(f);
-    $('feed-status').textContent = `updated ${new Date().toLocaleTimeString()}`;
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return showSignIn('Session ended: sign in again.');
-    $('feed-status').textContent = `feed error: ${e.message}`;
   }
 }
 

@@ -11,6 +11,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { request as httpRequest } from 'node:http';
 
 const SOURCE = process.env.RIDESHARD_SOURCE_DIR;
 const BUILD = process.env.RIDESHARD_BUILD_DIR;
@@ -27,7 +28,25 @@ let node; // { proc, port, base, dir }
 let sim = null;
 let browser;
 let page;
-const requests = []; // every URL the browser asked for
+const requests = []; // every URL the browser asked for (WebSockets included)
+const feedFrames = []; // {at, drivers} of each frame the page got on /v1/console
+const feedWaiters = new Set(); // checks run on every feed frame
+
+// Resolves with the feed frames received since `since` once there are `n` (bounded by `ms`).
+function feedFramesSince(since, n, ms) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const got = feedFrames.filter((f) => f.at >= since);
+      if (got.length < n) return;
+      done();
+      resolve(got);
+    };
+    const timer = setTimeout(() => { done(); reject(new Error(`fewer than ${n} feed frames in ${ms} ms`)); }, ms);
+    const done = () => { clearTimeout(timer); feedWaiters.delete(check); };
+    feedWaiters.add(check);
+    check();
+  });
+}
 
 // Starts the node and resolves once it prints its port (bounded by `ms`).
 function startNode(dir, ms = 30000) {
@@ -82,6 +101,22 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
 }
 
+// The status a WebSocket upgrade of `path` gets (101 when accepted).
+function upgradeStatus(path, headers) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${node.base}${path}`, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      timeout: 10000,
+    });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode); });
+    req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('timeout', () => req.destroy(new Error(`upgrade of ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function register(role, email) {
   const r = await http('POST', '/api/users', { body: { role, name: role, email, password: `${role}-password-1` } });
   assert.equal(r.status, 201, r.text);
@@ -106,6 +141,16 @@ before(async () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   page = browser.pages()[0] || (await browser.newPage());
+  // The live panels arrive over the console's WebSocket: record its frames.
+  page.on('websocket', (ws) => {
+    requests.push(ws.url());
+    if (new URL(ws.url()).pathname !== '/v1/console') return;
+    ws.on('framereceived', (f) => {
+      const tick = JSON.parse(f.payload);
+      feedFrames.push({ at: Date.now(), drivers: tick.fleet.drivers.length / 3 });
+      for (const check of [...feedWaiters]) check();
+    });
+  });
   // Record every request; anything not for 127.0.0.1 is aborted (and fails the last test).
   await browser.route('**/*', (route) => {
     const url = new URL(route.request().url());
@@ -256,6 +301,12 @@ test('the live map shows as many drivers as the simulator connected', async () =
   // The node's own gauge agrees: that many driver connections are open.
   const metrics = await http('GET', '/metrics');
   assert.match(metrics.text, new RegExp(`rideshard_connections\\{endpoint="driver"\\} ${DRIVERS}\\b`));
+  // The map is fed by the WebSocket, about once per second, not by polling.
+  const since = Date.now();
+  await page.waitForFunction(() => document.getElementById('feed-status').textContent.startsWith('live'), null, { timeout: 10000 });
+  const recent = await feedFramesSince(since, 3, 15000);
+  assert.equal(recent[recent.length - 1].drivers, DRIVERS);
+  assert.deepEqual(requests.filter((u) => /\/api\/admin\/(overview|fleet)\b/.test(u)), [], 'no polling');
   // The panels fill in from the same feed.
   await page.waitForFunction(() => document.querySelectorAll('#shard-rows tr').length > 0, null, { timeout: 10000 });
   assert.match(await page.textContent('#cluster-rows'), /healthy/);
@@ -294,7 +345,7 @@ test('a rider token gets 403 on every console route and admin endpoint', async (
   const rider = await register('rider', 'nosy-rider@example.com');
   const driver = await register('driver', 'nosy-driver@example.com');
   const routes = [['GET', '/admin'], ['GET', '/admin/console.js'], ['GET', '/api/admin/overview'],
-    ['GET', '/api/admin/fleet'], ['GET', '/api/admin/trips/t-1'], ['GET', '/api/admin/drivers/d-1'],
+    ['GET', '/api/admin/fleet'], ['GET', '/api/admin/feed'], ['GET', '/api/admin/trips/t-1'], ['GET', '/api/admin/drivers/d-1'],
     ['GET', '/api/admin/session'], ['GET', '/api/admin/audit'], ['POST', '/api/admin/users'], ['POST', '/api/admin/backup'],
     ['POST', '/api/admin/regions/nyc/pause-dispatch'], ['POST', '/api/admin/regions/nyc/freeze-surge']];
   for (const who of [rider, driver]) {
@@ -304,7 +355,11 @@ test('a rider token gets 403 on every console route and admin endpoint', async (
       const c = await http(method, path, { headers: { Cookie: `rideshard_admin=${who.token}` } });
       assert.equal(c.status, 403, `${who.id} cookie ${method} ${path}: ${c.status}`);
     }
+    // The live feed's upgrade is refused the same way, by token and by cookie.
+    assert.equal(await upgradeStatus('/v1/console', { Authorization: `Bearer ${who.token}` }), 403);
+    assert.equal(await upgradeStatus('/v1/console', { Cookie: `rideshard_admin=${who.token}` }), 403);
   }
+  assert.equal(await upgradeStatus('/v1/console', {}), 401);
   // In the browser: a rider's token planted as the session cookie.
   const saved = await browser.cookies(node.base);
   await browser.clearCookies();

@@ -166,6 +166,7 @@ json health_body(const api_state& st);
 void get_admin_overview(const api_state&, const gateway::http_request&, std::string_view,
                         exchange&);
 void get_admin_fleet(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_admin_feed(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_trip(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_driver(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_admin_audit(const api_state&, const gateway::http_request&, std::string_view, exchange&);

@@ -31,12 +31,15 @@ class http_session final : public session_base, public std::enable_shared_from_t
 
  private:
   using response = boost::beast::http::response<boost::beast::http::string_body>;
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
 
   void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_request();
-  void upgrade();
+  /// Authorization, Cookie and the peer's address of a request, as the handler sees them.
+  http_request credentials(const request& req);
+  void upgrade_console();
   void respond(http_response r, std::string route);
   void send_error(int status, std::string_view code, std::string_view message, std::string route,
                   bool close);

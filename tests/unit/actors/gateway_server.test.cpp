@@ -2,6 +2,7 @@
 // clients: WebSocket frames both ways, hostile frames, limits, HTTP, drain.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -82,14 +83,17 @@ struct stub_ws final : ws_handler {
   }
 };
 
-/// Echoes the request it got in the reply; "/teapot" answers 418.
+/// Echoes the request it got in the reply; "/teapot" answers 418; the console
+/// feed route answers feed_status.
 struct stub_http final : http_handler {
   std::mutex m;
   std::vector<http_request> got;
+  std::atomic<int> feed_status{200};
   void handle(http_request req, std::function<void(http_response)> respond) override {
     http_response res;
     res.status = req.path == "/teapot" ? 418 : 200;
     if (req.path == "/teapot") res.route = "/teapot";  // the only route it names
+    if (req.path == "/api/admin/feed") res.status = feed_status.load();
     res.body = "{\"path\":\"" + req.path + "\"}";
     {
       std::lock_guard<std::mutex> l(m);
@@ -321,6 +325,77 @@ TEST_CASE("connection::close sends a close frame with the reason") {
   CHECK(reason.code == websocket::close_code::normal);
   CHECK(std::string(reason.reason.c_str()) == "bye");
   REQUIRE(f.ws.wait_closed(1));
+}
+
+TEST_CASE("/v1/console: admitted by the feed route, pushes its answers, closes 1008 when refused") {
+  gateway_config cfg;
+  cfg.console_feed_interval = 20ms;
+  fixture f(cfg);
+  const auto upgrade = [&](const std::string& cookie, websocket::response_type& res,
+                           websocket::stream<tcp::socket>& ws) {
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), f.port));
+    ws.set_option(websocket::stream_base::decorator(
+        [cookie](websocket::request_type& r) { r.set(http::field::cookie, cookie); }));
+    beast::error_code ec;
+    ws.handshake(res, "127.0.0.1", "/v1/console", ec);
+    return ec;
+  };
+
+  SUBCASE("a refused feed route is the upgrade's answer") {
+    f.http_stub.feed_status = 401;
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    websocket::response_type res;
+    CHECK(upgrade("rs_console=expired", res, ws));
+    CHECK(res.result_int() == 401);
+    CHECK(f.stats.console_feed_ticks(true) == 0);
+  }
+
+  SUBCASE("frames carry the feed route's answers until it refuses") {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    websocket::response_type res;
+    REQUIRE_FALSE(upgrade("rs_console=good", res, ws));
+    for (int i = 0; i < 3; ++i) {
+      beast::flat_buffer buf;
+      ws.read(buf);
+      CHECK(ws.got_text());
+      CHECK(beast::buffers_to_string(buf.cdata()) == "{\"path\":\"/api/admin/feed\"}");
+    }
+    {
+      std::lock_guard<std::mutex> l(f.http_stub.m);
+      REQUIRE(f.http_stub.got.size() >= 3);
+      for (const auto& r : f.http_stub.got) {
+        CHECK(r.method == "GET");
+        CHECK(r.cookie == "rs_console=good");  // the upgrade's credentials, every tick
+        CHECK(r.client_address == "127.0.0.1");
+      }
+    }
+    CHECK(f.stats.console_feed_ticks(true) >= 3);
+    f.http_stub.feed_status = 403;  // e.g. the account was suspended
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    for (int i = 0; i < 100 && !ec; ++i) ws.read(buf, ec);  // frames already in flight, then the close
+    REQUIRE(ec == websocket::error::closed);
+    CHECK(ws.reason().code == websocket::close_code::policy_error);
+    CHECK(std::string(ws.reason().reason.c_str()) == "feed refused: HTTP 403");
+    CHECK(f.stats.closes_by_server("feed_refused") == 1);
+  }
+
+  SUBCASE("the feed takes no frames") {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    websocket::response_type res;
+    REQUIRE_FALSE(upgrade("rs_console=good", res, ws));
+    ws.text(true);
+    ws.write(net::buffer(std::string("hello")));
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    for (int i = 0; i < 100 && !ec; ++i) ws.read(buf, ec);
+    REQUIRE(ec == websocket::error::closed);
+    CHECK(ws.reason().code == websocket::close_code::policy_error);
+    CHECK(f.stats.closes_by_server("unexpected_frame") == 1);
+  }
 }
 
 TEST_CASE("HTTP: handler routing with decoded query, keep-alive, /metrics, errors") {
