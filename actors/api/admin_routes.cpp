@@ -25,8 +25,13 @@ json session_json(const api_state& st, const auth::claims& who, std::string_view
 
 void post_admin_session(const api_state& st, const gateway::http_request& req, std::string_view,
                         exchange& ex) {
+  // Every console sign-in is audited, failures too (wrong password, throttled,
+  // not an admin): the actor of a failed one is "anonymous" (never the email
+  // typed), or the account that signed in without being an admin.
+  ex.set_actor("anonymous");
   auto u = checked_login(st, req, ex);
   if (!u) return;
+  ex.set_actor(u->id);
   if (u->r != auth::role::admin) {
     st.stats.security_event("console_signin_not_admin");
     return ex.fail(error{errc::forbidden, "not an admin account"});
@@ -36,7 +41,6 @@ void post_admin_session(const api_state& st, const gateway::http_request& req, s
   if (!token) return ex.fail(error{errc::internal, "could not mint a session"});
   auto who = st.tokens.verify(*token);
   if (!who) return ex.fail(error{errc::internal, "minted session does not verify"});
-  ex.set_actor(u->id);  // the sign-in itself is audited
   // The token itself never reaches the page's JavaScript: only the cookie holds it.
   ex.header("Set-Cookie", auth::session_cookie(*token, ttl, st.opts.secure_cookies));
   ex.header("Cache-Control", "no-store");

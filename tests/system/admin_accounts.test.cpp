@@ -213,16 +213,27 @@ TEST_CASE("every admin action is audited: who, what, when, from where; durable a
   node_process node(test_secret, dir);  // the log survives a restart
   auto cli = http_call_with(node.port, http::verb::get, "/api/admin/audit?limit=10", {});
   CHECK(cli.status == 401);
+  // A failed sign-in is audited too, without the email that was typed.
+  REQUIRE(http_call(node.port, http::verb::post, "/api/admin/session", {},
+                    sign_in_body("ops@example.com", "not-the-password"))
+              .status == 401);
   auto signin = http_call(node.port, http::verb::post, "/api/admin/session", {},
                           sign_in_body("ops@example.com", ops_password));
   REQUIRE(signin.status == 200);
   auto log = http_call_with(node.port, http::verb::get, "/api/admin/audit?limit=10",
                             {{"Cookie", cookie_pair(signin.set_cookie)}});
   REQUIRE(log.status == 200);
-  const auto& e = log.body["entries"];
-  REQUIRE(e.size() == 5);  // newest first: sign-in (now), unblock, block, sign-in, create-user
+  auto e = log.body["entries"];
+  // newest first: sign-in (now), failed sign-in, unblock, block, sign-in, create-user
+  REQUIRE(e.size() == 6);
   CHECK(e[0]["action"] == "POST /api/admin/session");
   CHECK(e[0]["actor"] == admin_id);
+  CHECK(e[1]["action"] == "POST /api/admin/session");
+  CHECK(e[1]["actor"] == "anonymous");
+  CHECK(e[1]["status"] == 401);
+  CHECK(e[1]["from"] == "127.0.0.1");
+  CHECK(log.text.find("ops@example.com") == std::string::npos);
+  e.erase(1);  // the rest as before the failed sign-in
   CHECK(e[1]["action"] == "PUT /api/drivers/{id}/status");
   CHECK(e[1]["actor"] == "admin-cli");
   CHECK(e[1]["target"] == driver_id);
@@ -250,5 +261,5 @@ TEST_CASE("every admin action is audited: who, what, when, from where; durable a
     const auto j = nlohmann::json::parse(r.event.payload);
     CHECK(r.event.key == j["actor"].get<std::string>());
   }
-  CHECK(audit_rows == 5);
+  CHECK(audit_rows == 6);
 }
