@@ -117,6 +117,7 @@ json overview_json(const api_state& st, const Fleet& fleet) {
   if (st.opts.outbox) {
     const auto o = st.opts.outbox();
     outbox["events_total"] = o.events_total;
+    outbox["events_by_topic"] = o.events_by_topic;  // since start; the console shows rates
     outbox["dropped"] = o.dropped;
   }
   return json{{"node", std::move(node)},

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ struct outbox_health {
   std::int64_t oldest_analytics_age_ms = 0;
   std::uint64_t dropped = 0;       ///< analytics events dropped since start
   std::uint64_t events_total = 0;  ///< events ever written to the outbox (its next sequence)
+  /// Events committed to the outbox since the node started, per topic.
+  std::map<std::string, std::uint64_t> events_by_topic;
 };
 
 /// One admin action as the audit log keeps it: who, what, when, from where.

@@ -250,6 +250,7 @@ api::outbox_health node_storage::health() const {
   api::outbox_health h;
   h.depth = store_->outbox_depth();
   h.events_total = store_->next_outbox_sequence();
+  h.events_by_topic = store_->outbox_events_by_topic();
   if (h.depth > 0) {
     if (auto rows = store_->read_outbox(0, 1); rows && !rows->empty()) {
       for (const auto& [k, v] : rows->front().event.headers)

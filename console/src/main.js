@@ -13,7 +13,7 @@ let map = null;
 let feed = null; // the live WebSocket, while signed in
 let auditTimer = null;
 let reconnects = 0;
-let lastOutbox = null; // {at, events_total} for events/s
+let lastOutbox = null; // {at, events_total, topics} of the last frame, for events/s
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -107,18 +107,20 @@ function renderOverview(o) {
     `${s.region} @ ${s.center.lat.toFixed(3)}, ${s.center.lng.toFixed(3)}`, s.drivers, s.available, s.active_trips, surge(s.surge_permille),
   ]));
   const ob = o.outbox;
-  let rate = '—';
-  if (lastOutbox && ob.events_total != null) {
-    const dt = (performance.now() - lastOutbox.at) / 1000;
-    if (dt > 0) rate = ((ob.events_total - lastOutbox.events_total) / dt).toFixed(1);
-  }
-  lastOutbox = { at: performance.now(), events_total: ob.events_total };
+  // Rates from the counters of two consecutive frames: all topics, then per topic.
+  const now = performance.now();
+  const dt = lastOutbox ? (now - lastOutbox.at) / 1000 : 0;
+  const rateOf = (total, before) => (dt > 0 && total != null && before != null ? ((total - before) / dt).toFixed(1) : '—');
   const rows = [
     ['status', ob.status], ['broker', ob.broker || '—'], ['depth', ob.depth ?? '—'],
     ['oldest event', ob.oldest_age_ms == null ? '—' : `${(ob.oldest_age_ms / 1000).toFixed(1)} s`],
-    ['events/s (all topics)', rate], ['dropped (retention)', ob.dropped ?? 0],
+    ['events/s (all topics)', rateOf(ob.events_total, lastOutbox && lastOutbox.events_total)],
   ];
-  if (ob.last_error) rows.push(['last error', ob.last_error]);
+  const topics = ob.events_by_topic || {};
+  for (const topic of Object.keys(topics).sort())
+    rows.push([`events/s ${topic}`, rateOf(topics[topic], lastOutbox ? (lastOutbox.topics[topic] ?? 0) : null)]);
+  rows.push(['dropped (retention)', ob.dropped ?? 0]);
+  lastOutbox = { at: now, events_total: ob.events_total, topics };
   $('outbox').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 

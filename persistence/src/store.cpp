@@ -173,6 +173,7 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
   std::uint64_t seq = first_seq;
   std::vector<std::uint64_t> analytics_rows;
   std::vector<outbox_event> tail_rows;  // copies for the in-memory tail, if kept
+  std::map<std::string_view, std::uint64_t> by_topic;
   const bool keep_tail = tail.max_rows.load(std::memory_order_relaxed) > 0;
   ledger_group money(*this);
   for (auto* p : group) {
@@ -195,6 +196,7 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
     for (const auto& ev : b.events()) {
       if (is_analytics_topic(ev.topic)) analytics_rows.push_back(seq);
       if (keep_tail) tail_rows.push_back(ev);
+      ++by_topic[ev.topic];
       if (s.ok()) s = wb.Put(outbox, keys::outbox(seq++), keys::encode_event(ev));
     }
   }
@@ -209,6 +211,10 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
   }
   if (s.ok()) {
     money.publish();
+    {
+      std::lock_guard<std::mutex> l(topics_mu);
+      for (const auto& [topic, n] : by_topic) committed_by_topic[std::string(topic)] += n;
+    }
     append_tail(seq, std::move(tail_rows));
   }
   for (auto* p : group) p->status = s;
@@ -416,6 +422,11 @@ result<void> store::erase_outbox_range(std::uint64_t first, std::uint64_t last,
 }
 
 std::uint64_t store::outbox_depth() const noexcept { return impl_->outbox_depth; }
+
+std::map<std::string, std::uint64_t> store::outbox_events_by_topic() const {
+  std::lock_guard<std::mutex> l(impl_->topics_mu);
+  return impl_->committed_by_topic;
+}
 
 std::uint64_t store::next_outbox_sequence() const noexcept { return impl_->next_outbox_visible; }
 

@@ -311,6 +311,8 @@ test('the live map shows as many drivers as the simulator connected', async () =
   await page.waitForFunction(() => document.querySelectorAll('#shard-rows tr').length > 0, null, { timeout: 10000 });
   assert.match(await page.textContent('#cluster-rows'), /healthy/);
   assert.match(await page.textContent('#outbox'), /depth/);
+  // Events per topic per second, from the outbox's per-topic counters (riders are requesting).
+  await page.waitForFunction(() => /events\/s rideshard\.trip-events\.v1\d/.test(document.getElementById('outbox').textContent), null, { timeout: 10000 });
 
   // Screenshots of each panel (build/console-screenshots/), the trip lookup still filled in.
   for (const [id, file] of [['cluster-panel', 'cluster'], ['map-panel', 'map'], ['shards-panel', 'shards'], ['outbox-panel', 'outbox'], ['driver-panel', 'driver-lookup'], ['audit-panel', 'audit']])

@@ -2,6 +2,7 @@
 // reads, outbox order and erase, group commit under concurrent committers.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <thread>
 
 #include "rideshard/persistence/store.hpp"
@@ -179,6 +180,29 @@ TEST_CASE("outbox order survives reopen; sequences are never reused after erase"
   auto r = s->commit(b);
   REQUIRE(r.ok());
   CHECK(r->first_event == 101);
+}
+
+TEST_CASE("events committed per topic are counted since open; an invalid batch counts none") {
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  CHECK(s->outbox_events_by_topic().empty());
+  write_batch b;
+  b.add_event(event("k", 1));
+  b.add_event(event("k", 2));
+  outbox_event other = event("k", 3);
+  other.topic = "other.topic";
+  b.add_event(other);
+  REQUIRE(s->commit(b).ok());
+  write_batch bad;
+  outbox_event no_topic = event("k", 4);
+  no_topic.topic.clear();
+  bad.add_event(no_topic);
+  REQUIRE_FALSE(s->commit(bad).ok());
+  const std::map<std::string, std::uint64_t> want{{"test.topic", 2}, {"other.topic", 1}};
+  CHECK(s->outbox_events_by_topic() == want);
+  // Erasing delivered rows does not change what was committed.
+  REQUIRE(s->erase_outbox_range(1, 3, 3).ok());
+  CHECK(s->outbox_events_by_topic() == want);
 }
 
 TEST_CASE("a range erase removes exactly its rows, also across a reopen") {

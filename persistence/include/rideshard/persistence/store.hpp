@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -126,6 +127,9 @@ class store {
                                                 std::uint64_t rows);
   /// Rows currently in the outbox (kept in memory; exact).
   std::uint64_t outbox_depth() const noexcept;
+  /// Events committed to the outbox since the store was opened, per topic
+  /// (the admin console shows their rates). Thread-safe.
+  std::map<std::string, std::uint64_t> outbox_events_by_topic() const;
   /// The sequence the next outbox event will get.
   std::uint64_t next_outbox_sequence() const noexcept;
 
