@@ -171,7 +171,14 @@ void http_session::handle_request() {
     }
     const bool has_origin = req.find(http::field::origin) != req.end();
     const auto origin = req[http::field::origin];
-    if (has_origin &&
+    const auto host = req[http::field::host];
+    // A page this node served (the console) is same-origin: its Origin is this
+    // node's own scheme://Host. Anything else must be on the allowlist.
+    const bool same_origin =
+        !host.empty() && same_ascii_lower(std::string_view(origin.data(), origin.size()),
+                                          std::string(stream_.is_tls() ? "https://" : "http://") +
+                                              std::string(host.data(), host.size()));
+    if (has_origin && !same_origin &&
         (origin.empty() || !origin_allowed(std::string_view(origin.data(), origin.size()),
                                            core_->config.allowed_origins))) {
       core_->stats.security_event("origin_refused");

@@ -42,7 +42,8 @@ struct gateway_config {
   /// Browser origins ("https://console.example.com", scheme://host[:port], compared
   /// case-insensitively) allowed to open WebSockets. A browser always sends Origin:
   /// an upgrade with an Origin not listed is refused 403 `forbidden` (cross-site
-  /// WebSocket hijacking). No Origin header: a non-browser client, allowed.
+  /// WebSocket hijacking), unless it is the node's own (this listener's scheme and
+  /// the request's Host: a page the node served). No Origin header: allowed.
   std::vector<std::string> allowed_origins;
   /// TLS for HTTP and WebSocket (HTTPS / wss://): PEM certificate chain and
   /// private key files. Both set: every connection is TLS (1.2+); both empty:
