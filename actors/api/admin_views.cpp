@@ -70,7 +70,6 @@ json timeline_json(const std::vector<rideshard::trip>& steps) {
   return out;
 }
 
-
 // The console's overview panels (node, regions, shards, dispatch, outbox).
 template <class Fleet>
 json overview_json(const api_state& st, const Fleet& fleet) {

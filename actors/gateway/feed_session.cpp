@@ -110,9 +110,9 @@ void feed_session::on_answer(http_response r) {
   if (close_started_ || finished_) return;
   if (r.status != 200) {
     // 401/403: the console's session ended (expired, signed out, revoked).
-    return begin_close({websocket::close_code::policy_error,
-                        "feed refused: HTTP " + std::to_string(r.status)},
-                       "feed_refused");
+    return begin_close(
+        {websocket::close_code::policy_error, "feed refused: HTTP " + std::to_string(r.status)},
+        "feed_refused");
   }
   write(std::move(r.body));
 }

@@ -162,7 +162,7 @@ void http_session::handle_request() {
     const auto ep = endpoint_for(target->path);
     if (!ep && !console)
       return send_error(404, "not_found", "no WebSocket endpoint here", "unmatched", false);
-    const std::string route = console                 ? std::string(console_path)
+    const std::string route = console                  ? std::string(console_path)
                               : ep == endpoint::driver ? "/v1/driver"
                               : ep == endpoint::rider  ? "/v1/rider"
                                                        : "/v1/admin";
@@ -262,7 +262,8 @@ void http_session::upgrade_console() {
     core_->http.handle(std::move(probe), std::move(on_answer));
   } catch (const std::exception& e) {
     core_->stats.error(errc::internal);
-    if (!once->exchange(true)) send_error(500, "internal", e.what(), std::string(console_path), true);
+    if (!once->exchange(true))
+      send_error(500, "internal", e.what(), std::string(console_path), true);
   }
 }
 

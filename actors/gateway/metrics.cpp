@@ -119,8 +119,9 @@ struct metrics::impl {
                            .Register(reg);
     console_ticks = &prometheus::BuildCounter()
                          .Name("rideshard_console_feed_ticks_total")
-                         .Help("Console feed ticks by outcome (sent, skipped: the browser or "
-                               "the handler was still busy with the previous one)")
+                         .Help(
+                             "Console feed ticks by outcome (sent, skipped: the browser or "
+                             "the handler was still busy with the previous one)")
                          .Register(reg);
     payment_success_ratio =
         &prometheus::BuildGauge()

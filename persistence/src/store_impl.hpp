@@ -65,7 +65,7 @@ struct store::impl {
   std::uint64_t next_outbox = 1;
   std::atomic<std::uint64_t> next_outbox_visible{1};
   std::atomic<std::uint64_t> outbox_depth{0};
-  mutable std::mutex topics_mu;  // guards committed_by_topic
+  mutable std::mutex topics_mu;                             // guards committed_by_topic
   std::map<std::string, std::uint64_t> committed_by_topic;  // events committed since open
 
   /// The newest committed outbox rows, for read_outbox without RocksDB

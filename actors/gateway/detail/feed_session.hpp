@@ -22,8 +22,7 @@
 
 namespace rideshard::gateway::detail {
 
-class feed_session final : public session_base,
-                           public std::enable_shared_from_this<feed_session> {
+class feed_session final : public session_base, public std::enable_shared_from_this<feed_session> {
  public:
   /// `probe` is the feed request (GET console_feed_route with the upgrade's
   /// credentials); `first` the body of the answer that let the upgrade through.

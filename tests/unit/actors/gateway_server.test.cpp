@@ -386,7 +386,8 @@ TEST_CASE("/v1/console: admitted by the feed route, pushes its answers, closes 1
     f.http_stub.feed_status = 403;  // e.g. the account was suspended
     beast::flat_buffer buf;
     beast::error_code ec;
-    for (int i = 0; i < 100 && !ec; ++i) ws.read(buf, ec);  // frames already in flight, then the close
+    for (int i = 0; i < 100 && !ec; ++i)
+      ws.read(buf, ec);  // frames already in flight, then the close
     REQUIRE(ec == websocket::error::closed);
     CHECK(ws.reason().code == websocket::close_code::policy_error);
     CHECK(std::string(ws.reason().reason.c_str()) == "feed refused: HTTP 403");
