@@ -125,7 +125,7 @@ function renderOverview(o) {
 }
 
 // One row per region with its switches; redrawn only when a switch changed, so
-// a button is not replaced under the pointer by the 1 s refresh.
+// a button is not replaced under the pointer by every feed frame.
 let shownSwitches = '';
 function renderRegions(regions) {
   const key = JSON.stringify(regions.map((r) => [r.name, r.dispatch_paused, r.surge_frozen]));
@@ -162,8 +162,7 @@ async function setSwitch(region, action) {
   } catch (e) {
     window.alert(`${e.code}: ${e.message}`);
   }
-  refresh();
-  refreshAudit();
+  refreshAudit(); // the switch itself shows with the feed's next frame (within a second)
 }
 
 function renderFleet(f) {
