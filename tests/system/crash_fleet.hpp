@@ -427,6 +427,12 @@ class crash_fleet {
       if (w->current_trip) {
         record(*w->current_trip, who + " welcome");
         r.trip = w->current_trip->trip;
+        // The kill took the request's answer after its commit: the trip is the one
+        // the rider asked for, at the quote it named.
+        if (quoted && r.quote_fare > 0) {
+          auto& t = trips[w->current_trip->trip.value];
+          if (t.quoted_fare == 0) t.quoted_fare = r.quote_fare;
+        }
       }
     } else if (auto* s = std::get_if<schemas::trip_status>(&m.body)) {
       record(*s, who);
