@@ -7,6 +7,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include "gateway/detail/ws_options.hpp"
+
 namespace rideshard::gateway::detail {
 
 namespace net = boost::asio;
@@ -58,15 +60,7 @@ ws_session::~ws_session() { core_->sessions.remove(id_); }
 
 void ws_session::run(beast::http::request<beast::http::string_body> req) {
   core_->sessions.add(id_, weak_from_this());
-  const auto& cfg = core_->config;
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = cfg.handshake_timeout;
-  timeouts.idle_timeout = cfg.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "rideshard"); }));
+  set_server_options(ws_, core_->config);
   ws_.read_message_max(0);  // no Beast limit: on_read enforces hard_frame_limit itself
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
