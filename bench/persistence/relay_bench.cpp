@@ -160,7 +160,8 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "broker did not start; log in %s\n", dir.sub("kafka").c_str()), 1;
 
   // Warm the fresh broker (JIT, log segments) untimed, so run 1 is not charged for it.
-  if (auto c = create_topics(kafka.bootstrap(), {{"bench.warmup", 3, 1}}, std::chrono::seconds(30));
+  if (auto c =
+          create_topics(kafka.bootstrap(), {{"bench.warmup", 3, 1, {}}}, std::chrono::seconds(30));
       !c || run_rdkafka_performance(kafka.bootstrap(), "bench.warmup", count, size, in_flight) <= 0)
     return std::fprintf(stderr, "warm-up failed\n"), 1;
   std::printf(
@@ -175,7 +176,7 @@ int main(int argc, char** argv) {
   for (long r = 0; r < runs; ++r) {
     const std::string perf_topic = "bench.perf." + std::to_string(r);
     const std::string relay_topic = "bench.relay." + std::to_string(r);
-    if (auto c = create_topics(kafka.bootstrap(), {{perf_topic, 3, 1}, {relay_topic, 3, 1}},
+    if (auto c = create_topics(kafka.bootstrap(), {{perf_topic, 3, 1, {}}, {relay_topic, 3, 1, {}}},
                                std::chrono::seconds(30));
         !c)
       return std::fprintf(stderr, "create topics: %s\n", c.err().message.c_str()), 1;

@@ -42,6 +42,7 @@ constexpr std::pair<errc, std::string_view> names[] = {
     {errc::unavailable, "unavailable"},
     {errc::storage_error, "storage_error"},
     {errc::broker_error, "broker_error"},
+    {errc::fenced, "fenced"},
     {errc::invalid_card, "invalid_card"},
     {errc::card_expired, "card_expired"},
     {errc::payment_declined, "payment_declined"},

@@ -1,4 +1,5 @@
-// create_topics: the engine's topics through librdkafka's admin API.
+// create_topics: the engine's topics through librdkafka's admin API;
+// topic_partitions: a topic's partition count from the broker's metadata.
 #include <memory>
 
 #include "kafka_conf.hpp"
@@ -34,6 +35,12 @@ result<void> create_topics(const std::string& bootstrap, const std::vector<topic
       return error{errc::invalid_argument, "topic " + t.name + ": " + err};
     }
     new_topics.push_back(nt);
+    for (const auto& [name, value] : t.configs)
+      if (rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str()) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cleanup();
+        return error{errc::invalid_argument, "topic " + t.name + ": bad config " + name};
+      }
   }
   auto* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), err,
@@ -65,6 +72,29 @@ result<void> create_topics(const std::string& bootstrap, const std::vector<topic
                                          (msg ? msg : rd_kafka_err2str(code))};
   }
   return {};
+}
+
+result<int> topic_partitions(const std::string& bootstrap, const std::string& topic,
+                             std::chrono::milliseconds timeout) {
+  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap}}, {});
+  if (!conf) return conf.err();
+  auto rk_or = kafka::new_producer(*conf);
+  if (!rk_or) return rk_or.err();
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> rkt(
+      rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, static_cast<int>(timeout.count()));
+  if (err) return error{errc::broker_error, "metadata of " + topic + ": " + rd_kafka_err2str(err)};
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+      md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt != 1 || md->topics[0].err)
+    return error{
+        errc::broker_error,
+        "metadata of " + topic + ": " +
+            rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)};
+  return md->topics[0].partition_cnt;
 }
 
 }  // namespace rideshard::persistence

@@ -185,23 +185,10 @@ struct outbox_relay::impl {
 
   bool produce(const outbox_row& row) {
     auto& ev = row.event;
-    // No header list for a row without headers (librdkafka takes null).
-    rd_kafka_headers_t* headers = nullptr;
-    if (!ev.headers.empty()) {
-      headers = rd_kafka_headers_new(ev.headers.size());
-      for (const auto& [name, value] : ev.headers)
-        rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                            static_cast<ssize_t>(value.size()));
-    }
-    auto err = rd_kafka_producev(
-        rk, RD_KAFKA_V_RKT(topic(ev.topic)),
-        RD_KAFKA_V_KEY(const_cast<char*>(ev.key.data()), ev.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(ev.payload.data()), ev.payload.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(row.sequence))),
-        RD_KAFKA_V_END);
+    auto err = kafka::produce(rk, topic(ev.topic), RD_KAFKA_PARTITION_UA, ev.key, ev.payload.data(),
+                              ev.payload.size(), ev.headers,
+                              reinterpret_cast<void*>(static_cast<std::uintptr_t>(row.sequence)));
     if (err) {
-      if (headers) rd_kafka_headers_destroy(headers);  // not taken over on failure
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         note_error(std::string("produce: ") + rd_kafka_err2str(err));
       return false;

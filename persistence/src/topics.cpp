@@ -13,8 +13,17 @@ std::vector<topic_spec> engine_topics(int partitions, int replication_factor) {
   std::vector<topic_spec> out;
   for (const char* name : {trip_events_topic, driver_locations_topic, quotes_topic, surge_topic,
                            payment_events_topic, admin_audit_topic, fraud_events_topic})
-    out.push_back({name, partitions, replication_factor});
+    out.push_back({name, partitions, replication_factor, {}});
   return out;
+}
+
+std::vector<topic_spec> cluster_topics(int shard_groups, int replication_factor) {
+  const int min_isr = replication_factor > 1 ? replication_factor - 1 : 1;
+  return {{shard_groups_topic, shard_groups, replication_factor, {}},
+          {trip_changelog_topic,
+           shard_groups,
+           replication_factor,
+           {{"cleanup.policy", "compact"}, {"min.insync.replicas", std::to_string(min_isr)}}}};
 }
 
 bool is_analytics_topic(std::string_view topic) noexcept {

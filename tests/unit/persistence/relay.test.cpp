@@ -52,8 +52,8 @@ TEST_CASE("relay and admin reject bad configuration") {
   o.bootstrap = "127.0.0.1:1";
   o.producer_config = {{"no.such.property", "1"}};
   CHECK(outbox_relay::create(*s, o).code() == errc::bad_config);
-  CHECK(create_topics("", {{"x", 1, 1}}, 100ms).code() == errc::invalid_argument);
-  CHECK(create_topics("127.0.0.1:1", {{"x", 1, 1}}, 500ms).code() == errc::broker_error);
+  CHECK(create_topics("", {{"x", 1, 1, {}}}, 100ms).code() == errc::invalid_argument);
+  CHECK(create_topics("127.0.0.1:1", {{"x", 1, 1, {}}}, 500ms).code() == errc::broker_error);
 }
 
 TEST_CASE("relay publishes every event in order per key" * doctest::test_suite("broker")) {
@@ -61,8 +61,8 @@ TEST_CASE("relay publishes every event in order per key" * doctest::test_suite("
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("relay");
-  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1}}, 30s).ok());
-  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1}}, 30s).ok());  // exists: fine
+  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1, {}}}, 30s).ok());
+  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1, {}}}, 30s).ok());  // exists: fine
   constexpr int n = 3000, keys = 40;
   commit_events(*s, topic, n, keys);
   relay_options o;
@@ -90,7 +90,7 @@ TEST_CASE("a new relay on the same store delivers what earlier relays left behin
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("restart");
-  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1}}, 30s).ok());
+  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1, {}}}, 30s).ok());
   constexpr int n = 1000, keys = 10;
   commit_events(*s, topic, n / 2, keys);
   {
@@ -130,7 +130,7 @@ TEST_CASE("a broker outage under load loses nothing" * doctest::test_suite("brok
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));
   const auto topic = unique_topic("outage");
-  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1}}, 30s).ok());
+  REQUIRE(create_topics(bootstrap(), {{topic, 3, 1, {}}}, 30s).ok());
   constexpr int keys = 20;
   relay_options o;
   o.bootstrap = bootstrap();

@@ -54,6 +54,7 @@ enum class errc : std::uint16_t {
   // Persistence.
   storage_error = 102,  ///< the local store (RocksDB) failed to read or write
   broker_error = 103,   ///< Kafka rejected a request or is unreachable
+  fenced = 104,         ///< another node took over this shard group: the write was refused
   // Payments and the ledger.
   invalid_card = 120,          ///< card number fails length, brand or Luhn; bad CVC
   card_expired = 121,          ///< expiry month in the past (or an impossible date)

@@ -80,4 +80,10 @@ class outbox_relay {
                                          const std::vector<topic_spec>& topics,
                                          std::chrono::milliseconds timeout);
 
+/// The partition count of `topic` from the broker's metadata (a check that an
+/// existing topic has the layout create_topics() asked for). Errors:
+/// broker_error (unreachable, unknown topic), invalid_argument, bad_config.
+[[nodiscard]] result<int> topic_partitions(const std::string& bootstrap, const std::string& topic,
+                                           std::chrono::milliseconds timeout);
+
 }  // namespace rideshard::persistence

@@ -1,0 +1,104 @@
+// The trip changelog (cluster mode): a compacted Kafka topic with the latest
+// snapshot of each trip, one partition per shard group. changelog_writer writes
+// a transition's snapshot and events in one Kafka transaction (and fences the
+// previous owner); restore_shard_group rebuilds the local store from it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rideshard/engine/result.hpp"
+#include "rideshard/persistence/store.hpp"
+#include "rideshard/persistence/topics.hpp"
+#include "rideshard/persistence/write_batch.hpp"
+
+namespace rideshard::persistence {
+
+struct changelog_options {
+  std::string bootstrap;  ///< "host:port[,host:port...]"
+  std::string topic = trip_changelog_topic;
+  /// transactional.id = prefix + shard group: one producer identity per shard
+  /// group, whichever node owns it, so a new owner's open fences the old one.
+  std::string transactional_id_prefix = "rideshard-sg-";
+  /// The broker aborts a transaction left open longer than this (an owner that
+  /// froze mid-transaction), which also bounds how long a restore can wait.
+  std::chrono::milliseconds transaction_timeout{10000};
+  /// Bound on each open (init_transactions), commit and abort call.
+  std::chrono::milliseconds call_timeout{15000};
+  /// Extra librdkafka producer properties, applied last.
+  std::vector<std::pair<std::string, std::string>> producer_config;
+};
+
+/// The transactional producer of one shard group. Thread-safety: one thread at a
+/// time (the shard group's journal). After `fenced` every call fails with
+/// `fenced`: drop the writer and stop serving the shard group.
+class changelog_writer {
+ public:
+  /// Creates the producer with transactional.id = prefix + shard_group and runs
+  /// init_transactions: every earlier producer with that id (the previous owner,
+  /// even one frozen and not yet aware) is fenced, and its open transaction is
+  /// aborted, so nothing it did not commit becomes visible. Call it before
+  /// restore_shard_group. Errors: invalid_argument, bad_config, broker_error
+  /// (the transaction coordinator did not answer within call_timeout).
+  [[nodiscard]] static result<std::unique_ptr<changelog_writer>> open(
+      const changelog_options& options, int shard_group);
+  ~changelog_writer();
+  changelog_writer(const changelog_writer&) = delete;
+  changelog_writer& operator=(const changelog_writer&) = delete;
+
+  /// One transaction: begin(), add(batch), commit(); aborted on failure.
+  /// Returns once the transaction is committed: every record written with
+  /// acks=all and visible to read_committed readers; only then acknowledge.
+  [[nodiscard]] result<void> write(const write_batch& batch);
+
+  /// Starts a transaction. Errors: fenced, broker_error, invalid_argument (one is open).
+  [[nodiscard]] result<void> begin();
+  /// Adds the batch to the open transaction: each trip snapshot (put_trip) as a
+  /// changelog record (key "t-<id>", this shard group's partition, the snapshot
+  /// bytes the local store keeps), each trip erase as a tombstone, each event to
+  /// its topic with its key and headers (partitioned like the outbox relay's).
+  /// Other entities, journal entries and ledger transfers stay local. Returns
+  /// once the broker has the records (invisible to read_committed readers
+  /// until commit()).
+  /// Errors: invalid_argument (no open transaction), broker_error, fenced.
+  [[nodiscard]] result<void> add(const write_batch& batch);
+  /// Commits the open transaction. Errors: fenced (another owner opened this
+  /// shard group: nothing of the transaction is visible), broker_error (aborted:
+  /// nothing visible, retry the whole transaction), invalid_argument.
+  [[nodiscard]] result<void> commit();
+  /// Aborts the open transaction (nothing of it becomes visible).
+  [[nodiscard]] result<void> abort();
+
+  int shard_group() const noexcept;
+
+ private:
+  struct impl;
+  explicit changelog_writer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// What a restore read and wrote.
+struct restore_stats {
+  std::uint64_t records = 0;     ///< changelog records read (snapshots and tombstones)
+  std::uint64_t snapshots = 0;   ///< trip snapshots written to the store
+  std::uint64_t tombstones = 0;  ///< trips erased from the store
+  std::int64_t end_offset = 0;   ///< the partition's last stable offset reached
+};
+
+/// Reads shard group `shard_group`'s changelog partition from the beginning to its
+/// end with isolation.level=read_committed (the last stable offset: call it after
+/// changelog_writer::open fenced the previous owner, so no transaction stays open)
+/// and writes each trip's latest snapshot into `s` (tombstones erase), batched.
+/// The changelog wins over what the store had for a trip: the local store is a
+/// cache. Errors: broker_error (unreachable, or not at the end within `timeout`),
+/// malformed_buffer (a record that is not a trip snapshot), storage_error,
+/// invalid_argument.
+[[nodiscard]] result<restore_stats> restore_shard_group(store& s, const changelog_options& options,
+                                                        int shard_group,
+                                                        std::chrono::milliseconds timeout);
+
+}  // namespace rideshard::persistence
