@@ -1,8 +1,9 @@
 // Helpers shared by the persistence benchmarks: medians and percentiles, a temp
-// directory, and the JSON result file under <build>/bench/results/.
+// directory, a Kafka broker, and the JSON result file under <build>/bench/results/.
 #pragma once
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,34 @@ class scratch_dir {
 
  private:
   std::string path_;
+};
+
+/// A broker from tests/system/kafka/kafka.sh for the life of the object.
+class kafka_broker {
+ public:
+  explicit kafka_broker(std::string workdir) : dir_(std::move(workdir)) {
+    const std::string cmd = script() + " start " + dir_;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return;
+    char line[256];
+    while (std::fgets(line, sizeof line, p)) {
+      std::string l(line);
+      if (l.rfind("bootstrap=", 0) == 0) bootstrap_ = l.substr(10, l.find_last_not_of("\r\n") - 9);
+    }
+    const int status = ::pclose(p);
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  ~kafka_broker() { (void)std::system((script() + " stop " + dir_ + " >/dev/null").c_str()); }
+  kafka_broker(const kafka_broker&) = delete;
+  kafka_broker& operator=(const kafka_broker&) = delete;
+  /// kafka.sh's: 0 up, 77 no jars (offline), else failed.
+  int exit_code() const { return exit_code_; }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  static std::string script() { return RIDESHARD_SOURCE_DIR "/tests/system/kafka/kafka.sh"; }
+  std::string dir_, bootstrap_;
+  int exit_code_ = 1;
 };
 
 /// Writes `json` to <results dir>/<name>.json (RIDESHARD_BENCH_RESULTS, else the

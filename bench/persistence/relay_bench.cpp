@@ -17,33 +17,6 @@ using namespace rideshard::persistence;
 
 namespace {
 
-/// A broker from tests/system/kafka/kafka.sh for the life of the object.
-class broker {
- public:
-  explicit broker(std::string workdir) : dir_(std::move(workdir)) {
-    const std::string cmd = script() + " start " + dir_;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return;
-    char line[256];
-    while (std::fgets(line, sizeof line, p)) {
-      std::string l(line);
-      if (l.rfind("bootstrap=", 0) == 0) bootstrap_ = l.substr(10, l.find_last_not_of("\r\n") - 9);
-    }
-    const int status = ::pclose(p);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-  }
-  ~broker() { (void)std::system((script() + " stop " + dir_ + " >/dev/null").c_str()); }
-  broker(const broker&) = delete;
-  broker& operator=(const broker&) = delete;
-  int exit_code() const { return exit_code_; }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  static std::string script() { return RIDESHARD_SOURCE_DIR "/tests/system/kafka/kafka.sh"; }
-  std::string dir_, bootstrap_;
-  int exit_code_ = 1;
-};
-
 /// CPU seconds used by this process (all threads), and by waited-for children.
 double self_cpu_s() {
   timespec ts{};
@@ -151,7 +124,7 @@ int main(int argc, char** argv) {
   }
   bench::scratch_dir dir("relay-bench");
   if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
-  broker kafka(dir.sub("kafka"));
+  bench::kafka_broker kafka(dir.sub("kafka"));
   if (kafka.exit_code() == 77) {
     std::printf("skipped: the Kafka jars cannot be fetched (offline?); see kafka.sh fetch\n");
     return 0;
