@@ -1,6 +1,8 @@
 // create_topics: the engine's topics through librdkafka's admin API;
 // topic_partitions: a topic's partition count from the broker's metadata.
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "kafka_conf.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
@@ -84,17 +86,29 @@ result<int> topic_partitions(const std::string& bootstrap, const std::string& to
   std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
   std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> rkt(
       rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
-  const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, static_cast<int>(timeout.count()));
-  if (err) return error{errc::broker_error, "metadata of " + topic + ": " + rd_kafka_err2str(err)};
-  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
-      md, rd_kafka_metadata_destroy);
-  if (md->topic_cnt != 1 || md->topics[0].err)
-    return error{
-        errc::broker_error,
-        "metadata of " + topic + ": " +
-            rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)};
-  return md->topics[0].partition_cnt;
+  // A topic just created may take a moment to show in the metadata: ask again
+  // (briefly) while the broker says it does not know it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &md,
+                                 static_cast<int>(std::max<long long>(left.count(), 1)));
+    if (err)
+      return error{errc::broker_error, "metadata of " + topic + ": " + rd_kafka_err2str(err)};
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+        md, rd_kafka_metadata_destroy);
+    const auto topic_err =
+        md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!topic_err) return md->topics[0].partition_cnt;
+    const bool unknown = topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                         topic_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                         topic_err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    if (!unknown || std::chrono::steady_clock::now() >= deadline)
+      return error{errc::broker_error, "metadata of " + topic + ": " + rd_kafka_err2str(topic_err)};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace rideshard::persistence

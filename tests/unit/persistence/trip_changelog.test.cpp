@@ -13,25 +13,15 @@
 #include "rideshard/persistence/trip_changelog.hpp"
 #include "rideshard/schemas/records.hpp"
 #include "temp_dir.hpp"
+#include "trip_fixture.hpp"
 
 using namespace rideshard;
 using namespace rideshard::persistence;
 using namespace rideshard::test::kafka;
 using namespace std::chrono_literals;
+using rideshard::test::make_trip;
 
 namespace {
-
-trip make_trip(std::uint64_t id, std::uint64_t sequence) {
-  trip t;
-  t.id = trip_id{id};
-  t.rider = rider_id{1000 + id};
-  t.pickup = {40.75 + static_cast<double>(id % 100) * 1e-4, -73.98};
-  t.dropoff = {40.70, -74.0};
-  t.pin = "1234";
-  t.requested_at_ms = 1'800'000'000'000 + static_cast<std::int64_t>(id);
-  t.sequence = sequence;
-  return t;
-}
 
 /// Where the tests' trip events go (a topic per run, like the changelog's).
 const std::string& events_topic() {

@@ -81,7 +81,8 @@ class outbox_relay {
                                          std::chrono::milliseconds timeout);
 
 /// The partition count of `topic` from the broker's metadata (a check that an
-/// existing topic has the layout create_topics() asked for). Errors:
+/// existing topic has the layout create_topics() asked for); a topic not yet in
+/// the metadata (just created) is asked for again until `timeout`. Errors:
 /// broker_error (unreachable, unknown topic), invalid_argument, bad_config.
 [[nodiscard]] result<int> topic_partitions(const std::string& bootstrap, const std::string& topic,
                                            std::chrono::milliseconds timeout);
