@@ -86,6 +86,23 @@ class kafka_broker {
   int exit_code_ = 1;
 };
 
+/// For main(): true when `k` (started in dir.sub("kafka")) is up; otherwise says
+/// why and sets main's exit status: 0 skipped (the Kafka jars cannot be fetched,
+/// offline), 1 failed.
+inline bool kafka_up(const kafka_broker& k, const scratch_dir& dir, int& status) {
+  if (k.exit_code() == 77) {
+    std::printf("skipped: the Kafka jars cannot be fetched (offline?); see kafka.sh fetch\n");
+    status = 0;
+    return false;
+  }
+  if (k.exit_code() != 0 || k.bootstrap().empty()) {
+    std::fprintf(stderr, "broker did not start; log in %s\n", dir.sub("kafka").c_str());
+    status = 1;
+    return false;
+  }
+  return true;
+}
+
 /// Writes `json` to <results dir>/<name>.json (RIDESHARD_BENCH_RESULTS, else the
 /// build's bench/results) and says where.
 inline void write_result(const std::string& name, const std::string& json) {

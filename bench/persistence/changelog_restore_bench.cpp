@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench_support.hpp"
+#include "changelog_bench_support.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/trip_changelog.hpp"
 
@@ -76,28 +77,17 @@ int main(int argc, char** argv) {
   bench::scratch_dir dir("changelog-bench");
   if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
   bench::kafka_broker kafka(dir.sub("kafka"));
-  if (kafka.exit_code() == 77) {
-    std::printf("skipped: the Kafka jars cannot be fetched (offline?); see kafka.sh fetch\n");
-    return 0;
-  }
-  if (kafka.exit_code() != 0 || kafka.bootstrap().empty())
-    return std::fprintf(stderr, "broker did not start; log in %s\n", dir.sub("kafka").c_str()), 1;
+  if (int status = 0; !bench::kafka_up(kafka, dir, status)) return status;
 
   changelog_options o;
-  o.bootstrap = kafka.bootstrap();
-  o.topic = "bench.trip-changelog";
-  auto spec = cluster_topics(1).at(1);
-  spec.name = o.topic;
-  if (auto c = create_topics(o.bootstrap, {spec}, std::chrono::seconds(30)); !c)
-    return std::fprintf(stderr, "create topic: %s\n", c.err().message.c_str()), 1;
-  auto w = changelog_writer::open(o, 0);
-  if (!w) return std::fprintf(stderr, "open writer: %s\n", w.err().message.c_str()), 1;
+  auto w = bench::open_bench_changelog(o, kafka.bootstrap());
+  if (!w) return 1;
   const auto t0 = std::chrono::steady_clock::now();
   for (long first = 1; first <= trips; first += batch) {
     write_batch b;
     for (long id = first; id < first + batch && id <= trips; ++id)
       b.put_trip(make_trip(static_cast<std::uint64_t>(id)));
-    if (auto r = (*w)->write(b); !r)
+    if (auto r = w->write(b); !r)
       return std::fprintf(stderr, "write: %s\n", r.err().message.c_str()), 1;
   }
   const double write_s = bench::seconds_since(t0);

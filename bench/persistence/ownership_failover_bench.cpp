@@ -149,12 +149,7 @@ int main(int argc, char** argv) {
   bench::scratch_dir dir("ownership-bench");
   if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
   bench::kafka_broker kafka(dir.sub("kafka"));
-  if (kafka.exit_code() == 77) {
-    std::printf("skipped: the Kafka jars cannot be fetched (offline?); see kafka.sh fetch\n");
-    return 0;
-  }
-  if (kafka.exit_code() != 0 || kafka.bootstrap().empty())
-    return std::fprintf(stderr, "broker did not start; log in %s\n", dir.sub("kafka").c_str()), 1;
+  if (int status = 0; !bench::kafka_up(kafka, dir, status)) return status;
   const auto o = options(kafka.bootstrap(), "", "", "");
   std::printf(
       "%d shard groups, two members, session timeout %lld ms, heartbeat %lld ms, %s, %ld "

@@ -125,12 +125,7 @@ int main(int argc, char** argv) {
   bench::scratch_dir dir("relay-bench");
   if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
   bench::kafka_broker kafka(dir.sub("kafka"));
-  if (kafka.exit_code() == 77) {
-    std::printf("skipped: the Kafka jars cannot be fetched (offline?); see kafka.sh fetch\n");
-    return 0;
-  }
-  if (kafka.exit_code() != 0 || kafka.bootstrap().empty())
-    return std::fprintf(stderr, "broker did not start; log in %s\n", dir.sub("kafka").c_str()), 1;
+  if (int status = 0; !bench::kafka_up(kafka, dir, status)) return status;
 
   // Warm the fresh broker (JIT, log segments) untimed, so run 1 is not charged for it.
   if (auto c =

@@ -97,20 +97,58 @@ auto owns_all_of(const std::string& member, int n) {
 
 /// A fresh topic and group per test, and member "a" already owning everything.
 struct one_member {
+  bool cooperative;
   std::string topic = unique_topic("shard-groups");
   std::string group = "rideshard-test-shards-" + std::to_string(std::random_device{}());
   ownership_board board;
   std::unique_ptr<shard_ownership> a;
 
-  one_member() {
+  explicit one_member(bool cooperative_rebalancing = true) : cooperative(cooperative_rebalancing) {
     require_broker();
     a = start_member(member("a"), board);
     REQUIRE(board.wait(owns_all_of("a", 6), 30s));
   }
   ownership_options member(const std::string& name) const {
-    return options_for(topic, group, name);
+    auto o = options_for(topic, group, name);
+    o.cooperative = cooperative;
+    return o;
   }
 };
+
+/// The same with the eager protocol (roundrobin): every rebalance revokes everything.
+struct one_eager_member : one_member {
+  one_eager_member() : one_member(false) {}
+};
+
+/// b joins: a and b own three each; b leaves: a owns all six within one session timeout.
+void split_then_leave(one_member& f) {
+  auto& board = f.board;
+  auto b = start_member(f.member("b"), board);
+  const bool split = board.wait(
+      [](const std::map<int, std::string>& owners) {
+        int of_b = 0;
+        for (const auto& [g, m] : owners) of_b += m == "b";
+        return owners.size() == 6 && of_b == 3;
+      },
+      30s);
+  REQUIRE_MESSAGE(split, "a owns ", board.owned_by("a").size(), ", b owns ",
+                  board.owned_by("b").size());
+  // owned() follows once the callbacks returned.
+  CHECK(wait_until(
+      [&] { return f.a->owned() == board.owned_by("a") && b->owned() == board.owned_by("b"); },
+      10s));
+
+  const auto session = f.member("b").session_timeout;
+  const auto left_at = std::chrono::steady_clock::now();
+  b->stop();
+  CHECK(b->owned().empty());
+  REQUIRE(board.wait(owns_all_of("a", 6), session));
+  const auto took = std::chrono::steady_clock::now() - left_at;
+  MESSAGE(std::string(f.cooperative ? "cooperative" : "eager"), ": rebalance after a member left: ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms");
+  CHECK(board.double_owned().empty());
+  CHECK(f.a->stats().last_error.empty());
+}
 
 }  // namespace
 
@@ -129,31 +167,14 @@ TEST_CASE_FIXTURE(one_member,
                   "two members split the shard groups; the one left owns all after the other "
                   "leaves" *
                       doctest::test_suite("broker")) {
-  auto b = start_member(member("b"), board);
-  const bool split = board.wait(
-      [](const std::map<int, std::string>& owners) {
-        int of_b = 0;
-        for (const auto& [g, m] : owners) of_b += m == "b";
-        return owners.size() == 6 && of_b == 3;
-      },
-      30s);
-  REQUIRE_MESSAGE(split, "a owns ", board.owned_by("a").size(), ", b owns ",
-                  board.owned_by("b").size());
-  // owned() follows once the callbacks returned.
-  CHECK(wait_until(
-      [&] { return a->owned() == board.owned_by("a") && b->owned() == board.owned_by("b"); }, 10s));
+  split_then_leave(*this);
+}
 
-  // b leaves: a owns everything again, within one session timeout.
-  const auto session = member("b").session_timeout;
-  const auto left_at = std::chrono::steady_clock::now();
-  b->stop();
-  CHECK(b->owned().empty());
-  REQUIRE(board.wait(owns_all_of("a", 6), session));
-  const auto took = std::chrono::steady_clock::now() - left_at;
-  MESSAGE("rebalance after a member left: ",
-          std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms");
-  CHECK(board.double_owned().empty());
-  CHECK(a->stats().last_error.empty());
+TEST_CASE_FIXTURE(one_eager_member,
+                  "eager rebalancing: two members split the shard groups, the one left owns all "
+                  "after the other leaves" *
+                      doctest::test_suite("broker")) {
+  split_then_leave(*this);
 }
 
 TEST_CASE_FIXTURE(one_member, "a shard group is never owned twice while members come and go" *
