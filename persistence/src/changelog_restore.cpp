@@ -28,7 +28,8 @@ std::uint64_t trip_of_key(const void* key, std::size_t size) {
 
 using consumer_ptr = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
 
-result<consumer_ptr> restore_consumer(const changelog_options& o, int shard_group) {
+result<consumer_ptr> restore_consumer(const changelog_options& o, int shard_group,
+                                      std::int64_t first_offset) {
   auto conf = kafka::make_conf(
       {{"bootstrap.servers", o.bootstrap},
        // Never joined (assign, not subscribe) and never committed: a name only.
@@ -49,8 +50,9 @@ result<consumer_ptr> restore_consumer(const changelog_options& o, int shard_grou
   });
   rd_kafka_poll_set_consumer(c.get());
   auto* parts = rd_kafka_topic_partition_list_new(1);
+  // An offset past the end (the topic was recreated) resets to the beginning.
   rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), shard_group)->offset =
-      RD_KAFKA_OFFSET_BEGINNING;
+      first_offset > 0 ? first_offset : RD_KAFKA_OFFSET_BEGINNING;
   auto err = rd_kafka_assign(c.get(), parts);
   rd_kafka_topic_partition_list_destroy(parts);
   if (err) return error{errc::broker_error, std::string("assign: ") + rd_kafka_err2str(err)};
@@ -84,9 +86,21 @@ result<restore_stats> restore_shard_group(store& s, const changelog_options& opt
                                           int shard_group, std::chrono::milliseconds timeout) {
   if (options.bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
   if (shard_group < 0) return error{errc::invalid_argument, "shard group must be >= 0"};
-  auto c = restore_consumer(options, shard_group);
-  if (!c) return c.err();
   restore_stats st;
+  auto mark = s.load_changelog_mark(shard_group);
+  if (!mark) return mark.err();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (*mark && now_ms - (*mark)->recorded_at_ms <= options.resume_max_age.count()) {
+    st.resumed = true;
+    st.first_offset = (*mark)->next_offset;
+  }
+  // From here the store may change: without a mark, the next restore is a full one.
+  if (*mark)
+    if (auto r = s.set_changelog_mark(shard_group, std::nullopt); !r) return r.err();
+  auto c = restore_consumer(options, shard_group, st.first_offset);
+  if (!c) return c.err();
   write_batch batch;
   std::size_t pending = 0;
   auto flush = [&]() -> result<void> {

@@ -41,6 +41,10 @@ inline std::string outbox(std::uint64_t seq) {
 }
 /// meta: the next outbox sequence, written with every batch that has events.
 inline constexpr std::string_view meta_next_outbox = "outbox.next";
+/// meta: "changelog.<shard group>" -> next offset (8) + recorded at ms (8), cluster mode.
+inline std::string meta_changelog_mark(int shard_group) {
+  return "changelog." + std::to_string(shard_group);
+}
 
 /// outbox value: u32-length-prefixed topic, key, payload, then a header count
 /// and length-prefixed name/value pairs.

@@ -2,6 +2,7 @@
 // and the read_committed restore of a shard group's partition into the store.
 #include "rideshard/persistence/trip_changelog.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "kafka_conf.hpp"
@@ -33,6 +34,10 @@ struct changelog_writer::impl {
   rd_kafka_topic_t* changelog = nullptr;
   std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;  // event topics
   bool in_transaction = false;
+  // Changelog offsets: the open transaction's highest + 1 (delivery reports,
+  // served by add()'s flush), and the committed one.
+  std::int64_t txn_next = -1;
+  std::optional<std::int64_t> committed_next;
   bool dead = false;  // a fatal error: every later call fails with `dead_error`
   error dead_error;
 
@@ -75,6 +80,12 @@ struct changelog_writer::impl {
     return {errc::broker_error, msg};
   }
 
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    if (!m->err && m->rkt == self->changelog)
+      self->txn_next = std::max<std::int64_t>(self->txn_next, m->offset + 1);
+  }
+
   result<void> make_producer() {
     const std::string txn_id = options.transactional_id_prefix + std::to_string(group);
     auto conf = kafka::make_conf(
@@ -90,6 +101,8 @@ struct changelog_writer::impl {
          {"linger.ms", "1"}},
         options.producer_config);
     if (!conf) return conf.err();
+    rd_kafka_conf_set_opaque(*conf, this);
+    rd_kafka_conf_set_dr_msg_cb(*conf, &impl::on_delivery);
     auto rk_or = kafka::new_producer(*conf);
     if (!rk_or) return rk_or.err();
     rk = *rk_or;
@@ -137,12 +150,17 @@ result<std::unique_ptr<changelog_writer>> changelog_writer::open(const changelog
 
 int changelog_writer::shard_group() const noexcept { return impl_->group; }
 
+std::optional<std::int64_t> changelog_writer::next_offset() const noexcept {
+  return impl_->committed_next;
+}
+
 result<void> changelog_writer::begin() {
   impl& d = *impl_;
   if (d.dead) return d.dead_error;
   if (d.in_transaction) return error{errc::invalid_argument, "a transaction is already open"};
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(d.rk)) return d.failed(e, "begin");
   d.in_transaction = true;
+  d.txn_next = -1;
   return {};
 }
 
@@ -183,6 +201,8 @@ result<void> changelog_writer::commit() {
     rd_kafka_error_t* e = rd_kafka_commit_transaction(d.rk, d.call_ms());
     if (!e) {
       d.in_transaction = false;
+      rd_kafka_poll(d.rk, 0);  // any delivery report not served yet
+      if (d.txn_next >= 0) d.committed_next = std::max(d.committed_next.value_or(0), d.txn_next);
       return {};
     }
     if (rd_kafka_error_is_retriable(e) && clock::now() < deadline) {

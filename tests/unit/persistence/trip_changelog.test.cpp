@@ -54,6 +54,12 @@ changelog_options options_for(const std::string& topic, const std::string& prefi
   return o;
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string unique_prefix() {
   return "rideshard-test-sg-" + std::to_string(std::random_device{}()) + "-";
 }
@@ -233,4 +239,81 @@ TEST_CASE("a new owner fences the old one: its later commits fail and stay invis
   REQUIRE(st.ok());
   CHECK(trips_in(*s) == std::map<std::uint64_t, std::uint64_t>{{1, 1}, {3, 1}});
   CHECK(new_owner->write(transition(make_trip(5, 1))).ok());
+}
+
+TEST_CASE("a store keeps its changelog marks across a reopen; nullopt deletes") {
+  test::temp_dir dir;
+  {
+    auto s = open_store(dir.sub("db"));
+    CHECK_FALSE(s->load_changelog_mark(3)->has_value());
+    REQUIRE(s->set_changelog_mark(3, changelog_mark{1234, 1'800'000'000'000}).ok());
+    REQUIRE(s->set_changelog_mark(4, changelog_mark{7, 1}).ok());
+  }
+  auto s = open_store(dir.sub("db"));
+  auto m = s->load_changelog_mark(3);
+  REQUIRE(m.ok());
+  REQUIRE(m->has_value());
+  CHECK((*m)->next_offset == 1234);
+  CHECK((*m)->recorded_at_ms == 1'800'000'000'000);
+  REQUIRE(s->set_changelog_mark(3, std::nullopt).ok());
+  CHECK_FALSE(s->load_changelog_mark(3)->has_value());
+  CHECK(s->load_changelog_mark(4)->value().next_offset == 7);
+}
+
+TEST_CASE("after a clean handoff a store resumes from its mark and ends as a full restore" *
+          doctest::test_suite("broker")) {
+  require_broker();
+  const auto topic = make_changelog(2);
+  const auto o = options_for(topic, unique_prefix());
+  test::temp_dir dir;
+  auto cache = open_store(dir.sub("cache"));
+  auto first = open_writer(o, 0);
+  auto st = restore_shard_group(*cache, o, 0, 30s);
+  REQUIRE(st.ok());
+  CHECK_FALSE(st->resumed);
+  CHECK_FALSE(first->next_offset().has_value());
+  for (std::uint64_t id = 1; id <= 40; ++id) {  // the owner writes Kafka, then its store
+    const auto b = transition(make_trip(id, 1));
+    REQUIRE(first->write(b).ok());
+    REQUIRE(cache->commit(b).ok());
+  }
+  REQUIRE(first->next_offset().has_value());
+  CHECK(*first->next_offset() >= 40);
+  // Clean handoff: everything committed is in the store; mark it.
+  REQUIRE(
+      cache->set_changelog_mark(0, changelog_mark{first->next_offset().value(), now_ms()}).ok());
+  first.reset();
+
+  auto second = open_writer(o, 0);  // another owner meanwhile
+  REQUIRE(second->write(transition(make_trip(5, 2))).ok());
+  REQUIRE(second->write(transition(make_trip(41, 1))).ok());
+  write_batch erase;
+  erase.erase_entity(entity_kind::trip, 7);
+  REQUIRE(second->write(erase).ok());
+
+  auto third = open_writer(o, 0);  // the first node owns it again
+  st = restore_shard_group(*cache, o, 0, 30s);
+  REQUIRE(st.ok());
+  CHECK(st->resumed);
+  CHECK(st->records == 3);                                  // only what the other owner wrote
+  CHECK_FALSE(cache->load_changelog_mark(0)->has_value());  // used up
+
+  test::temp_dir fresh_dir;
+  auto fresh = open_store(fresh_dir.sub("db"));
+  auto full = restore_shard_group(*fresh, o, 0, 30s);
+  REQUIRE(full.ok());
+  CHECK_FALSE(full->resumed);
+  CHECK(full->records == 43);
+  CHECK(trips_in(*cache) == trips_in(*fresh));
+  CHECK(trips_in(*fresh).count(7) == 0);
+  CHECK(trips_in(*fresh).at(5) == 2);
+
+  // A mark older than resume_max_age is ignored: everything is read again.
+  REQUIRE(cache->set_changelog_mark(0, changelog_mark{full->end_offset, now_ms() - 60'000}).ok());
+  auto strict = o;
+  strict.resume_max_age = 1s;
+  st = restore_shard_group(*cache, strict, 0, 30s);
+  REQUIRE(st.ok());
+  CHECK_FALSE(st->resumed);
+  CHECK(st->records == 43);
 }

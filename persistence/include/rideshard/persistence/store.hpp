@@ -68,6 +68,13 @@ struct retention_pass {
   std::uint64_t dropped_by_size = 0;
 };
 
+/// Cluster mode: how far the store holds one shard group's changelog (set at a
+/// clean handoff, used and cleared by restore_shard_group; trip_changelog.hpp).
+struct changelog_mark {
+  std::int64_t next_offset = 0;     ///< the first changelog offset not in the store
+  std::int64_t recorded_at_ms = 0;  ///< wall clock (epoch ms) when it was set
+};
+
 /// The RocksDB-backed store. Thread-safety: every member function may be called
 /// concurrently from any thread. Concurrent commit() callers share one synced
 /// WAL write (group commit); outbox sequences follow commit order, and a
@@ -145,6 +152,13 @@ class store {
   /// then. Errors: storage_error (nothing dropped).
   [[nodiscard]] result<retention_pass> drop_analytics(const analytics_retention& policy,
                                                       std::chrono::steady_clock::time_point now);
+
+  // --- cluster mode ---
+  /// The changelog mark of `shard_group`, or nullopt. Errors: storage_error.
+  [[nodiscard]] result<std::optional<changelog_mark>> load_changelog_mark(int shard_group) const;
+  /// Sets (or, with nullopt, deletes) the mark, synced. Errors: storage_error.
+  [[nodiscard]] result<void> set_changelog_mark(int shard_group,
+                                                const std::optional<changelog_mark>& mark);
 
   // --- backups ---
   /// A consistent, openable copy of the store in `dir` (must not exist); hard

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,11 @@ struct changelog_options {
   std::chrono::milliseconds transaction_timeout{10000};
   /// Bound on each open (init_transactions), commit and abort call.
   std::chrono::milliseconds call_timeout{15000};
+  /// restore_shard_group resumes from the store's changelog mark when it is at
+  /// most this old, else reads from the beginning. Keep it below the topic's
+  /// delete.retention.ms (24 h by default): a tombstone older than that may be
+  /// compacted away, and a store resuming past it would keep the erased trip.
+  std::chrono::milliseconds resume_max_age{std::chrono::hours(12)};
   /// Extra librdkafka producer properties, applied last.
   std::vector<std::pair<std::string, std::string>> producer_config;
 };
@@ -74,6 +80,11 @@ class changelog_writer {
   [[nodiscard]] result<void> abort();
 
   int shard_group() const noexcept;
+  /// One past the changelog offset of the last record of this writer's committed
+  /// transactions (nullopt before the first). At a clean handoff, once the store
+  /// holds every committed write, record it: store::set_changelog_mark(group,
+  /// {next_offset().value_or(restore end_offset), now}).
+  std::optional<std::int64_t> next_offset() const noexcept;
 
  private:
   struct impl;
@@ -83,20 +94,25 @@ class changelog_writer {
 
 /// What a restore read and wrote.
 struct restore_stats {
-  std::uint64_t records = 0;     ///< changelog records read (snapshots and tombstones)
-  std::uint64_t snapshots = 0;   ///< trip snapshots written to the store
-  std::uint64_t tombstones = 0;  ///< trips erased from the store
-  std::int64_t end_offset = 0;   ///< the partition's last stable offset reached
+  bool resumed = false;           ///< read from the store's changelog mark, not the beginning
+  std::int64_t first_offset = 0;  ///< where reading started (the mark, or 0)
+  std::uint64_t records = 0;      ///< changelog records read (snapshots and tombstones)
+  std::uint64_t snapshots = 0;    ///< trip snapshots written to the store
+  std::uint64_t tombstones = 0;   ///< trips erased from the store
+  std::int64_t end_offset = 0;    ///< the partition's last stable offset reached
 };
 
-/// Reads shard group `shard_group`'s changelog partition from the beginning to its
-/// end with isolation.level=read_committed (the last stable offset: call it after
+/// Reads shard group `shard_group`'s changelog partition to its end with
+/// isolation.level=read_committed (the last stable offset: call it after
 /// changelog_writer::open fenced the previous owner, so no transaction stays open)
 /// and writes each trip's latest snapshot into `s` (tombstones erase), batched.
 /// The changelog wins over what the store had for a trip: the local store is a
-/// cache. Errors: broker_error (unreachable, or not at the end within `timeout`),
-/// malformed_buffer (a record that is not a trip snapshot), storage_error,
-/// invalid_argument.
+/// cache. It reads from the beginning, or from the store's changelog mark when one
+/// younger than options.resume_max_age is there (a clean handoff earlier); the
+/// mark is deleted first, so a crash from here on means a full restore next time
+/// (the Kafka Streams rule for exactly-once state). Errors: broker_error (unreachable, or not at
+/// the end within `timeout`), malformed_buffer (a record that is not a trip snapshot),
+/// storage_error, invalid_argument.
 [[nodiscard]] result<restore_stats> restore_shard_group(store& s, const changelog_options& options,
                                                         int shard_group,
                                                         std::chrono::milliseconds timeout);
