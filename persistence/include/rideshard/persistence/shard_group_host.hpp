@@ -1,0 +1,71 @@
+// shard_group_host (cluster mode): shard ownership, the changelog writers and the
+// restores put together in the order a node needs — fence, restore, serve on
+// assignment; stop, mark, drop on revocation — with one write path that commits
+// to Kafka first and to the local store after.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "rideshard/engine/result.hpp"
+#include "rideshard/persistence/shard_ownership.hpp"
+#include "rideshard/persistence/store.hpp"
+#include "rideshard/persistence/trip_changelog.hpp"
+
+namespace rideshard::persistence {
+
+/// What the node does; both run on the ownership thread inside the rebalance.
+struct shard_group_listener {
+  /// Shard group `group` is fenced and restored into the store: start serving
+  /// it before returning (write() works from the call on).
+  std::function<void(int group, const restore_stats& restored)> serve;
+  /// Stop serving `group` before returning (no new write; write() then fails).
+  /// `lost`: the membership expired and another node may already serve it.
+  std::function<void(int group, bool lost)> stop;
+};
+
+struct shard_group_host_stats {
+  std::vector<int> served;  ///< sorted
+  std::uint64_t restored_records = 0;
+  std::uint64_t failed_groups = 0;  ///< assigned but not served (open or restore failed)
+  std::string last_error;
+};
+
+/// Thread-safety: write() from any thread (one transaction at a time per shard
+/// group); stats() from any thread. The store must outlive the host.
+class shard_group_host {
+ public:
+  /// Joins the ownership group (shard_ownership::start). On each assigned shard
+  /// group: changelog_writer::open (fences the previous owner),
+  /// restore_shard_group (from the store's mark when there is one), then
+  /// `listener.serve`. On each revoked one: `listener.stop`, waits for a write in
+  /// flight, sets the store's changelog mark (clean revocations only, and only
+  /// when every write of this owner reached the store), drops the writer.
+  /// A shard group whose open or restore fails is not served (counted in stats).
+  /// Errors: as shard_ownership::start, invalid_argument (a missing callback).
+  [[nodiscard]] static result<std::unique_ptr<shard_group_host>> start(
+      store& s, const ownership_options& ownership, const changelog_options& changelog,
+      shard_group_listener listener, std::chrono::milliseconds restore_timeout);
+  ~shard_group_host();
+  shard_group_host(const shard_group_host&) = delete;
+  shard_group_host& operator=(const shard_group_host&) = delete;
+
+  /// Commits `batch` to shard group `group`'s changelog (one transaction), then
+  /// to the store. Acknowledge only on success. Errors: fenced (the group is not
+  /// served here, or another node took it over), broker_error (nothing visible;
+  /// retry), storage_error (in the changelog, not in the local store: the next
+  /// restore of the group is a full one), invalid_argument.
+  [[nodiscard]] result<void> write(int group, const write_batch& batch);
+  /// Leaves the group: `stop` and the marks for everything served. Idempotent.
+  void stop();
+  shard_group_host_stats stats() const;
+
+ private:
+  struct impl;
+  explicit shard_group_host(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rideshard::persistence

@@ -1,0 +1,142 @@
+// shard_group_host: fence, restore, serve on assignment; stop, mark, drop on
+// revocation; writes to the changelog first, then to the store.
+#include "rideshard/persistence/shard_group_host.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+namespace rideshard::persistence {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct shard_group_host::impl {
+  /// One served shard group. `mu` serializes its writes with its revocation.
+  struct group_state {
+    std::mutex mu;
+    std::unique_ptr<changelog_writer> writer;  // null once revoked
+    std::int64_t restored_end = 0;
+    bool store_behind = false;  // a write reached Kafka but not the store: no mark
+  };
+
+  store* db = nullptr;
+  changelog_options log;
+  shard_group_listener listener;
+  std::chrono::milliseconds restore_timeout{};
+  mutable std::mutex mu;  // guards groups and the counters
+  std::map<int, std::shared_ptr<group_state>> groups;
+  std::uint64_t restored_records = 0, failed_groups = 0;
+  std::string last_error;
+  std::unique_ptr<shard_ownership> ownership;  // last: stopped first
+
+  void failed(int group, const error& e) {
+    std::lock_guard lock(mu);
+    ++failed_groups;
+    last_error = "shard group " + std::to_string(group) + ": " + e.message;
+  }
+
+  void assign(int group) {
+    auto state = std::make_shared<group_state>();
+    auto w = changelog_writer::open(log, group);  // fences the previous owner first
+    if (!w) return failed(group, w.err());
+    auto st = restore_shard_group(*db, log, group, restore_timeout);
+    if (!st) return failed(group, st.err());
+    state->writer = std::move(*w);
+    state->restored_end = st->end_offset;
+    {
+      std::lock_guard lock(mu);
+      groups[group] = state;
+      restored_records += st->records;
+    }
+    listener.serve(group, *st);
+  }
+
+  void revoke(int group, bool lost) {
+    std::shared_ptr<group_state> state;
+    {
+      std::lock_guard lock(mu);
+      auto it = groups.find(group);
+      if (it == groups.end()) return;  // never served (open or restore failed)
+      state = it->second;
+      groups.erase(it);
+    }
+    listener.stop(group, lost);
+    std::lock_guard lock(state->mu);  // a write in flight finishes first
+    if (!lost && !state->store_behind) {
+      const changelog_mark mark{state->writer->next_offset().value_or(state->restored_end),
+                                now_ms()};
+      if (auto r = db->set_changelog_mark(group, mark); !r) failed(group, r.err());
+    }
+    state->writer.reset();
+  }
+};
+
+shard_group_host::shard_group_host(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+shard_group_host::~shard_group_host() { stop(); }
+
+result<std::unique_ptr<shard_group_host>> shard_group_host::start(
+    store& s, const ownership_options& ownership, const changelog_options& changelog,
+    shard_group_listener listener, std::chrono::milliseconds restore_timeout) {
+  if (!listener.serve || !listener.stop)
+    return error{errc::invalid_argument, "shard group listener needs serve and stop"};
+  auto p = std::make_unique<impl>();
+  p->db = &s;
+  p->log = changelog;
+  p->listener = std::move(listener);
+  p->restore_timeout = restore_timeout;
+  impl* d = p.get();
+  auto member = shard_ownership::start(ownership, {[d](const std::vector<int>& gs) {
+                                                     for (int g : gs) d->assign(g);
+                                                   },
+                                                   [d](const std::vector<int>& gs, bool lost) {
+                                                     for (int g : gs) d->revoke(g, lost);
+                                                   }});
+  if (!member) return member.err();
+  p->ownership = std::move(*member);
+  return std::unique_ptr<shard_group_host>(new shard_group_host(std::move(p)));
+}
+
+result<void> shard_group_host::write(int group, const write_batch& batch) {
+  std::shared_ptr<impl::group_state> state;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->groups.find(group);
+    if (it != impl_->groups.end()) state = it->second;
+  }
+  const error not_here{errc::fenced,
+                       "shard group " + std::to_string(group) + " is not served by this node"};
+  if (!state) return not_here;
+  std::lock_guard lock(state->mu);
+  if (!state->writer) return not_here;  // revoked while this write waited
+  if (auto r = state->writer->write(batch); !r) return r;
+  auto local = impl_->db->commit(batch);
+  if (!local) {
+    state->store_behind = true;
+    return local.err();
+  }
+  return {};
+}
+
+void shard_group_host::stop() {
+  if (impl_->ownership) impl_->ownership->stop();
+}
+
+shard_group_host_stats shard_group_host::stats() const {
+  std::lock_guard lock(impl_->mu);
+  shard_group_host_stats out;
+  for (const auto& [g, state] : impl_->groups) out.served.push_back(g);
+  out.restored_records = impl_->restored_records;
+  out.failed_groups = impl_->failed_groups;
+  out.last_error = impl_->last_error;
+  return out;
+}
+
+}  // namespace rideshard::persistence
