@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace rideshard::persistence {
 namespace {
@@ -30,6 +31,10 @@ struct shard_group_host::impl {
   changelog_options log;
   shard_group_listener listener;
   std::chrono::milliseconds restore_timeout{};
+  // Held by the rebalance callbacks and retry_unserved: one assign/revoke at a
+  // time. `assigned` is what the group gave this node (served or not), under it.
+  std::mutex rebalance_mu;
+  std::set<int> assigned;
   mutable std::mutex mu;  // guards groups and the counters
   std::map<int, std::shared_ptr<group_state>> groups;
   std::uint64_t restored_records = 0, failed_groups = 0;
@@ -42,11 +47,11 @@ struct shard_group_host::impl {
     last_error = "shard group " + std::to_string(group) + ": " + e.message;
   }
 
-  void assign(int group) {
+  void assign(int group, std::chrono::milliseconds timeout) {
     auto state = std::make_shared<group_state>();
     auto w = changelog_writer::open(log, group);  // fences the previous owner first
     if (!w) return failed(group, w.err());
-    auto st = restore_shard_group(*db, log, group, restore_timeout);
+    auto st = restore_shard_group(*db, log, group, timeout);
     if (!st) return failed(group, st.err());
     state->writer = std::move(*w);
     state->restored_end = st->end_offset;
@@ -93,12 +98,19 @@ result<std::unique_ptr<shard_group_host>> shard_group_host::start(
   p->listener = std::move(listener);
   p->restore_timeout = restore_timeout;
   impl* d = p.get();
-  auto member = shard_ownership::start(ownership, {[d](const std::vector<int>& gs) {
-                                                     for (int g : gs) d->assign(g);
-                                                   },
-                                                   [d](const std::vector<int>& gs, bool lost) {
-                                                     for (int g : gs) d->revoke(g, lost);
-                                                   }});
+  ownership_listener callbacks{[d](const std::vector<int>& gs) {
+                                 std::lock_guard lock(d->rebalance_mu);
+                                 d->assigned.insert(gs.begin(), gs.end());
+                                 for (int g : gs) d->assign(g, d->restore_timeout);
+                               },
+                               [d](const std::vector<int>& gs, bool lost) {
+                                 std::lock_guard lock(d->rebalance_mu);
+                                 for (int g : gs) {
+                                   d->assigned.erase(g);
+                                   d->revoke(g, lost);
+                                 }
+                               }};
+  auto member = shard_ownership::start(ownership, std::move(callbacks));
   if (!member) return member.err();
   p->ownership = std::move(*member);
   return std::unique_ptr<shard_group_host>(new shard_group_host(std::move(p)));
@@ -123,6 +135,21 @@ result<void> shard_group_host::write(int group, const write_batch& batch) {
     return local.err();
   }
   return {};
+}
+
+std::size_t shard_group_host::retry_unserved(std::chrono::milliseconds restore_timeout) {
+  impl& d = *impl_;
+  std::lock_guard lock(d.rebalance_mu);
+  for (int g : d.assigned) {
+    bool served = false;
+    {
+      std::lock_guard glock(d.mu);
+      served = d.groups.count(g) != 0;
+    }
+    if (!served) d.assign(g, restore_timeout);
+  }
+  std::lock_guard glock(d.mu);
+  return d.groups.size();
 }
 
 void shard_group_host::stop() {

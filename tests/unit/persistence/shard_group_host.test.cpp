@@ -84,6 +84,25 @@ std::set<std::uint64_t> trip_ids(const store& s) {
   return out;
 }
 
+/// A fresh shard-groups topic, group, changelog topic and transactional ids.
+struct cluster_fixture {
+  ownership_options own;
+  changelog_options log;
+
+  cluster_fixture() {
+    require_broker();
+    own.bootstrap = log.bootstrap = bootstrap();
+    own.topic = unique_topic("shard-groups");
+    own.group = "rideshard-test-shards-" + std::to_string(std::random_device{}());
+    own.shard_groups = groups;
+    auto spec = cluster_topics(groups).at(1);
+    spec.name = log.topic = unique_topic("trip-changelog");
+    REQUIRE(create_topics(bootstrap(), {spec}, 30s).ok());
+    log.transactional_id_prefix =
+        "rideshard-test-sg-" + std::to_string(std::random_device{}()) + "-";
+  }
+};
+
 }  // namespace
 
 TEST_CASE("shard_group_host needs both callbacks") {
@@ -94,21 +113,10 @@ TEST_CASE("shard_group_host needs both callbacks") {
   CHECK(shard_group_host::start(*s, o, {}, {}, 1s).code() == errc::invalid_argument);
 }
 
-TEST_CASE("two hosts hand shard groups over with their trips; a given-away group refuses writes" *
-          doctest::test_suite("broker")) {
-  require_broker();
-  ownership_options own;
-  own.bootstrap = bootstrap();
-  own.topic = unique_topic("shard-groups");
-  own.group = "rideshard-test-shards-" + std::to_string(std::random_device{}());
-  own.shard_groups = groups;
-  changelog_options log;
-  log.bootstrap = bootstrap();
-  auto spec = cluster_topics(groups).at(1);
-  spec.name = log.topic = unique_topic("trip-changelog");
-  REQUIRE(create_topics(bootstrap(), {spec}, 30s).ok());
-  log.transactional_id_prefix = "rideshard-test-sg-" + std::to_string(std::random_device{}()) + "-";
-
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "two hosts hand shard groups over with their trips; a given-away group "
+                  "refuses writes" *
+                      doctest::test_suite("broker")) {
   test::temp_dir dir;
   auto store_a = open_store(dir.sub("a"));
   auto store_b = open_store(dir.sub("b"));
@@ -152,4 +160,22 @@ TEST_CASE("two hosts hand shard groups over with their trips; a given-away group
   CHECK(board.doubles() == 0);
   CHECK((*a)->stats().failed_groups == 0);
   CHECK((*b)->stats().failed_groups == 0);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "shard groups whose restore failed are served after retry_unserved" *
+                      doctest::test_suite("broker")) {
+  own.member = "a";
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("a"));
+  serving_board board;
+  // No time to restore: every assigned group fails and is not served.
+  auto a = shard_group_host::start(*s, own, log, board.listener_for("a"), 0ms);
+  REQUIRE(a.ok());
+  REQUIRE(wait_until([&] { return (*a)->stats().failed_groups == groups; }, 30s));
+  CHECK(board.served_by("a").empty());
+  CHECK((*a)->write(0, test::trip_batch(1)).code() == errc::fenced);
+  CHECK((*a)->retry_unserved(30s) == groups);
+  CHECK(board.served_by("a").size() == groups);
+  CHECK((*a)->write(0, test::trip_batch(1)).ok());
 }

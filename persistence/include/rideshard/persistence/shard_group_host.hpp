@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -43,7 +44,8 @@ class shard_group_host {
   /// `listener.serve`. On each revoked one: `listener.stop`, waits for a write in
   /// flight, sets the store's changelog mark (clean revocations only, and only
   /// when every write of this owner reached the store), drops the writer.
-  /// A shard group whose open or restore fails is not served (counted in stats).
+  /// A shard group whose open or restore fails is not served (counted in stats)
+  /// until retry_unserved() or the next rebalance.
   /// Errors: as shard_ownership::start, invalid_argument (a missing callback).
   [[nodiscard]] static result<std::unique_ptr<shard_group_host>> start(
       store& s, const ownership_options& ownership, const changelog_options& changelog,
@@ -58,6 +60,10 @@ class shard_group_host {
   /// retry), storage_error (in the changelog, not in the local store: the next
   /// restore of the group is a full one), invalid_argument.
   [[nodiscard]] result<void> write(int group, const write_batch& batch);
+  /// Tries again, with `restore_timeout`, every shard group the group assigned
+  /// here that is not served (its open or restore failed, e.g. the broker was
+  /// away); returns how many are served now. Not from a listener callback.
+  std::size_t retry_unserved(std::chrono::milliseconds restore_timeout);
   /// Leaves the group: `stop` and the marks for everything served. Idempotent.
   void stop();
   shard_group_host_stats stats() const;
