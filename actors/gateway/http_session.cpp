@@ -75,10 +75,13 @@ bool same_ascii_lower(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed) {
-  if (origin.empty()) return true;  // not a browser
+bool origin_allowed(std::optional<std::string_view> origin, std::string_view own_origin,
+                    const std::vector<std::string>& allowed) {
+  if (!origin) return true;  // not a browser
+  if (origin->empty()) return false;
+  if (!own_origin.empty() && same_ascii_lower(*origin, own_origin)) return true;
   for (const auto& a : allowed)
-    if (same_ascii_lower(origin, a)) return true;
+    if (same_ascii_lower(*origin, a)) return true;
   return false;
 }
 
@@ -169,18 +172,15 @@ void http_session::handle_request() {
     if (core_->draining.load()) {
       return send_error(503, "unavailable", "server shutting down", route, true);
     }
-    const bool has_origin = req.find(http::field::origin) != req.end();
-    const auto origin = req[http::field::origin];
+    std::optional<std::string_view> origin;
+    if (const auto it = req.find(http::field::origin); it != req.end())
+      origin.emplace(it->value().data(), it->value().size());
     const auto host = req[http::field::host];
-    // A page this node served (the console) is same-origin: its Origin is this
-    // node's own scheme://Host. Anything else must be on the allowlist.
-    const bool same_origin =
-        !host.empty() && same_ascii_lower(std::string_view(origin.data(), origin.size()),
-                                          std::string(stream_.is_tls() ? "https://" : "http://") +
-                                              std::string(host.data(), host.size()));
-    if (has_origin && !same_origin &&
-        (origin.empty() || !origin_allowed(std::string_view(origin.data(), origin.size()),
-                                           core_->config.allowed_origins))) {
+    const std::string own_origin = host.empty()
+                                       ? std::string()
+                                       : std::string(stream_.is_tls() ? "https://" : "http://") +
+                                             std::string(host.data(), host.size());
+    if (!origin_allowed(origin, own_origin, core_->config.allowed_origins)) {
       core_->stats.security_event("origin_refused");
       core_->stats.error(errc::forbidden);
       return send_error(403, "forbidden", "WebSocket upgrade from an Origin that is not allowed",
@@ -209,20 +209,27 @@ void http_session::handle_request() {
   out.csrf_token = std::string(req["X-CSRF-Token"]);
   out.idempotency_key = std::string(req["Idempotency-Key"]);
   out.body = std::move(req.body());
+  ask_handler(std::move(out), "unmatched",
+              [](const std::shared_ptr<http_session>& self, http_response r) {
+                std::string route = route_label(r);
+                self->respond(std::move(r), std::move(route));
+              });
+}
+
+void http_session::ask_handler(
+    http_request req, std::string route,
+    std::function<void(const std::shared_ptr<http_session>&, http_response)> then) {
   auto once = std::make_shared<std::atomic<bool>>(false);
-  auto respond_fn = [self = shared_from_this(), once](http_response r) {
-    if (once->exchange(true)) return;  // exactly once, whatever the caller does
-    std::string route = route_label(r);
-    net::post(self->ex_, [self, r = std::move(r), route = std::move(route)]() mutable {
-      self->respond(std::move(r), std::move(route));
-    });
+  auto answer = [self = shared_from_this(), once, then = std::move(then)](http_response r) {
+    if (once->exchange(true)) return;
+    net::post(self->ex_, [self, then, r = std::move(r)]() mutable { then(self, std::move(r)); });
   };
   try {
-    core_->http.handle(std::move(out), std::move(respond_fn));
+    core_->http.handle(std::move(req), std::move(answer));
   } catch (const std::exception& e) {
     // The handler broke its contract; answer rather than hang the client.
     core_->stats.error(errc::internal);
-    if (!once->exchange(true)) send_error(500, "internal", e.what(), "unmatched", true);
+    if (!once->exchange(true)) send_error(500, "internal", e.what(), std::move(route), true);
   }
 }
 
@@ -242,29 +249,19 @@ void http_session::upgrade_console() {
   http_request probe = credentials(parser_->get());
   probe.method = "GET";
   probe.path = core_->config.console_feed_route;
-  auto once = std::make_shared<std::atomic<bool>>(false);
-  auto on_answer = [self = shared_from_this(), once, probe](http_response r) {
-    if (once->exchange(true)) return;
-    net::post(self->ex_, [self, probe, r = std::move(r)]() mutable {
-      if (r.status != 200) {
-        self->keep_alive_ = false;
-        return self->respond(std::move(r), std::string(console_path));
-      }
-      self->core_->stats.http_request(console_path, 101);
-      self->upgraded_ = true;
-      std::make_shared<feed_session>(self->core_, std::move(self->stream_), std::move(probe),
-                                     std::move(r.body))
-          ->run(self->parser_->release());
-      self->core_->sessions.remove(self->id_);
-    });
-  };
-  try {
-    core_->http.handle(std::move(probe), std::move(on_answer));
-  } catch (const std::exception& e) {
-    core_->stats.error(errc::internal);
-    if (!once->exchange(true))
-      send_error(500, "internal", e.what(), std::string(console_path), true);
-  }
+  ask_handler(probe, std::string(console_path),
+              [probe](const std::shared_ptr<http_session>& self, http_response r) mutable {
+                if (r.status != 200) {
+                  self->keep_alive_ = false;
+                  return self->respond(std::move(r), std::string(console_path));
+                }
+                self->core_->stats.http_request(console_path, 101);
+                self->upgraded_ = true;
+                std::make_shared<feed_session>(self->core_, std::move(self->stream_),
+                                               std::move(probe), std::move(r.body))
+                    ->run(self->parser_->release());
+                self->core_->sessions.remove(self->id_);
+              });
 }
 
 void http_session::respond(http_response r, std::string route) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ class http_session final : public session_base, public std::enable_shared_from_t
   /// Authorization, Cookie and the peer's address of a request, as the handler sees them.
   http_request credentials(const request& req);
   void upgrade_console();
+  /// Hands req to the HTTP handler; `then` runs on this session's executor with
+  /// its answer, exactly once whatever the handler does. A handler that throws
+  /// gets a 500 on `route`.
+  void ask_handler(http_request req, std::string route,
+                   std::function<void(const std::shared_ptr<http_session>&, http_response)> then);
   void respond(http_response r, std::string route);
   void send_error(int status, std::string_view code, std::string_view message, std::string route,
                   bool close);
@@ -65,9 +71,14 @@ class http_session final : public session_base, public std::enable_shared_from_t
 /// so the label set is bounded by the handler's route table.
 std::string route_label(const http_response& r);
 
-/// Whether a WebSocket upgrade with this Origin header value may proceed: empty
-/// (no header: not a browser) or listed in `allowed` (case-insensitive).
-bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed);
+/// Whether a WebSocket upgrade may proceed, given its Origin header (nullopt:
+/// no header, so not a browser), this node's own origin ("http://" or
+/// "https://" + the request's Host; empty without a Host) and the allowlist.
+/// Allowed: no header; the node's own origin (a page it served, such as the
+/// console); an allowlisted origin. Compared case-insensitively. An empty
+/// header, or any other origin, is refused.
+bool origin_allowed(std::optional<std::string_view> origin, std::string_view own_origin,
+                    const std::vector<std::string>& allowed);
 
 /// {"error":{"code":"...","message":"..."}} with JSON string escaping.
 std::string json_error_body(std::string_view code, std::string_view message);

@@ -207,6 +207,27 @@ tcp::socket connect_to(net::io_context& ioc, std::uint16_t port) {
   return s;
 }
 
+// A WebSocket upgrade request written by hand: Beast's client does not hand back
+// a refused upgrade's response. Returns the plain HTTP answer.
+http::response<http::string_body> raw_upgrade(
+    std::uint16_t port, const std::string& path,
+    const std::vector<std::pair<http::field, std::string>>& extra = {}) {
+  net::io_context ioc;
+  auto s = connect_to(ioc, port);
+  http::request<http::empty_body> req{http::verb::get, path, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::sec_websocket_version, "13");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  for (const auto& [field, value] : extra) req.set(field, value);
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  return res;
+}
+
 }  // namespace
 
 TEST_CASE("JSON text and binary frames round-trip; replies follow the client's format") {
@@ -343,20 +364,8 @@ TEST_CASE("/v1/console: admitted by the feed route, pushes its answers, closes 1
 
   SUBCASE("a refused feed route is the upgrade's answer") {
     f.http_stub.feed_status = 401;
-    net::io_context ioc;
-    auto s = connect_to(ioc, f.port);
-    // Beast's client does not hand back a refused upgrade's response: plain HTTP.
-    http::request<http::string_body> req{http::verb::get, "/v1/console", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::connection, "Upgrade");
-    req.set(http::field::upgrade, "websocket");
-    req.set(http::field::sec_websocket_version, "13");
-    req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-    req.set(http::field::cookie, "rs_console=expired");
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
+    const auto res =
+        raw_upgrade(f.port, "/v1/console", {{http::field::cookie, "rs_console=expired"}});
     CHECK(res.result_int() == 401);
     CHECK(f.stats.console_feed_ticks(true) == 0);
   }
@@ -559,21 +568,10 @@ TEST_CASE("WebSocket upgrades from browsers need an allowed Origin; non-browsers
   gateway_config cfg;
   cfg.allowed_origins = {"https://console.example.com"};
   fixture f(cfg);
-  // The upgrade request by hand, to see the status.
   auto upgrade = [&](const char* origin) {
-    net::io_context ioc;
-    auto s = connect_to(ioc, f.port);
-    http::request<http::empty_body> req{http::verb::get, "/v1/driver", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::upgrade, "websocket");
-    req.set(http::field::connection, "upgrade");
-    req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-    req.set(http::field::sec_websocket_version, "13");
-    if (origin) req.set(http::field::origin, origin);
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
+    std::vector<std::pair<http::field, std::string>> extra;
+    if (origin) extra.emplace_back(http::field::origin, origin);
+    const auto res = raw_upgrade(f.port, "/v1/driver", extra);
     if (res.result_int() == 403)
       CHECK(res.body().find("\"code\":\"forbidden\"") != std::string::npos);
     return res.result_int();

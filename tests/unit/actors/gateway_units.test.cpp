@@ -1,9 +1,10 @@
 // Gateway building blocks without sockets: token bucket, request targets,
-// metrics text.
+// metrics text, the WebSocket Origin rule.
 #include <doctest/doctest.h>
 
 #include <chrono>
 
+#include "gateway/detail/http_session.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/query_string.hpp"
 #include "gateway/token_bucket.hpp"
@@ -113,4 +114,26 @@ TEST_CASE("business metrics: payment success rate, revenue per ride, driver util
   const auto text = m.render_text();
   CHECK(text.find("rideshard_revenue_per_ride_minor 1250\n") != std::string::npos);  // (3000-500)/2
   CHECK(text.find("rideshard_driver_utilization_ratio 0.75\n") != std::string::npos);
+}
+
+TEST_CASE("origin_allowed: no header, the node's own origin, or the allowlist") {
+  using gateway::detail::origin_allowed;
+  const std::vector<std::string> allow{"https://ops.example.com"};
+  const std::string own = "http://127.0.0.1:8080";
+  // No Origin header: not a browser (apps, curl).
+  CHECK(origin_allowed(std::nullopt, own, allow));
+  CHECK(origin_allowed(std::nullopt, "", {}));
+  // A page this node served (the console) is same-origin, in any letter case.
+  CHECK(origin_allowed(std::string_view("http://127.0.0.1:8080"), own, {}));
+  CHECK(origin_allowed(std::string_view("HTTP://127.0.0.1:8080"), own, {}));
+  // Allowlisted, case-insensitively.
+  CHECK(origin_allowed(std::string_view("https://OPS.example.com"), own, allow));
+  // Refused: an empty header, another site, another scheme or port of this host,
+  // and a same-origin claim when the request named no Host.
+  CHECK_FALSE(origin_allowed(std::string_view(""), own, allow));
+  CHECK_FALSE(origin_allowed(std::string_view("https://evil.example"), own, allow));
+  CHECK_FALSE(origin_allowed(std::string_view("https://127.0.0.1:8080"), own, allow));
+  CHECK_FALSE(origin_allowed(std::string_view("http://127.0.0.1:8081"), own, allow));
+  CHECK_FALSE(origin_allowed(std::string_view("http://127.0.0.1:8080"), "", allow));
+  CHECK_FALSE(origin_allowed(std::string_view("https://ops.example.com.evil"), own, allow));
 }
