@@ -49,7 +49,8 @@ struct serve_options {
   gateway::gateway_config gw;
   std::chrono::milliseconds drain_timeout{5000};
   std::size_t api_threads = 4;
-  std::int64_t location_sample_ms = 30'000;  ///< [kafka].location_sample_s; 0: none
+  std::int64_t location_sample_ms = 30'000;    ///< [kafka].location_sample_s; 0: none
+  std::int64_t no_driver_timeout_ms = 20'000;  ///< [matching].no_driver_timeout_ms; 0: off
   bool dev = false;  ///< --dev: the public development secret when no secret is set
   std::string console_dir = RIDESHARD_CONSOLE_DIR;  ///< the console bundle the build wrote
   bool allow_plaintext = false;  ///< --allow-plaintext / [gateway] allow_plaintext
@@ -65,7 +66,8 @@ std::int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Reads [node], [gateway] and [auth] of the node config into o (flags win).
+// Reads [node], [gateway], [auth], [matching] and the rest of the node config
+// into o (flags win).
 bool read_node_config(serve_options& o, const std::string& listen_flag) {
   toml::table doc;
   try {
@@ -114,6 +116,12 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
   }
   o.payments = std::move(*payments);
   o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
+  o.no_driver_timeout_ms = doc["matching"]["no_driver_timeout_ms"].value_or(o.no_driver_timeout_ms);
+  if (o.no_driver_timeout_ms < 0) {
+    std::fprintf(stderr, "rideshard serve: %s: [matching] no_driver_timeout_ms must be >= 0\n",
+                 o.config.c_str());
+    return false;
+  }
   std::string listen = listen_flag.empty()
                            ? doc["node"]["listen"].value_or(std::string("127.0.0.1:8080"))
                            : listen_flag;
@@ -306,6 +314,7 @@ int run_serve(int argc, char** argv) {
   dopts.now_ms = unix_ms;
   dopts.stats = &stats;
   dopts.location_sample_ms = o.location_sample_ms;
+  dopts.no_driver_timeout = std::chrono::milliseconds(o.no_driver_timeout_ms);
   dopts.money.tax_permille = o.payments.tax_permille;  // rides split as API payments do
   dopts.money.commission_permille = o.payments.commission_permille;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));

@@ -41,6 +41,17 @@ struct dispatch_options {
   std::chrono::milliseconds offer_timeout{0};
   /// Entities with no trip and no connection stop after this long idle.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+  /// Sequential matching: a request whose search found no driver within its
+  /// region's max_radius_m gives up after this long without one (measured on
+  /// now_ms from the first such search since its last offer; a driver freed
+  /// meanwhile is still offered the ride): the rider hears the trip cancelled
+  /// by the system, reason no_driver_available, instead of waiting for the
+  /// request's TTL. <= 0: requests wait for their TTL. `rideshard serve`:
+  /// [matching] no_driver_timeout_ms.
+  std::chrono::milliseconds no_driver_timeout{std::chrono::seconds(20)};
+  /// Real time between two checks of no_driver_timeout while requests are
+  /// parked (the timeout itself is measured on now_ms).
+  std::chrono::milliseconds no_driver_check{std::chrono::seconds(1)};
   /// Samples more than this ahead of now_ms are future_timestamp.
   std::int64_t max_future_skew_ms = 5000;
   /// Speeds above this between two samples are impossible_jump.

@@ -226,7 +226,7 @@ typename Inspector::result_type inspect(Inspector& f, trip_status& x) {
   auto pos = opt(x.driver_position);
   return f(caf::meta::type_name("trip_status"), x.trip, x.state, x.driver, x.rider, x.pickup,
            x.dropoff, pos, x.pickup_eta_s, x.dropoff_eta_s, x.pin, x.cancelled_by, x.cancel_reason,
-           x.updated_at_ms);
+           x.updated_at_ms, x.search_radius_m);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, welcome& x) {

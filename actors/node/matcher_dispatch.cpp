@@ -6,6 +6,7 @@
 #include "node/matcher_dispatch.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "node/matcher_search.hpp"
 #include "node/shard_search.hpp"
@@ -27,6 +28,7 @@ void send_offer(matcher_self self, pending_request& p, driver_id d, const caf::a
                 double eta_s, lat_lng pos, const matcher_handle& owner) {
   auto& st = self->state;
   p.parked = false;
+  p.nobody_since_ms.reset();  // a driver was found: a later dead end counts afresh
   p.offered = d;
   p.offered_pos = pos;
   ++p.attempt;
@@ -48,6 +50,25 @@ void arm_retry(matcher_self self, const pending_request& p) {
   self->delayed_send(self, std::chrono::milliseconds(st.reg->batch_window_ms), parked_retry{});
 }
 
+std::uint32_t whole_metres(double m) { return static_cast<std::uint32_t>(std::lround(m)); }
+
+// The rider sees the search widen: one search_progress per larger radius.
+void tell_progress(matcher_self self, pending_request& p) {
+  const auto r = whole_metres(p.dispatch->radius_m());
+  if (r <= p.shown_radius_m) return;
+  p.shown_radius_m = r;
+  self->send(p.trip_actor, search_progress{r});
+}
+
+// While requests wait with nobody within max_radius_m, no_driver_check looks
+// every no_driver_check (real time) whether one waited no_driver_timeout.
+void arm_no_driver_check(matcher_self self) {
+  auto& st = self->state;
+  if (st.book.check_armed || st.ctx->opts.no_driver_timeout.count() <= 0) return;
+  st.book.check_armed = true;
+  self->delayed_send(self, st.ctx->opts.no_driver_check, no_driver_check{});
+}
+
 // Offers `trip` to the best candidate of `available` (our index, or the
 // scratch of a cross-shard search), or parks it when none is left.
 void offer_from(matcher_self self, trip_id trip, const spatial_index& available) {
@@ -55,8 +76,11 @@ void offer_from(matcher_self self, trip_id trip, const spatial_index& available)
   auto& p = st.book.pending.at(trip);
   for (;;) {  // bounded: every pass excludes one driver from this dispatch
     auto o = p.dispatch->next_offer(available, st.pricing->eta(), st.ctx->now());
-    if (!o) {
+    tell_progress(self, p);
+    if (!o) {  // nobody within max_radius_m: wait for a driver, no_driver_timeout at most
       p.parked = true;
+      if (!p.nobody_since_ms) p.nobody_since_ms = st.ctx->now();
+      arm_no_driver_check(self);
       return arm_retry(self, p);
     }
     if (auto ow = st.scratch.owner.find(o->driver); ow != st.scratch.owner.end())
@@ -96,6 +120,7 @@ double search_bound(const matcher_self self, const pending_request& p) {
 void new_request(matcher_self self, trip_id trip, pending_request p) {
   auto& st = self->state;
   p.requested_at_ms = st.ctx->now();
+  p.shown_radius_m = whole_metres(st.reg->sequential.initial_radius_m);  // the trip shows it
   st.book.pending[trip] = std::move(p);
   try_offer(self, trip);
   sync_pending(self);
@@ -259,6 +284,35 @@ void on_trip_finished(matcher_self self, const trip_finished& f) {
 void on_parked_retry(matcher_self self) {
   self->state.book.retry_armed = false;
   retry_parked(self);
+  sync_pending(self);
+}
+
+// Gives up on requests that found nobody within max_radius_m for
+// no_driver_timeout (a driver freed meanwhile was offered the ride first: the
+// handler runs after sync_positions and every retry). The trip ends the
+// request; we forget it now.
+void on_no_driver_check(matcher_self self) {
+  auto& st = self->state;
+  auto& book = st.book;
+  book.check_armed = false;
+  const auto now = st.ctx->now();
+  const auto timeout = st.ctx->opts.no_driver_timeout.count();
+  bool counting = false;
+  for (auto it = book.pending.begin(); it != book.pending.end();) {
+    auto& p = it->second;
+    if (!p.parked || !p.nobody_since_ms || p.offered.valid() || p.searching) {
+      ++it;
+      continue;
+    }
+    if (now - *p.nobody_since_ms < timeout) {
+      counting = true;
+      ++it;
+      continue;
+    }
+    self->send(p.trip_actor, no_driver_found{p.shown_radius_m});
+    it = book.pending.erase(it);
+  }
+  if (counting) arm_no_driver_check(self);
   sync_pending(self);
 }
 

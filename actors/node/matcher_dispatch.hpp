@@ -16,6 +16,7 @@ void on_redispatch(matcher_self self, redispatch_request& r);
 void on_offer_closed(matcher_self self, const offer_closed& c);
 void on_trip_finished(matcher_self self, const trip_finished& f);
 void on_parked_retry(matcher_self self);
+void on_no_driver_check(matcher_self self);
 void on_batch_window(matcher_self self);
 
 /// Gives parked requests a go at newly available drivers (batched mode: arms

@@ -33,6 +33,10 @@ struct pending_request {
   bool searching = false;                  ///< probing neighbour shards for candidates
   bool reserving = false;                  ///< `offered` is a remote driver being reserved
   std::uint64_t ticket = 0;                ///< the search / reservation in flight
+  std::uint32_t shown_radius_m = 0;        ///< the largest search radius the trip was told
+  /// now_ms when a search first found nobody within max_radius_m since the
+  /// last offer: no_driver_timeout runs from here.
+  std::optional<std::int64_t> nobody_since_ms;
 };
 
 /// A driver out of the index for an open offer: where to put it back, and its
@@ -53,6 +57,7 @@ struct dispatch_book {
   bool window_searching = false;  ///< batched mode: a window waits for neighbour probes
   bool window_rearm = false;      ///< a window was asked for during that wait
   bool retry_armed = false;       ///< a parked_retry is due (parked requests near an edge)
+  bool check_armed = false;       ///< a no_driver_check is due (requests counting)
   std::uint64_t next_ticket = 0;
 };
 

@@ -57,6 +57,9 @@ RIDESHARD_MESSAGE_NAME(batch_window, "rideshard::batch_window")
 RIDESHARD_MESSAGE_NAME(reserve_driver, "rideshard::reserve_driver")
 RIDESHARD_MESSAGE_NAME(release_driver, "rideshard::release_driver")
 RIDESHARD_MESSAGE_NAME(surge_freeze, "rideshard::surge_freeze")
+RIDESHARD_MESSAGE_NAME(search_progress, "rideshard::search_progress")
+RIDESHARD_MESSAGE_NAME(no_driver_found, "rideshard::no_driver_found")
+RIDESHARD_MESSAGE_NAME(no_driver_check, "rideshard::no_driver_check")
 
 #undef RIDESHARD_MESSAGE_NAME
 

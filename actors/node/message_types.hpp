@@ -22,7 +22,8 @@ using node_message_types = caf::detail::type_list<
     session_frame, session_close, attach_request, trip_command, quote_ask, quote_answer,
     client_envelope, offer_delivery, http_ride, offer_withdrawn, trip_failed, fleet_upsert,
     fleet_applied, nearby_part, nearby_part_answer, driver_unavail, positions_flush, parked_retry,
-    batch_window, reserve_driver, release_driver, shard_key, shard_added, surge_freeze>;
+    batch_window, reserve_driver, release_driver, shard_key, shard_added, surge_freeze,
+    search_progress, no_driver_found, no_driver_check>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

@@ -71,16 +71,19 @@ struct session_opened;
 struct session_closed;
 struct session_frame;
 struct session_close;
+struct search_progress;
+struct no_driver_found;
 
 /// The trip actor (trip_actor.hpp): the single owner of one trip.
-/// offer_to (matcher: offer to this driver), trip_command (driver, rider,
-/// admin), offer_timed_out (its own offer timer), snapshot_atom -> snapshot_answer
-/// (queries; answered after start-up and any commit in flight); expire_atom
-/// and stop_atom are its own timers.
-using trip_handle = caf::typed_actor<caf::reacts_to<offer_to>, caf::reacts_to<trip_command>,
-                                     caf::reacts_to<offer_timed_out>, caf::reacts_to<expire_atom>,
-                                     caf::replies_to<snapshot_atom>::with<snapshot_answer>,
-                                     caf::reacts_to<stop_atom>>;
+/// offer_to (matcher: offer to this driver), search_progress and
+/// no_driver_found (matcher: the search widened / gave up), trip_command
+/// (driver, rider, admin), offer_timed_out (its own offer timer), snapshot_atom
+/// -> snapshot_answer (queries; answered after start-up and any commit in
+/// flight); expire_atom and stop_atom are its own timers.
+using trip_handle = caf::typed_actor<
+    caf::reacts_to<offer_to>, caf::reacts_to<search_progress>, caf::reacts_to<no_driver_found>,
+    caf::reacts_to<trip_command>, caf::reacts_to<offer_timed_out>, caf::reacts_to<expire_atom>,
+    caf::replies_to<snapshot_atom>::with<snapshot_answer>, caf::reacts_to<stop_atom>>;
 
 /// A driver actor (driver_actor.hpp): the single owner of one driver's
 /// availability. From the facade: attach, detach (session id), client frames,
@@ -319,6 +322,28 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, offer_to& x) {
   return f(caf::meta::type_name("offer_to"), x.driver, x.driver_actor, x.pickup_eta_s, x.attempt,
            x.surge_permille);
+}
+
+/// Matcher -> trip: the search for a driver widened to `radius_m` (the rider
+/// sees it as search_radius_m of a `requested` trip_status).
+struct search_progress {
+  std::uint32_t radius_m = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, search_progress& x) {
+  return f(caf::meta::type_name("search_progress"), x.radius_m);
+}
+
+/// Matcher -> trip: no driver within the largest radius (`radius_m`) for
+/// dispatch_options::no_driver_timeout; the matcher forgot the request. The
+/// trip ends: cancelled by the system, reason no_driver_available. Also the
+/// trip's own retry when that cancel could not be committed.
+struct no_driver_found {
+  std::uint32_t radius_m = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, no_driver_found& x) {
+  return f(caf::meta::type_name("no_driver_found"), x.radius_m);
 }
 
 /// Trip -> itself: the offer timer ran out (the trip owns the offer's deadline,

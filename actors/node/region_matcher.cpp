@@ -76,6 +76,8 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
       fresh<offer_closed>(self, [=](offer_closed& c) { on_offer_closed(self, c); }),
       [=](trip_finished& f) { on_trip_finished(self, f); },
       fresh<parked_retry>(self, [=](parked_retry&) { on_parked_retry(self); }),
+      // After sync_positions: a driver newly available wins over giving up.
+      fresh<no_driver_check>(self, [=](no_driver_check&) { on_no_driver_check(self); }),
       fresh<batch_window>(self, [=](batch_window&) { on_batch_window(self); }),
       // ---- queries
       fresh<quote_ask>(self, [=](quote_ask& q) { on_quote(self, q); }),

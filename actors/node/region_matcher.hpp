@@ -42,6 +42,14 @@ typename Inspector::result_type inspect(Inspector& f, parked_retry&) {
   return f(caf::meta::type_name("parked_retry"));
 }
 
+/// Matcher -> itself, every dispatch_options::no_driver_check while requests
+/// are parked: give up on those parked for no_driver_timeout (injected clock).
+struct no_driver_check {};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, no_driver_check&) {
+  return f(caf::meta::type_name("no_driver_check"));
+}
+
 /// Matcher -> itself (batched mode): the batch window closed, solve it.
 struct batch_window {};
 template <class Inspector>
@@ -87,7 +95,7 @@ using matcher_handle = caf::typed_actor<
     // dispatch (trip actors) and its timers
     caf::reacts_to<dispatch_request>, caf::reacts_to<redispatch_request>,
     caf::reacts_to<offer_closed>, caf::reacts_to<trip_finished>, caf::reacts_to<parked_retry>,
-    caf::reacts_to<batch_window>,
+    caf::reacts_to<no_driver_check>, caf::reacts_to<batch_window>,
     // queries (rider actors, the facade, the admin fleet feed)
     caf::reacts_to<quote_ask>, caf::replies_to<nearby_query>::with<nearby_answer>,
     caf::replies_to<nearby_part>::with<nearby_part_answer>,

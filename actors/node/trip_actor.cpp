@@ -30,14 +30,22 @@ struct trip_actor_state {
   std::vector<driver_id> backed_out;  ///< drivers who cancelled: never re-offered
   std::int64_t request_in_us = 0;     ///< wall_clock_us(), for request->offer latency
   bool offer_answered = false;        ///< a driver saw an offer: later ones are not "first"
+  std::uint32_t search_radius_m = 0;  ///< the matcher's search radius (shown while requested)
   static inline const char* name = "trip_actor";
 };
 using trip_self = caf::stateful_actor<trip_actor_state, trip_handle::base>;
+
+// The radius a sequential search starts with (batched windows have none).
+std::uint32_t first_radius(const trip_actor_state& st) {
+  if (st.reg->mode != dispatch_mode::sequential) return 0;
+  return static_cast<std::uint32_t>(std::lround(st.reg->sequential.initial_radius_m));
+}
 
 schemas::trip_status view(const trip_actor_state& st, bool for_rider) {
   const auto& t = st.t;
   auto s = status_of(t);
   if (!for_rider) s.pin.clear();  // the PIN is the rider's proof at pickup
+  if (t.state == trip_state::requested) s.search_radius_m = st.search_radius_m;
   s.updated_at_ms = st.ctx->now();
   auto eta = [&](lat_lng a, lat_lng b) {
     return static_cast<std::uint32_t>(
@@ -215,6 +223,7 @@ void after_command(trip_self* self, const trip_command& c, trip_state from, driv
     notify(self, 0, st.driver_actor, seq);
   } else if (r.redispatch && from != trip_state::offered) {  // the driver backed out
     st.backed_out.push_back(assigned);
+    st.search_radius_m = first_radius(st);  // the search starts over
     auto released = st.driver_actor;
     st.driver_actor = nullptr;
     notify(self, 0, released, seq, true);
@@ -355,6 +364,9 @@ void system_event(trip_self* self, trip_event ev, Then then) {
         log_not_durable(self, o);
         if (ev.kind == trip_event_kind::expire)
           self->delayed_send(self, std::chrono::seconds(1), expire_atom::value);
+        else if (ev.kind == trip_event_kind::cancel)  // no_driver_available
+          self->delayed_send(self, std::chrono::seconds(1),
+                             no_driver_found{self->state.search_radius_m});
         else
           self->delayed_send(self, std::chrono::seconds(1), offer_timed_out{ev.driver});
       });
@@ -390,6 +402,34 @@ void on_expire(trip_self* self) {
       offer_ended(self, offer_outcome::withdrawn);
       close_offer(self, offered_to, false, true);
     }
+    notify(self, 0, {}, 0);
+    finish(self);
+  });
+}
+
+// The matcher's search widened: the rider sees the radius (a trip_status push).
+void on_search_progress(trip_self* self, std::uint32_t radius_m) {
+  auto& st = self->state;
+  st.search_radius_m = radius_m;
+  if (st.t.state == trip_state::requested) notify(self, 0, {}, 0);
+}
+
+// The matcher found no driver within its largest radius for no_driver_timeout
+// and forgot the request: it ends now, durably, like a free cancel (the hold
+// is voided), cancelled by the system with reason no_driver_available —
+// instead of expiring at the end of its TTL.
+void on_no_driver(trip_self* self, std::uint32_t radius_m) {
+  auto& st = self->state;
+  if (st.t.state != trip_state::requested) return;  // offered meanwhile, or over
+  st.search_radius_m = radius_m;
+  trip_event ev;
+  ev.kind = trip_event_kind::cancel;
+  ev.by = party::system;
+  ev.reason = std::string(to_string(errc::no_driver_available));
+  ev.at_ms = st.ctx->now();
+  system_event(self, ev, [=](trip_state from) {
+    moved(self, from, trip_event_kind::cancel, party::system);
+    self->state.ctx->stats.error(errc::no_driver_available);
     notify(self, 0, {}, 0);
     finish(self);
   });
@@ -504,12 +544,15 @@ trip_handle::behavior_type trip_actor(trip_self* self, context_ptr ctx, trip_ini
   st.rider_actor = init.rider_actor;
   st.quoted = init.quoted;
   st.request_in_us = init.request_in_us;
+  st.search_radius_m = first_radius(st);
   if (init.recovered)
     start_recovered(self, *init.recovered, init.driver);
   else
     start_new(self, init);
   return {
       [=](offer_to& o) { on_offer(self, o); },
+      [=](search_progress& p) { on_search_progress(self, p.radius_m); },
+      [=](no_driver_found& n) { on_no_driver(self, n.radius_m); },
       [=](trip_command& c) { on_command(self, c); },
       [=](offer_timed_out& t) { on_offer_timeout(self, t.driver, t.offer); },
       [=](expire_atom) { on_expire(self); },

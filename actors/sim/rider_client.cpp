@@ -104,6 +104,8 @@ void rider_client::on_trip_status(const schemas::trip_status& t) {
       break;
     case trip_state::cancelled:
       ++stats_.cancelled;
+      // The node gave up finding a driver (no_driver_timeout): counted as no driver too.
+      if (t.cancel_reason == to_string(errc::no_driver_available)) ++stats_.no_driver;
       cancel_timer_.cancel();
       break;
     case trip_state::expired:

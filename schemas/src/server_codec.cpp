@@ -36,7 +36,7 @@ Offset<fbw::trip_status> build_status(FlatBufferBuilder& b, const trip_status& m
   return fbw::Createtrip_status(
       b, m.trip.value, static_cast<fbw::trip_state>(m.state), m.driver.value, m.rider.value,
       &pickup, &dropoff, m.driver_position ? &driver_pos : nullptr, m.pickup_eta_s, m.dropoff_eta_s,
-      pin, static_cast<fbw::party>(m.cancelled_by), reason, m.updated_at_ms);
+      pin, static_cast<fbw::party>(m.cancelled_by), reason, m.updated_at_ms, m.search_radius_m);
 }
 
 /// Builds one union member; returns its type tag and offset.
@@ -187,6 +187,7 @@ result<trip_status> read_status(const fbw::trip_status& m, const codec_limits& l
   if (!reason) return reason.err();
   out.cancel_reason = std::move(*reason);
   out.updated_at_ms = m.updated_at_ms();
+  out.search_radius_m = m.search_radius_m();
   return out;
 }
 

@@ -56,8 +56,7 @@ std::vector<schemas::trip_status> samples(fixture&, type<schemas::trip_status>) 
   auto cancelled = smp::status(trip_state::cancelled, false);
   cancelled.cancelled_by = party::driver;
   cancelled.cancel_reason = "flat tyre";
-  return {smp::status(trip_state::accepted, true), smp::status(trip_state::requested, true),
-          cancelled};
+  return {smp::status(trip_state::accepted, true), smp::searching(3000), cancelled};
 }
 std::vector<driver_avail> samples(fixture& fx, type<driver_avail>) {
   return {{smp::driver, p1, fx.a, true}};
@@ -195,6 +194,9 @@ std::vector<batch_window> samples(fixture&, type<batch_window>) { return {{}}; }
 std::vector<reserve_driver> samples(fixture&, type<reserve_driver>) { return {{smp::driver}}; }
 std::vector<release_driver> samples(fixture&, type<release_driver>) { return {{smp::driver, p2}}; }
 std::vector<surge_freeze> samples(fixture&, type<surge_freeze>) { return {{true}, {false}}; }
+std::vector<search_progress> samples(fixture&, type<search_progress>) { return {{3000}}; }
+std::vector<no_driver_found> samples(fixture&, type<no_driver_found>) { return {{8000}}; }
+std::vector<no_driver_check> samples(fixture&, type<no_driver_check>) { return {{}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -404,6 +406,9 @@ void same(const release_driver& x, const release_driver& y) {
   CHECK(x.pos == y.pos);
 }
 void same(const surge_freeze& x, const surge_freeze& y) { CHECK(x.frozen == y.frozen); }
+void same(const search_progress& x, const search_progress& y) { CHECK(x.radius_m == y.radius_m); }
+void same(const no_driver_found& x, const no_driver_found& y) { CHECK(x.radius_m == y.radius_m); }
+void same(const no_driver_check&, const no_driver_check&) {}
 
 // ---- round trips ------------------------------------------------------------
 

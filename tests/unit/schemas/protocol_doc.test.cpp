@@ -68,6 +68,8 @@ TEST_CASE("every shared sample message is in docs/protocol.md exactly as the cod
     check_shown(kind_name(m.body), "client", *encode_client_json(m, json_style::pretty));
   for (const auto& m : samples::server_messages())
     check_shown(kind_name(m.body), "server", *encode_server_json(m, json_style::pretty));
+  check_shown("search progress", "server",
+              *encode_server_json(samples::search_progress_push(), json_style::pretty));
 }
 
 TEST_CASE("every JSON example in docs/protocol.md is exactly what the codec accepts and emits") {

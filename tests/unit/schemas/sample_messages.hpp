@@ -33,6 +33,13 @@ inline trip_status status(trip_state state, bool for_rider) {
   return s;
 }
 
+/// The rider's view of a request whose search widened to `radius_m`.
+inline trip_status searching(std::uint32_t radius_m) {
+  auto s = status(trip_state::requested, true);
+  s.search_radius_m = radius_m;
+  return s;
+}
+
 /// Every client message kind, in union order.
 inline std::vector<client_message> client_messages() {
   std::vector<client_message> out;
@@ -81,6 +88,11 @@ inline std::vector<server_message> server_messages() {
   add(15, nearby_results{{nearby_result{{driver, driver_id{7208245990420002}}, {612.5f, 1544.25f}},
                           nearby_result{{}, {}, errc::invalid_radius}}});
   return out;
+}
+
+/// A search-progress push (docs/protocol.md shows it under trip_status).
+inline server_message search_progress_push() {
+  return server_message{11, 0, 1718000011000, searching(6000)};
 }
 
 }  // namespace rideshard::schemas::samples

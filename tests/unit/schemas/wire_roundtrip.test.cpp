@@ -54,6 +54,30 @@ TEST_CASE("every server message kind round-trips through binary and JSON") {
   }
 }
 
+TEST_CASE("search_radius_m survives both formats; a frame without it reads 0") {
+  const auto msg = samples::search_progress_push();
+  const auto bin = encode_server_binary(msg);
+  auto from_bin = decode_server_binary(bin.data(), bin.size());
+  REQUIRE(from_bin.ok());
+  CHECK(std::get<trip_status>(from_bin->body).search_radius_m == 6000);
+  auto json = encode_server_json(msg);
+  REQUIRE(json.ok());
+  CHECK(json->find("\"search_radius_m\"") != std::string::npos);
+  auto from_json = decode_server_json(*json);
+  REQUIRE(from_json.ok());
+  CHECK(*from_json == msg);
+  // A frame of a server from before the field: without it, it reads 0.
+  auto old = *encode_server_json(msg, json_style::pretty);
+  const std::string field = ",\n    \"search_radius_m\": 6000";
+  const auto at = old.find(field);
+  REQUIRE(at != std::string::npos);
+  old.erase(at, field.size());
+  auto read = decode_server_json(old);
+  REQUIRE_MESSAGE(read.ok(), read.err().message);
+  CHECK(std::get<trip_status>(read->body).search_radius_m == 0);
+  CHECK(std::get<trip_status>(read->body).state == trip_state::requested);
+}
+
 TEST_CASE("optional fields: absent and present survive both formats") {
   client_message no_quote{5, ride_request{std::nullopt, samples::pickup, samples::dropoff}};
   auto json = encode_client_json(no_quote);

@@ -171,9 +171,14 @@ struct trip_status {
   party cancelled_by = party::system;
   std::string cancel_reason;
   std::int64_t updated_at_ms = 0;
+  /// Search progress while `requested` (sequential matching): the radius in
+  /// metres within which dispatch looks for a driver now, pushed each time the
+  /// search widens; 0 in every other state.
+  std::uint32_t search_radius_m = 0;
   auto tie() const {
     return std::tie(trip, state, driver, rider, pickup, dropoff, driver_position, pickup_eta_s,
-                    dropoff_eta_s, pin, cancelled_by, cancel_reason, updated_at_ms);
+                    dropoff_eta_s, pin, cancelled_by, cancel_reason, updated_at_ms,
+                    search_radius_m);
   }
 };
 /// Answer to hello: who the token says you are and your current trip, if any.
