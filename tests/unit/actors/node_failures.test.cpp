@@ -1,6 +1,7 @@
 // The node when things go wrong underneath it: a commit the disk refuses rolls
-// the trip back, unreadable snapshots are skipped at recovery, and a request no
-// driver takes expires inside the node with the rider told.
+// the trip back, unreadable snapshots are skipped at recovery, a request no
+// driver takes expires inside the node with the rider told, and a trip that
+// cannot answer in time is `unavailable` to the synchronous (HTTP) API.
 #include "node_harness.hpp"
 #include "rideshard/persistence/power_loss.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -103,4 +104,36 @@ TEST_CASE("a request no driver takes expires after the region's TTL; the rider m
   auto again = h.request_ride(rider, h.near(0), h.near(2000));
   CHECK(again.state == trip_state::requested);
   CHECK(again.trip != trip);
+}
+
+TEST_CASE("a trip that cannot answer within query_timeout is unavailable to the facade") {
+  temp_dir dir;
+  auto store = open_store(dir.path);
+  commit_gate gate;
+  gate.attach(*store);
+  harness h(3s, [&](node::dispatch_options& o) {
+    o.store = store.get();
+    o.query_timeout = 200ms;
+  });
+  auto rider = h.connect("r-1");
+  const trip_id trip = h.request_ride(rider, h.near(0), h.near(2000)).trip;
+  REQUIRE(h.node->trip_snapshot(trip).ok());
+  // The rider's cancel is on its way to disk and held there: the trip actor
+  // waits for it and answers nobody meanwhile.
+  gate.close();
+  h.send(rider, schemas::cancel_trip{trip, "changed my mind"});
+  REQUIRE(gate.wait_holding());
+  auto snap = h.node->trip_snapshot(trip);
+  CHECK(snap.code() == errc::unavailable);
+  const node::identity admin{"admin-ops", schemas::role::admin};
+  auto cancel =
+      h.node->change_trip(admin, node::trip_change{trip, trip_event_kind::cancel, {}, {}});
+  CHECK(cancel.code() == errc::unavailable);
+  // Once the commit is through, the trip answers again: the rider's cancel won.
+  gate.open();
+  REQUIRE(h.status(rider, trip, trip_state::cancelled));
+  snap = h.node->trip_snapshot(trip);
+  REQUIRE(snap.ok());
+  CHECK(snap->state == trip_state::cancelled);
+  CHECK(snap->cancel_reason == "changed my mind");
 }

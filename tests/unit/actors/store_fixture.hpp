@@ -1,12 +1,17 @@
 // A RocksDB store in a temporary directory for node tests that need durability
-// (dispatch_options::store): the directory is removed when the test ends.
+// (dispatch_options::store): the directory is removed when the test ends. And a
+// gate that holds the store's committer inside a commit until the test opens it.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "rideshard/persistence/store.hpp"
@@ -33,5 +38,51 @@ inline std::unique_ptr<persistence::store> open_store(const std::string& dir) {
   REQUIRE(s.ok());
   return std::move(s).value();
 }
+
+/// Counts the store's successful commits and, while closed, holds the
+/// committing thread (the node's journal) right after the first commit that
+/// writes an entity (a trip transition; analytics-only batches pass) until
+/// open(): whatever is sent to the journal meanwhile queues, and the trip
+/// actor waiting for that commit answers nothing — decided by the test, not
+/// by timing. attach() before the store is shared.
+struct commit_gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;
+  bool holding = false;  ///< a commit waits at the gate
+  std::size_t commits = 0;
+
+  void attach(persistence::store& s) {
+    s.set_commit_listener([this](const persistence::write_batch& b) {
+      std::unique_lock<std::mutex> lock{mu};
+      ++commits;
+      if (!closed || b.entities().empty()) return;
+      holding = true;
+      cv.notify_all();
+      cv.wait(lock, [this] { return !closed; });
+      holding = false;
+    });
+  }
+  /// Waits (bounded) until a commit is held at the closed gate.
+  bool wait_holding() {
+    std::unique_lock<std::mutex> lock{mu};
+    return cv.wait_for(lock, std::chrono::seconds(10), [this] { return holding; });
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock{mu};
+    closed = true;
+  }
+  void open() {
+    {
+      std::lock_guard<std::mutex> lock{mu};
+      closed = false;
+    }
+    cv.notify_all();
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock{mu};
+    return commits;
+  }
+};
 
 }  // namespace rideshard::test
