@@ -37,7 +37,7 @@ struct shard_group_host::impl {
   std::set<int> assigned;
   mutable std::mutex mu;  // guards groups and the counters
   std::map<int, std::shared_ptr<group_state>> groups;
-  std::uint64_t restored_records = 0, failed_groups = 0;
+  std::uint64_t restored_records = 0, failed_groups = 0, refused_ledger_batches = 0;
   std::string last_error;
   std::unique_ptr<shard_ownership> ownership;  // last: stopped first
 
@@ -126,10 +126,17 @@ result<void> shard_group_host::write(int group, const write_batch& batch) {
   const error not_here{errc::fenced,
                        "shard group " + std::to_string(group) + " is not served by this node"};
   if (!state) return not_here;
+  if (!batch.transfer_chains().empty()) {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->refused_ledger_batches;
+    return ledger_not_in_changelog();
+  }
   std::lock_guard lock(state->mu);
   if (!state->writer) return not_here;  // revoked while this write waited
   if (auto r = state->writer->write(batch); !r) return r;
-  auto local = impl_->db->commit(batch);
+  // The events went to Kafka inside the transaction: the outbox (and its relay)
+  // must not publish them again.
+  auto local = impl_->db->commit(batch.without_events());
   if (!local) {
     state->store_behind = true;
     return local.err();
@@ -162,6 +169,7 @@ shard_group_host_stats shard_group_host::stats() const {
   for (const auto& [g, state] : impl_->groups) out.served.push_back(g);
   out.restored_records = impl_->restored_records;
   out.failed_groups = impl_->failed_groups;
+  out.refused_ledger_batches = impl_->refused_ledger_batches;
   out.last_error = impl_->last_error;
   return out;
 }

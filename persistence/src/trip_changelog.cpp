@@ -38,6 +38,8 @@ struct changelog_writer::impl {
   // served by add()'s flush), and the committed one.
   std::int64_t txn_next = -1;
   std::optional<std::int64_t> committed_next;
+  // The open transaction's first failed delivery (set by delivery reports).
+  rd_kafka_resp_err_t delivery_err = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool dead = false;  // a fatal error: every later call fails with `dead_error`
   error dead_error;
 
@@ -82,6 +84,7 @@ struct changelog_writer::impl {
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
+    if (m->err && !self->delivery_err) self->delivery_err = m->err;
     if (!m->err && m->rkt == self->changelog)
       self->txn_next = std::max<std::int64_t>(self->txn_next, m->offset + 1);
   }
@@ -161,6 +164,7 @@ result<void> changelog_writer::begin() {
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(d.rk)) return d.failed(e, "begin");
   d.in_transaction = true;
   d.txn_next = -1;
+  d.delivery_err = RD_KAFKA_RESP_ERR_NO_ERROR;
   return {};
 }
 
@@ -168,6 +172,7 @@ result<void> changelog_writer::add(const write_batch& batch) {
   impl& d = *impl_;
   if (d.dead) return d.dead_error;
   if (!d.in_transaction) return error{errc::invalid_argument, "no open transaction"};
+  if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   static const std::vector<std::pair<std::string, std::string>> no_headers;
   for (const auto& e : batch.entities()) {
     if (e.kind != entity_kind::trip) continue;
@@ -189,6 +194,11 @@ result<void> changelog_writer::add(const write_batch& batch) {
   // Wait for the broker's acks now; commit() would wait for them first anyway.
   if (auto err = rd_kafka_flush(d.rk, d.call_ms()))
     return error{errc::broker_error, std::string("flush: ") + rd_kafka_err2str(err)};
+  if (const auto err = d.delivery_err) {
+    const std::string msg = std::string("delivery: ") + rd_kafka_err2str(err);
+    if (is_fencing(err) || err == RD_KAFKA_RESP_ERR__FATAL) return d.die(err, msg);
+    return error{errc::broker_error, msg};
+  }
   return {};
 }
 
@@ -226,7 +236,15 @@ result<void> changelog_writer::abort() {
   return {};
 }
 
+error ledger_not_in_changelog() {
+  return {errc::invalid_argument,
+          "ledger transfers are not written to the trip changelog: a batch with transfer "
+          "chains is refused in cluster mode (persistence/README.md, Cluster mode)"};
+}
+
 result<void> changelog_writer::write(const write_batch& batch) {
+  // Refused before the transaction starts: nothing of the batch becomes visible.
+  if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   if (auto r = begin(); !r) return r;
   if (auto r = add(batch); !r) {
     if (!impl_->dead) (void)abort();

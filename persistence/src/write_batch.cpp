@@ -59,6 +59,15 @@ void write_batch::append(write_batch&& other) {
   move_all(transfers_, other.transfers_);
 }
 
+write_batch write_batch::without_events() const {
+  write_batch out;
+  out.entities_ = entities_;
+  out.erases_ = erases_;
+  out.journal_ = journal_;
+  out.transfers_ = transfers_;
+  return out;
+}
+
 result<void> write_batch::add_trip_event(const schemas::trip_lifecycle_event& ev) {
   return add_encoded(trip_events_topic, to_string(ev.trip),
                      {ev.event_id, "rideshard.trip." + std::string(schemas::to_string(ev.type)),

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "kafka_support.hpp"
+#include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/shard_group_host.hpp"
 #include "temp_dir.hpp"
 #include "trip_fixture.hpp"
@@ -178,4 +179,40 @@ TEST_CASE_FIXTURE(cluster_fixture,
   CHECK((*a)->retry_unserved(30s) == groups);
   CHECK(board.served_by("a").size() == groups);
   CHECK((*a)->write(0, test::trip_batch(1)).ok());
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "a write's events go out in its transaction only, and a batch with ledger "
+                  "transfers is refused" *
+                      doctest::test_suite("broker")) {
+  const auto events = unique_topic("trip-events");
+  REQUIRE(create_topics(bootstrap(), {{events, 1, 1, {}}}, 30s).ok());
+  own.member = "a";
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("a"));
+  serving_board board;
+  auto a = shard_group_host::start(*s, own, log, board.listener_for("a"), 30s);
+  REQUIRE(a.ok());
+  REQUIRE(board.wait_serving("a", groups, 30s));
+
+  auto batch = test::trip_batch(1);
+  batch.add_event({events, "t-1", "{}", {{"ce_id", "t-1-1"}}});
+  REQUIRE((*a)->write(0, batch).ok());
+  CHECK(trip_ids(*s) == std::set<std::uint64_t>{1});
+  CHECK(s->outbox_depth() == 0);  // no relay would publish it a second time
+  int headers = 0;
+  CHECK(consume(events, 1, headers)["t-1"] == std::vector<std::string>{"{}"});
+
+  auto money = test::trip_batch(2);
+  transfer hold;
+  hold.id = {7, 2};
+  hold.debit = {account_kind::rider, 1002};
+  hold.credit = {account_kind::psp_clearing, 0};
+  hold.amount = 1500;
+  hold.kind = transfer_kind::pending;
+  money.add_transfers({hold});
+  CHECK((*a)->write(0, money).code() == errc::invalid_argument);
+  CHECK((*a)->stats().refused_ledger_batches == 1);
+  CHECK(trip_ids(*s) == std::set<std::uint64_t>{1});
+  CHECK(ledger(*s).open_holds().empty());
 }

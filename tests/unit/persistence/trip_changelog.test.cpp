@@ -241,6 +241,28 @@ TEST_CASE("a new owner fences the old one: its later commits fail and stay invis
   CHECK(new_owner->write(transition(make_trip(5, 1))).ok());
 }
 
+TEST_CASE("a batch with ledger transfers is refused before its transaction: nothing visible" *
+          doctest::test_suite("broker")) {
+  require_broker();
+  const auto topic = make_changelog(1);
+  const auto w = open_writer(options_for(topic, unique_prefix()), 0);
+  auto money = transition(make_trip(1, 1));
+  transfer hold;
+  hold.id = {7, 1};
+  hold.debit = {account_kind::rider, 1001};
+  hold.credit = {account_kind::psp_clearing, 0};
+  hold.amount = 1500;
+  hold.kind = transfer_kind::pending;
+  money.add_transfers({hold});
+  CHECK(w->write(money).code() == errc::invalid_argument);
+  REQUIRE(w->begin().ok());
+  CHECK(w->add(money).code() == errc::invalid_argument);
+  REQUIRE(w->abort().ok());
+  REQUIRE(w->write(transition(make_trip(2, 1))).ok());  // the writer still works
+  // Not even an aborted record of trip 1 reached the broker.
+  CHECK(keys_in(topic, 0, "read_uncommitted") == std::vector<std::string>{"t-2"});
+}
+
 TEST_CASE("a store keeps its changelog marks across a reopen; nullopt deletes") {
   test::temp_dir dir;
   {

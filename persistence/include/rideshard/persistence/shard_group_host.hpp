@@ -30,7 +30,8 @@ struct shard_group_listener {
 struct shard_group_host_stats {
   std::vector<int> served;  ///< sorted
   std::uint64_t restored_records = 0;
-  std::uint64_t failed_groups = 0;  ///< assigned but not served (open or restore failed)
+  std::uint64_t failed_groups = 0;           ///< assigned but not served (open or restore failed)
+  std::uint64_t refused_ledger_batches = 0;  ///< write()s refused for their ledger transfers
   std::string last_error;
 };
 
@@ -54,8 +55,13 @@ class shard_group_host {
   shard_group_host(const shard_group_host&) = delete;
   shard_group_host& operator=(const shard_group_host&) = delete;
 
-  /// Commits `batch` to shard group `group`'s changelog (one transaction), then
-  /// to the store. Acknowledge only on success. Errors: fenced (the group is not
+  /// Commits `batch` to shard group `group`'s changelog (one transaction: trip
+  /// snapshots, erases and events), then to the store without its events (they
+  /// are in Kafka already; the store's outbox stays empty, so no relay publishes
+  /// them again, and the store's commit listener sees no events). Acknowledge
+  /// only on success. A batch with ledger transfers is refused before anything
+  /// is written (invalid_argument, counted in refused_ledger_batches): the
+  /// changelog does not carry the ledger yet. Errors: fenced (the group is not
   /// served here, or another node took it over), broker_error (nothing visible;
   /// retry), storage_error (in the changelog, not in the local store: the next
   /// restore of the group is a full one), invalid_argument.

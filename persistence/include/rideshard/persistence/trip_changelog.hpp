@@ -59,6 +59,8 @@ class changelog_writer {
   /// One transaction: begin(), add(batch), commit(); aborted on failure.
   /// Returns once the transaction is committed: every record written with
   /// acks=all and visible to read_committed readers; only then acknowledge.
+  /// A batch with ledger transfers is refused before the transaction starts
+  /// (invalid_argument, see ledger_not_in_changelog).
   [[nodiscard]] result<void> write(const write_batch& batch);
 
   /// Starts a transaction. Errors: fenced, broker_error, invalid_argument (one is open).
@@ -67,10 +69,13 @@ class changelog_writer {
   /// changelog record (key "t-<id>", this shard group's partition, the snapshot
   /// bytes the local store keeps), each trip erase as a tombstone, each event to
   /// its topic with its key and headers (partitioned like the outbox relay's).
-  /// Other entities, journal entries and ledger transfers stay local. Returns
-  /// once the broker has the records (invisible to read_committed readers
-  /// until commit()).
-  /// Errors: invalid_argument (no open transaction), broker_error, fenced.
+  /// Other entities and journal entries stay local. Ledger transfers are not
+  /// in the changelog, so a batch with transfer chains is refused
+  /// (invalid_argument, nothing added): money in cluster mode is not durable on
+  /// a survivor yet. Returns once the broker has acknowledged every record
+  /// (invisible to read_committed readers until commit()); the first failed
+  /// delivery is returned.
+  /// Errors: invalid_argument (no open transaction, transfers), broker_error, fenced.
   [[nodiscard]] result<void> add(const write_batch& batch);
   /// Commits the open transaction. Errors: fenced (another owner opened this
   /// shard group: nothing of the transaction is visible), broker_error (aborted:
@@ -91,6 +96,12 @@ class changelog_writer {
   explicit changelog_writer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+/// The refusal of a batch with ledger transfers (write_batch::add_transfers)
+/// in cluster mode: invalid_argument. The changelog carries trips and events
+/// only; a transfer acknowledged on one node's store alone would be lost with
+/// that node, so none is accepted.
+error ledger_not_in_changelog();
 
 /// What a restore read and wrote.
 struct restore_stats {

@@ -101,6 +101,10 @@ class write_batch {
 
   /// Moves every write of `other` to the end of this batch (group commit).
   void append(write_batch&& other);
+  /// A copy with every write but the outbox events (cluster mode: the events
+  /// went to Kafka in the changelog transaction; the store's outbox must not
+  /// publish them a second time).
+  write_batch without_events() const;
 
   bool empty() const noexcept {
     return entities_.empty() && erases_.empty() && journal_.empty() && events_.empty() &&
