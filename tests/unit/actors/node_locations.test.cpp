@@ -44,7 +44,9 @@ TEST_CASE("position_buffer: last write wins per driver, withdrawals win and alwa
   node::position_buffer buf{2};
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  auto a = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  // One spawn argument: CAF 0.17 keeps an empty argument tuple as a null
+  // shared_ptr and binds a reference to it at start-up (UBSan: null reference).
+  auto a = sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0);
   const driver_id d1{1}, d2{2}, d3{3};
   auto s = buf.put(d1, {40.75, -73.98}, a, true);
   CHECK(s.accepted);

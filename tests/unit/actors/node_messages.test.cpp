@@ -29,8 +29,10 @@ struct fixture {
   };
   config cfg;
   caf::actor_system sys{cfg};
-  caf::actor a = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
-  caf::actor b = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  // One spawn argument: CAF 0.17 keeps an empty argument tuple as a null
+  // shared_ptr and binds a reference to it at start-up (UBSan: null reference).
+  caf::actor a = sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0);
+  caf::actor b = sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0);
   // Typed handles on the same actors: serialization keeps the address.
   trip_handle trip_a = caf::actor_cast<trip_handle>(a);
   trip_handle trip_b = caf::actor_cast<trip_handle>(b);
