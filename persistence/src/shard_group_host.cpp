@@ -35,9 +35,11 @@ struct shard_group_host::impl {
   // time. `assigned` is what the group gave this node (served or not), under it.
   std::mutex rebalance_mu;
   std::set<int> assigned;
-  mutable std::mutex mu;  // guards groups and the counters
+  mutable std::mutex mu;  // guards groups, fenced and the counters
   std::map<int, std::shared_ptr<group_state>> groups;
-  std::uint64_t restored_records = 0, failed_groups = 0, refused_ledger_batches = 0;
+  std::set<int> fenced;  // assigned, but a write found another owner had opened it
+  std::uint64_t restored_records = 0, failed_groups = 0, refused_ledger_batches = 0,
+                dropped_groups = 0;
   std::string last_error;
   std::unique_ptr<shard_ownership> ownership;  // last: stopped first
 
@@ -47,20 +49,51 @@ struct shard_group_host::impl {
     last_error = "shard group " + std::to_string(group) + ": " + e.message;
   }
 
-  void assign(int group, std::chrono::milliseconds timeout) {
-    auto state = std::make_shared<group_state>();
-    auto w = changelog_writer::open(log, group);  // fences the previous owner first
-    if (!w) return failed(group, w.err());
-    auto st = restore_shard_group(*db, log, group, timeout);
-    if (!st) return failed(group, st.err());
-    state->writer = std::move(*w);
-    state->restored_end = st->end_offset;
+  /// Fences every group of `gs` first (opening its writer), then restores and
+  /// serves them one by one: a previous owner is fenced without waiting behind
+  /// the restores of the other groups.
+  void assign(const std::vector<int>& gs, std::chrono::milliseconds timeout) {
+    std::vector<std::pair<int, std::unique_ptr<changelog_writer>>> opened;
+    for (int g : gs) {
+      auto w = changelog_writer::open(log, g);
+      if (!w)
+        failed(g, w.err());
+      else
+        opened.emplace_back(g, std::move(*w));
+    }
+    for (auto& [g, w] : opened) {
+      auto st = restore_shard_group(*db, log, g, timeout);
+      if (!st) {
+        failed(g, st.err());
+        continue;
+      }
+      auto state = std::make_shared<group_state>();
+      state->writer = std::move(w);
+      state->restored_end = st->end_offset;
+      {
+        std::lock_guard lock(mu);
+        groups[g] = state;
+        fenced.erase(g);
+        restored_records += st->records;
+      }
+      listener.serve(g, *st);
+    }
+  }
+
+  /// A write found `state`'s writer fenced or in need of reopening (already
+  /// reset under state->mu): the group stops being served here, with no mark.
+  /// A fenced group is not reopened by retry_unserved (another node opened it)
+  /// until the consumer group assigns it here again.
+  void drop(int group, const std::shared_ptr<group_state>& state, bool was_fenced) {
     {
       std::lock_guard lock(mu);
-      groups[group] = state;
-      restored_records += st->records;
+      auto it = groups.find(group);
+      if (it == groups.end() || it->second != state) return;  // revoked meanwhile
+      groups.erase(it);
+      if (was_fenced) fenced.insert(group);
+      ++dropped_groups;
     }
-    listener.serve(group, *st);
+    listener.stop(group, was_fenced);
   }
 
   void revoke(int group, bool lost) {
@@ -74,7 +107,8 @@ struct shard_group_host::impl {
     }
     listener.stop(group, lost);
     std::lock_guard lock(state->mu);  // a write in flight finishes first
-    if (!lost && !state->store_behind) {
+    // No writer: a write found it fenced or its commit outcome unknown: no mark.
+    if (!lost && !state->store_behind && state->writer) {
       const changelog_mark mark{state->writer->next_offset().value_or(state->restored_end),
                                 now_ms()};
       if (auto r = db->set_changelog_mark(group, mark); !r) failed(group, r.err());
@@ -101,12 +135,16 @@ result<std::unique_ptr<shard_group_host>> shard_group_host::start(
   ownership_listener callbacks{[d](const std::vector<int>& gs) {
                                  std::lock_guard lock(d->rebalance_mu);
                                  d->assigned.insert(gs.begin(), gs.end());
-                                 for (int g : gs) d->assign(g, d->restore_timeout);
+                                 d->assign(gs, d->restore_timeout);
                                },
                                [d](const std::vector<int>& gs, bool lost) {
                                  std::lock_guard lock(d->rebalance_mu);
                                  for (int g : gs) {
                                    d->assigned.erase(g);
+                                   {
+                                     std::lock_guard glock(d->mu);
+                                     d->fenced.erase(g);
+                                   }
                                    d->revoke(g, lost);
                                  }
                                }};
@@ -131,30 +169,44 @@ result<void> shard_group_host::write(int group, const write_batch& batch) {
     ++impl_->refused_ledger_batches;
     return ledger_not_in_changelog();
   }
-  std::lock_guard lock(state->mu);
-  if (!state->writer) return not_here;  // revoked while this write waited
-  if (auto r = state->writer->write(batch); !r) return r;
-  // The events went to Kafka inside the transaction: the outbox (and its relay)
-  // must not publish them again.
-  auto local = impl_->db->commit(batch.without_events());
-  if (!local) {
-    state->store_behind = true;
-    return local.err();
+  result<void> written;
+  {
+    std::lock_guard lock(state->mu);
+    if (!state->writer) return not_here;  // revoked or dropped while this write waited
+    written = state->writer->write(batch);
+    if (written) {
+      // The events went to Kafka inside the transaction: the outbox (and its
+      // relay) must not publish them again.
+      auto local = impl_->db->commit(batch.without_events());
+      if (!local) {
+        state->store_behind = true;
+        return local.err();
+      }
+      return {};
+    }
+    if (written.code() != errc::fenced && !state->writer->needs_reopen()) return written;
+    state->writer.reset();  // later writes of this group: not served here
   }
-  return {};
+  // Fenced (another node owns the group now) or an unknown commit outcome: stop
+  // serving it here, outside the group's lock (the listener may write).
+  impl_->drop(group, state, written.code() == errc::fenced);
+  return written;
 }
 
 std::size_t shard_group_host::retry_unserved(std::chrono::milliseconds restore_timeout) {
   impl& d = *impl_;
   std::lock_guard lock(d.rebalance_mu);
+  std::vector<int> todo;
   for (int g : d.assigned) {
-    bool served = false;
     {
       std::lock_guard glock(d.mu);
-      served = d.groups.count(g) != 0;
+      if (d.groups.count(g) != 0 || d.fenced.count(g) != 0) continue;
     }
-    if (!served) d.assign(g, restore_timeout);
+    // `assigned` may be stale (a revocation not delivered yet): opening a group
+    // this member no longer holds would fence its real owner.
+    if (d.ownership && d.ownership->holds(g)) todo.push_back(g);
   }
+  d.assign(todo, restore_timeout);
   std::lock_guard glock(d.mu);
   return d.groups.size();
 }
@@ -170,6 +222,7 @@ shard_group_host_stats shard_group_host::stats() const {
   out.restored_records = impl_->restored_records;
   out.failed_groups = impl_->failed_groups;
   out.refused_ledger_batches = impl_->refused_ledger_batches;
+  out.dropped_groups = impl_->dropped_groups;
   out.last_error = impl_->last_error;
   return out;
 }

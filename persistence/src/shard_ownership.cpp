@@ -46,8 +46,10 @@ struct shard_ownership::impl {
   rd_kafka_t* rk = nullptr;
   std::atomic<bool> running{false};
   std::thread thread;
+  std::mutex stop_mu;     // one stop() joins the thread; a concurrent one waits for it
   mutable std::mutex mu;  // guards owned, rebalances, last_error
   std::vector<int> owned;
+  std::vector<int> assigning;  // in an assigned callback, not yet taken (holds())
   std::uint64_t rebalances = 0;
   std::string last_error;
 
@@ -62,6 +64,10 @@ struct shard_ownership::impl {
 
   void on_assigned(rd_kafka_t* k, rd_kafka_topic_partition_list_t* parts) {
     const auto groups = groups_of(parts);
+    {
+      std::lock_guard lock(mu);
+      assigning = groups;
+    }
     // The user restores and starts serving first; the assignment is taken only after.
     if (!groups.empty()) listener.assigned(groups);
     {
@@ -80,6 +86,8 @@ struct shard_ownership::impl {
     } else if (auto err = rd_kafka_assign(k, parts)) {
       note_error(std::string("assign: ") + rd_kafka_err2str(err));
     }
+    std::lock_guard lock(mu);
+    assigning.clear();
   }
 
   void on_revoked(rd_kafka_t* k, rd_kafka_topic_partition_list_t* parts) {
@@ -157,6 +165,16 @@ struct shard_ownership::impl {
         rd_kafka_message_destroy(m);
       }
     }
+    // librdkafka 2.0.2 can assert when a cooperative consumer is closed in the
+    // middle of its first rebalance (confluentinc/librdkafka#4312, fixed in
+    // 2.2.1): before closing, let the join finish (bounded by the session timeout).
+    const auto joined = [&] {
+      std::lock_guard lock(mu);
+      return rebalances > 0;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + options.session_timeout;
+    while (options.cooperative && !joined() && std::chrono::steady_clock::now() < deadline)
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, poll_ms)) rd_kafka_message_destroy(m);
     // Leaves the group; the final revoke runs here, on this thread.
     if (auto err = rd_kafka_consumer_close(rk))
       note_error(std::string("close: ") + rd_kafka_err2str(err));
@@ -184,8 +202,26 @@ result<std::unique_ptr<shard_ownership>> shard_ownership::start(const ownership_
 }
 
 void shard_ownership::stop() {
+  std::lock_guard lock(impl_->stop_mu);
   impl_->running = false;
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+bool shard_ownership::holds(int shard_group) const {
+  rd_kafka_t* rk = impl_->rk;
+  if (!impl_->running || rd_kafka_assignment_lost(rk)) return false;
+  {
+    // Assigned but not taken yet: the callback has returned or is running.
+    std::lock_guard lock(impl_->mu);
+    const auto& a = impl_->assigning;
+    if (std::find(a.begin(), a.end(), shard_group) != a.end()) return true;
+  }
+  rd_kafka_topic_partition_list_t* parts = nullptr;
+  if (rd_kafka_assignment(rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  const bool found = rd_kafka_topic_partition_list_find(parts, impl_->options.topic.c_str(),
+                                                        shard_group) != nullptr;
+  rd_kafka_topic_partition_list_destroy(parts);
+  return found;
 }
 
 std::vector<int> shard_ownership::owned() const {

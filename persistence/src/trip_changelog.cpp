@@ -42,6 +42,11 @@ struct changelog_writer::impl {
   rd_kafka_resp_err_t delivery_err = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool dead = false;  // a fatal error: every later call fails with `dead_error`
   error dead_error;
+  // A commit whose outcome is unknown, or an abort that failed: the producer's
+  // transaction state is unusable; every later call fails until the shard
+  // group's writer is opened again (a new init_transactions).
+  bool reopen = false;
+  error reopen_error;
 
   ~impl() {
     for (auto& [name, t] : topics) rd_kafka_topic_destroy(t);
@@ -70,6 +75,20 @@ struct changelog_writer::impl {
                                                " was taken over by another owner (" + msg + ")"}
                      : error{errc::broker_error, "fatal: " + msg + " " + reason};
     return dead_error;
+  }
+
+  /// The error of a dead writer or of one that needs reopening, if any.
+  std::optional<error> unusable() const {
+    if (dead) return dead_error;
+    if (reopen) return reopen_error;
+    return std::nullopt;
+  }
+
+  error must_reopen(std::string msg) {
+    reopen = true;
+    in_transaction = false;
+    reopen_error = {errc::broker_error, std::move(msg)};
+    return reopen_error;
   }
 
   /// Turns a librdkafka transaction error into ours and destroys it.
@@ -138,7 +157,7 @@ struct changelog_writer::impl {
 changelog_writer::changelog_writer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 changelog_writer::~changelog_writer() {
-  if (impl_->in_transaction && !impl_->dead) (void)abort();
+  if (impl_->in_transaction && !impl_->unusable()) (void)abort();
 }
 
 result<std::unique_ptr<changelog_writer>> changelog_writer::open(const changelog_options& options,
@@ -157,9 +176,11 @@ std::optional<std::int64_t> changelog_writer::next_offset() const noexcept {
   return impl_->committed_next;
 }
 
+bool changelog_writer::needs_reopen() const noexcept { return impl_->reopen; }
+
 result<void> changelog_writer::begin() {
   impl& d = *impl_;
-  if (d.dead) return d.dead_error;
+  if (auto e = d.unusable()) return *e;
   if (d.in_transaction) return error{errc::invalid_argument, "a transaction is already open"};
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(d.rk)) return d.failed(e, "begin");
   d.in_transaction = true;
@@ -170,7 +191,7 @@ result<void> changelog_writer::begin() {
 
 result<void> changelog_writer::add(const write_batch& batch) {
   impl& d = *impl_;
-  if (d.dead) return d.dead_error;
+  if (auto e = d.unusable()) return *e;
   if (!d.in_transaction) return error{errc::invalid_argument, "no open transaction"};
   if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   static const std::vector<std::pair<std::string, std::string>> no_headers;
@@ -196,7 +217,10 @@ result<void> changelog_writer::add(const write_batch& batch) {
     return error{errc::broker_error, std::string("flush: ") + rd_kafka_err2str(err)};
   if (const auto err = d.delivery_err) {
     const std::string msg = std::string("delivery: ") + rd_kafka_err2str(err);
-    if (is_fencing(err) || err == RD_KAFKA_RESP_ERR__FATAL) return d.die(err, msg);
+    // A fatal error (e.g. fenced) purges the queue: the purge is its symptom.
+    if (is_fencing(err) || err == RD_KAFKA_RESP_ERR__FATAL ||
+        rd_kafka_fatal_error(d.rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return d.die(err, msg);
     return error{errc::broker_error, msg};
   }
   return {};
@@ -204,7 +228,7 @@ result<void> changelog_writer::add(const write_batch& batch) {
 
 result<void> changelog_writer::commit() {
   impl& d = *impl_;
-  if (d.dead) return d.dead_error;
+  if (auto e = d.unusable()) return *e;
   if (!d.in_transaction) return error{errc::invalid_argument, "no open transaction"};
   const auto deadline = clock::now() + d.options.call_timeout;
   for (;;) {
@@ -215,23 +239,41 @@ result<void> changelog_writer::commit() {
       if (d.txn_next >= 0) d.committed_next = std::max(d.committed_next.value_or(0), d.txn_next);
       return {};
     }
+    if (rd_kafka_error_is_fatal(e)) return d.failed(e, "commit");
+    if (rd_kafka_error_txn_requires_abort(e)) {
+      // Not committed: abort, so nothing of it shows (abort() marks the writer
+      // for reopening when that fails too; the broker then aborts it itself).
+      auto err = d.failed(e, "commit");
+      if (auto a = abort(); !a) return a.err();
+      err.message += "; the transaction was aborted: nothing of it is visible, retry it";
+      return err;
+    }
     if (rd_kafka_error_is_retriable(e) && clock::now() < deadline) {
+      // librdkafka lets commit be called again until it succeeds or fails for good.
       rd_kafka_error_destroy(e);
       continue;
     }
-    auto err = d.failed(e, "commit");
-    // Not committed (abortable, or out of retries): abort, so nothing of it shows.
-    if (!d.dead) (void)abort();
-    return err;
+    // Out of time, or a state librdkafka cannot abort from (a commit in flight):
+    // the broker may still commit it. Only a new init_transactions settles it.
+    const std::string msg = std::string("commit: ") + rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    return d.must_reopen(msg +
+                         "; the outcome is unknown (the transaction may still become visible): "
+                         "reopen the writer, then retrying the batch is safe");
   }
 }
 
 result<void> changelog_writer::abort() {
   impl& d = *impl_;
-  if (d.dead) return d.dead_error;
+  if (auto e = d.unusable()) return *e;
   if (!d.in_transaction) return error{errc::invalid_argument, "no open transaction"};
-  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(d.rk, d.call_ms()))
-    return d.failed(e, "abort");
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(d.rk, d.call_ms())) {
+    auto err = d.failed(e, "abort");
+    if (d.dead) return err;
+    // The transaction stays open in the producer; the broker aborts it after
+    // transaction_timeout, or the next owner's init_transactions does.
+    return d.must_reopen(err.message + "; reopen the writer");
+  }
   d.in_transaction = false;
   return {};
 }
@@ -247,7 +289,7 @@ result<void> changelog_writer::write(const write_batch& batch) {
   if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   if (auto r = begin(); !r) return r;
   if (auto r = add(batch); !r) {
-    if (!impl_->dead) (void)abort();
+    if (!impl_->unusable()) (void)abort();
     return r;
   }
   return commit();

@@ -182,6 +182,35 @@ TEST_CASE_FIXTURE(cluster_fixture,
 }
 
 TEST_CASE_FIXTURE(cluster_fixture,
+                  "a write fenced by another owner stops the group here and it is not reopened" *
+                      doctest::test_suite("broker")) {
+  own.member = "a";
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("a"));
+  serving_board board;
+  auto a = shard_group_host::start(*s, own, log, board.listener_for("a"), 30s);
+  REQUIRE(a.ok());
+  REQUIRE(board.wait_serving("a", groups, 30s));
+  REQUIRE((*a)->write(0, test::trip_batch(1)).ok());
+
+  // Another owner opens shard group 0's transactional id: Kafka fences a's writer.
+  auto other = changelog_writer::open(log, 0);
+  REQUIRE(other.ok());
+  const auto fenced = (*a)->write(0, test::trip_batch(2));
+  CHECK_MESSAGE(fenced.code() == errc::fenced, (fenced ? "" : fenced.err().message));
+  CHECK(board.served_by("a") == std::vector<int>{1, 2, 3});  // stop(0) ran
+  CHECK((*a)->stats().dropped_groups == 1);
+  CHECK((*a)->stats().served == std::vector<int>{1, 2, 3});
+  CHECK((*a)->write(0, test::trip_batch(3)).code() == errc::fenced);
+  // Still assigned by the consumer group, but fenced: retry_unserved leaves it alone,
+  // so the owner that fenced a keeps writing.
+  CHECK((*a)->retry_unserved(30s) == groups - 1);
+  CHECK((*other)->write(test::trip_batch(4)).ok());
+  CHECK((*a)->write(1, test::trip_batch(5)).ok());  // the other groups are unaffected
+  CHECK(trip_ids(*s) == std::set<std::uint64_t>{1, 5});
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
                   "a write's events go out in its transaction only, and a batch with ledger "
                   "transfers is refused" *
                       doctest::test_suite("broker")) {

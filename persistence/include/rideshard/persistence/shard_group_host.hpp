@@ -17,13 +17,17 @@
 
 namespace rideshard::persistence {
 
-/// What the node does; both run on the ownership thread inside the rebalance.
+/// What the node does. Both run on the ownership thread inside the rebalance,
+/// except `stop` after a write found its group fenced or its commit outcome
+/// unknown: that one runs on the writing thread (shard_group_host::write), with
+/// no lock of the host held. Each serve is followed by at most one stop.
 struct shard_group_listener {
   /// Shard group `group` is fenced and restored into the store: start serving
   /// it before returning (write() works from the call on).
   std::function<void(int group, const restore_stats& restored)> serve;
   /// Stop serving `group` before returning (no new write; write() then fails).
-  /// `lost`: the membership expired and another node may already serve it.
+  /// `lost`: the membership expired, or a write was fenced: another node may
+  /// already serve it.
   std::function<void(int group, bool lost)> stop;
 };
 
@@ -32,6 +36,9 @@ struct shard_group_host_stats {
   std::uint64_t restored_records = 0;
   std::uint64_t failed_groups = 0;           ///< assigned but not served (open or restore failed)
   std::uint64_t refused_ledger_batches = 0;  ///< write()s refused for their ledger transfers
+  /// Served groups a write found fenced (another owner) or with an unknown
+  /// commit outcome: no longer served here.
+  std::uint64_t dropped_groups = 0;
   std::string last_error;
 };
 
@@ -39,15 +46,14 @@ struct shard_group_host_stats {
 /// group); stats() from any thread. The store must outlive the host.
 class shard_group_host {
  public:
-  /// Joins the ownership group (shard_ownership::start). On each assigned shard
-  /// group: changelog_writer::open (fences the previous owner),
-  /// restore_shard_group (from the store's mark when there is one), then
-  /// `listener.serve`. On each revoked one: `listener.stop`, waits for a write in
-  /// flight, sets the store's changelog mark (clean revocations only, and only
-  /// when every write of this owner reached the store), drops the writer.
-  /// A shard group whose open or restore fails is not served (counted in stats)
-  /// until retry_unserved() or the next rebalance.
-  /// Errors: as shard_ownership::start, invalid_argument (a missing callback).
+  /// Joins the ownership group (shard_ownership::start). On an assignment:
+  /// changelog_writer::open for every assigned shard group (fences the previous
+  /// owners at once), then for each restore_shard_group (from the store's mark
+  /// when there is one) and `listener.serve`. On each revoked one: `listener.stop`, waits for a
+  /// write in flight, sets the store's changelog mark (clean revocations only, and only when every
+  /// write of this owner reached the store), drops the writer. A shard group whose open or restore
+  /// fails is not served (counted in stats) until retry_unserved() or the next rebalance. Errors:
+  /// as shard_ownership::start, invalid_argument (a missing callback).
   [[nodiscard]] static result<std::unique_ptr<shard_group_host>> start(
       store& s, const ownership_options& ownership, const changelog_options& changelog,
       shard_group_listener listener, std::chrono::milliseconds restore_timeout);
@@ -59,7 +65,13 @@ class shard_group_host {
   /// snapshots, erases and events), then to the store without its events (they
   /// are in Kafka already; the store's outbox stays empty, so no relay publishes
   /// them again, and the store's commit listener sees no events). Acknowledge
-  /// only on success. A batch with ledger transfers is refused before anything
+  /// only on success. A fenced write, or one whose commit outcome is unknown
+  /// (broker_error with changelog_writer::needs_reopen), also stops serving the
+  /// group here (`listener.stop(group, fenced)`, no mark, counted in
+  /// dropped_groups): a fenced group waits for the consumer group to assign it
+  /// here again; the other comes back with retry_unserved (a new writer settles
+  /// the old transaction, then a full restore). Retrying the batch once the
+  /// group is served again is safe. A batch with ledger transfers is refused before anything
   /// is written (invalid_argument, counted in refused_ledger_batches): the
   /// changelog does not carry the ledger yet. Errors: fenced (the group is not
   /// served here, or another node took it over), broker_error (nothing visible;
@@ -68,7 +80,10 @@ class shard_group_host {
   [[nodiscard]] result<void> write(int group, const write_batch& batch);
   /// Tries again, with `restore_timeout`, every shard group the group assigned
   /// here that is not served (its open or restore failed, e.g. the broker was
-  /// away); returns how many are served now. Not from a listener callback.
+  /// away, or its commit outcome was unknown) and that the consumer still holds
+  /// (shard_ownership::holds, right before the open: a stale assignment must not
+  /// fence the real owner); not a group whose write was fenced. Returns how many
+  /// are served now. Not from a listener callback.
   std::size_t retry_unserved(std::chrono::milliseconds restore_timeout);
   /// Leaves the group: `stop` and the marks for everything served. Idempotent.
   void stop();

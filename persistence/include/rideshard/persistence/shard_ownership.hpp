@@ -81,8 +81,17 @@ class shard_ownership {
   shard_ownership& operator=(const shard_ownership&) = delete;
 
   /// Leaves the group: `revoked` runs for everything owned, then the other
-  /// members get the shard groups at once (no session timeout). Idempotent.
+  /// members get the shard groups at once (no session timeout). Idempotent;
+  /// concurrent calls wait for the first. A cooperative member that has not
+  /// finished joining yet first waits for its first rebalance (at most
+  /// session_timeout: librdkafka 2.0.2 #4312, a close mid-rebalance can assert).
   void stop();
+  /// Whether the consumer's current assignment has `shard_group` and is not
+  /// lost: checked right before reopening a shard group outside a rebalance, so
+  /// a member whose membership expired does not fence the group's new owner.
+  /// A member that has not yet noticed the expiry still answers true; its
+  /// writes are then fenced by the owner. Any thread.
+  bool holds(int shard_group) const;
   std::vector<int> owned() const;
   ownership_stats stats() const;
 

@@ -77,12 +77,26 @@ class changelog_writer {
   /// delivery is returned.
   /// Errors: invalid_argument (no open transaction, transfers), broker_error, fenced.
   [[nodiscard]] result<void> add(const write_batch& batch);
-  /// Commits the open transaction. Errors: fenced (another owner opened this
-  /// shard group: nothing of the transaction is visible), broker_error (aborted:
-  /// nothing visible, retry the whole transaction), invalid_argument.
+  /// Commits the open transaction, calling commit again while librdkafka says
+  /// the error is retriable (up to call_timeout). Errors: fenced (another owner
+  /// opened this shard group: nothing of the transaction is visible),
+  /// broker_error, invalid_argument. A broker_error has one of two outcomes:
+  /// - needs_reopen() false: the transaction was aborted, nothing of it is
+  ///   visible; retry the whole transaction with this writer.
+  /// - needs_reopen() true: the outcome is unknown — the commit timed out or
+  ///   librdkafka could not abort it, and the broker may still make it visible.
+  ///   Do not acknowledge; open a new writer for the shard group (its
+  ///   init_transactions settles the old transaction) and retry the batch:
+  ///   that is safe, since a changelog record is a whole snapshot and consumers
+  ///   dedupe events by ce_id.
   [[nodiscard]] result<void> commit();
-  /// Aborts the open transaction (nothing of it becomes visible).
+  /// Aborts the open transaction (nothing of it becomes visible). When the
+  /// abort itself fails (broker_error) the writer needs_reopen(); the broker
+  /// aborts the transaction after transaction_timeout or at the next open.
   [[nodiscard]] result<void> abort();
+  /// After an unknown commit outcome or a failed abort, every call fails with
+  /// broker_error until the shard group's writer is opened again (open()).
+  bool needs_reopen() const noexcept;
 
   int shard_group() const noexcept;
   /// One past the changelog offset of the last record of this writer's committed
