@@ -1,5 +1,5 @@
 // restore_shard_group: a shard group's changelog partition, read_committed from
-// the beginning to its last stable offset, into the local store.
+// the beginning (or the store's mark) to its last stable offset, into the local store.
 #include <memory>
 
 #include "kafka_conf.hpp"
@@ -99,6 +99,24 @@ result<restore_stats> restore_shard_group(store& s, const changelog_options& opt
   // From here the store may change: without a mark, the next restore is a full one.
   if (*mark)
     if (auto r = s.set_changelog_mark(shard_group, std::nullopt); !r) return r.err();
+  if (!st.resumed && options.trip_in_group) {
+    // A full restore: the changelog is the whole truth for this group, so the
+    // group's cached trips go first (in their own commit: within one batch the
+    // store applies puts before erases).
+    auto cached = s.load_entities(entity_kind::trip);
+    if (!cached) return cached.err();
+    write_batch clear;
+    for (const auto& e : *cached)
+      if (options.trip_in_group(shard_group, e.id)) {
+        clear.erase_entity(entity_kind::trip, e.id);
+        ++st.cleared;
+      }
+    if (!clear.empty())
+      if (auto r = s.commit(clear); !r) return r.err();
+    for (const auto& e : *cached)
+      if (options.trip_in_group(shard_group, e.id))
+        if (auto r = s.trim_journal(trip_id{e.id}, UINT64_MAX); !r) return r.err();
+  }
   auto c = restore_consumer(options, shard_group, st.first_offset);
   if (!c) return c.err();
   write_batch batch;

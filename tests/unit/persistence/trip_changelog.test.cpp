@@ -241,6 +241,33 @@ TEST_CASE("a new owner fences the old one: its later commits fail and stay invis
   CHECK(new_owner->write(transition(make_trip(5, 1))).ok());
 }
 
+TEST_CASE("a full restore first drops the group's cached trips the changelog lacks" *
+          doctest::test_suite("broker")) {
+  require_broker();
+  const auto topic = make_changelog(2);
+  auto o = options_for(topic, unique_prefix());
+  o.trip_in_group = [](int group, std::uint64_t trip) {
+    return static_cast<int>(trip / 1000) == group;
+  };
+  auto w = open_writer(o, 0);
+  REQUIRE(w->write(transition(make_trip(1, 3))).ok());
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  {  // cached: trip 1 (older), trip 2 (group 0, gone from the changelog), trip 1001 (group 1)
+    write_batch cached;
+    cached.put_trip(make_trip(1, 1));
+    cached.put_trip(make_trip(2, 4));
+    cached.append_trip_journal(make_trip(2, 4));
+    cached.put_trip(make_trip(1001, 2));
+    REQUIRE(s->commit(cached).ok());
+  }
+  auto st = restore_shard_group(*s, o, 0, 30s);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.err().message));
+  CHECK(st->cleared == 2);
+  CHECK(trips_in(*s) == std::map<std::uint64_t, std::uint64_t>{{1, 3}, {1001, 2}});
+  CHECK(s->journal_after(trip_id{2}, 0)->empty());
+}
+
 TEST_CASE("a batch with ledger transfers is refused before its transaction: nothing visible" *
           doctest::test_suite("broker")) {
   require_broker();

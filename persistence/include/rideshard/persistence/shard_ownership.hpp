@@ -44,7 +44,9 @@ struct ownership_options {
 };
 
 /// What the user is told. Both callbacks run on the ownership thread, one at a
-/// time, inside the consumer group's rebalance: the group waits for them.
+/// time, inside the consumer group's rebalance. The group waits for `revoked`
+/// (unless lost) before it gives the shard groups to another member; nothing
+/// waits for `assigned`.
 struct ownership_listener {
   /// These shard groups are now this node's. Restore them (fence the previous
   /// owner by opening their changelog_writer, then restore_shard_group) and start

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,13 @@ struct changelog_options {
   /// delete.retention.ms (24 h by default): a tombstone older than that may be
   /// compacted away, and a store resuming past it would keep the erased trip.
   std::chrono::milliseconds resume_max_age{std::chrono::hours(12)};
+  /// Which shard group a trip belongs to (the node's trip -> shard group map).
+  /// A full restore (not resumed) first erases every trip of the store in the
+  /// restored shard group, so a cached trip the changelog no longer has (erased
+  /// while another node owned the group, its tombstone compacted away) does not
+  /// come back. Unset: the store's trips stay (only the changelog's are
+  /// overwritten); set it in a node.
+  std::function<bool(int shard_group, std::uint64_t trip)> trip_in_group;
   /// Extra librdkafka producer properties, applied last.
   std::vector<std::pair<std::string, std::string>> producer_config;
 };
@@ -124,6 +132,7 @@ struct restore_stats {
   std::uint64_t records = 0;      ///< changelog records read (snapshots and tombstones)
   std::uint64_t snapshots = 0;    ///< trip snapshots written to the store
   std::uint64_t tombstones = 0;   ///< trips erased from the store
+  std::uint64_t cleared = 0;      ///< the group's cached trips erased before a full restore
   std::int64_t end_offset = 0;    ///< the partition's last stable offset reached
 };
 
@@ -132,7 +141,9 @@ struct restore_stats {
 /// changelog_writer::open fenced the previous owner, so no transaction stays open)
 /// and writes each trip's latest snapshot into `s` (tombstones erase), batched.
 /// The changelog wins over what the store had for a trip: the local store is a
-/// cache. It reads from the beginning, or from the store's changelog mark when one
+/// cache. A full restore first erases the group's trips from the store when
+/// options.trip_in_group is set (restore_stats::cleared). It reads from the
+/// beginning, or from the store's changelog mark when one
 /// younger than options.resume_max_age is there (a clean handoff earlier); the
 /// mark is deleted first, so a crash from here on means a full restore next time
 /// (the Kafka Streams rule for exactly-once state). Errors: broker_error (unreachable, or not at
