@@ -1,11 +1,14 @@
 // create_topics: the engine's topics through librdkafka's admin API;
-// topic_partitions: a topic's partition count from the broker's metadata.
+// topic_partitions: a topic's partition count from the broker's metadata;
+// topic_configs: its topic-level configs (DescribeConfigs).
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <thread>
 
 #include "kafka_conf.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
+#include "rideshard/persistence/trip_changelog.hpp"
 
 namespace rideshard::persistence {
 
@@ -109,6 +112,52 @@ result<int> topic_partitions(const std::string& bootstrap, const std::string& to
       return error{errc::broker_error, "metadata of " + topic + ": " + rd_kafka_err2str(topic_err)};
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+result<std::map<std::string, std::string>> topic_configs(const std::string& bootstrap,
+                                                         const std::string& topic,
+                                                         std::chrono::milliseconds timeout) {
+  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap}}, {});
+  if (!conf) return conf.err();
+  auto rk_or = kafka::new_producer(*conf);
+  if (!rk_or) return rk_or.err();
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> queue(rd_kafka_queue_new(rk.get()),
+                                                                       rd_kafka_queue_destroy);
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  char err[512];
+  auto* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), err,
+                                            sizeof err);
+  rd_kafka_DescribeConfigs(rk.get(), &resource, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_ConfigResource_destroy(resource);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 2000);
+  if (!ev) return error{errc::broker_error, "describe configs: no answer from " + bootstrap};
+  std::unique_ptr<rd_kafka_event_t, void (*)(rd_kafka_event_t*)> guard(ev, rd_kafka_event_destroy);
+  if (rd_kafka_event_error(ev))
+    return error{errc::broker_error,
+                 "describe configs of " + topic + ": " + rd_kafka_event_error_string(ev)};
+  const auto* res = rd_kafka_event_DescribeConfigs_result(ev);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      res ? rd_kafka_DescribeConfigs_result_resources(res, &n) : nullptr;
+  if (n != 1) return error{errc::broker_error, "describe configs of " + topic + ": no result"};
+  if (auto code = rd_kafka_ConfigResource_error(resources[0])) {
+    const char* msg = rd_kafka_ConfigResource_error_string(resources[0]);
+    return error{errc::broker_error,
+                 "describe configs of " + topic + ": " + (msg ? msg : rd_kafka_err2str(code))};
+  }
+  std::map<std::string, std::string> out;
+  size_t entries = 0;
+  const rd_kafka_ConfigEntry_t** e = rd_kafka_ConfigResource_configs(resources[0], &entries);
+  for (size_t i = 0; i < entries; ++i) {
+    const char* value = rd_kafka_ConfigEntry_value(e[i]);
+    out[rd_kafka_ConfigEntry_name(e[i])] = value ? value : "";
+  }
+  return out;
 }
 
 }  // namespace rideshard::persistence

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <set>
 
+#include "rideshard/persistence/outbox_relay.hpp"
+
 namespace rideshard::persistence {
 namespace {
 
@@ -14,6 +16,32 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+constexpr auto admin_timeout = std::chrono::seconds(15);
+
+/// The changelog topic exists (created as cluster_topics() makes it when
+/// missing) with one partition per shard group and compaction.
+result<void> check_changelog_topic(const ownership_options& own, const changelog_options& log) {
+  if (log.bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  if (own.shard_groups < 1) return error{errc::invalid_argument, "shard_groups must be >= 1"};
+  auto spec = cluster_topics(own.shard_groups, own.replication_factor).at(1);
+  spec.name = log.topic;
+  if (auto r = create_topics(log.bootstrap, {spec}, admin_timeout); !r) return r;
+  auto n = topic_partitions(log.bootstrap, log.topic, admin_timeout);
+  if (!n) return n.err();
+  if (*n != own.shard_groups)
+    return error{errc::bad_config, log.topic + " has " + std::to_string(*n) +
+                                       " partitions, the cluster is configured for " +
+                                       std::to_string(own.shard_groups) + " shard groups"};
+  auto configs = topic_configs(log.bootstrap, log.topic, admin_timeout);
+  if (!configs) return configs.err();
+  const auto policy = configs->count("cleanup.policy") ? configs->at("cleanup.policy") : "";
+  if (policy.find("compact") == std::string::npos)
+    return error{errc::bad_config, log.topic + " has cleanup.policy=" + policy +
+                                       ": the trip changelog must be compacted (a deleted "
+                                       "segment would lose trips)"};
+  return {};
 }
 
 }  // namespace
@@ -126,6 +154,7 @@ result<std::unique_ptr<shard_group_host>> shard_group_host::start(
     shard_group_listener listener, std::chrono::milliseconds restore_timeout) {
   if (!listener.serve || !listener.stop)
     return error{errc::invalid_argument, "shard group listener needs serve and stop"};
+  if (auto r = check_changelog_topic(ownership, changelog); !r) return r.err();
   auto p = std::make_unique<impl>();
   p->db = &s;
   p->log = changelog;

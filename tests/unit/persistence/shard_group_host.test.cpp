@@ -182,6 +182,35 @@ TEST_CASE_FIXTURE(cluster_fixture,
 }
 
 TEST_CASE_FIXTURE(cluster_fixture,
+                  "start creates the changelog topic and refuses one with the wrong layout" *
+                      doctest::test_suite("broker")) {
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("a"));
+  serving_board board;
+  own.member = "a";
+  auto fresh = log;
+  fresh.topic = unique_topic("trip-changelog");  // missing: created, compacted
+  auto a = shard_group_host::start(*s, own, fresh, board.listener_for("a"), 30s);
+  REQUIRE_MESSAGE(a.ok(), (a.ok() ? "" : a.err().message));
+  CHECK(topic_partitions(bootstrap(), fresh.topic, 30s).value() == groups);
+  CHECK(topic_configs(bootstrap(), fresh.topic, 30s)->at("cleanup.policy") == "compact");
+  (*a)->stop();
+
+  auto wrong_count = log;
+  wrong_count.topic = unique_topic("trip-changelog");
+  REQUIRE(create_topics(bootstrap(),
+                        {{wrong_count.topic, groups + 1, 1, {{"cleanup.policy", "compact"}}}}, 30s)
+              .ok());
+  CHECK(shard_group_host::start(*s, own, wrong_count, board.listener_for("a"), 30s).code() ==
+        errc::bad_config);
+  auto not_compacted = log;
+  not_compacted.topic = unique_topic("trip-changelog");
+  REQUIRE(create_topics(bootstrap(), {{not_compacted.topic, groups, 1, {}}}, 30s).ok());
+  CHECK(shard_group_host::start(*s, own, not_compacted, board.listener_for("a"), 30s).code() ==
+        errc::bad_config);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
                   "a write fenced by another owner stops the group here and it is not reopened" *
                       doctest::test_suite("broker")) {
   own.member = "a";

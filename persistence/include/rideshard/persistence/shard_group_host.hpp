@@ -46,14 +46,20 @@ struct shard_group_host_stats {
 /// group); stats() from any thread. The store must outlive the host.
 class shard_group_host {
  public:
-  /// Joins the ownership group (shard_ownership::start). On an assignment:
-  /// changelog_writer::open for every assigned shard group (fences the previous
-  /// owners at once), then for each restore_shard_group (from the store's mark
-  /// when there is one) and `listener.serve`. On each revoked one: `listener.stop`, waits for a
-  /// write in flight, sets the store's changelog mark (clean revocations only, and only when every
-  /// write of this owner reached the store), drops the writer. A shard group whose open or restore
-  /// fails is not served (counted in stats) until retry_unserved() or the next rebalance. Errors:
-  /// as shard_ownership::start, invalid_argument (a missing callback).
+  /// First the changelog topic: created as cluster_topics() makes it when
+  /// missing (ownership.shard_groups partitions, ownership.replication_factor);
+  /// an existing one with another partition count or without
+  /// cleanup.policy=compact is refused (bad_config). Then joins the ownership
+  /// group (shard_ownership::start). On an assignment: changelog_writer::open
+  /// for every assigned shard group (fences the previous owners at once), then
+  /// for each restore_shard_group (from the store's mark when there is one) and
+  /// `listener.serve`. On each revoked one: `listener.stop`, waits for a write
+  /// in flight, sets the store's changelog mark (clean revocations only, and
+  /// only when every write of this owner reached the store), drops the writer.
+  /// A shard group whose open or restore fails is not served (counted in stats)
+  /// until retry_unserved() or the next rebalance.
+  /// Errors: as shard_ownership::start, invalid_argument (a missing callback),
+  /// bad_config (the changelog topic's layout).
   [[nodiscard]] static result<std::unique_ptr<shard_group_host>> start(
       store& s, const ownership_options& ownership, const changelog_options& changelog,
       shard_group_listener listener, std::chrono::milliseconds restore_timeout);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -118,6 +119,13 @@ class changelog_writer {
   explicit changelog_writer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+/// The topic-level configs of `topic` as the broker reports them (explicit and
+/// defaults), e.g. "cleanup.policy" (shard_group_host::start checks the
+/// changelog's). Errors: broker_error (unreachable, unknown topic),
+/// invalid_argument, bad_config.
+[[nodiscard]] result<std::map<std::string, std::string>> topic_configs(
+    const std::string& bootstrap, const std::string& topic, std::chrono::milliseconds timeout);
 
 /// The refusal of a batch with ledger transfers (write_batch::add_transfers)
 /// in cluster mode: invalid_argument. The changelog carries trips and events
