@@ -6,7 +6,9 @@
 //                  every owned shard group (trip id = id * 100 + group), then "done"
 // Unprompted: "assigned <group>", "revoked <group> <lost 0|1>". EOF on stdin: exit.
 // Usage: cluster_member <bootstrap> <shard-groups topic> <group> <changelog topic>
-//                       <transactional id prefix> <shard groups>
+//                       <transactional id prefix> <shard groups> [keep-on-lost]
+// keep-on-lost: a lost revocation keeps the writers (a node that did not act on
+// it), so only Kafka's fencing can refuse its later writes.
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -33,7 +35,8 @@ void say(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) return std::fprintf(stderr, "usage: see cluster_member.cpp\n"), 2;
+  if (argc != 7 && argc != 8) return std::fprintf(stderr, "usage: see cluster_member.cpp\n"), 2;
+  const bool keep_on_lost = argc == 8 && std::string(argv[7]) == "keep-on-lost";
   changelog_options log;
   log.bootstrap = argv[1];
   log.topic = argv[4];
@@ -59,7 +62,7 @@ int main(int argc, char** argv) {
                               [&](const std::vector<int>& groups, bool lost) {
                                 std::lock_guard lock(mu);
                                 for (int g : groups) {
-                                  writers.erase(g);
+                                  if (!(lost && keep_on_lost)) writers.erase(g);
                                   say("revoked " + std::to_string(g) + (lost ? " 1" : " 0"));
                                 }
                               }};
