@@ -2,6 +2,7 @@
 // the beginning (or the store's mark) to its last stable offset, into the local store.
 #include <memory>
 
+#include "changelog_records.hpp"
 #include "kafka_conf.hpp"
 #include "rideshard/persistence/trip_changelog.hpp"
 #include "rideshard/schemas/records.hpp"
@@ -59,10 +60,20 @@ result<consumer_ptr> restore_consumer(const changelog_options& o, int shard_grou
   return c;
 }
 
-/// Adds one changelog record to `batch`: a snapshot put or, for a tombstone, an erase.
+/// Adds one changelog record to `batch`: a snapshot put or, for a tombstone, an
+/// erase; a ledger chain (applied in changelog order; one the store has is a
+/// replay and writes nothing).
 result<void> apply(const rd_kafka_message_t& m, write_batch& batch, restore_stats& st) {
-  const std::uint64_t id = trip_of_key(m.key, m.key_len);
   const auto where = " at offset " + std::to_string(m.offset);
+  if (m.key && is_ledger_chain_key({static_cast<const char*>(m.key), m.key_len})) {
+    auto chain = decode_ledger_chain(m.payload, m.len);
+    if (!chain) return error{errc::malformed_buffer, "changelog ledger record" + where};
+    ++st.records;
+    ++st.ledger_chains;
+    batch.add_transfers(std::move(*chain));
+    return {};
+  }
+  const std::uint64_t id = trip_of_key(m.key, m.key_len);
   if (id == 0) return error{errc::malformed_buffer, "changelog key is not a trip id" + where};
   ++st.records;
   if (!m.payload) {

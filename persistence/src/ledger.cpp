@@ -16,6 +16,14 @@ result<void> ledger::post(std::vector<transfer> chain) {
   return {};
 }
 
+result<void> ledger::check(const write_batch& batch) const {
+  if (batch.transfer_chains().empty()) return {};
+  ledger_group group(*store_.impl_);
+  rocksdb::WriteBatch discarded;
+  if (auto refused = group.add(batch, discarded)) return *refused;
+  return {};
+}
+
 result<std::optional<transfer>> ledger::find(const transfer_id& id) const {
   rocksdb::Status s;
   auto t = stored_transfer(*store_.impl_, id, s);

@@ -15,7 +15,7 @@ namespace rideshard::persistence {
 
 class ledger_group {
  public:
-  explicit ledger_group(store::impl& d) : d_(d), next_sequence_(d.ledger.next_sequence) {}
+  explicit ledger_group(store::impl& d) : d_(d), next_sequence_(next_sequence(d)) {}
 
   /// Validates the chains of `b`; on success adds its ledger rows to `wb` and
   /// returns nullopt, otherwise returns the refusal and writes nothing.
@@ -30,6 +30,10 @@ class ledger_group {
     std::map<account_id, balance> balances;
   };
   class view;
+  static std::uint64_t next_sequence(const store::impl& d) {
+    std::shared_lock lock(d.ledger.mu);  // ledger::check runs beside the leader
+    return d.ledger.next_sequence;
+  }
 
   store::impl& d_;
   overlay group_;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 
 namespace rideshard::persistence {
@@ -193,15 +194,16 @@ result<void> shard_group_host::write(int group, const write_batch& batch) {
   const error not_here{errc::fenced,
                        "shard group " + std::to_string(group) + " is not served by this node"};
   if (!state) return not_here;
-  if (!batch.transfer_chains().empty()) {
-    std::lock_guard lock(impl_->mu);
-    ++impl_->refused_ledger_batches;
-    return ledger_not_in_changelog();
-  }
   result<void> written;
   {
     std::lock_guard lock(state->mu);
     if (!state->writer) return not_here;  // revoked or dropped while this write waited
+    // The ledger decides before Kafka does: a refused chain makes nothing visible.
+    if (auto ok = ledger(*impl_->db).check(batch); !ok) {
+      std::lock_guard glock(impl_->mu);
+      ++impl_->refused_ledger_batches;
+      return ok.err();
+    }
     written = state->writer->write(batch);
     if (written) {
       // The events went to Kafka inside the transaction: the outbox (and its

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "changelog_records.hpp"
 #include "kafka_conf.hpp"
 #include "rideshard/schemas/records.hpp"
 
@@ -193,7 +194,6 @@ result<void> changelog_writer::add(const write_batch& batch) {
   impl& d = *impl_;
   if (auto e = d.unusable()) return *e;
   if (!d.in_transaction) return error{errc::invalid_argument, "no open transaction"};
-  if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   static const std::vector<std::pair<std::string, std::string>> no_headers;
   for (const auto& e : batch.entities()) {
     if (e.kind != entity_kind::trip) continue;
@@ -204,6 +204,14 @@ result<void> changelog_writer::add(const write_batch& batch) {
   for (const auto& e : batch.erases()) {
     if (e.kind != entity_kind::trip) continue;
     if (auto r = d.produce(d.changelog, d.group, to_string(trip_id{e.id}), nullptr, no_headers); !r)
+      return r;
+  }
+  for (const auto& chain : batch.transfer_chains()) {
+    if (chain.empty()) return error{errc::invalid_argument, "empty transfer chain"};
+    const auto value = encode_ledger_chain(chain);
+    if (auto r =
+            d.produce(d.changelog, d.group, ledger_chain_key(chain.front().id), &value, no_headers);
+        !r)
       return r;
   }
   for (const auto& ev : batch.events()) {
@@ -278,15 +286,7 @@ result<void> changelog_writer::abort() {
   return {};
 }
 
-error ledger_not_in_changelog() {
-  return {errc::invalid_argument,
-          "ledger transfers are not written to the trip changelog: a batch with transfer "
-          "chains is refused in cluster mode (persistence/README.md, Cluster mode)"};
-}
-
 result<void> changelog_writer::write(const write_batch& batch) {
-  // Refused before the transaction starts: nothing of the batch becomes visible.
-  if (!batch.transfer_chains().empty()) return ledger_not_in_changelog();
   if (auto r = begin(); !r) return r;
   if (auto r = add(batch); !r) {
     if (!impl_->unusable()) (void)abort();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "kafka_support.hpp"
+#include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/trip_changelog.hpp"
 #include "rideshard/schemas/records.hpp"
@@ -268,26 +269,48 @@ TEST_CASE("a full restore first drops the group's cached trips the changelog lac
   CHECK(s->journal_after(trip_id{2}, 0)->empty());
 }
 
-TEST_CASE("a batch with ledger transfers is refused before its transaction: nothing visible" *
+TEST_CASE("ledger chains ride in the transaction and restore into the store's ledger" *
           doctest::test_suite("broker")) {
   require_broker();
   const auto topic = make_changelog(1);
-  const auto w = open_writer(options_for(topic, unique_prefix()), 0);
-  auto money = transition(make_trip(1, 1));
+  const auto o = options_for(topic, unique_prefix());
+  const auto w = open_writer(o, 0);
   transfer hold;
   hold.id = {7, 1};
   hold.debit = {account_kind::rider, 1001};
   hold.credit = {account_kind::psp_clearing, 0};
   hold.amount = 1500;
   hold.kind = transfer_kind::pending;
-  money.add_transfers({hold});
-  CHECK(w->write(money).code() == errc::invalid_argument);
-  REQUIRE(w->begin().ok());
-  CHECK(w->add(money).code() == errc::invalid_argument);
-  REQUIRE(w->abort().ok());
-  REQUIRE(w->write(transition(make_trip(2, 1))).ok());  // the writer still works
-  // Not even an aborted record of trip 1 reached the broker.
-  CHECK(keys_in(topic, 0, "read_uncommitted") == std::vector<std::string>{"t-2"});
+  auto held = transition(make_trip(1, 1));
+  held.add_transfers({hold});
+  REQUIRE(w->write(held).ok());
+  transfer capture;  // accounts and amount left to the ledger: the whole hold
+  capture.id = {7, 2};
+  capture.kind = transfer_kind::post_pending;
+  capture.pending_id = hold.id;
+  auto captured = transition(make_trip(1, 2));
+  captured.add_transfers({capture});
+  REQUIRE(w->write(captured).ok());
+  CHECK(keys_in(topic, 0, "read_committed") ==
+        std::vector<std::string>{"t-1", "l-7-1", "t-1", "l-7-2"});
+
+  // A node that never saw them (kill -9 of the owner): both come back from Kafka.
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  auto st = restore_shard_group(*s, o, 0, 30s);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.err().message));
+  CHECK(st->ledger_chains == 2);
+  ledger l(*s);
+  CHECK(l.state_of(hold.id).value() == pending_state::posted);
+  CHECK(l.find(capture.id)->has_value());
+  CHECK(l.balance_of(hold.debit).debits_posted == 1500);
+  CHECK(l.open_holds().empty());
+  CHECK(l.check_invariants().ok());
+  // A second full restore into the same store replays them: nothing changes.
+  st = restore_shard_group(*s, o, 0, 30s);
+  REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.err().message));
+  CHECK(l.balance_of(hold.debit).debits_posted == 1500);
+  CHECK(l.check_invariants().ok());
 }
 
 TEST_CASE("a store keeps its changelog marks across a reopen; nullopt deletes") {

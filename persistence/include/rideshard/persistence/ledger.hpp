@@ -24,6 +24,12 @@ class ledger {
   /// invalid_argument). A replayed chain succeeds and writes nothing.
   [[nodiscard]] result<void> post(std::vector<transfer> chain);
 
+  /// Validates `batch`'s chains against the ledger as it stands, in order, as
+  /// store::commit would; writes nothing. Cluster mode checks a batch with it
+  /// before its Kafka transaction (a commit in between may still change the
+  /// answer). Errors: as post().
+  [[nodiscard]] result<void> check(const write_batch& batch) const;
+
   /// The transfer with `id`, or nullopt. Errors: storage_error.
   [[nodiscard]] result<std::optional<transfer>> find(const transfer_id& id) const;
   /// Where a hold stands (none: not a pending transfer). Errors: storage_error.

@@ -35,7 +35,7 @@ struct shard_group_host_stats {
   std::vector<int> served;  ///< sorted
   std::uint64_t restored_records = 0;
   std::uint64_t failed_groups = 0;           ///< assigned but not served (open or restore failed)
-  std::uint64_t refused_ledger_batches = 0;  ///< write()s refused for their ledger transfers
+  std::uint64_t refused_ledger_batches = 0;  ///< write()s the ledger check refused
   /// Served groups a write found fenced (another owner) or with an unknown
   /// commit outcome: no longer served here.
   std::uint64_t dropped_groups = 0;
@@ -67,22 +67,24 @@ class shard_group_host {
   shard_group_host(const shard_group_host&) = delete;
   shard_group_host& operator=(const shard_group_host&) = delete;
 
-  /// Commits `batch` to shard group `group`'s changelog (one transaction: trip
-  /// snapshots, erases and events), then to the store without its events (they
-  /// are in Kafka already; the store's outbox stays empty, so no relay publishes
-  /// them again, and the store's commit listener sees no events). Acknowledge
-  /// only on success. A fenced write, or one whose commit outcome is unknown
-  /// (broker_error with changelog_writer::needs_reopen), also stops serving the
-  /// group here (`listener.stop(group, fenced)`, no mark, counted in
-  /// dropped_groups): a fenced group waits for the consumer group to assign it
-  /// here again; the other comes back with retry_unserved (a new writer settles
-  /// the old transaction, then a full restore). Retrying the batch once the
-  /// group is served again is safe. A batch with ledger transfers is refused before anything
-  /// is written (invalid_argument, counted in refused_ledger_batches): the
-  /// changelog does not carry the ledger yet. Errors: fenced (the group is not
-  /// served here, or another node took it over), broker_error (nothing visible;
-  /// retry), storage_error (in the changelog, not in the local store: the next
-  /// restore of the group is a full one), invalid_argument.
+  /// Checks `batch`'s ledger chains against the store (ledger::check: a
+  /// refused chain writes nothing anywhere, counted in refused_ledger_batches),
+  /// commits the batch to shard group `group`'s changelog (one transaction:
+  /// trip snapshots, erases, ledger chains and events), then to the store
+  /// without its events (they are in Kafka already; the store's outbox stays
+  /// empty, so no relay publishes them again, and the store's commit listener
+  /// sees no events). Acknowledge only on success. A fenced write, or one whose
+  /// commit outcome is unknown (broker_error with changelog_writer::needs_reopen),
+  /// also stops serving the group here (`listener.stop(group, fenced)`, no mark,
+  /// counted in dropped_groups): a fenced group waits for the consumer group to
+  /// assign it here again; the other comes back with retry_unserved (a new
+  /// writer settles the old transaction, then a full restore). Retrying the
+  /// batch once the group is served again is safe (a ledger chain already
+  /// applied is a replay). Errors: transfer_exists, ledger_rejected,
+  /// invalid_argument (the ledger check; nothing written), fenced (the group is
+  /// not served here, or another node took it over), broker_error (see above),
+  /// storage_error or a ledger error from the local commit (in the changelog,
+  /// not in the local store: the next restore of the group is a full one).
   [[nodiscard]] result<void> write(int group, const write_batch& batch);
   /// Tries again, with `restore_timeout`, every shard group the group assigned
   /// here that is not served (its open or restore failed, e.g. the broker was

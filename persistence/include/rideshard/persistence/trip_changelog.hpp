@@ -68,8 +68,6 @@ class changelog_writer {
   /// One transaction: begin(), add(batch), commit(); aborted on failure.
   /// Returns once the transaction is committed: every record written with
   /// acks=all and visible to read_committed readers; only then acknowledge.
-  /// A batch with ledger transfers is refused before the transaction starts
-  /// (invalid_argument, see ledger_not_in_changelog).
   [[nodiscard]] result<void> write(const write_batch& batch);
 
   /// Starts a transaction. Errors: fenced, broker_error, invalid_argument (one is open).
@@ -78,13 +76,15 @@ class changelog_writer {
   /// changelog record (key "t-<id>", this shard group's partition, the snapshot
   /// bytes the local store keeps), each trip erase as a tombstone, each event to
   /// its topic with its key and headers (partitioned like the outbox relay's).
-  /// Other entities and journal entries stay local. Ledger transfers are not
-  /// in the changelog, so a batch with transfer chains is refused
-  /// (invalid_argument, nothing added): money in cluster mode is not durable on
-  /// a survivor yet. Returns once the broker has acknowledged every record
+  /// each ledger transfer chain as one record (key "l-<hi>-<lo>" of its first
+  /// transfer, value every transfer of the chain as the ledger stores it), so a
+  /// hold or capture is durable on the broker like the trip it belongs to. The
+  /// chains are not validated here: check them against the store first
+  /// (ledger::check; shard_group_host::write does). Other entities and journal
+  /// entries stay local. Returns once the broker has acknowledged every record
   /// (invisible to read_committed readers until commit()); the first failed
   /// delivery is returned.
-  /// Errors: invalid_argument (no open transaction, transfers), broker_error, fenced.
+  /// Errors: invalid_argument (no open transaction, an empty chain), broker_error, fenced.
   [[nodiscard]] result<void> add(const write_batch& batch);
   /// Commits the open transaction, calling commit again while librdkafka says
   /// the error is retriable (up to call_timeout). Errors: fenced (another owner
@@ -127,27 +127,25 @@ class changelog_writer {
 [[nodiscard]] result<std::map<std::string, std::string>> topic_configs(
     const std::string& bootstrap, const std::string& topic, std::chrono::milliseconds timeout);
 
-/// The refusal of a batch with ledger transfers (write_batch::add_transfers)
-/// in cluster mode: invalid_argument. The changelog carries trips and events
-/// only; a transfer acknowledged on one node's store alone would be lost with
-/// that node, so none is accepted.
-error ledger_not_in_changelog();
-
 /// What a restore read and wrote.
 struct restore_stats {
-  bool resumed = false;           ///< read from the store's changelog mark, not the beginning
-  std::int64_t first_offset = 0;  ///< where reading started (the mark, or 0)
-  std::uint64_t records = 0;      ///< changelog records read (snapshots and tombstones)
-  std::uint64_t snapshots = 0;    ///< trip snapshots written to the store
-  std::uint64_t tombstones = 0;   ///< trips erased from the store
-  std::uint64_t cleared = 0;      ///< the group's cached trips erased before a full restore
-  std::int64_t end_offset = 0;    ///< the partition's last stable offset reached
+  bool resumed = false;             ///< read from the store's changelog mark, not the beginning
+  std::int64_t first_offset = 0;    ///< where reading started (the mark, or 0)
+  std::uint64_t records = 0;        ///< changelog records read (snapshots and tombstones)
+  std::uint64_t snapshots = 0;      ///< trip snapshots written to the store
+  std::uint64_t tombstones = 0;     ///< trips erased from the store
+  std::uint64_t cleared = 0;        ///< the group's cached trips erased before a full restore
+  std::uint64_t ledger_chains = 0;  ///< ledger chains read (ones the store had are replays)
+  std::int64_t end_offset = 0;      ///< the partition's last stable offset reached
 };
 
 /// Reads shard group `shard_group`'s changelog partition to its end with
 /// isolation.level=read_committed (the last stable offset: call it after
 /// changelog_writer::open fenced the previous owner, so no transaction stays open)
-/// and writes each trip's latest snapshot into `s` (tombstones erase), batched.
+/// and writes each trip's latest snapshot into `s` (tombstones erase), batched,
+/// and each ledger chain into the store's ledger in changelog order (a chain the
+/// store already has is a replay and writes nothing; one it refuses, e.g. an id
+/// the store holds with other fields, fails the restore with the ledger's error).
 /// The changelog wins over what the store had for a trip: the local store is a
 /// cache. A full restore first erases the group's trips from the store when
 /// options.trip_in_group is set (restore_stats::cleared). It reads from the
