@@ -1,8 +1,10 @@
 // The fraud review queue for admins: GET /api/admin/fraud/cases[?state=] and
 // POST /api/admin/fraud/cases/{id}/resolve (cleared, or confirmed: the flagged
 // account is suspended). Resolutions are audited like the console's actions.
+// Beside it, rides' money at the PSP: GET /api/admin/payments/rides[?attention=true].
 #include "api/detail/api_state.hpp"
 #include "payments/fraud_desk.hpp"
+#include "payments/ride_charger.hpp"
 
 namespace rideshard::api::detail {
 
@@ -62,6 +64,23 @@ void post_fraud_resolve(const api_state& st, const gateway::http_request& req, s
       return ex.fail(u.err());
   }
   ex.reply(200, json::parse(payments::case_json(*c)));
+}
+
+void get_ride_charges(const api_state& st, const gateway::http_request& req, std::string_view,
+                      exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  if (st.opts.rides == nullptr)
+    return ex.fail(error{errc::unavailable, "rides are not charged at a PSP on this node"});
+  bool attention = false;
+  if (auto it = req.query.find("attention"); it != req.query.end()) {
+    if (it->second != "true" && it->second != "false")
+      return ex.fail(error{errc::invalid_argument, "attention must be true or false"});
+    attention = it->second == "true";
+  }
+  json out = json::array();
+  for (const auto& r : st.opts.rides->records(attention))
+    out.push_back(json::parse(payments::ride_charge_json(r)));
+  ex.reply(200, json{{"backlog", st.opts.rides->backlog()}, {"rides", std::move(out)}});
 }
 
 }  // namespace rideshard::api::detail

@@ -62,6 +62,7 @@ const std::vector<route>& routes() {
       {{"api", "admin", "audit"}, "GET", get_admin_audit},
       {{"api", "admin", "fraud", "cases"}, "GET", get_fraud_cases},
       {{"api", "admin", "fraud", "cases", "{id}", "resolve"}, "POST", post_fraud_resolve},
+      {{"api", "admin", "payments", "rides"}, "GET", get_ride_charges},
       {{"api", "admin", "regions", "{id}", "pause-dispatch"}, "POST", post_region_pause_dispatch},
       {{"api", "admin", "regions", "{id}", "resume-dispatch"}, "POST", post_region_resume_dispatch},
       {{"api", "admin", "regions", "{id}", "freeze-surge"}, "POST", post_region_freeze_surge},

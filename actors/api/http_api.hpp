@@ -26,6 +26,7 @@ class metrics;
 namespace rideshard::payments {
 class payment_service;
 class fraud_desk;
+class ride_charger;
 }  // namespace rideshard::payments
 
 namespace rideshard::api {
@@ -116,6 +117,9 @@ struct api_options {
   /// The fraud review queue behind /api/admin/fraud/* (thread-safe, must
   /// outlive the API). nullptr: those answer 503.
   payments::fraud_desk* fraud = nullptr;
+  /// Rides at the PSP behind GET /api/admin/payments/rides (thread-safe, must
+  /// outlive the API). nullptr: it answers 503.
+  payments::ride_charger* rides = nullptr;
   /// POST /api/trips refuses riders without a usable payment method (422
   /// no_payment_method); the WebSocket side is api::ride_gate. Off by default
   /// ([payments] require_payment_method).

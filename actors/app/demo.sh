@@ -153,7 +153,7 @@ if ! kill -0 "$node_pid" 2>/dev/null; then
   exit 1
 fi
 say "the node's own counters (GET /metrics)"
-http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_count|rides_paid|ride_money)' |
+http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_count|rides_paid|ride_money|ride_psp)' |
   grep -v '^#' | head -n 40 || true
 [ "$kafka" = 1 ] && echo "health: $(http_get /health | tr -d '\n')"
 

@@ -4,6 +4,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,8 @@ result<payments_config> read_payments_config(
   c.sandbox.server_error = s["server_error"].value_or(0.0);
   c.sandbox.duplicate_callback = s["duplicate_callback"].value_or(0.0);
   c.sandbox.late_callback = s["late_callback"].value_or(0.0);
+  c.sandbox_journal = path(s["journal"].value_or(std::string()));
+  if (c.sandbox_journal.empty()) c.sandbox_journal = data_dir + "/sandbox-psp.journal";
   for (double r : {c.sandbox.decline, c.sandbox.timeout, c.sandbox.server_error,
                    c.sandbox.duplicate_callback, c.sandbox.late_callback})
     if (r < 0 || r > 1)
@@ -118,10 +121,58 @@ std::function<void(const persistence::write_batch&)> ride_money_counter(gateway:
   };
 }
 
+// The ride charger's metrics: rideshard_ride_psp_steps_total{step,outcome},
+// rideshard_ride_psp_uncollected_minor_total, rideshard_ride_psp_backlog.
+payments::ride_charger_options ride_options(gateway::metrics& stats,
+                                            std::function<std::int64_t()> now_ms,
+                                            const std::string& currency) {
+  auto& steps = prometheus::BuildCounter()
+                    .Name("rideshard_ride_psp_steps_total")
+                    .Help(
+                        "Rides' PSP steps (authorize, capture, cancel, charge_extra, "
+                        "end_request, nothing_held, uncollectable) by outcome")
+                    .Register(stats.registry());
+  auto& uncollected = prometheus::BuildCounter()
+                          .Name("rideshard_ride_psp_uncollected_minor_total")
+                          .Help(
+                              "Ride money charged in the ledger that the PSP could not collect "
+                              "(declined, no card, capture refused), minor units")
+                          .Register(stats.registry())
+                          .Add({});
+  auto& backlog = prometheus::BuildGauge()
+                      .Name("rideshard_ride_psp_backlog")
+                      .Help("Rides waiting for a PSP step (new, or retrying an unknown outcome)")
+                      .Register(stats.registry())
+                      .Add({});
+  payments::ride_charger_options o;
+  o.on_backlog = [&backlog](std::size_t n) { backlog.Set(static_cast<double>(n)); };
+  o.now_ms = std::move(now_ms);
+  o.currency = currency;
+  o.observe = [&steps, &uncollected](std::string_view step, std::string_view outcome,
+                                     std::int64_t amount) {
+    steps.Add({{"step", std::string(step)}, {"outcome", std::string(outcome)}}).Increment();
+    const bool lost = step == "uncollectable" ||
+                      ((step == "capture" || step == "charge_extra") &&
+                       (outcome == "declined" || outcome == "failed" || outcome == "no_method"));
+    if (lost) uncollected.Increment(static_cast<double>(amount));
+  };
+  return o;
+}
+
 }  // namespace
+
+void node_payments::start_rides(std::function<result<void>(trip_id, const std::string&)> end) {
+  rides_->set_end_request(std::move(end));
+  rides_->start();
+}
+
+void node_payments::stop_rides() {
+  if (rides_) rides_->stop();
+}
 
 node_payments::~node_payments() {
   if (store_ != nullptr) store_->set_commit_listener(nullptr);
+  rides_.reset();    // its worker calls the PSP, the vault and the service
   service_.reset();  // before the PSP and the vault it uses
   fraud_.reset();
   psp_.reset();
@@ -150,7 +201,9 @@ result<std::unique_ptr<node_payments>> node_payments::open(
     so.secret_key = sk;
     np->psp_ = std::make_unique<payments::stripe_psp>(so);
   } else {
-    np->psp_ = std::make_unique<payments::sandbox_psp>(cfg.sandbox);
+    auto sandbox = payments::sandbox_psp::open_durable(cfg.sandbox_journal, cfg.sandbox);
+    if (!sandbox) return error{sandbox.err().code, sandbox.err().message};
+    np->psp_ = std::move(*sandbox);
   }
   np->ids_ = std::make_unique<id_generator>(node_id, now_ms);
   payments::payment_options po;
@@ -168,12 +221,6 @@ result<std::unique_ptr<node_payments>> node_payments::open(
   auto fraud = open_fraud_desk(store, po.next_id, now_ms, stats);
   if (!fraud) return fraud.err();
   np->fraud_ = std::move(*fraud);
-  np->store_ = &store;
-  store.set_commit_listener(
-      [f = np->fraud_.get(), count = ride_money_counter(stats)](const persistence::write_batch& b) {
-        f->committed(b);
-        count(b);
-      });
   po.on_method_added = [f = np->fraud_.get()](const payments::method_record& m) {
     f->card_added(m.rider, m.fingerprint);
   };
@@ -183,7 +230,23 @@ result<std::unique_ptr<node_payments>> node_payments::open(
   auto service = payments::payment_service::open(store, *np->vault_, *np->psp_, std::move(po));
   if (!service) return service.err();
   np->service_ = std::move(*service);
+  auto rides = payments::ride_charger::open(store, *np->vault_, *np->service_, *np->psp_,
+                                            ride_options(stats, now_ms, cfg.currency));
+  if (!rides) return rides.err();
+  np->rides_ = std::move(*rides);
+  np->store_ = &store;
+  store.set_commit_listener([f = np->fraud_.get(), r = np->rides_.get(),
+                             count = ride_money_counter(stats)](const persistence::write_batch& b) {
+    f->committed(b);
+    r->committed(b);
+    count(b);
+  });
   np->recovery_ = np->service_->reconcile();
+  // Rides whose ledger money has no PSP outcome yet: queued for the worker,
+  // which start_rides() runs once the node can end a declined request.
+  auto rr = np->rides_->reconcile();
+  if (!rr) return rr.err();
+  np->ride_recovery_ = *rr;
   return np;
 }
 

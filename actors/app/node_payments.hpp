@@ -15,6 +15,7 @@
 #include "gateway/metrics.hpp"
 #include "payments/fraud_desk.hpp"
 #include "payments/payment_service.hpp"
+#include "payments/ride_charger.hpp"
 #include "payments/sandbox_psp.hpp"
 #include "payments/stripe_psp.hpp"
 #include "rideshard/engine/ids.hpp"
@@ -39,6 +40,9 @@ struct payments_config {
   std::uint16_t stripe_port = 12111;
   std::int64_t stripe_timeout_ms = 10000;
   payments::sandbox_faults sandbox;  ///< failure injection for the demo and chaos runs
+  /// The sandbox PSP's own durable records ([payments.sandbox] journal; default
+  /// <data_dir>/sandbox-psp.journal): keys dedupe across restarts, like a real PSP.
+  std::string sandbox_journal;
   std::int32_t tax_permille = 0;
   std::int32_t commission_permille = 250;
   /// Riders need a usable payment method to request a ride (WebSocket and HTTP).
@@ -74,6 +78,13 @@ class node_payments {
   /// The vault also seals accounts' personal data (node_storage::account_hooks).
   persistence::token_vault& vault() noexcept { return *vault_; }
   const payments::reconcile_report& recovery() const noexcept { return recovery_; }
+  /// Rides at the PSP: fed by the store's commit listener, reconciled at open().
+  payments::ride_charger& rides() noexcept { return *rides_; }
+  const payments::ride_reconcile_report& ride_recovery() const noexcept { return ride_recovery_; }
+  /// Starts the ride charger's worker with the node's way to end a declined
+  /// ride's request; stop_rides() before the node goes.
+  void start_rides(std::function<result<void>(trip_id, const std::string&)> end_request);
+  void stop_rides();
   std::string_view psp_name() const noexcept { return psp_->name(); }
 
  private:
@@ -85,7 +96,9 @@ class node_payments {
   persistence::store* store_ = nullptr;
   std::unique_ptr<payments::fraud_desk> fraud_;
   std::unique_ptr<payments::payment_service> service_;
+  std::unique_ptr<payments::ride_charger> rides_;
   payments::reconcile_report recovery_;
+  payments::ride_reconcile_report ride_recovery_;
 };
 
 }  // namespace rideshard::app

@@ -345,6 +345,7 @@ int run_serve(int argc, char** argv) {
   aopts.outbox = [s = storage->get()] { return s->health(); };
   aopts.payments = &(*pay)->service();
   aopts.fraud = &(*pay)->fraud();
+  aopts.rides = &(*pay)->rides();
   aopts.require_payment_method = o.payments.require_payment_method;
   if (!o.storage.backup_dir.empty())
     aopts.backup = [s = storage->get()] { return s->backup_now(); };
@@ -371,6 +372,13 @@ int run_serve(int argc, char** argv) {
                  o.gw.port, port.err().message.c_str());
     return 1;
   }
+  // Rides at the PSP (after the last early exit: stop_rides() must run before
+  // the node goes): a refused authorization ends the trip's request.
+  (*pay)->start_rides([n = node->get()](trip_id t, const std::string& reason) -> result<void> {
+    auto ended = n->end_trip(t, reason);
+    if (!ended) return ended.err();
+    return {};
+  });
   std::printf(
       "rideshard serve: listening on %s://%s:%u  (WebSocket /v1/driver /v1/rider, "
       "GET /health, GET /metrics, /api/..., console /admin)\n",
@@ -386,6 +394,11 @@ int run_serve(int argc, char** argv) {
       "%zu finished, %zu failed, %zu unknown; %zu expired holds voided)\n",
       std::string((*pay)->psp_name()).c_str(), o.payments.vault_dir.c_str(), rp.in_flight,
       rp.finished, rp.failed, rp.still_unknown, rp.expired_voided);
+  const auto& rr = (*pay)->ride_recovery();
+  std::printf(
+      "rideshard serve: rides at the PSP: %zu trips with ledger money, %zu queued to "
+      "finish at the PSP\n",
+      rr.trips, rr.pending);
   std::fflush(stdout);
 
   const int sig = wait_for_signal(stop_signals);
@@ -396,6 +409,7 @@ int run_serve(int argc, char** argv) {
   // API workers before the node: a thread that talked to the actor system keeps
   // CAF's thread-local logger alive, and ~actor_system waits for that logger.
   http.reset();
+  (*pay)->stop_rides();  // its worker talks to the node
   node->reset();
   std::printf("rideshard serve: stopped (%s)\n",
               drained ? "all sessions closed" : "drain timed out");

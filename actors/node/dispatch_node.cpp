@@ -587,6 +587,32 @@ result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
   return await_answer(self, p.ctx->opts.query_timeout);
 }
 
+// A cancel by party::system straight to the trip actor (admins, the ride charger).
+result<schemas::trip_status> dispatch_node::cancel_as_system(trip_id id, std::string reason) {
+  auto& p = *impl_;
+  caf::scoped_actor self{p.sys};
+  auto t = p.router->trip(id);
+  auto finished = [&]() -> result<schemas::trip_status> {
+    auto st = stored_trip(p.ctx->opts.store, id);
+    if (!st) return st.err();
+    return error{errc::illegal_transition,
+                 to_string(id) + " is already " + std::string(to_string(st->state))};
+  };
+  if (!t) return finished();
+  trip_command tc;
+  tc.kind = trip_event_kind::cancel;
+  tc.by = party::system;
+  tc.reason = std::move(reason);
+  tc.answer_to = caf::actor_cast<caf::actor>(self);
+  self->monitor(t);  // a trip actor that stopped meanwhile answers with down_msg
+  self->send(t, std::move(tc));
+  bool down = false;
+  auto out = await_answer(self, p.ctx->opts.query_timeout, &down);
+  self->demonitor(t.address());
+  if (down) return finished();
+  return out;
+}
+
 result<schemas::trip_status> dispatch_node::change_trip(const identity& who, const trip_change& c) {
   auto& p = *impl_;
   caf::scoped_actor self{p.sys};
@@ -611,26 +637,17 @@ result<schemas::trip_status> dispatch_node::change_trip(const identity& who, con
   // Admins have no entity actor: straight to the trip actor, as the system.
   if (c.kind != trip_event_kind::cancel)
     return error{errc::forbidden, "an admin may only cancel a trip"};
-  auto t = p.router->trip(c.trip);
-  auto finished = [&]() -> result<schemas::trip_status> {
-    auto st = stored_trip(p.ctx->opts.store, c.trip);
-    if (!st) return st.err();
+  return cancel_as_system(c.trip,
+                          "admin " + who.subject + (c.reason.empty() ? "" : ": " + c.reason));
+}
+
+result<schemas::trip_status> dispatch_node::end_trip(trip_id id, const std::string& reason) {
+  auto now = trip_snapshot(id);
+  if (!now) return now.err();
+  if (is_terminal(now->state) || now->state == trip_state::in_progress)
     return error{errc::illegal_transition,
-                 to_string(c.trip) + " is already " + std::string(to_string(st->state))};
-  };
-  if (!t) return finished();
-  trip_command tc;
-  tc.kind = trip_event_kind::cancel;
-  tc.by = party::system;
-  tc.reason = "admin " + who.subject + (c.reason.empty() ? "" : ": " + c.reason);
-  tc.answer_to = caf::actor_cast<caf::actor>(self);
-  self->monitor(t);  // a trip actor that stopped meanwhile answers with down_msg
-  self->send(t, std::move(tc));
-  bool down = false;
-  auto out = await_answer(self, timeout, &down);
-  self->demonitor(t.address());
-  if (down) return finished();
-  return out;
+                 to_string(id) + " is already " + std::string(to_string(now->state))};
+  return cancel_as_system(id, reason);
 }
 
 result<std::vector<schemas::trip_status>> dispatch_node::trip_history(const history_query& q) {

@@ -168,6 +168,13 @@ class dispatch_node final : public gateway::ws_handler {
   /// Errors: forbidden, unknown_trip, illegal_transition, wrong_pin,
   /// storage_error, unavailable (timeout).
   [[nodiscard]] result<schemas::trip_status> change_trip(const identity& who, const trip_change& c);
+  /// Ends a trip that has not started yet as the system, with `reason` as its
+  /// cancel_reason (the ride charger: "payment_declined" when the PSP refused the
+  /// hold's authorization). A system cancel is free, so the ride's ledger hold is
+  /// voided in the same batch; rider and driver hear of it like any cancel.
+  /// Errors: unknown_trip, illegal_transition (ended, or already in progress),
+  /// storage_error, unavailable (timeout).
+  [[nodiscard]] result<schemas::trip_status> end_trip(trip_id id, const std::string& reason);
   /// Stored trips (finished and active) of one rider or driver, newest first.
   /// Reads every trip snapshot in the store (O(all trips): no per-party index
   /// yet) on the calling thread. Errors: unavailable (in-memory node, no
@@ -203,6 +210,7 @@ class dispatch_node final : public gateway::ws_handler {
  private:
   struct impl;
   explicit dispatch_node(std::unique_ptr<impl> p);
+  [[nodiscard]] result<schemas::trip_status> cancel_as_system(trip_id id, std::string reason);
   std::unique_ptr<impl> impl_;
 };
 

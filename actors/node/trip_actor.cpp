@@ -84,6 +84,16 @@ schemas::receipt make_receipt(const trip_actor_state& st) {
   return r;
 }
 
+// The fare of the trip's route at the region's ETA speed, before the ride (the
+// offer's estimate, a recovered quote's breakdown, an unquoted ride's hold).
+result<fare_breakdown> route_fare(const region& reg, const rideshard::trip& t,
+                                  std::int32_t surge_permille) {
+  auto dist = std::lround(distance_m(t.pickup, t.dropoff) * reg.eta.detour_factor);
+  auto dur =
+      std::lround(distance_m(t.pickup, t.dropoff) * reg.eta.detour_factor / reg.eta.speed_mps);
+  return compute_fare(reg.fare, dist, dur, surge_permille);
+}
+
 // Counts the transition (trips by state) and logs it, one logfmt line.
 void moved(trip_self* self, trip_state from, trip_event_kind cause, party by) {
   auto& st = self->state;
@@ -328,11 +338,7 @@ void on_offer(trip_self* self, offer_to& o) {
     auto& s = self->state;
     moved(self, from, ev.kind, party::system);
     if (!s.quoted && s.fare_estimate == 0) {
-      auto dist = std::lround(distance_m(s.t.pickup, s.t.dropoff) * s.reg->eta.detour_factor);
-      auto dur = std::lround(distance_m(s.t.pickup, s.t.dropoff) * s.reg->eta.detour_factor /
-                             s.reg->eta.speed_mps);
-      if (auto f = compute_fare(s.reg->fare, dist, dur, s.t.surge_permille))
-        s.fare_estimate = f->total_minor;
+      if (auto f = route_fare(*s.reg, s.t, s.t.surge_permille)) s.fare_estimate = f->total_minor;
     }
     s.offered_actor = caf::actor_cast<driver_handle>(o.driver_actor);
     schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
@@ -462,6 +468,8 @@ void start_new(trip_self* self, const trip_init& init) {
     t.surge_permille = static_cast<std::int32_t>(st.quoted->surge_per_mille);
     t.quoted_fare_minor = st.quoted->fare.total_minor;
     st.fare_estimate = st.quoted->fare.total_minor;
+  } else {  // no quote: hold the fare estimate (no surge yet), capture the receipt's fare
+    if (auto f = route_fare(*st.reg, t, t.surge_permille)) t.hold_minor = f->total_minor;
   }
   const auto reply_seq = init.reply_seq;
   durably(
@@ -494,10 +502,7 @@ void start_recovered(trip_self* self, const rideshard::trip& t, const driver_han
   st.t = t;
   if (t.quoted_fare_minor > 0) {  // upfront price: rebuild the quote's breakdown
     schemas::quote q;
-    auto dist = std::lround(distance_m(t.pickup, t.dropoff) * st.reg->eta.detour_factor);
-    auto dur = std::lround(distance_m(t.pickup, t.dropoff) * st.reg->eta.detour_factor /
-                           st.reg->eta.speed_mps);
-    if (auto f = compute_fare(st.reg->fare, dist, dur, t.surge_permille)) q.fare = wire_fare(*f);
+    if (auto f = route_fare(*st.reg, t, t.surge_permille)) q.fare = wire_fare(*f);
     q.fare.total_minor = t.quoted_fare_minor;
     q.surge_per_mille = static_cast<std::uint32_t>(t.surge_permille);
     st.quoted = q;

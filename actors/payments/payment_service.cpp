@@ -156,11 +156,15 @@ std::vector<method_record> payment_service::methods(rider_id rider) const {
 }
 
 bool payment_service::has_usable_method(rider_id rider) const {
+  return default_method(rider).has_value();
+}
+
+std::optional<method_record> payment_service::default_method(rider_id rider) const {
   const std::int64_t now = opts_.now_ms();
   std::lock_guard lock(mu_);
-  for (const auto& [id, m] : methods_)
-    if (m.rider == rider && !detail::expired(m, now)) return true;
-  return false;
+  for (auto it = methods_.rbegin(); it != methods_.rend(); ++it)
+    if (it->second.rider == rider && !detail::expired(it->second, now)) return it->second;
+  return std::nullopt;
 }
 
 // ---- payments: leases ----

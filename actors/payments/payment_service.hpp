@@ -110,6 +110,8 @@ class payment_service {
   std::vector<method_record> methods(rider_id rider) const;
   /// Does the rider have a method that has not expired?
   bool has_usable_method(rider_id rider) const;
+  /// The rider's newest method that has not expired (what a ride charges), or nullopt.
+  std::optional<method_record> default_method(rider_id rider) const;
 
   // ---- payments ----
   /// Authorizes (and, with capture, captures) under an Idempotency-Key: the same

@@ -2,6 +2,15 @@
 // seeded failure injection, all under one mutex.
 #include "payments/sandbox_psp.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 namespace rideshard::payments {
@@ -14,6 +23,135 @@ const error unavailable_timeout{errc::psp_unavailable,
 }  // namespace
 
 sandbox_psp::sandbox_psp(sandbox_faults faults) : faults_(faults), rng_(faults.seed) {}
+
+sandbox_psp::~sandbox_psp() {
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+json intent_json(const psp_intent& i) {
+  return {{"id", i.id},
+          {"status", static_cast<int>(i.status)},
+          {"raw", i.raw_status},
+          {"amount", i.amount},
+          {"capturable", i.amount_capturable},
+          {"received", i.amount_received}};
+}
+
+psp_intent intent_of(const json& j) {
+  psp_intent i;
+  i.id = j.at("id").get<std::string>();
+  i.status = static_cast<intent_status>(j.at("status").get<int>());
+  i.raw_status = j.at("raw").get<std::string>();
+  i.amount = j.at("amount").get<std::int64_t>();
+  i.amount_capturable = j.at("capturable").get<std::int64_t>();
+  i.amount_received = j.at("received").get<std::int64_t>();
+  return i;
+}
+
+template <class T>
+json answer_json(const result<T>& r, json ok) {
+  if (r) return {{"ok", std::move(ok)}};
+  return {{"code", static_cast<int>(r.code())}, {"message", r.err().message}};
+}
+
+template <class T, class F>
+result<T> answer_of(const json& j, F from) {
+  if (j.contains("ok")) return from(j.at("ok"));
+  return error{static_cast<errc>(j.at("code").get<int>()), j.at("message").get<std::string>()};
+}
+
+}  // namespace
+
+result<std::unique_ptr<sandbox_psp>> sandbox_psp::open_durable(const std::string& journal,
+                                                               sandbox_faults faults) {
+  std::unique_ptr<sandbox_psp> p(new sandbox_psp(faults));
+  std::string text;
+  {
+    std::ifstream in(journal, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Replay whole lines; a last line the crash cut short (unsynced, never
+  // answered) is dropped and cut off the file before anything is appended.
+  std::size_t good = 0;
+  while (good < text.size()) {
+    const auto end = text.find('\n', good);
+    if (end == std::string::npos) break;  // no newline: the write never completed
+    const bool last = end + 1 == text.size();
+    auto r = p->replay_line(text.substr(good, end - good));
+    if (!r) {
+      if (!last) return error{errc::bad_json, journal + ": corrupt sandbox PSP journal line"};
+      break;
+    }
+    good = end + 1;
+  }
+  p->journal_fd_ = ::open(journal.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (p->journal_fd_ < 0 || ::ftruncate(p->journal_fd_, static_cast<off_t>(good)) != 0)
+    return error{errc::storage_error, journal + ": " + std::strerror(errno)};
+  return p;
+}
+
+result<void> sandbox_psp::replay_line(const std::string& line) {
+  try {
+    const json j = json::parse(line);
+    keyed_answer a;
+    a.fingerprint = j.at("f").get<std::string>();
+    if (j.contains("intent_answer"))
+      a.intent = answer_of<psp_intent>(j.at("intent_answer"), intent_of);
+    if (j.contains("refund_answer"))
+      a.refund = answer_of<psp_refund>(j.at("refund_answer"), [](const json& r) {
+        return psp_refund{r.at("id").get<std::string>(), r.at("amount").get<std::int64_t>()};
+      });
+    if (j.contains("state")) {
+      const json& st = j.at("state");
+      sandbox_intent in;
+      in.intent = intent_of(st.at("intent"));
+      in.key = st.at("key").get<std::string>();
+      in.refunded = st.at("refunded").get<std::int64_t>();
+      in.captures = st.at("captures").get<int>();
+      in.refunds = st.at("refunds").get<int>();
+      intents_[in.intent.id] = std::move(in);
+    }
+    keys_[j.at("k").get<std::string>()] = std::move(a);
+    next_id_ = std::max(next_id_, j.at("n").get<std::uint64_t>());
+    return {};
+  } catch (const std::exception& e) {
+    return error{errc::bad_json, e.what()};
+  }
+}
+
+result<void> sandbox_psp::persist(std::string_view key, const keyed_answer& a,
+                                  std::string_view intent) {
+  if (journal_fd_ < 0) return {};
+  json j{{"k", key}, {"f", a.fingerprint}, {"n", next_id_}};
+  if (a.fingerprint.rfind("refund|", 0) == 0)
+    j["refund_answer"] = answer_json(
+        a.refund, a.refund ? json{{"id", a.refund->id}, {"amount", a.refund->amount}} : json());
+  else
+    j["intent_answer"] = answer_json(a.intent, a.intent ? intent_json(*a.intent) : json());
+  std::string id(intent);
+  if (id.empty() && a.intent) id = a.intent->id;
+  if (auto it = intents_.find(id); it != intents_.end())
+    j["state"] = {{"intent", intent_json(it->second.intent)},
+                  {"key", it->second.key},
+                  {"refunded", it->second.refunded},
+                  {"captures", it->second.captures},
+                  {"refunds", it->second.refunds}};
+  const std::string line = j.dump() + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const auto n = ::write(journal_fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return error{errc::psp_unavailable, "sandbox PSP: journal write failed"};
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fdatasync(journal_fd_) != 0)
+    return error{errc::psp_unavailable, "sandbox PSP: journal sync failed"};
+  return {};
+}
 
 void sandbox_psp::set_faults(const sandbox_faults& f) {
   std::lock_guard lock(mu_);
@@ -43,7 +181,7 @@ void sandbox_psp::emit(const std::string& type, const std::string& intent) {
 
 template <class Apply>
 result<sandbox_psp::keyed_answer*> sandbox_psp::keyed(std::string_view key, std::string fingerprint,
-                                                      Apply apply) {
+                                                      std::string_view intent, Apply apply) {
   if (key.empty())
     return error{errc::invalid_argument, "sandbox PSP: an idempotency key is required"};
   const fault f = draw_fault();
@@ -64,6 +202,9 @@ result<sandbox_psp::keyed_answer*> sandbox_psp::keyed(std::string_view key, std:
     answer = &keys_.emplace(std::string(key), keyed_answer{}).first->second;
     answer->fingerprint = std::move(fingerprint);
     apply(*answer);
+    // The answer leaves only once it is on disk; a failed sync is an unknown
+    // outcome for the caller (retry with the key: the replay answers it).
+    if (auto w = persist(key, *answer, intent); !w) return w.err();
   }
   if (f == fault::timeout) {
     ++stats_.timeouts;
@@ -80,7 +221,7 @@ result<psp_intent> sandbox_psp::authorize(const authorize_request& req) {
   const std::string last4 = number.size() >= 4 ? number.substr(number.size() - 4) : number;
   auto a =
       keyed(req.idempotency_key,
-            "authorize|" + std::to_string(req.amount) + "|" + req.currency + "|" + last4,
+            "authorize|" + std::to_string(req.amount) + "|" + req.currency + "|" + last4, {},
             [&](keyed_answer& out) {
               if (number == sandbox_declined_card) {
                 ++stats_.declines;
@@ -94,6 +235,7 @@ result<psp_intent> sandbox_psp::authorize(const authorize_request& req) {
               } else {
                 ++stats_.authorizations;
                 sandbox_intent in;
+                in.key = req.idempotency_key;
                 in.intent.id = "pi_sbx_" + std::to_string(next_id_++);
                 in.intent.status = intent_status::requires_capture;
                 in.intent.raw_status = "requires_capture";
@@ -112,7 +254,7 @@ result<psp_intent> sandbox_psp::capture(std::string_view intent, std::int64_t am
                                         std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
   auto a = keyed(
-      idempotency_key, "capture|" + std::string(intent) + "|" + std::to_string(amount),
+      idempotency_key, "capture|" + std::string(intent) + "|" + std::to_string(amount), intent,
       [&](keyed_answer& out) {
         auto it = intents_.find(intent);
         if (it == intents_.end()) {
@@ -144,7 +286,7 @@ result<psp_intent> sandbox_psp::capture(std::string_view intent, std::int64_t am
 
 result<psp_intent> sandbox_psp::cancel(std::string_view intent, std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
-  auto a = keyed(idempotency_key, "cancel|" + std::string(intent), [&](keyed_answer& out) {
+  auto a = keyed(idempotency_key, "cancel|" + std::string(intent), intent, [&](keyed_answer& out) {
     auto it = intents_.find(intent);
     if (it == intents_.end()) {
       out.intent = error{errc::invalid_argument, "sandbox PSP: no such intent"};
@@ -171,7 +313,7 @@ result<psp_refund> sandbox_psp::refund(std::string_view intent, std::int64_t amo
                                        std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
   auto a =
-      keyed(idempotency_key, "refund|" + std::string(intent) + "|" + std::to_string(amount),
+      keyed(idempotency_key, "refund|" + std::string(intent) + "|" + std::to_string(amount), intent,
             [&](keyed_answer& out) {
               auto it = intents_.find(intent);
               if (it == intents_.end()) {

@@ -1,11 +1,15 @@
 // sandbox_psp: an in-process PSP for the demo and chaos tests. It keeps intents
 // and idempotency keys like Stripe does, declines Stripe's test cards, and
 // injects seeded failures: declines, timeouts (applied, answer lost), 5xx (not
-// applied), and duplicate or late callbacks.
+// applied), and duplicate or late callbacks. Opened on a journal file it is
+// durable like a real PSP: every applied call (its key, parameters, answer and
+// the intent it changed) is appended and fdatasync'ed before it answers, and
+// replayed on open, so its keys dedupe across a kill -9 of the node.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -34,6 +38,7 @@ inline constexpr const char* sandbox_insufficient_funds_card = "4000000000009995
 /// What the sandbox holds about one intent (for tests and the demo's checks).
 struct sandbox_intent {
   psp_intent intent;
+  std::string key;  ///< the idempotency key of the authorization that created it
   std::int64_t refunded = 0;
   int captures = 0;  ///< captures applied (a replayed key does not count)
   int refunds = 0;   ///< refunds applied
@@ -55,7 +60,18 @@ struct sandbox_stats {
 /// Thread-safe (one mutex). Keys are kept for the sandbox's lifetime.
 class sandbox_psp final : public psp {
  public:
+  /// In memory: keys live as long as the object.
   explicit sandbox_psp(sandbox_faults faults = {});
+  /// Durable: replays `journal` (created if missing; a torn last line, left by
+  /// a crash before its sync, is dropped) and appends every applied call to it,
+  /// synced before the call answers. Keys are kept for the journal's lifetime
+  /// (Stripe keeps them at least 24 h). Errors: storage_error (cannot open or
+  /// read it), bad_json (a corrupt line before the last).
+  [[nodiscard]] static result<std::unique_ptr<sandbox_psp>> open_durable(
+      const std::string& journal, sandbox_faults faults = {});
+  ~sandbox_psp() override;
+  sandbox_psp(const sandbox_psp&) = delete;
+  sandbox_psp& operator=(const sandbox_psp&) = delete;
 
   std::string_view name() const noexcept override { return "sandbox"; }
   [[nodiscard]] result<psp_intent> authorize(const authorize_request& req) override;
@@ -89,8 +105,14 @@ class sandbox_psp final : public psp {
   void emit(const std::string& type, const std::string& intent);
   // Runs `apply` once per key (replaying its recorded answer after), with the
   // injected faults around it. Caller holds mu_.
+  // `intent`: the intent the call is about (empty for an authorization).
   template <class Apply>
-  result<keyed_answer*> keyed(std::string_view key, std::string fingerprint, Apply apply);
+  result<keyed_answer*> keyed(std::string_view key, std::string fingerprint,
+                              std::string_view intent, Apply apply);
+  // Appends one applied call to the journal and syncs it. Caller holds mu_.
+  [[nodiscard]] result<void> persist(std::string_view key, const keyed_answer& a,
+                                     std::string_view intent);
+  [[nodiscard]] result<void> replay_line(const std::string& line);
 
   mutable std::mutex mu_;
   sandbox_faults faults_;
@@ -102,6 +124,7 @@ class sandbox_psp final : public psp {
   std::vector<psp_event> due_;   ///< late callbacks the next take_events() delivers
   sandbox_stats stats_;
   std::uint64_t next_id_ = 1;
+  int journal_fd_ = -1;  ///< -1: in memory
 };
 
 }  // namespace rideshard::payments

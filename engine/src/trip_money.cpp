@@ -3,10 +3,14 @@
 
 namespace rideshard {
 
+std::int64_t held_fare_minor(const trip& t) noexcept {
+  return t.quoted_fare_minor > 0 ? t.quoted_fare_minor : t.hold_minor;
+}
+
 result<std::vector<transfer>> trip_transfers(const trip& before, const trip& after,
                                              std::int64_t final_fare_minor, std::int64_t now_ms,
                                              const money_rules& r) {
-  const std::int64_t hold = after.quoted_fare_minor;
+  const std::int64_t hold = held_fare_minor(after);
   if (hold <= 0) return std::vector<transfer>{};
   const ride_parties p{money_domain::trip, after.id.value, after.rider, after.driver};
   if (after.state == trip_state::requested && after.sequence == 0) {

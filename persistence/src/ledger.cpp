@@ -78,6 +78,8 @@ result<std::vector<transfer>> all_transfers(const store::impl& d) {
 
 }  // namespace
 
+result<std::vector<transfer>> ledger::transfers() const { return all_transfers(*store_.impl_); }
+
 result<std::vector<transfer>> ledger::transfers_of(const account_id& a) const {
   auto all = all_transfers(*store_.impl_);
   if (!all) return all.err();

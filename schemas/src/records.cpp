@@ -59,7 +59,7 @@ std::vector<std::uint8_t> encode_trip_record(const trip& t) {
       static_cast<fbr::trip_state>(t.state), &pickup, &dropoff, pin, t.requested_at_ms,
       t.offer_deadline_ms, t.accepted_at_ms, t.arrived_at_ms, t.started_at_ms, t.ended_at_ms,
       t.offers_made, t.sequence, static_cast<fbr::party>(t.cancelled_by), reason,
-      t.cancel_fee_minor, t.surge_permille, t.quoted_fare_minor));
+      t.cancel_fee_minor, t.surge_permille, t.quoted_fare_minor, t.hold_minor));
   return bytes(b);
 }
 
@@ -102,6 +102,7 @@ result<trip> decode_trip_record(const std::uint8_t* data, std::size_t size) {
   t.cancel_fee_minor = r.cancel_fee_minor();
   t.surge_permille = r.surge_permille();
   t.quoted_fare_minor = r.quoted_fare_minor();
+  t.hold_minor = r.hold_minor();
   return t;
 }
 

@@ -302,6 +302,15 @@ class crash_fleet {
       compare(to_string(d.id), d.welcomed, expected(to_string(d.id), true));
   }
 
+  /// A token for `sub` signed with the node's secret (the apps' and the test's).
+  std::string mint(const std::string& sub, auth::role r) {
+    auto a = auth::token_authority::create(secret_, "rideshard", auth::system_unix_seconds);
+    REQUIRE(a.ok());
+    auto t = a->mint(sub, r, 3600);
+    REQUIRE(t.ok());
+    return *t;
+  }
+
  private:
   std::string secret_;
   std::uint64_t epoch_ = 0;
@@ -335,14 +344,6 @@ class crash_fleet {
     std::string out;
     for (auto id : ids) out += to_string(trip_id{id}) + " ";
     return out;
-  }
-
-  std::string mint(const std::string& sub, auth::role r) {
-    auto a = auth::token_authority::create(secret_, "rideshard", auth::system_unix_seconds);
-    REQUIRE(a.ok());
-    auto t = a->mint(sub, r, 3600);
-    REQUIRE(t.ok());
-    return *t;
   }
 
   std::shared_ptr<app_link> open(unsigned short port, const char* path, bool binary,

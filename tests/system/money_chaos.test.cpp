@@ -4,20 +4,31 @@
 // checked: Σdebits = Σcredits, every completed trip captured once for its quoted
 // fare, every cancelled or expired trip voided or charged its fee, each rider
 // debited exactly that, no hold left open or older than the hold expiry.
+// Rides go through the sandbox PSP too (most riders add a card; the PSP loses
+// answers and fails with 5xx at seeded rates): after the crashes the sandbox's
+// own durable records are checked against the ledger — every posted capture or
+// fee captured exactly once, every voided hold cancelled, no other intent.
 // Seed: $RIDESHARD_CRASH_SEED (printed; random when unset).
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "crash_fleet.hpp"
+#include "http_call.hpp"
 #include "node_process.hpp"
+#include "payments/ride_charger.hpp"
+#include "payments/sandbox_psp.hpp"
 #include "rideshard/engine/ride_money.hpp"
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -29,6 +40,50 @@ namespace {
 
 constexpr const char* test_secret = "money-chaos-system-test-secret-0123456789abcdef0";
 constexpr int kill_cycles = 3;
+/// Riders 2001..2010 add a card; the last two ride on the ledger only.
+constexpr std::uint64_t last_carded_rider = 2010;
+
+// single-node.toml with the sandbox PSP losing answers and failing at seeded rates.
+std::string lossy_psp_config(const std::string& dir, std::uint64_t seed) {
+  std::ifstream in(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string c = text.str();
+  auto set = [&c](const std::string& from, const std::string& to) {
+    const auto at = c.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, "single-node.toml lacks ", from);
+    c.replace(at, from.size(), to);
+  };
+  set("\nseed = 1\n", "\nseed = " + std::to_string(seed % 1000000 + 1) + "\n");
+  set("timeout = 0.0 ", "timeout = 0.15 ");
+  set("server_error = 0.0 ", "server_error = 0.1 ");
+  const std::string path = dir + ".toml";
+  std::ofstream(path) << c;
+  return path;
+}
+
+void add_cards(crash_fleet& f, unsigned short port) {
+  for (const auto& r : f.riders) {
+    if (r.id.value > last_carded_rider) continue;
+    auto card =
+        http_call(port, boost::beast::http::verb::post, "/api/payments/methods",
+                  f.mint(to_string(r.id), auth::role::rider),
+                  R"({"number":"4242424242424242","exp_month":12,"exp_year":2040,"cvc":"123"})");
+    REQUIRE_MESSAGE(card.status == 201, card.text);
+  }
+}
+
+// Waits until the node has made every ride's PSP call (the backlog is empty).
+bool psp_drained(crash_fleet& f, unsigned short port) {
+  const auto admin = f.mint("chaos-admin", auth::role::admin);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = http_call(port, boost::beast::http::verb::get, "/api/admin/payments/rides", admin);
+    if (r.status == 200 && r.body["backlog"] == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll interval, not a sync
+  }
+  return false;
+}
 
 std::uint64_t pick_seed() {
   if (const char* env = std::getenv("RIDESHARD_CRASH_SEED"); env != nullptr && *env != '\0')
@@ -151,6 +206,85 @@ class money_audit {
   }
 };
 
+/// The sandbox PSP's durable records against the ledger, after the node stopped.
+class psp_audit {
+ public:
+  std::vector<std::string> problems;
+  std::size_t captured = 0, cancelled = 0, ledger_only = 0;
+
+  void check(persistence::store& s, const std::string& journal) {
+    auto psp = payments::sandbox_psp::open_durable(journal);
+    if (!psp) return problem("cannot open the sandbox journal: " + psp.err().message);
+    std::map<std::string, payments::sandbox_intent> by_key;
+    for (auto& in : (*psp)->intents()) by_key[in.key] = in;
+    auto all = persistence::ledger(s).transfers();
+    if (!all) return problem("cannot read the ledger");
+    std::map<std::uint64_t, ride_ledger> trips;
+    for (const auto& t : *all) {
+      ride_ledger probe;
+      if (add_ride_transfer(probe, t)) add_ride_transfer(trips[probe.trip], t);
+    }
+    std::set<std::string> expected;
+    for (const auto& [id, l] : trips) {
+      const auto name = to_string(trip_id{id});
+      const auto key = to_string(make_transfer_id(money_domain::trip, id, money_code::hold));
+      auto rec = s.load_entity(persistence::entity_kind::ride_charge, id);
+      if (!rec || !*rec) {
+        problem("NO PSP RECORD for " + name);
+        continue;
+      }
+      auto r = payments::decode_ride_charge((*rec)->value);
+      if (!r) {
+        problem("UNREADABLE PSP RECORD for " + name);
+        continue;
+      }
+      if (next_ride_action(l, r->psp).step != ride_step::none)
+        problem("PSP NOT IN LINE with the ledger for " + name + ": " +
+                std::string(to_string(next_ride_action(l, r->psp).step)) + " left");
+      auto it = by_key.find(key);
+      if (l.rider.value > last_carded_rider) {
+        ++ledger_only;
+        if (it != by_key.end()) problem("INTENT for a rider without a card: " + name);
+        continue;
+      }
+      if (it == by_key.end()) {
+        problem("NO INTENT at the PSP for the hold of " + name);
+        continue;
+      }
+      expected.insert(key);
+      const auto& in = it->second;
+      if (in.intent.amount != l.held)
+        problem("AUTHORIZED " + std::to_string(in.intent.amount) + " for " + name + ", held " +
+                std::to_string(l.held));
+      const std::int64_t charged = l.captured > 0 ? l.captured : l.fee;
+      if (charged > 0) {
+        if (in.captures != 1 || in.intent.amount_received != charged)
+          problem("CAPTURED " + std::to_string(in.captures) + "x " +
+                  std::to_string(in.intent.amount_received) + " for " + name + ", the ledger " +
+                  std::to_string(charged));
+        ++captured;
+      } else if (l.released) {
+        if (in.intent.status != payments::intent_status::canceled || in.captures != 0)
+          problem("VOIDED hold of " + name + " is " + in.intent.raw_status + " at the PSP");
+        ++cancelled;
+      } else {
+        problem("OPEN hold of " + name + " with every trip ended");
+      }
+    }
+    for (const auto& [key, in] : by_key)
+      if (!expected.count(key) && key.find("-capture") == std::string::npos &&
+          (in.intent.amount_received > 0 ||
+           in.intent.status == payments::intent_status::requires_capture))
+        problem("INTENT " + in.intent.id + " (key " + key + ") matches no ledger hold");
+  }
+
+ private:
+  void problem(const std::string& p) {
+    problems.push_back(p);
+    MESSAGE(p);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("kill -9 during quoted rides: every ride's money is held, captured or voided once") {
@@ -162,8 +296,14 @@ TEST_CASE("kill -9 during quoted rides: every ride's money is held, captured or 
 
   crash_fleet f(seed, test_secret);
   f.quoted = true;
-  auto node = std::make_unique<node_process>(test_secret, dir, log);
+  const std::string config = lossy_psp_config(dir, seed);
+  auto start = [&] {
+    return std::make_unique<node_process>(test_secret, dir, log, std::vector<std::string>{},
+                                          config);
+  };
+  auto node = start();
   REQUIRE(!node->read_recovery_line().empty());
+  add_cards(f, node->port);
   f.connect_all(node->port, false);
   f.start_acting();
 
@@ -174,7 +314,7 @@ TEST_CASE("kill -9 during quoted rides: every ride's money is held, captured or 
                     " acknowledged transitions within 40 s");
     CHECK(node->kill9() == 128 + SIGKILL);
     f.on_killed();
-    node = std::make_unique<node_process>(test_secret, dir, log);
+    node = start();
     REQUIRE(!node->read_recovery_line().empty());
     f.connect_all(node->port, true);
     f.check_store(node->port);  // the apps learn what was committed but never told
@@ -186,6 +326,7 @@ TEST_CASE("kill -9 during quoted rides: every ride's money is held, captured or 
   CHECK_MESSAGE(f.run_until([&] { return f.all_settled(); }, std::chrono::seconds(40)),
                 "trips still open: ", f.open_trips());
   f.check_store(node->port);
+  CHECK_MESSAGE(psp_drained(f, node->port), "rides still waiting for the PSP after 60 s");
   CHECK(node->terminate() == 0);
   for (const auto& p : f.problems) FAIL_CHECK(p);
 
@@ -199,10 +340,17 @@ TEST_CASE("kill -9 during quoted rides: every ride's money is held, captured or 
           audit.fees, " charged a cancel fee");
   CHECK(audit.captured >= 1);
   for (const auto& p : audit.problems) FAIL_CHECK(p);
-  if (audit.problems.empty() && f.problems.empty()) {
+  psp_audit psp;
+  psp.check(**store, dir + "/sandbox-psp.journal");
+  MESSAGE("at the PSP: ", psp.captured, " captured once, ", psp.cancelled, " cancelled, ",
+          psp.ledger_only, " ledger-only (no card)");
+  CHECK(psp.captured >= 1);
+  for (const auto& p : psp.problems) FAIL_CHECK(p);
+  if (audit.problems.empty() && f.problems.empty() && psp.problems.empty()) {
     store->reset();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     std::filesystem::remove(log, ec);
+    std::filesystem::remove(config, ec);
   }
 }

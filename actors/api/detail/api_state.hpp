@@ -144,6 +144,7 @@ void put_user(const api_state&, const gateway::http_request&, std::string_view, 
 void delete_user(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_user_export(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_fraud_cases(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+void get_ride_charges(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void post_fraud_resolve(const api_state&, const gateway::http_request&, std::string_view,
                         exchange&);
 void post_drivers(const api_state&, const gateway::http_request&, std::string_view, exchange&);

@@ -2,9 +2,11 @@
 // and seeded failure injection (5xx, timeouts, declines, duplicate and late callbacks).
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "../persistence/temp_dir.hpp"
 #include "payments/sandbox_psp.hpp"
 
 using namespace rideshard;
@@ -163,4 +165,49 @@ TEST_CASE("callbacks: duplicated, and late ones arrive after newer events") {
   REQUIRE(evs.size() == 2);
   CHECK(evs[0].type == "payment_intent.succeeded");
   CHECK(evs[1].type == "payment_intent.amount_capturable_updated");  // late, after the newer one
+}
+
+TEST_CASE("a durable sandbox keeps its intents and keys across a restart") {
+  test::temp_dir dir;
+  const std::string journal = dir.sub("sandbox.journal");
+  const auto c = card();
+  std::string id;
+  {
+    auto psp = sandbox_psp::open_durable(journal);
+    REQUIRE(psp.ok());
+    auto in = (*psp)->authorize(auth_req("tr-9-65537", 1500, c));
+    REQUIRE(in.ok());
+    id = in->id;
+    REQUIRE((*psp)->capture(id, 1200, "tr-9-65538").ok());
+    CHECK((*psp)->authorize(auth_req("tr-10-65537", 900, card(sandbox_declined_card))).code() ==
+          errc::payment_declined);
+  }  // the process dies here: nothing but the journal survives
+  {
+    std::ofstream torn(journal, std::ios::app);
+    torn << R"({"k":"tr-11-65537","f":"authorize|)";  // a write the crash cut short
+  }
+  auto psp = sandbox_psp::open_durable(journal);
+  REQUIRE(psp.ok());
+  auto& p = **psp;
+  // The same keys replay their first answers: no second hold, no second capture.
+  auto again = p.authorize(auth_req("tr-9-65537", 1500, c));
+  REQUIRE(again.ok());
+  CHECK(again->id == id);
+  auto cap = p.capture(id, 1200, "tr-9-65538");
+  REQUIRE(cap.ok());
+  CHECK(cap->amount_received == 1200);
+  CHECK(p.authorize(auth_req("tr-10-65537", 900, card(sandbox_declined_card))).code() ==
+        errc::payment_declined);
+  CHECK(p.capture(id, 1300, "tr-9-65538").code() == errc::idempotency_conflict);
+  auto rec = p.find(id);
+  REQUIRE(rec.has_value());
+  CHECK(rec->captures == 1);
+  CHECK(rec->key == "tr-9-65537");
+  CHECK(p.stats().captures == 0);  // this process applied none: both were replays
+  CHECK(p.stats().replays == 3);
+  // New ids do not collide with the replayed ones.
+  auto fresh = p.authorize(auth_req("tr-12-65537", 500, c));
+  REQUIRE(fresh.ok());
+  CHECK(fresh->id != id);
+  CHECK(p.intents().size() == 2);
 }

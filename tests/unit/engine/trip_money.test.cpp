@@ -90,3 +90,22 @@ TEST_CASE("trips without an upfront price and expired requests") {
   CHECK(step(l, q, moved(q, trip_state::expired)) == 1);  // the hold is released
   CHECK(l.balance_of(rider_acct).debits_pending == 0);
 }
+
+TEST_CASE("a ride without a quote holds its estimate and captures the final fare above it") {
+  memory_ledger l;
+  trip t = requested_trip(0);
+  t.hold_minor = 1200;  // the node's fare estimate at request
+  CHECK(held_fare_minor(t) == 1200);
+  CHECK(step(l, t, t) == 1);
+  CHECK(l.balance_of(rider_acct).debits_pending == 1200);
+  trip accepted = moved(t, trip_state::accepted);
+  accepted.driver = driver_id{7};
+  trip done = moved(moved(accepted, trip_state::in_progress), trip_state::completed);
+  step(l, accepted, done, 1500);                          // the receipt came out above the estimate
+  CHECK(l.balance_of(rider_acct).debits_posted == 1500);  // hold 1200 + extra 300
+  CHECK(l.balance_of(rider_acct).debits_pending == 0);
+  CHECK(l.check_invariants().ok());
+  trip q = requested_trip(900);
+  q.hold_minor = 1200;
+  CHECK(held_fare_minor(q) == 900);  // a quote wins over the estimate
+}

@@ -66,6 +66,9 @@ struct trip {
   // Pricing context, carried so a recovered trip prices its receipt the same way.
   std::int32_t surge_permille = 1000;  ///< surge at the pickup (quote, or first dispatch)
   std::int64_t quoted_fare_minor = 0;  ///< > 0: upfront price the rider accepted
+  /// > 0: what was held at request for a ride without a quote (the fare
+  /// estimate); the final fare is priced at completion and captured against it.
+  std::int64_t hold_minor = 0;
 };
 
 enum class trip_event_kind : std::uint8_t {

@@ -12,13 +12,17 @@
 
 namespace rideshard {
 
+/// What the request held: quoted_fare_minor if > 0, else hold_minor (0: nothing).
+std::int64_t held_fare_minor(const trip& t) noexcept;
+
 /// The transfers of one trip transition (`before` -> `after`, as committed),
 /// for the batch that commits it: the request (`requested`, sequence 0) holds
-/// the upfront fare; `completed` captures `final_fare_minor` (the receipt's
-/// total) split driver / platform / tax; `cancelled` and `expired` void the hold
-/// or take the cancel fee out of it. Only trips with an upfront price
-/// (quoted_fare_minor > 0) are charged; other trips and every other step make
-/// none (an empty chain). Errors: those of hold_transfer, capture_transfers,
+/// held_fare_minor() — the quote, or for a ride without one the fare estimate
+/// the node set in `hold_minor`; `completed` captures `final_fare_minor` (the
+/// receipt's total; above the hold, the rest is an extra charge) split driver /
+/// platform / tax; `cancelled` and `expired` void the hold or take the cancel
+/// fee out of it. A trip that held nothing, and every other step, makes none
+/// (an empty chain). Errors: those of hold_transfer, capture_transfers,
 /// cancel_transfers.
 [[nodiscard]] result<std::vector<transfer>> trip_transfers(const trip& before, const trip& after,
                                                            std::int64_t final_fare_minor,

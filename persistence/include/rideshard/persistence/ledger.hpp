@@ -42,6 +42,9 @@ class ledger {
   /// Scans the whole ledger: for tests, exports and admin reads.
   [[nodiscard]] result<std::vector<transfer>> transfers_of(const account_id& a) const;
 
+  /// Every stored transfer, in the order they were applied. Scans the whole
+  /// ledger: for start-up reconciliation, tests and audits.
+  [[nodiscard]] result<std::vector<transfer>> transfers() const;
   /// Re-reads every stored transfer, balance and hold state and checks them
   /// with check_ledger_invariants (Σdebits = Σcredits, balances = sum of
   /// transfers, post <= hold, a hold resolved once), and that the in-memory

@@ -28,6 +28,7 @@ enum class entity_kind : std::uint8_t {
   idempotency = 7,     ///< a stored Idempotency-Key answer, keyed by a hash of (caller, key)
   admin_audit = 8,     ///< an admin console action (JSON: who, what, when, from where)
   fraud_case = 9,      ///< a flagged account in the fraud review queue (actors/payments)
+  ride_charge = 10,    ///< a ride's money at the PSP: intent, outcomes (actors/payments)
 };
 
 /// One event waiting in the outbox for the Kafka relay.

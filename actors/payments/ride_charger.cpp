@@ -1,0 +1,445 @@
+// ride_charger: queue of trips whose ledger money moved, one worker making the
+// PSP calls next_ride_action() asks for, records committed synced (see the header).
+#include "payments/ride_charger.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "rideshard/persistence/ledger.hpp"
+
+namespace rideshard::payments {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string key_of(std::uint64_t trip, money_code code) {
+  return to_string(make_transfer_id(money_domain::trip, trip, code));
+}
+
+// The extra charge is a fresh intent: authorized under the extra's key, then
+// captured under the same key with this suffix.
+constexpr const char* capture_suffix = "-capture";
+
+}  // namespace
+
+std::vector<std::uint8_t> encode(const ride_charge_record& r) {
+  const json j{{"trip", r.trip},
+               {"rider", r.rider.value},
+               {"method", r.method},
+               {"intent", r.intent},
+               {"extra_intent", r.extra_intent},
+               {"auth", static_cast<int>(r.psp.auth)},
+               {"settle", static_cast<int>(r.psp.settle)},
+               {"extra_done", r.psp.extra_done},
+               {"request_ended", r.psp.request_ended},
+               {"authorized", r.authorized},
+               {"collected", r.collected},
+               {"uncollected", r.uncollected},
+               {"retries", r.retries},
+               {"last_error", r.last_error},
+               {"updated_ms", r.updated_ms}};
+  const std::string s = j.dump();
+  return {s.begin(), s.end()};
+}
+
+result<ride_charge_record> decode_ride_charge(const std::vector<std::uint8_t>& bytes) {
+  try {
+    const json j = json::parse(bytes.begin(), bytes.end());
+    ride_charge_record r;
+    r.trip = j.at("trip").get<std::uint64_t>();
+    r.rider = rider_id{j.at("rider").get<std::uint64_t>()};
+    r.method = j.at("method").get<std::uint64_t>();
+    r.intent = j.at("intent").get<std::string>();
+    r.extra_intent = j.at("extra_intent").get<std::string>();
+    r.psp.auth = static_cast<ride_auth>(j.at("auth").get<int>());
+    r.psp.settle = static_cast<ride_settle>(j.at("settle").get<int>());
+    r.psp.extra_done = j.at("extra_done").get<bool>();
+    r.psp.request_ended = j.at("request_ended").get<bool>();
+    r.authorized = j.at("authorized").get<std::int64_t>();
+    r.collected = j.at("collected").get<std::int64_t>();
+    r.uncollected = j.at("uncollected").get<std::int64_t>();
+    r.retries = j.at("retries").get<std::uint32_t>();
+    r.last_error = j.at("last_error").get<std::string>();
+    r.updated_ms = j.at("updated_ms").get<std::int64_t>();
+    return r;
+  } catch (const std::exception&) {
+    return error{errc::bad_json, "stored ride_charge record is not readable"};
+  }
+}
+
+std::string ride_charge_json(const ride_charge_record& r) {
+  json j{{"trip", to_string(trip_id{r.trip})},
+         {"rider", to_string(r.rider)},
+         {"authorization", to_string(r.psp.auth)},
+         {"settlement", to_string(r.psp.settle)},
+         {"intent", r.intent},
+         {"authorized_minor", r.authorized},
+         {"collected_minor", r.collected},
+         {"uncollected_minor", r.uncollected},
+         {"retries", r.retries},
+         {"updated_at_ms", r.updated_ms}};
+  j["method"] = r.method != 0 ? json(method_name(r.method)) : json(nullptr);
+  j["extra_intent"] = r.extra_intent.empty() ? json(nullptr) : json(r.extra_intent);
+  j["last_error"] = r.last_error.empty() ? json(nullptr) : json(r.last_error);
+  return j.dump();
+}
+
+bool needs_attention(const ride_charge_record& r) {
+  return r.psp.auth == ride_auth::declined || r.psp.auth == ride_auth::failed ||
+         r.psp.settle == ride_settle::uncollected || r.uncollected > 0 || r.retries > 0;
+}
+
+ride_charger::ride_charger(persistence::store& store, persistence::token_vault& vault,
+                           const payment_service& methods, psp& provider, ride_charger_options opts)
+    : store_(store), vault_(vault), methods_(methods), psp_(provider), opts_(std::move(opts)) {}
+
+result<std::unique_ptr<ride_charger>> ride_charger::open(persistence::store& store,
+                                                         persistence::token_vault& vault,
+                                                         const payment_service& methods,
+                                                         psp& provider, ride_charger_options opts) {
+  if (!opts.now_ms) return error{errc::bad_config, "ride_charger needs now_ms"};
+  std::unique_ptr<ride_charger> c(
+      new ride_charger(store, vault, methods, provider, std::move(opts)));
+  auto rows = store.load_entities(persistence::entity_kind::ride_charge);
+  if (!rows) return rows.err();
+  for (const auto& row : *rows) {
+    auto r = decode_ride_charge(row.value);
+    if (!r) return r.err();
+    c->records_[r->trip] = std::move(*r);
+  }
+  return c;
+}
+
+ride_charger::~ride_charger() { stop(); }
+
+void ride_charger::set_end_request(std::function<result<void>(trip_id, const std::string&)> fn) {
+  std::lock_guard lock(mu_);
+  opts_.end_request = std::move(fn);
+}
+
+void ride_charger::note(std::string_view step, std::string_view outcome,
+                        std::int64_t amount) const {
+  if (opts_.observe) opts_.observe(step, outcome, amount);
+}
+
+void ride_charger::report_backlog() const {
+  if (opts_.on_backlog) opts_.on_backlog(backlog());
+}
+
+void ride_charger::committed(const persistence::write_batch& b) {
+  std::vector<std::uint64_t> trips;
+  for (const auto& chain : b.transfer_chains())
+    for (const auto& t : chain) {
+      ride_ledger l;
+      if (add_ride_transfer(l, t) && (trips.empty() || trips.back() != l.trip))
+        trips.push_back(l.trip);
+    }
+  if (trips.empty()) return;
+  const std::int64_t now = opts_.now_ms();
+  {
+    std::lock_guard lock(mu_);
+    for (auto trip : trips) {
+      due_[trip] = now;
+      backoff_.erase(trip);
+    }
+  }
+  cv_.notify_one();
+  report_backlog();
+}
+
+result<ride_reconcile_report> ride_charger::reconcile() {
+  auto all = persistence::ledger(store_).transfers();
+  if (!all) return all.err();
+  std::map<std::uint64_t, ride_ledger> trips;
+  for (const auto& t : *all) {
+    ride_ledger probe;
+    if (!add_ride_transfer(probe, t)) continue;
+    add_ride_transfer(trips[probe.trip], t);
+  }
+  ride_reconcile_report rep;
+  rep.trips = trips.size();
+  const std::int64_t now = opts_.now_ms();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [trip, l] : trips) {
+      auto it = records_.find(trip);
+      const ride_psp p = it == records_.end() ? ride_psp{} : it->second.psp;
+      if (next_ride_action(l, p).step == ride_step::none) continue;
+      due_[trip] = now;
+      ++rep.pending;
+    }
+  }
+  cv_.notify_one();
+  report_backlog();
+  return rep;
+}
+
+void ride_charger::start() {
+  std::lock_guard lock(mu_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  worker_ = std::thread([this] { work(); });
+}
+
+void ride_charger::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void ride_charger::work() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const std::int64_t now = opts_.now_ms();
+    auto next = std::min_element(due_.begin(), due_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (next == due_.end()) {
+      cv_.wait(lock);
+      continue;
+    }
+    if (next->second > now) {
+      cv_.wait_for(lock, std::chrono::milliseconds(next->second - now));
+      continue;
+    }
+    const std::uint64_t trip = next->first;
+    due_.erase(next);
+    lock.unlock();
+    const bool done = process(trip);
+    lock.lock();
+    if (done) {
+      backoff_.erase(trip);
+    } else {
+      auto& wait = backoff_[trip];
+      wait = wait.count() == 0 ? opts_.retry_min : std::min(wait * 2, opts_.retry_max);
+      if (due_.count(trip) == 0) due_[trip] = opts_.now_ms() + wait.count();
+    }
+    if (opts_.on_backlog) opts_.on_backlog(due_.size());
+  }
+}
+
+std::size_t ride_charger::run_queued() {
+  std::vector<std::uint64_t> trips;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [trip, at] : due_) trips.push_back(trip);
+    due_.clear();
+  }
+  std::size_t left = 0;
+  for (auto trip : trips)
+    if (!process(trip)) {
+      std::lock_guard lock(mu_);
+      due_[trip] = opts_.now_ms();
+      ++left;
+    }
+  report_backlog();
+  return left;
+}
+
+std::size_t ride_charger::backlog() const {
+  std::lock_guard lock(mu_);
+  return due_.size();
+}
+
+std::optional<ride_charge_record> ride_charger::find(trip_id trip) const {
+  std::lock_guard lock(mu_);
+  auto it = records_.find(trip.value);
+  if (it == records_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<ride_charge_record> ride_charger::records(bool attention_only) const {
+  std::lock_guard lock(mu_);
+  std::vector<ride_charge_record> out;
+  for (const auto& [trip, r] : records_)
+    if (!attention_only || needs_attention(r)) out.push_back(r);
+  return out;
+}
+
+result<ride_ledger> ride_charger::ledger_of(std::uint64_t trip) const {
+  const persistence::ledger ledger(store_);
+  ride_ledger l;
+  l.trip = trip;
+  for (auto code : {money_code::hold, money_code::capture, money_code::extra_charge,
+                    money_code::release, money_code::cancel_fee}) {
+    auto t = ledger.find(make_transfer_id(money_domain::trip, trip, code));
+    if (!t) return t.err();
+    if (*t) add_ride_transfer(l, **t);
+  }
+  return l;
+}
+
+result<void> ride_charger::save(ride_charge_record& r) {
+  r.updated_ms = opts_.now_ms();
+  persistence::write_batch b;
+  b.put_entity(persistence::entity_kind::ride_charge, r.trip, 0, encode(r));
+  if (auto ok = store_.commit(b); !ok) return ok.err();
+  std::lock_guard lock(mu_);
+  records_[r.trip] = r;
+  return {};
+}
+
+bool ride_charger::process(std::uint64_t trip) {
+  std::lock_guard one_at_a_time(run_mu_);
+  auto l = ledger_of(trip);
+  if (!l) return false;
+  ride_charge_record r;
+  {
+    std::lock_guard lock(mu_);
+    auto it = records_.find(trip);
+    if (it != records_.end()) r = it->second;
+  }
+  r.trip = trip;
+  if (l->rider.valid()) r.rider = l->rider;
+  // Each step records an outcome, so a ride takes a handful at most.
+  for (int steps = 0; steps < 16; ++steps) {
+    const ride_action a = next_ride_action(*l, r.psp);
+    if (a.step == ride_step::none) return true;
+    auto ok = run(a, *l, r);
+    if (!ok) {
+      note(to_string(a.step), "unavailable", a.amount);
+      if (ok.code() != errc::storage_error) {  // count it where an admin sees it
+        ++r.retries;
+        r.last_error = ok.err().message;
+        (void)save(r);
+      }
+      return false;
+    }
+    r.retries = 0;
+    if (auto s = save(r); !s) return false;
+  }
+  return true;
+}
+
+result<void> ride_charger::run(const ride_action& a, const ride_ledger& l, ride_charge_record& r) {
+  const std::string step(to_string(a.step));
+  // A final refusal from the PSP: recorded, never retried under the same key.
+  auto refused = [&](const error& e) {
+    r.last_error = e.message;
+    note(step, e.code == errc::payment_declined ? "declined" : "failed", a.amount);
+  };
+  switch (a.step) {
+    case ride_step::none:
+      return {};
+    case ride_step::authorize: {
+      auto m = methods_.default_method(l.rider);
+      if (!m) {
+        r.psp.auth = ride_auth::no_method;
+        note(step, "no_method", a.amount);
+        return {};
+      }
+      auto card = vault_.reveal(m->token);
+      if (!card) return error{errc::psp_unavailable, "vault: " + card.err().message};
+      authorize_request req;
+      req.idempotency_key = key_of(l.trip, money_code::hold);
+      req.amount = a.amount;
+      req.currency = opts_.currency;
+      req.card = &*card;
+      auto in = psp_.authorize(req);
+      if (!in && in.code() == errc::psp_unavailable) return in.err();
+      r.method = m->id;
+      if (!in) {
+        r.psp.auth = in.code() == errc::payment_declined ? ride_auth::declined : ride_auth::failed;
+        refused(in.err());
+        return {};
+      }
+      r.psp.auth = ride_auth::authorized;
+      r.intent = in->id;
+      r.authorized = in->amount_capturable > 0 ? in->amount_capturable : a.amount;
+      note(step, "ok", a.amount);
+      return {};
+    }
+    case ride_step::capture: {
+      auto in = psp_.capture(r.intent, a.amount, key_of(l.trip, a.key));
+      if (!in && in.code() == errc::psp_unavailable) return in.err();
+      if (!in) {  // e.g. the hold expired at the PSP: the ledger's charge is a debt
+        r.psp.settle = ride_settle::uncollected;
+        r.uncollected += a.amount;
+        refused(in.err());
+        return {};
+      }
+      r.psp.settle = ride_settle::captured;
+      r.collected += a.amount;
+      note(step, "ok", a.amount);
+      return {};
+    }
+    case ride_step::cancel: {
+      auto in = psp_.cancel(r.intent, key_of(l.trip, a.key));
+      if (!in && in.code() == errc::psp_unavailable) return in.err();
+      if (!in)
+        refused(in.err());  // released or expired at the PSP already
+      else
+        note(step, "ok", 0);
+      r.psp.settle = ride_settle::released;
+      return {};
+    }
+    case ride_step::charge_extra: {
+      auto m = r.method != 0 ? methods_.default_method(l.rider) : std::nullopt;
+      if (!m) {
+        r.psp.extra_done = true;
+        r.uncollected += a.amount;
+        note(step, "no_method", a.amount);
+        return {};
+      }
+      auto card = vault_.reveal(m->token);
+      if (!card) return error{errc::psp_unavailable, "vault: " + card.err().message};
+      authorize_request req;
+      req.idempotency_key = key_of(l.trip, a.key);
+      req.amount = a.amount;
+      req.currency = opts_.currency;
+      req.card = &*card;
+      auto in = psp_.authorize(req);
+      if (!in && in.code() == errc::psp_unavailable) return in.err();
+      if (in) {
+        r.extra_intent = in->id;
+        auto cap = psp_.capture(in->id, a.amount, req.idempotency_key + capture_suffix);
+        if (!cap && cap.code() == errc::psp_unavailable) return cap.err();
+        in = cap ? result<psp_intent>(*cap) : result<psp_intent>(cap.err());
+      }
+      r.psp.extra_done = true;
+      if (!in) {
+        r.uncollected += a.amount;
+        refused(in.err());
+        return {};
+      }
+      r.collected += a.amount;
+      note(step, "ok", a.amount);
+      return {};
+    }
+    case ride_step::end_request: {
+      std::function<result<void>(trip_id, const std::string&)> end;
+      {
+        std::lock_guard lock(mu_);
+        end = opts_.end_request;
+      }
+      if (!end) return error{errc::unavailable, "the node is not up yet to end the request"};
+      const char* reason =
+          r.psp.auth == ride_auth::declined ? payment_declined_reason : payment_failed_reason;
+      auto ok = end(trip_id{l.trip}, reason);
+      if (!ok && ok.code() != errc::illegal_transition && ok.code() != errc::unknown_trip)
+        return ok.err();
+      r.psp.request_ended = true;
+      note(step, ok ? "ok" : "failed", 0);
+      return {};
+    }
+    case ride_step::nothing_held:
+      r.psp.settle = ride_settle::released;
+      note(step, "ok", 0);
+      return {};
+    case ride_step::uncollectable:
+      if (a.key == money_code::extra_charge)
+        r.psp.extra_done = true;
+      else
+        r.psp.settle = ride_settle::uncollected;
+      r.uncollected += a.amount;
+      note(step, to_string(r.psp.auth), a.amount);
+      return {};
+  }
+  return {};
+}
+
+}  // namespace rideshard::payments
