@@ -57,6 +57,8 @@ std::string lossy_psp_config(const std::string& dir, std::uint64_t seed) {
   set("\nseed = 1\n", "\nseed = " + std::to_string(seed % 1000000 + 1) + "\n");
   set("timeout = 0.0 ", "timeout = 0.15 ");
   set("server_error = 0.0 ", "server_error = 0.1 ");
+  // Paths in the config are relative to its own directory.
+  set("\"regions/", "\"" + std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/regions/");
   const std::string path = dir + ".toml";
   std::ofstream(path) << c;
   return path;
