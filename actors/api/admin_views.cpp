@@ -86,6 +86,12 @@ json overview_json(const api_state& st, const Fleet& fleet) {
              {{"driver", st.stats.connections(gateway::endpoint::driver)},
               {"rider", st.stats.connections(gateway::endpoint::rider)},
               {"admin", st.stats.connections(gateway::endpoint::admin)}}}};
+  // The other cluster members (none on a single node): the console's Cluster rows after this one.
+  const auto view = st.node.cluster();
+  json peers = json::array();
+  for (const auto& m : view.members)
+    if (!m.self) peers.push_back(member_json(m));
+  if (view.enabled && !view.members.empty()) node["address"] = view.members.front().address;
   json regions = json::array();
   const auto switches = st.node.switches();  // same order as regions()
   for (std::size_t i = 0; i < st.node.regions().size(); ++i) {
@@ -119,11 +125,9 @@ json overview_json(const api_state& st, const Fleet& fleet) {
     outbox["events_by_topic"] = o.events_by_topic;  // since start; the console shows rates
     outbox["dropped"] = o.dropped;
   }
-  return json{{"node", std::move(node)},
-              {"regions", std::move(regions)},
-              {"shards", std::move(shard_rows)},
-              {"dispatch", std::move(dispatch)},
-              {"outbox", std::move(outbox)}};
+  return json{{"node", std::move(node)},         {"peers", std::move(peers)},
+              {"regions", std::move(regions)},   {"shards", std::move(shard_rows)},
+              {"dispatch", std::move(dispatch)}, {"outbox", std::move(outbox)}};
 }
 
 // The live map, compact.

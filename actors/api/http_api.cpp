@@ -188,6 +188,33 @@ void http_api::handle(gateway::http_request req,
 
 namespace detail {
 
+json member_json(const node::member_status& m) {
+  json row{{"node", m.node},
+           {"address", m.address},
+           {"status", m.up ? "up" : "down"},
+           {"self", m.self},
+           {"version", m.version},
+           {"uptime_s", m.uptime_ms / 1000},
+           {"heartbeat_age_ms", m.heartbeat_age_ms < 0 ? json(nullptr) : json(m.heartbeat_age_ms)}};
+  if (!m.last_error.empty()) row["error"] = m.last_error;
+  return row;
+}
+
+json cluster_json(const node::cluster_view& v) {
+  if (!v.enabled) return json{{"status", "not_configured"}};
+  json members = json::array();
+  std::size_t down = 0;
+  for (const auto& m : v.members) {
+    members.push_back(member_json(m));
+    if (!m.up) ++down;
+  }
+  // A peer down does not stop this node serving (shards are all local for now).
+  return json{{"status", down == 0 ? "ok" : "degraded"},
+              {"up", v.members.size() - down},
+              {"down", down},
+              {"members", std::move(members)}};
+}
+
 json health_body(const api_state& st) {
   const std::int64_t now = st.opts.now_ms();
   // Shallow: live_entities() reads the router without a round trip to any actor.
@@ -218,11 +245,13 @@ json health_body(const api_state& st) {
     }
   }
   const bool outbox_ok = outbox["status"] == "ok" || outbox["status"] == "not_configured";
-  const std::string status = outbox_ok ? "healthy" : "degraded";
+  const json cluster = cluster_json(st.node.cluster());
+  const bool cluster_ok = cluster["status"] != "degraded";
+  const std::string status = outbox_ok && cluster_ok ? "healthy" : "degraded";
   json body{{"status", status},
             {"timestamp", iso8601_utc(now)},
             {"version", st.opts.version},
-            {"checks", {{"actors", actors}, {"outbox", outbox}}},
+            {"checks", {{"actors", actors}, {"outbox", outbox}, {"cluster", cluster}}},
             {"uptime_seconds", now > st.started_ms ? (now - st.started_ms) / 1000 : 0}};
   return body;
 }

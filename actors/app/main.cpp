@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "app/version.hpp"
+
 namespace rideshard::app {
 int run_admin(int argc, char** argv);
 int run_quality(int argc, char** argv);
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    std::puts("rideshard 0.1.0");
+    std::printf("rideshard %s\n", rideshard::app::rideshard_version);
     return 0;
   }
   if (cmd == "quality") return rideshard::app::run_quality(argc - 1, argv + 1);

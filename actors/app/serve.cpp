@@ -15,8 +15,10 @@
 
 #include "api/http_api.hpp"
 #include "api/ride_gate.hpp"
+#include "app/cluster_config.hpp"
 #include "app/node_payments.hpp"
 #include "app/node_storage.hpp"
+#include "app/version.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "auth/revocation.hpp"
@@ -43,7 +45,8 @@ struct serve_options {
   std::string listen;    ///< host:port; overrides [node].listen
   std::string data_dir;  ///< overrides [node].data_dir
   storage_options storage;
-  payments_config payments;  ///< [payments]
+  payments_config payments;       ///< [payments]
+  node::cluster_options cluster;  ///< [cluster]; disabled without the section
   std::uint16_t node_id = 1;
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
@@ -115,6 +118,13 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
     return false;
   }
   o.payments = std::move(*payments);
+  auto cluster = read_cluster_config(doc, config_path);
+  if (!cluster) {
+    std::fprintf(stderr, "rideshard serve: %s: %s\n", o.config.c_str(),
+                 cluster.err().message.c_str());
+    return false;
+  }
+  o.cluster = std::move(*cluster);
   o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
   o.no_driver_timeout_ms = doc["matching"]["no_driver_timeout_ms"].value_or(o.no_driver_timeout_ms);
   if (o.no_driver_timeout_ms < 0) {
@@ -295,6 +305,11 @@ int run_serve(int argc, char** argv) {
 
   gateway::metrics stats;  // before storage and node: both report here until they stop
   o.storage.metrics = &stats;
+  {  // RocksDB creates the data dir itself, not its parents (e.g. data/node-2 of a cluster config)
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(o.storage.data_dir).parent_path(),
+                                        ec);
+  }
   auto storage = node_storage::open(o.storage);
   if (!storage) {
     std::fprintf(stderr, "rideshard serve: %s: %s\n", o.storage.data_dir.c_str(),
@@ -317,9 +332,12 @@ int run_serve(int argc, char** argv) {
   dopts.no_driver_timeout = std::chrono::milliseconds(o.no_driver_timeout_ms);
   dopts.money.tax_permille = o.payments.tax_permille;  // rides split as API payments do
   dopts.money.commission_permille = o.payments.commission_permille;
+  dopts.cluster = o.cluster;
+  dopts.cluster.version = rideshard_version;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {
-    std::fprintf(stderr, "rideshard serve: %s\n", node.err().message.c_str());
+    std::fprintf(stderr, "rideshard serve: %s: %s\n",
+                 std::string(to_string(node.err().code)).c_str(), node.err().message.c_str());
     return 2;
   }
   id_generator user_ids(o.node_id, unix_ms);
@@ -342,6 +360,7 @@ int run_serve(int argc, char** argv) {
   aopts.audit = [s = storage->get()](api::audit_entry& e) { return s->record_audit(e); };
   aopts.recent_audit = [s = storage->get()](std::size_t n) { return s->recent_audit(n); };
   aopts.node_id = o.node_id;
+  aopts.version = rideshard_version;
   aopts.outbox = [s = storage->get()] { return s->health(); };
   aopts.payments = &(*pay)->service();
   aopts.fraud = &(*pay)->fraud();
@@ -388,6 +407,15 @@ int run_serve(int argc, char** argv) {
               o.storage.data_dir.c_str(), rec.trips_revived, rec.trips_read,
               o.storage.kafka_bootstrap.empty() ? "not configured (events wait in the outbox)"
                                                 : o.storage.kafka_bootstrap.c_str());
+  if (o.cluster.enabled) {
+    const auto self = (*node)->cluster().members.front();
+    std::printf(
+        "rideshard serve: cluster node %u on BASP %s (mutual TLS, CA %s), %zu seeds, "
+        "heartbeat %lld ms, down after %lld ms; shards are all local\n",
+        static_cast<unsigned>(o.node_id), self.address.c_str(), o.cluster.tls_ca.c_str(),
+        o.cluster.seeds.size(), static_cast<long long>(o.cluster.heartbeat_interval.count()),
+        static_cast<long long>(o.cluster.connection_timeout.count()));
+  }
   const auto& rp = (*pay)->recovery();
   std::printf(
       "rideshard serve: payments psp=%s vault %s (reconciled %zu in-flight PSP calls: "

@@ -9,9 +9,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include "node/cluster_tls.hpp"
 #include "node/fleet_feed.hpp"
 #include "node/journal.hpp"
 #include "node/log_sink.hpp"
+#include "node/membership.hpp"
 #include "node/message_types.hpp"
 #include "node/protocol.hpp"
 #include "node/region_switches.hpp"
@@ -108,9 +110,11 @@ std::uint64_t parse_subject(const std::string& subject, char kind) {
 namespace {
 
 struct node_config : caf::actor_system_config {
-  explicit node_config(std::size_t threads) {
+  node_config(std::size_t threads, const cluster_options& cluster) {
     if (threads > 0) set("scheduler.max-threads", threads);
     add_node_message_types(*this);
+    // The single node loads no middleman: no port besides the gateway's.
+    if (cluster.enabled) configure_cluster(*this, cluster);
   }
 };
 
@@ -142,9 +146,13 @@ struct session {
 }  // namespace
 
 struct dispatch_node::impl {
-  explicit impl(std::size_t threads) : cfg(threads), sys(cfg) {}
+  impl(std::size_t threads, const cluster_options& cluster) : cfg(threads, cluster), sys(cfg) {}
   node_config cfg;
   caf::actor_system sys;
+  std::int64_t started_ms = 0;
+  cluster_board members;         ///< written by `membership`
+  membership_handle membership;  ///< invalid when not clustered
+  std::string cluster_address;   ///< the bound BASP "host:port" (clustered)
   context_ptr ctx;
   std::unique_ptr<shard_router> router;
   token_verifier verify;
@@ -188,7 +196,10 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
           .count();
     };
   if (opts.node_id >= 1024) return error{errc::bad_config, "node id must be < 1024"};
-  auto p = std::make_unique<impl>(opts.worker_threads);
+  if (opts.cluster.enabled)
+    if (auto ok = check_cluster_tls(opts.cluster); !ok) return ok.err();
+  auto p = std::make_unique<impl>(opts.worker_threads, opts.cluster);
+  p->started_ms = opts.now_ms();
   p->ctx = std::make_shared<node_context>(opts.stats);
   p->ctx->regions = std::move(regions);
   p->ctx->opts = std::move(opts);
@@ -216,7 +227,16 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
       return ok.err();
     }
   }
-  return std::unique_ptr<dispatch_node>(new dispatch_node(std::move(p)));
+  auto node = std::unique_ptr<dispatch_node>(new dispatch_node(std::move(p)));
+  const auto& o = node->impl_->ctx->opts;
+  if (o.cluster.enabled) {  // after recovery: peers see this node once it serves
+    auto m =
+        start_membership(node->impl_->sys, o.cluster, o.node_id, o.now_ms, &node->impl_->members);
+    if (!m) return m.err();  // ~dispatch_node stops the actors
+    node->impl_->membership = std::move(m->first);
+    node->impl_->cluster_address = std::move(m->second);
+  }
+  return node;
 }
 
 // Respawns every trip that was active when the node stopped. Drivers and riders
@@ -277,6 +297,8 @@ dispatch_node::~dispatch_node() {
     logger().error("event=shutdown_slow still_running=\"{}\"", impl_->router->running_summary());
   impl_->router->close();
   caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
+  if (impl_->membership) caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
+  impl_->membership = nullptr;
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
   // The journal is detached: its private thread lives until the actor object is
@@ -443,6 +465,22 @@ result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
 std::size_t dispatch_node::live_entities() const { return impl_->router->live_entities(); }
 
 fleet_snapshot dispatch_node::fleet() const { return impl_->ctx->fleet->snapshot(); }
+
+cluster_view dispatch_node::cluster() const {
+  const auto& o = impl_->ctx->opts;
+  const std::int64_t now = o.now_ms();
+  cluster_view v{o.cluster.enabled, impl_->members.read(now)};
+  if (v.members.empty())  // single node, or before the membership actor's first publish
+    v.members.push_back(member_status{o.node_id,
+                                      impl_->cluster_address,
+                                      o.cluster.version,
+                                      now - impl_->started_ms,
+                                      0,
+                                      true,
+                                      true,
+                                      {}});
+  return v;
+}
 
 const std::vector<region>& dispatch_node::regions() const { return impl_->ctx->regions; }
 

@@ -13,6 +13,7 @@
 
 #include "gateway/handlers.hpp"
 #include "gateway/metrics.hpp"
+#include "node/cluster_options.hpp"
 #include "node/fleet_view.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/result.hpp"
@@ -86,6 +87,10 @@ struct dispatch_options {
   /// How a ride's money is split at capture (commission, tax) and how long its
   /// hold lasts; `rideshard serve` takes it from [payments].
   money_rules money;
+  /// [cluster]: when enabled, the node loads CAF's middleman with mutual TLS,
+  /// publishes its membership actor on the BASP port and tracks its peers
+  /// (membership.hpp). Shards stay all local. Disabled: no middleman, no port.
+  cluster_options cluster;
 };
 
 /// What create() found in the store.
@@ -134,7 +139,9 @@ struct region_switches {
 /// the query methods block the caller up to options.query_timeout.
 class dispatch_node final : public gateway::ws_handler {
  public:
-  /// Errors: bad_config (no regions, invalid region parameters).
+  /// Errors: bad_config (no regions, invalid region parameters, a cluster port
+  /// that cannot be bound), cluster_tls_required / cluster_tls_invalid
+  /// (opts.cluster enabled without usable certificate, key and CA).
   [[nodiscard]] static result<std::unique_ptr<dispatch_node>> create(std::vector<region> regions,
                                                                      dispatch_options opts,
                                                                      token_verifier verify);
@@ -202,6 +209,10 @@ class dispatch_node final : public gateway::ws_handler {
   /// each surge cell's multiplier at its current value (quotes and dispatch see
   /// it) until unfrozen. Errors: out_of_region.
   [[nodiscard]] result<region_switches> freeze_surge(std::string_view region, bool frozen);
+  /// The cluster's members as this node last saw them (this node first, with
+  /// `version` and uptime since create()); one row when not clustered. Never
+  /// blocks on an actor (reads what the membership actor published).
+  cluster_view cluster() const;
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
   /// What start-up recovery did (all zero for an in-memory node).

@@ -60,6 +60,9 @@ RIDESHARD_MESSAGE_NAME(surge_freeze, "rideshard::surge_freeze")
 RIDESHARD_MESSAGE_NAME(search_progress, "rideshard::search_progress")
 RIDESHARD_MESSAGE_NAME(no_driver_found, "rideshard::no_driver_found")
 RIDESHARD_MESSAGE_NAME(no_driver_check, "rideshard::no_driver_check")
+RIDESHARD_MESSAGE_NAME(member_beat, "rideshard::member_beat")
+RIDESHARD_MESSAGE_NAME(membership_start, "rideshard::membership_start")
+RIDESHARD_MESSAGE_NAME(membership_tick, "rideshard::membership_tick")
 
 #undef RIDESHARD_MESSAGE_NAME
 

@@ -94,10 +94,18 @@ function showConsole(session) {
 
 function renderOverview(o) {
   const n = o.node;
+  // This node first (it answers the feed), then its cluster peers as its
+  // membership actor sees them; a single node has no peers.
   replaceRows($('cluster-rows'), [[
-    `node ${n.id}`, n.status, n.version, duration(n.uptime_s), `${n.heartbeat_age_ms} ms`,
+    n.address ? `node ${n.id} (this) ${n.address}` : `node ${n.id}`, n.status, n.version,
+    duration(n.uptime_s), `${n.heartbeat_age_ms} ms`,
     n.shards, `${n.connections.driver} drivers, ${n.connections.rider} riders, ${n.connections.admin} admin`,
-  ]]);
+  ]].concat((o.peers || []).map((p) => [
+    `node ${p.node || '?'} ${p.address}`, p.error ? `${p.status}: ${p.error}` : p.status, p.version || '—',
+    p.status === 'up' ? duration(p.uptime_s) : '—',
+    p.heartbeat_age_ms == null ? 'never' : `${p.heartbeat_age_ms} ms`,
+    '—', '—',
+  ])));
   map.setRegions(o.regions);
   renderRegions(o.regions);
   const d = o.dispatch;

@@ -31,6 +31,8 @@ constexpr std::pair<errc, std::string_view> names[] = {
     {errc::frame_too_large, "frame_too_large"},
     {errc::unknown_message, "unknown_message"},
     {errc::bad_config, "bad_config"},
+    {errc::cluster_tls_required, "cluster_tls_required"},
+    {errc::cluster_tls_invalid, "cluster_tls_invalid"},
     {errc::stale_timestamp, "stale_timestamp"},
     {errc::future_timestamp, "future_timestamp"},
     {errc::impossible_jump, "impossible_jump"},

@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -130,5 +133,17 @@ struct node_process {
     if (out) fclose(out);
   }
 };
+
+/// Runs the shell command `cmd` to its end with stdout and stderr in a file;
+/// returns its exit status (-1 if it did not exit) and the output in `output`.
+inline int run_to_exit(const std::string& cmd, std::string& output) {
+  const std::string log = node_process::fresh_data_dir() + "/out.txt";
+  const int rc = std::system((cmd + " >" + log + " 2>&1 </dev/null").c_str());
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  output = ss.str();
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
 
 }  // namespace rideshard::system_test

@@ -162,6 +162,10 @@ void get_admin_session(const api_state&, const gateway::http_request&, std::stri
 void delete_admin_session(const api_state&, const gateway::http_request&, std::string_view,
                           exchange&);
 void post_admin_users(const api_state&, const gateway::http_request&, std::string_view, exchange&);
+/// One cluster member as /health and the console show it.
+json member_json(const node::member_status& m);
+/// checks.cluster of /health: not_configured, or ok / degraded (a peer down) with members.
+json cluster_json(const node::cluster_view& v);
 /// GET /health's body (status, version, checks, uptime).
 json health_body(const api_state& st);
 void get_admin_overview(const api_state&, const gateway::http_request&, std::string_view,

@@ -199,6 +199,14 @@ std::vector<surge_freeze> samples(fixture&, type<surge_freeze>) { return {{true}
 std::vector<search_progress> samples(fixture&, type<search_progress>) { return {{3000}}; }
 std::vector<no_driver_found> samples(fixture&, type<no_driver_found>) { return {{8000}}; }
 std::vector<no_driver_check> samples(fixture&, type<no_driver_check>) { return {{}}; }
+std::vector<member_beat> samples(fixture&, type<member_beat>) {
+  return {{2, "127.0.0.1:4102", "0.1.0", 1765000000123, {"127.0.0.1:4101", "10.0.0.3:4103"}},
+          {3, "node-3:4103", "0.2.0", 1, {}}};
+}
+std::vector<membership_start> samples(fixture&, type<membership_start>) {
+  return {{"127.0.0.1:4101"}};
+}
+std::vector<membership_tick> samples(fixture&, type<membership_tick>) { return {{7}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -411,6 +419,15 @@ void same(const surge_freeze& x, const surge_freeze& y) { CHECK(x.frozen == y.fr
 void same(const search_progress& x, const search_progress& y) { CHECK(x.radius_m == y.radius_m); }
 void same(const no_driver_found& x, const no_driver_found& y) { CHECK(x.radius_m == y.radius_m); }
 void same(const no_driver_check&, const no_driver_check&) {}
+void same(const member_beat& x, const member_beat& y) {
+  CHECK(x.node == y.node);
+  CHECK(x.address == y.address);
+  CHECK(x.version == y.version);
+  CHECK(x.started_ms == y.started_ms);
+  CHECK(x.peers == y.peers);
+}
+void same(const membership_start& x, const membership_start& y) { CHECK(x.address == y.address); }
+void same(const membership_tick& x, const membership_tick& y) { CHECK(x.round == y.round); }
 
 // ---- round trips ------------------------------------------------------------
 

@@ -39,6 +39,8 @@ enum class errc : std::uint16_t {
   unknown_message = 44,
   // Config.
   bad_config = 60,
+  cluster_tls_required = 61,  ///< [cluster] without certificate, key and CA: no anonymous TLS
+  cluster_tls_invalid = 62,   ///< cluster TLS files unreadable, mismatched or not from the CA
   // Location stream.
   stale_timestamp = 70,   ///< older than the last accepted sample
   future_timestamp = 71,  ///< too far ahead of the server clock

@@ -1,0 +1,59 @@
+// What a node needs to join a cluster ([cluster] of the node config) and what
+// it knows about the other nodes. Plain values, no CAF type: dispatch_node.hpp
+// and the HTTP layer include this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rideshard::node {
+
+/// A node's cluster settings. `enabled` false (no [cluster] section): the
+/// embedded single node, no middleman and no port besides the gateway's.
+struct cluster_options {
+  bool enabled = false;
+  /// This node's BASP (CAF middleman) listen address; port 0 picks a free one.
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  /// Peers to dial, "host:port" each (their BASP listen addresses). More are
+  /// learnt from the peers' heartbeats.
+  std::vector<std::string> seeds;
+  /// Middleman heartbeats and the membership actor's own, one per interval.
+  std::chrono::milliseconds heartbeat_interval{500};
+  /// A peer silent this long is marked down (and the middleman drops its connection).
+  std::chrono::milliseconds connection_timeout{3000};
+  /// Redial backoff for an unreachable peer: doubles from retry_min up to retry_max.
+  std::chrono::milliseconds retry_min{200};
+  std::chrono::milliseconds retry_max{5000};
+  /// Mutual TLS (PEM files): this node's certificate chain and key, and the CA
+  /// every peer's certificate must chain to. All three are required.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  /// Reported to peers and shown by /health and the console.
+  std::string version;
+};
+
+/// One node as this node sees it (itself included).
+struct member_status {
+  std::uint16_t node = 0;      ///< [node].id; 0 until the peer's first heartbeat
+  std::string address;         ///< its BASP address, "host:port"
+  std::string version;         ///< empty until the first heartbeat
+  std::int64_t uptime_ms = 0;  ///< since the peer started (its own clock)
+  /// Since its last heartbeat arrived; -1 never heard. 0 for this node.
+  std::int64_t heartbeat_age_ms = -1;
+  bool up = false;
+  bool self = false;
+  std::string last_error;  ///< why it is down or not reached yet ("" when up)
+};
+
+/// The membership as last published by the membership actor: this node first,
+/// then the peers by address. A single node (no [cluster]) has one row.
+struct cluster_view {
+  bool enabled = false;
+  std::vector<member_status> members;
+};
+
+}  // namespace rideshard::node

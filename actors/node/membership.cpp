@@ -1,0 +1,276 @@
+// membership: dial, heartbeat and down detection between cluster nodes (see
+// membership.hpp for the rules).
+#include "node/membership.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#pragma GCC diagnostic pop
+
+#include "node/log_sink.hpp"
+
+namespace rideshard::node {
+
+void cluster_board::publish(std::vector<member_status> members, std::int64_t at_ms) {
+  std::lock_guard<std::mutex> lock{mu_};
+  members_ = std::move(members);
+  at_ms_ = at_ms;
+}
+
+std::vector<member_status> cluster_board::read(std::int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto out = members_;
+  const std::int64_t since = std::max<std::int64_t>(0, now_ms - at_ms_);
+  for (auto& m : out) {
+    if (!m.self && m.heartbeat_age_ms >= 0) m.heartbeat_age_ms += since;
+    if (m.up || m.self) m.uptime_ms += since;
+  }
+  return out;
+}
+
+namespace {
+
+struct peer {
+  std::uint16_t node = 0;
+  std::string version;
+  std::int64_t started_ms = 0;
+  membership_handle handle;  ///< valid once dialed or heard from
+  std::int64_t last_beat_ms = -1;
+  bool up = false;
+  bool dialing = false;
+  std::int64_t next_dial_ms = 0;
+  std::int64_t backoff_ms = 0;
+  std::string last_error = "not reached yet";
+  std::string suspect;  ///< why its connection was lost, while the redial decides
+};
+
+struct membership_state {
+  cluster_options opts;
+  std::uint16_t node = 0;
+  std::function<std::int64_t()> now_ms;
+  cluster_board* board = nullptr;
+  std::string address;  ///< ours, once started
+  std::int64_t started_ms = 0;
+  std::map<std::string, peer> peers;  ///< by BASP address
+  std::uint64_t round = 0;
+  static inline const char* name = "membership";
+};
+using membership_self = caf::stateful_actor<membership_state, membership_handle::base>;
+
+bool split_address(const std::string& a, std::string& host, std::uint16_t& port) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const int p = std::atoi(a.c_str() + colon + 1);
+  if (p <= 0 || p > 65535) return false;
+  host = a.substr(0, colon);
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+member_beat beat_of(const membership_state& st) {
+  member_beat b{st.node, st.address, st.opts.version, st.started_ms, {}};
+  for (const auto& [addr, p] : st.peers)
+    if (p.up) b.peers.push_back(addr);
+  return b;
+}
+
+void publish(membership_state& st) {
+  const std::int64_t now = st.now_ms();
+  std::vector<member_status> rows;
+  rows.push_back(
+      member_status{st.node, st.address, st.opts.version, now - st.started_ms, 0, true, true, {}});
+  for (const auto& [addr, p] : st.peers)
+    rows.push_back(member_status{p.node, addr, p.version,
+                                 p.up && p.started_ms > 0 ? now - p.started_ms : 0,
+                                 p.last_beat_ms < 0 ? -1 : now - p.last_beat_ms, p.up, false,
+                                 p.up ? std::string() : p.last_error});
+  st.board->publish(std::move(rows), now);
+}
+
+void mark_down(membership_self* self, const std::string& addr, peer& p, std::string why) {
+  auto& st = self->state;
+  if (p.handle) self->demonitor(p.handle.address());
+  p.handle = nullptr;
+  p.dialing = false;
+  p.backoff_ms = st.opts.retry_min.count();
+  p.next_dial_ms = st.now_ms() + p.backoff_ms;
+  if (p.up) logger().warn("event=member_down node={} address={} reason=\"{}\"", p.node, addr, why);
+  p.up = false;
+  p.last_error = std::move(why);
+  publish(st);
+}
+
+void dial(membership_self* self, const std::string& addr) {
+  auto& st = self->state;
+  auto& p = st.peers[addr];
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(addr, host, port)) {
+    p.last_error = "not a host:port address";
+    p.next_dial_ms = INT64_MAX;
+    return;
+  }
+  p.dialing = true;
+  auto mm = self->system().openssl_manager().actor_handle();
+  self->request(mm, st.opts.connection_timeout, caf::connect_atom::value, host, port)
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& remote, const std::set<std::string>&) {
+            auto& q = self->state.peers[addr];
+            q.dialing = false;
+            if (!remote) {
+              q.last_error = "no membership actor at " + addr;
+              return;
+            }
+            q.backoff_ms = 0;
+            q.suspect.clear();
+            if (!q.handle) {
+              q.handle = caf::actor_cast<membership_handle>(remote);
+              self->monitor(q.handle);
+            }
+            self->send(q.handle, beat_of(self->state));
+          },
+          [=](caf::error& e) {
+            auto& q = self->state.peers[addr];
+            q.dialing = false;
+            if (q.up) {  // the redial after a lost connection: the node is gone
+              mark_down(self, addr, q, q.suspect + "; redial failed: " + self->system().render(e));
+              q.suspect.clear();
+              return;
+            }
+            q.last_error = "dial failed: " + self->system().render(e);
+            q.backoff_ms =
+                std::clamp<std::int64_t>(q.backoff_ms * 2, self->state.opts.retry_min.count(),
+                                         self->state.opts.retry_max.count());
+            q.next_dial_ms = self->state.now_ms() + q.backoff_ms;
+            logger().debug("event=member_dial_failed address={} retry_in_ms={} error=\"{}\"", addr,
+                           q.backoff_ms, q.last_error);
+          });
+}
+
+void tick(membership_self* self) {
+  auto& st = self->state;
+  const std::int64_t now = st.now_ms();
+  const auto beat = beat_of(st);
+  for (auto& [addr, p] : st.peers) {
+    if (p.up && now - p.last_beat_ms > st.opts.connection_timeout.count()) {
+      mark_down(self, addr, p, "no heartbeat for " + std::to_string(now - p.last_beat_ms) + " ms");
+      continue;
+    }
+    if (p.handle)
+      self->send(p.handle, beat);
+    else if (!p.dialing && now >= p.next_dial_ms)
+      dial(self, addr);
+  }
+  publish(st);
+}
+
+membership_handle::behavior_type membership(membership_self* self, cluster_options opts,
+                                            std::uint16_t node_id,
+                                            std::function<std::int64_t()> now_ms,
+                                            cluster_board* board) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.node = node_id;
+  st.now_ms = std::move(now_ms);
+  st.board = board;
+  st.started_ms = st.now_ms();
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [addr, p] : self->state.peers)
+      if (p.handle && p.handle.address() == dm.source) {
+        // A lost proxy is not yet a lost node: CAF 0.17 also kills proxies when
+        // it drops a duplicate connection (two nodes dialing each other) or a
+        // route through a third node that died. Redial at once: a dead node
+        // refuses (marked down then), a live one answers over its own link.
+        p.handle = nullptr;
+        p.suspect = "connection lost: " + self->system().render(dm.reason);
+        if (!p.dialing) dial(self, addr);
+        return;
+      }
+  });
+  return {
+      [=](membership_start& s) {
+        auto& st = self->state;
+        st.address = std::move(s.address);
+        for (const auto& seed : st.opts.seeds)
+          if (seed != st.address) st.peers.try_emplace(seed);
+        logger().info("event=cluster_start node={} address={} seeds={}", st.node, st.address,
+                      st.peers.size());
+        tick(self);
+        self->delayed_send(self, st.opts.heartbeat_interval, membership_tick{++st.round});
+      },
+      [=](membership_tick&) {
+        tick(self);
+        auto& st = self->state;
+        self->delayed_send(self, st.opts.heartbeat_interval, membership_tick{++st.round});
+      },
+      [=](member_beat& b) {
+        auto& st = self->state;
+        if (b.address.empty() || b.address == st.address) return;
+        auto& p = st.peers[b.address];
+        auto from = caf::actor_cast<membership_handle>(self->current_sender());
+        if (from && p.handle != from) {
+          if (p.handle) self->demonitor(p.handle.address());
+          p.handle = from;
+          self->monitor(p.handle);
+        }
+        const bool was_up = p.up;
+        p.node = b.node;
+        p.version = std::move(b.version);
+        p.started_ms = b.started_ms;
+        p.last_beat_ms = st.now_ms();
+        p.up = true;
+        p.last_error.clear();
+        p.backoff_ms = 0;
+        if (!was_up) {
+          logger().info("event=member_up node={} address={} version={}", p.node, b.address,
+                        p.version);
+          // Answer at once, so the peer sees us up without waiting a tick.
+          if (p.handle) self->send(p.handle, beat_of(st));
+          publish(st);
+        }
+        // Gossip: dial the nodes the peer knows and we do not (next tick).
+        for (const auto& other : b.peers)
+          if (other != st.address) st.peers.try_emplace(other);
+      },
+  };
+}
+
+}  // namespace
+
+void configure_cluster(caf::actor_system_config& cfg, const cluster_options& opts) {
+  cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  // BASP heartbeats; a connection silent for connection_timeout is closed,
+  // which takes down the proxies of the peer's actors (membership sees down_msg).
+  cfg.set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{opts.connection_timeout});
+  // With all three set, CAF's OpenSSL session requires and verifies a peer
+  // certificate (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) against the CA.
+  cfg.openssl_certificate = opts.tls_cert;
+  cfg.openssl_key = opts.tls_key;
+  cfg.openssl_cafile = opts.tls_ca;
+}
+
+result<std::pair<membership_handle, std::string>> start_membership(
+    caf::actor_system& sys, const cluster_options& opts, std::uint16_t node_id,
+    std::function<std::int64_t()> now_ms, cluster_board* board) {
+  auto self = sys.spawn(membership, opts, node_id, std::move(now_ms), board);
+  auto port = caf::openssl::publish(self, opts.port, opts.host.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(self, caf::exit_reason::user_shutdown);
+    return error{errc::bad_config, "[cluster] cannot listen on " + opts.host + ":" +
+                                       std::to_string(opts.port) + ": " + sys.render(port.error())};
+  }
+  auto address = opts.host + ":" + std::to_string(*port);
+  caf::anon_send(self, membership_start{address});
+  return std::pair{self, address};
+}
+
+}  // namespace rideshard::node
