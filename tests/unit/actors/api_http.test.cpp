@@ -418,6 +418,7 @@ TEST_CASE_FIXTURE(api_fixture, "health reports status, checks and uptime") {
   CHECK(h["checks"]["actors"]["status"] == "ok");
   CHECK(h["checks"]["actors"]["live_entities"].is_number_unsigned());
   CHECK(h["checks"]["outbox"]["status"] == "not_configured");
+  CHECK(h["checks"]["cluster"]["status"] == "not_configured");  // no [cluster]: a single node
 }
 
 TEST_CASE("health is degraded while the outbox fails") {
