@@ -11,19 +11,29 @@
 #include "rideshard/persistence/trip_changelog.hpp"
 
 namespace rideshard::persistence {
+namespace {
+
+using client_ptr = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
+
+/// A short-lived librdkafka handle for admin and metadata requests to `bootstrap`.
+result<client_ptr> admin_client(const std::string& bootstrap) {
+  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
+  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap}}, {});
+  if (!conf) return conf.err();
+  auto rk_or = kafka::new_producer(*conf);
+  if (!rk_or) return rk_or.err();
+  return client_ptr(*rk_or, rd_kafka_destroy);
+}
+
+}  // namespace
 
 result<void> create_topics(const std::string& bootstrap, const std::vector<topic_spec>& topics,
                            std::chrono::milliseconds timeout) {
   if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
   if (topics.empty()) return {};
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (auto r = kafka::set(conf, "bootstrap.servers", bootstrap); !r) {
-    rd_kafka_conf_destroy(conf);
-    return r;
-  }
-  auto rk_or = kafka::new_producer(conf);
-  if (!rk_or) return rk_or.err();
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  auto client = admin_client(bootstrap);
+  if (!client) return client.err();
+  auto& rk = *client;
   std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> queue(rd_kafka_queue_new(rk.get()),
                                                                        rd_kafka_queue_destroy);
 
@@ -81,12 +91,9 @@ result<void> create_topics(const std::string& bootstrap, const std::vector<topic
 
 result<int> topic_partitions(const std::string& bootstrap, const std::string& topic,
                              std::chrono::milliseconds timeout) {
-  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
-  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap}}, {});
-  if (!conf) return conf.err();
-  auto rk_or = kafka::new_producer(*conf);
-  if (!rk_or) return rk_or.err();
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  auto client = admin_client(bootstrap);
+  if (!client) return client.err();
+  auto& rk = *client;
   std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> rkt(
       rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
   // A topic just created may take a moment to show in the metadata: ask again
@@ -117,12 +124,9 @@ result<int> topic_partitions(const std::string& bootstrap, const std::string& to
 result<std::map<std::string, std::string>> topic_configs(const std::string& bootstrap,
                                                          const std::string& topic,
                                                          std::chrono::milliseconds timeout) {
-  if (bootstrap.empty()) return error{errc::invalid_argument, "kafka bootstrap is empty"};
-  auto conf = kafka::make_conf({{"bootstrap.servers", bootstrap}}, {});
-  if (!conf) return conf.err();
-  auto rk_or = kafka::new_producer(*conf);
-  if (!rk_or) return rk_or.err();
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(*rk_or, rd_kafka_destroy);
+  auto client = admin_client(bootstrap);
+  if (!client) return client.err();
+  auto& rk = *client;
   std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> queue(rd_kafka_queue_new(rk.get()),
                                                                        rd_kafka_queue_destroy);
   rd_kafka_ConfigResource_t* resource =
