@@ -9,10 +9,13 @@ Usage: ./run demo [--duration-s N] [--drivers N] [--riders-per-minute R]
                   [--time-scale X] [--kafka] [-- <more `rideshard simulate` flags>]
 
 Starts `rideshard serve` on 127.0.0.1 (free port, temporary data dir) and
-`rideshard simulate` against it, creates a demo admin account and prints the
+`rideshard simulate` against it (each simulated rider first adds a sandbox test
+card through POST /api/payments/methods, so rides are held and captured at the
+in-process sandbox PSP), creates a demo admin account and prints the
 admin console's address (/admin) with its sign-in, the node's /health, /metrics
-and API addresses, the simulator's live progress and summary, then stops the node with
-SIGTERM (checking it exits 0) and removes the temporary directory. Ctrl-C also
+and API addresses, the simulator's live progress and summary, the rides at the
+sandbox PSP (cards added, holds authorized, rides captured, holds cancelled,
+uncollected), then stops the node with SIGTERM (checking it exits 0) and removes the temporary directory. Ctrl-C also
 cleans up.
 
   --duration-s N          seconds of traffic in all (default 60): the first half
@@ -156,6 +159,35 @@ say "the node's own counters (GET /metrics)"
 http_get /metrics | grep -E '^rideshard_(trips|offers|request_to_offer_seconds_count|rides_paid|ride_money|ride_psp)' |
   grep -v '^#' | head -n 40 || true
 [ "$kafka" = 1 ] && echo "health: $(http_get /health | tr -d '\n')"
+
+# The PSP calls follow the ledger on the node's payment worker: give its
+# backlog a bounded moment to drain before reading the outcome.
+for _ in $(seq 1 50); do
+  backlog=$(http_get /metrics | awk '$1 == "rideshard_ride_psp_backlog" { print $2 }')
+  [ "${backlog:-0}" = 0 ] && break
+  sleep 0.2
+done
+say "rides at the sandbox PSP (the simulated riders' test cards; GET /metrics)"
+http_get /metrics | awk '
+  # Sums a counter line by its labels: step/outcome of rideshard_ride_psp_steps_total.
+  function label(line, name,   m) {
+    if (match(line, name "=\"[^\"]*\"")) { m = substr(line, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
+    return ""
+  }
+  /^rideshard_payments_total\{/ && label($0, "event") == "method_added" { cards += $2 }
+  /^rideshard_ride_psp_steps_total\{/ { n[label($0, "step") "/" label($0, "outcome")] += $2 }
+  /^rideshard_ride_psp_uncollected_minor_total / { uncollected_minor = $2 }
+  END {
+    printf "  cards added (vaulted, number never logged)  %d\n", cards
+    printf "  holds authorized at the PSP                 %d (declined %d, refused %d, no card %d)\n",
+      n["authorize/ok"], n["authorize/declined"], n["authorize/failed"], n["authorize/no_method"]
+    printf "  rides captured at the PSP                   %d (plus %d extra charges above the hold)\n",
+      n["capture/ok"], n["charge_extra/ok"]
+    printf "  holds cancelled at the PSP                  %d\n", n["cancel/ok"]
+    printf "  uncollected (ledger only)                   %d charges, %d minor units\n",
+      n["uncollectable/no_method"] + n["uncollectable/declined"] + n["uncollectable/failed"] + n["capture/failed"] + n["capture/declined"],
+      uncollected_minor
+  }'
 
 say "stopping the node (SIGTERM)"
 node_rc=0

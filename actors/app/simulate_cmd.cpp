@@ -68,6 +68,9 @@ int run_simulate(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rider-delay-s", o.rider_delay_s, "no rider arrives before this second")
       ->capture_default_str();
+  app.add_option("--card-share", o.card_share,
+                 "share of riders who add a sandbox test card before riding (0..1)")
+      ->capture_default_str();
   app.add_option("--id-base", o.id_base, "subject ids start here (0: from the clock)");
   app.add_option("--json", json_path, "write the result as JSON to this file");
   try {

@@ -33,6 +33,9 @@ struct sim_options {
   double connect_rate_per_s = 500;     ///< driver connection ramp-up
   std::size_t max_outbox_frames = 64;  ///< per-connection send queue bound
   double rider_delay_s = 0;            ///< no rider arrives before this many wall seconds
+  /// Share of riders who add a sandbox test card (POST /api/payments/methods)
+  /// before their first quote, so their rides are held and captured at the PSP.
+  double card_share = 1;
   /// Called about once a second on the pacing thread with the elapsed wall
   /// seconds and the live counters (bench/load opens its measurement window
   /// here). Must return within milliseconds: it delays client spawning. May be empty.

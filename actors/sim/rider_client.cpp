@@ -1,6 +1,8 @@
 // rider_client: the rider's side of the ride over JSON text frames.
 #include "sim/rider_client.hpp"
 
+#include "sim/card_client.hpp"
+
 #include <cstdio>
 #include <type_traits>
 #include <variant>
@@ -27,7 +29,26 @@ void rider_client::on_open() {
     stats_.error(token.code());
     return close();
   }
+  token_ = *token;
   send(schemas::hello{*token, "rideshard-simulate/rider", false});
+}
+
+void rider_client::ask_quote() { send(schemas::quote_request{pickup_, dropoff_}); }
+
+void rider_client::add_card_then_quote() {
+  const double share = ctx_.opts.card_share;
+  if (share <= 0 || (share < 1 && !city_.chance(share))) return ask_quote();
+  add_card(ioc_, ctx_.endpoint, token_, sandbox_card_number(ctx_.opts.id_base + index_),
+           [self = self<rider_client>()](unsigned status) {
+             if (status == 201) {
+               ++self->stats_.cards_added;
+             } else {
+               ++self->stats_.cards_refused;
+               std::fprintf(stderr, "rider %llu: adding a card: HTTP %u\n",
+                            static_cast<unsigned long long>(self->index_), status);
+             }
+             if (self->open()) self->ask_quote();  // without a card it rides on the ledger only
+           });
 }
 
 void rider_client::on_closed(bool) {
@@ -47,7 +68,7 @@ void rider_client::on_message(const schemas::server_message& m) {
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, schemas::welcome>) {
-          send(schemas::quote_request{pickup_, dropoff_});
+          add_card_then_quote();
         } else if constexpr (std::is_same_v<T, schemas::quote>) {
           ++stats_.quotes;
           stats_.surge(b.surge_per_mille);

@@ -1,5 +1,6 @@
-// A simulated rider app: JSON text frames; quotes, requests, sometimes cancels
-// after the match, publishes the PIN for the driver, leaves after the receipt.
+// A simulated rider app: adds a sandbox test card over the HTTP API, then JSON
+// text frames; quotes, requests, sometimes cancels after the match, publishes
+// the PIN for the driver, leaves after the receipt.
 #pragma once
 
 #include <chrono>
@@ -26,10 +27,14 @@ class rider_client : public ws_client {
  private:
   void on_trip_status(const schemas::trip_status& t);
   void leave_trip();
+  /// POST /api/payments/methods (a share `card_share` of riders), then ask_quote().
+  void add_card_then_quote();
+  void ask_quote();
 
   const sim_context& ctx_;
   std::uint64_t index_;
   city_sampler city_;
+  std::string token_;  ///< the rider's bearer token (hello and the card request)
   lat_lng pickup_, dropoff_;
   std::chrono::steady_clock::time_point requested_at_;
   trip_id trip_;

@@ -114,7 +114,9 @@ void fill_counters(const sim_stats& s, sim_report& r) {
                 {"expired", s.expired},
                 {"no_driver", s.no_driver},
                 {"pin_missing", s.pin_missing},
-                {"receipts", s.receipts}};
+                {"receipts", s.receipts},
+                {"cards_added", s.cards_added},
+                {"cards_refused", s.cards_refused}};
 }
 
 std::uint64_t sim_report::count(const std::string& name) const {
@@ -172,6 +174,10 @@ void print_summary(std::FILE* out, const sim_report& r) {
       "riders), %llu receipts\n",
       n("arrived"), n("started"), n("completed"), n("cancelled"), n("rider_cancels"),
       n("receipts"));
+  std::fprintf(out,
+               "  cards         %llu sandbox test cards added (POST /api/payments/methods), %llu "
+               "refused\n",
+               n("cards_added"), n("cards_refused"));
   std::fprintf(out,
                "  req->offer    n=%zu p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms "
                "(client-side)\n",

@@ -33,6 +33,7 @@ class sim_stats {
   counter matched{0}, arrived{0}, started{0}, completed{0};
   counter rider_cancels{0}, cancelled{0}, expired{0}, no_driver{0}, pin_missing{0};
   counter receipts{0};
+  counter cards_added{0}, cards_refused{0};   ///< POST /api/payments/methods: 201 / anything else
   std::atomic<std::int64_t> trips_active{0};  ///< matched, rider not yet done (drain waits)
 
   /// Records an error_reply code (and whether it was a race or a protocol error).

@@ -37,6 +37,8 @@ result<void> check(const sim_options& o) {
   if (o.max_riders < 1) return {errc::invalid_argument, "--max-riders >= 1"};
   if (!(o.connect_rate_per_s > 0)) return {errc::invalid_argument, "--connect-rate > 0"};
   if (o.rider_delay_s < 0) return {errc::invalid_argument, "--rider-delay-s >= 0"};
+  if (o.card_share < 0 || o.card_share > 1)
+    return {errc::invalid_argument, "--card-share must be in [0, 1]"};
   return {};
 }
 

@@ -137,6 +137,9 @@ run_figures run_once(const load_options& o, const region& reg, int index) {
   so.max_riders = 20'000;  // riders stay connected for their whole trip
   so.connect_rate_per_s = o.connect_rate;
   so.rider_delay_s = rider_start;
+  // Riders without cards: the shape the published numbers were measured with
+  // (cards add a vault write and PSP calls per ride; compare with 1 to see them).
+  so.card_share = 0;
   so.on_tick = [&w](double t, sim::sim_stats& s) { on_tick(w, t, s); };
   auto rep = sim::run_simulation(so, reg, o.progress ? stderr : nullptr);
   f.node_exit = node.stop();
