@@ -1,0 +1,236 @@
+// The node's timers on CAF's deterministic test coordinator (issue 12 item 7,
+// issue 9 part 1 item 5): the trip's offer deadline, the request's TTL, the
+// matcher's no-driver give-up, the batched window and passivation. Actors are
+// spawned directly with a test context (no facade, so no blocking lookups);
+// the parties they talk to are recorders. One clock drives everything: the
+// coordinator's, which fires delayed_send timers, and the context's now_ms
+// reads it. Every step runs on this thread; nothing sleeps and no check
+// depends on how fast the machine is.
+#include "coordinator_fixture.hpp"
+
+using namespace rideshard;
+using namespace rideshard::node;
+using namespace rideshard::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::chrono::milliseconds offer_timeout{15'000};  // nyc.toml offer_timeout_ms
+constexpr std::chrono::milliseconds request_ttl{300'000};   // nyc.toml request_ttl_ms
+constexpr std::chrono::milliseconds batch_window{2'000};    // nyc.toml batch_window_ms
+
+}  // namespace
+
+TEST_CASE_FIXTURE(timer_fixture, "an unanswered offer times out exactly at its deadline") {
+  auto matcher = recorder();
+  auto rider = recorder();
+  auto driver = recorder();
+  const trip_id trip{101};
+  auto t = spawn_trip(trip, near(0), matcher.handle, rider.handle);
+  REQUIRE(matcher.box->count<dispatch_request>() == 1);
+  REQUIRE(rider.box->last_status().state == trip_state::requested);
+
+  advance(1s);  // the offer comes a second after the request
+  const driver_id d{7};
+  caf::anon_send(t, offer_to{d, driver.handle, 60, 1, 1000});
+  run();
+  REQUIRE(driver.box->count<offer_delivery>() == 1);
+  const auto offered_at = now_ms();
+  CHECK(driver.box->first<offer_delivery>().wire.deadline_ms == offered_at + offer_timeout.count());
+  CHECK(rider.box->last_status().state == trip_state::offered);
+
+  advance(offer_timeout - 1ms);
+  CHECK(matcher.box->count<offer_closed>() == 0);
+  CHECK(driver.box->count<offer_withdrawn>() == 0);
+  CHECK(rider.box->last_status().state == trip_state::offered);
+
+  advance(1ms);  // the deadline
+  REQUIRE(matcher.box->count<offer_closed>() == 1);
+  auto closed = matcher.box->first<offer_closed>();
+  CHECK(closed.trip == trip);
+  CHECK(closed.driver == d);
+  CHECK_FALSE(closed.accepted);
+  CHECK(closed.driver_free);  // the matcher puts the driver back
+  REQUIRE(driver.box->count<offer_withdrawn>() == 1);
+  CHECK(driver.box->first<offer_withdrawn>().shown.state == trip_state::expired);
+  CHECK(rider.box->last_status().state == trip_state::requested);  // searching again
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "an offer accepted a millisecond before its deadline stands") {
+  auto matcher = recorder();
+  auto rider = recorder();
+  auto driver = recorder();
+  const trip_id trip{102};
+  auto t = spawn_trip(trip, near(0), matcher.handle, rider.handle);
+  const driver_id d{8};
+  caf::anon_send(t, offer_to{d, driver.handle, 60, 1, 1000});
+  run();
+  advance(offer_timeout - 1ms);
+  trip_command accept;
+  accept.kind = trip_event_kind::accept;
+  accept.by = party::driver;
+  accept.driver = d;
+  caf::anon_send(t, accept);
+  run();
+  REQUIRE(rider.box->last_status().state == trip_state::accepted);
+  advance(offer_timeout);  // the offer's timer fires now, for an offer that is over
+  CHECK(rider.box->last_status().state == trip_state::accepted);
+  CHECK(driver.box->count<offer_withdrawn>() == 0);
+  REQUIRE(matcher.box->count<offer_closed>() == 1);
+  CHECK(matcher.box->first<offer_closed>().accepted);
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "a request nobody takes expires at its TTL, then its trip stops") {
+  auto matcher = recorder();
+  auto rider = recorder();
+  auto directory = recorder();
+  ctx->directory = directory.handle;
+  const trip_id trip{103};
+  auto t = spawn_trip(trip, near(0), matcher.handle, rider.handle);
+  bool stopped = false;
+  t->attach_functor([&stopped](const caf::error&) { stopped = true; });
+
+  advance(request_ttl - 1ms);
+  CHECK(rider.box->last_status().state == trip_state::requested);
+  CHECK(matcher.box->count<trip_finished>() == 0);
+
+  advance(1ms);
+  CHECK(rider.box->last_status().state == trip_state::expired);
+  CHECK(rider.box->last_receipt().has_value());
+  REQUIRE(matcher.box->count<trip_finished>() == 1);  // the matcher forgets the request
+  CHECK(matcher.box->first<trip_finished>().trip == trip);
+
+  // A terminal trip lingers idle_timeout for late frames, then leaves.
+  advance(ctx->opts.idle_timeout - 1ms);
+  CHECK_FALSE(stopped);
+  CHECK(directory.box->count<forget_atom, trip_id>() == 0);
+  advance(1ms);
+  CHECK(directory.box->count<forget_atom, trip_id>() == 1);
+  CHECK(stopped);
+}
+
+TEST_CASE_FIXTURE(timer_fixture,
+                  "with no driver in reach the trip is cancelled at no_driver_timeout") {
+  ctx->opts.no_driver_timeout = 20s;
+  ctx->opts.no_driver_check = 1s;
+  auto rider = recorder();
+  auto m = spawn_matcher();
+  const trip_id trip{104};
+  spawn_trip(trip, near(0), m, rider.handle);
+  // No driver at all: the first search runs out to max_radius_m at once.
+  CHECK(rider.box->last_status().search_radius_m == 8000);
+
+  advance(20s - 1ms);  // checks at 1 s, 2 s, ... 19 s found it waiting less than 20 s
+  CHECK(rider.box->last_status().state == trip_state::requested);
+
+  advance(1ms);  // the check at 20 s
+  auto over = rider.box->last_status();
+  CHECK(over.state == trip_state::cancelled);
+  CHECK(over.cancelled_by == party::system);
+  CHECK(over.cancel_reason == "no_driver_available");
+  REQUIRE(rider.box->last_receipt().has_value());
+  CHECK(rider.box->last_receipt()->fare.total_minor == 0);  // a free cancel
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "a driver freed before no_driver_timeout gets the ride") {
+  ctx->opts.no_driver_timeout = 20s;
+  ctx->opts.no_driver_check = 1s;
+  auto rider = recorder();
+  auto driver = recorder();
+  auto m = spawn_matcher();
+  const trip_id trip{105};
+  spawn_trip(trip, near(0), m, rider.handle);
+  advance(19s);
+  caf::anon_send(m, driver_avail{driver_id{9}, near(500), driver.handle, true});
+  run();
+  REQUIRE(driver.box->count<offer_delivery>() == 1);
+  CHECK(rider.box->last_status().state == trip_state::offered);
+  advance(10s);  // past the give-up: the offered trip is not cancelled
+  CHECK(rider.box->last_status().state != trip_state::cancelled);
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "no_driver_timeout 0 leaves the request to its TTL") {
+  ctx->opts.no_driver_timeout = 0ms;
+  auto rider = recorder();
+  auto m = spawn_matcher();
+  spawn_trip(trip_id{106}, near(0), m, rider.handle);
+  advance(request_ttl - 1ms);
+  CHECK(rider.box->last_status().state == trip_state::requested);
+  advance(1ms);
+  CHECK(rider.box->last_status().state == trip_state::expired);
+}
+
+TEST_CASE_FIXTURE(timer_fixture,
+                  "batched mode offers nothing before the window closes, then the best pairs") {
+  for (auto& r : ctx->regions) r.mode = dispatch_mode::batched;
+  auto m = spawn_matcher();
+  auto d_north = recorder();
+  auto d_south = recorder();
+  // On one north-south line: rider a at 0 m, rider b at 200 m; a driver at
+  // 100 m (between them) and one at -400 m. Offering each request its nearest
+  // driver in arrival order gives a the 100 m driver and b the far one (100 +
+  // 600 m); the window's assignment pairs a with -400 and b with 100 (400 +
+  // 100 m).
+  caf::anon_send(m, driver_avail{driver_id{11}, near(100), d_north.handle, true});
+  caf::anon_send(m, driver_avail{driver_id{12}, near(-400), d_south.handle, true});
+  run();
+  auto a = recorder();
+  auto b = recorder();
+  caf::anon_send(m,
+                 dispatch_request{trip_id{201}, near(0), caf::actor_cast<trip_handle>(a.handle)});
+  advance(500ms);
+  caf::anon_send(m,
+                 dispatch_request{trip_id{202}, near(200), caf::actor_cast<trip_handle>(b.handle)});
+  run();
+
+  advance(batch_window - 500ms - 1ms);
+  CHECK(a.box->count<offer_to>() == 0);
+  CHECK(b.box->count<offer_to>() == 0);
+
+  advance(1ms);  // the window opened by the first request closes
+  REQUIRE(a.box->count<offer_to>() == 1);
+  REQUIRE(b.box->count<offer_to>() == 1);
+  CHECK(a.box->first<offer_to>().driver == driver_id{12});
+  CHECK(b.box->first<offer_to>().driver == driver_id{11});
+}
+
+TEST_CASE_FIXTURE(timer_fixture,
+                  "an idle driver passivates after idle_timeout, a connected one does not") {
+  std::vector<std::string> passivated;
+  ctx->opts.on_passivated = [&passivated](const std::string& s) { passivated.push_back(s); };
+  auto directory = recorder();
+  ctx->directory = directory.handle;
+  const auto idle = ctx->opts.idle_timeout;
+
+  auto idle_driver = spawn_driver(driver_id{21});
+  auto connected = spawn_driver(driver_id{22});
+  bool idle_gone = false;
+  bool connected_gone = false;
+  idle_driver->attach_functor([&idle_gone](const caf::error&) { idle_gone = true; });
+  connected->attach_functor([&connected_gone](const caf::error&) { connected_gone = true; });
+  attach_request att;
+  att.session = session_ref{ctx->opts.node_id, 5};
+  att.who = identity{"d-22", schemas::role::driver};
+  caf::anon_send(connected, attach_atom::value, att);
+  run();
+
+  advance(idle - 1ms);
+  CHECK(passivated.empty());
+  CHECK(directory.box->count<forget_atom, driver_id, driver_handle>() == 0);
+
+  advance(1ms);
+  CHECK(passivated == std::vector<std::string>{"d-21"});
+  CHECK(directory.box->count<forget_atom, driver_id, driver_handle>() == 1);
+  CHECK(idle_gone);
+  CHECK_FALSE(connected_gone);
+
+  // Its connection closes 5 minutes in: idle_timeout counts from there.
+  advance(5min);
+  caf::anon_send(connected, detach_atom::value, std::uint64_t{5});
+  run();
+  advance(idle - 1ms);
+  CHECK_FALSE(connected_gone);
+  advance(1ms);
+  CHECK(connected_gone);
+  CHECK(passivated == std::vector<std::string>{"d-21", "d-22"});
+}
