@@ -56,14 +56,13 @@ class card_post : public std::enable_shared_from_this<card_post> {
     stream_.expires_after(std::chrono::seconds(10));
     stream_.async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->finish(0);
-      http::async_write(self->stream_, self->req_,
-                        [self](beast::error_code wec, std::size_t) {
-                          if (wec) return self->finish(0);
-                          http::async_read(self->stream_, self->buf_, self->res_,
-                                           [self](beast::error_code rec, std::size_t) {
-                                             self->finish(rec ? 0 : self->res_.result_int());
-                                           });
-                        });
+      http::async_write(self->stream_, self->req_, [self](beast::error_code wec, std::size_t) {
+        if (wec) return self->finish(0);
+        http::async_read(self->stream_, self->buf_, self->res_,
+                         [self](beast::error_code rec, std::size_t) {
+                           self->finish(rec ? 0 : self->res_.result_int());
+                         });
+      });
     });
   }
 
