@@ -3,13 +3,16 @@
 // ids and the right amounts; a declined card ends the request with the typed
 // reason and voids the hold; unknown outcomes are retried with the same key;
 // after a crash between "PSP accepted" and "outcome recorded" reconcile()
-// finishes the ride without a second hold or capture.
+// finishes the ride without a second hold or capture; and a ride on the node
+// charged through the Stripe-shaped adapter against the real stripe-mock.
 #include <utility>
 
 #include "node_harness.hpp"
 #include "payments/ride_charger.hpp"
+#include "payments/stripe_psp.hpp"
 #include "payments_fixture.hpp"
 #include "rideshard/engine/trip_money.hpp"
+#include "stripe_mock.hpp"
 
 using namespace rideshard;
 using namespace rideshard::test;
@@ -293,6 +296,75 @@ TEST_CASE("a ride on the node: hold at request, capture at completion, decline e
   const auto r2 = persistence::ledger(*f.store).balance_of({account_kind::rider, 12});
   CHECK(r2.debits_pending == 0);  // the hold was voided
   CHECK(r2.debits_posted == 0);
+  h.node.reset();
+  f.store->set_commit_listener(nullptr);
+}
+
+TEST_CASE("a ride on the node through the Stripe adapter: hold at request, capture at completion") {
+  stripe_mock mock;  // the real stripe-mock: each request checked against Stripe's API spec
+  payments::stripe_options so;
+  so.port = mock.port();
+  so.secret_key = "sk_test_123";
+  payments::stripe_psp stripe(so);
+  payments_fixture f;
+  f.add_card(rider_id{21});
+  auto rides = open_charger(f, stripe);
+  harness h(3s, [&](node::dispatch_options& o) { o.store = f.store.get(); });
+  auto driver = h.online_driver("d-21", h.near(300));
+  auto rider = h.connect("r-21");
+
+  // Request: the ledger holds the fare; the charger sends the vaulted card as a
+  // PaymentMethod, then a manual-capture PaymentIntent keyed by the hold's transfer id.
+  auto req = h.request_ride(rider, h.near(0), h.near(3000, 2000));
+  CHECK(stripe.calls().empty());  // the PSP call is the charger's, off the actors' path
+  CHECK(rides->run_queued() == 0);
+  const std::string hold = key_of(req.trip, money_code::hold);
+  auto calls = stripe.calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].target == "/v1/payment_methods");
+  CHECK(calls[0].echoed_key == hold + "-pm");
+  CHECK(calls[1].target == "/v1/payment_intents");
+  CHECK(calls[1].echoed_key == hold);
+  auto rec = rides->find(req.trip);
+  REQUIRE(rec);
+  CHECK(rec->psp.auth == ride_auth::authorized);
+  CHECK(rec->intent.rfind("pi_", 0) == 0);
+
+  // Completion: the ledger captures; the charger captures the intent under the
+  // capture's transfer id (and charges anything above the hold on a new intent).
+  REQUIRE(h.next_offer(driver));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{req.trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::arrived{req.trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::start_trip{req.trip, req.pin}));
+  h.clock->fetch_add(60 * 1000);
+  auto done =
+      h.reply<schemas::trip_status>(driver, h.send(driver, schemas::complete_trip{req.trip}));
+  REQUIRE(done.state == trip_state::completed);
+  auto receipt = h.receipt(rider, req.trip);
+  REQUIRE(receipt);
+  CHECK(rides->run_queued() == 0);
+  rec = rides->find(req.trip);
+  REQUIRE(rec);
+  CHECK(rec->psp.settle == ride_settle::captured);
+  CHECK(rec->collected == receipt->fare.total_minor);
+  calls = stripe.calls();
+  REQUIRE(calls.size() == (rec->extra_intent.empty() ? 3u : 6u));
+  CHECK(calls[2].target == "/v1/payment_intents/" + rec->intent + "/capture");
+  CHECK(calls[2].echoed_key == key_of(req.trip, money_code::capture));
+  if (!rec->extra_intent.empty()) {
+    const std::string extra = key_of(req.trip, money_code::extra_charge);
+    CHECK(calls[4].echoed_key == extra);
+    CHECK(calls[5].target == "/v1/payment_intents/" + rec->extra_intent + "/capture");
+    CHECK(calls[5].echoed_key == extra + "-capture");
+  }
+  for (const auto& c : calls) {
+    CAPTURE(c.target);
+    CHECK(c.method == "POST");
+    CHECK(c.status == 200);  // stripe-mock accepted every parameter
+  }
+  // Nothing left to do: a second pass sends nothing.
+  CHECK(rides->reconcile()->pending == 0);
+  CHECK(stripe.calls().size() == calls.size());
   h.node.reset();
   f.store->set_commit_listener(nullptr);
 }
