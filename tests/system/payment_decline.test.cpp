@@ -44,8 +44,9 @@ TEST_CASE("a declined card ends the ride request on the real node: payment_decli
   {
     node_process node(test_secret, dir, log);
     const std::string rider_token = mint("r-901", auth::role::rider);
-    auto card = http_call(node.port, http::verb::post, "/api/payments/methods", rider_token,
-                          R"({"number":")" + pan + R"(","exp_month":12,"exp_year":2031,"cvc":"123"})");
+    auto card =
+        http_call(node.port, http::verb::post, "/api/payments/methods", rider_token,
+                  R"({"number":")" + pan + R"(","exp_month":12,"exp_year":2031,"cvc":"123"})");
     answers.push_back(card.text);
     REQUIRE_MESSAGE(card.status == 201, card.text);  // a valid card: refused only at authorization
 
@@ -73,8 +74,8 @@ TEST_CASE("a declined card ends the ride request on the real node: payment_decli
     const std::string admin = mint("ops", auth::role::admin);
     nlohmann::json ride;
     for (int i = 0; i < 200 && ride.is_null(); ++i) {
-      auto rides = http_call(node.port, http::verb::get,
-                             "/api/admin/payments/rides?attention=true", admin);
+      auto rides =
+          http_call(node.port, http::verb::get, "/api/admin/payments/rides?attention=true", admin);
       answers.push_back(rides.text);
       REQUIRE(rides.status == 200);
       for (const auto& x : rides.body["rides"])
@@ -87,7 +88,8 @@ TEST_CASE("a declined card ends the ride request on the real node: payment_decli
     CHECK(ride["intent"] == "");  // nothing was ever held at the PSP
     CHECK(ride["collected_minor"] == 0);
     auto metrics = http_call(node.port, http::verb::get, "/metrics");
-    CHECK(metrics.text.find(R"(rideshard_ride_psp_steps_total{outcome="declined",step="authorize"} 1)") !=
+    CHECK(metrics.text.find(
+              R"(rideshard_ride_psp_steps_total{outcome="declined",step="authorize"} 1)") !=
           std::string::npos);
     CHECK(node.terminate() == 0);
   }
