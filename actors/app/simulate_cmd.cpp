@@ -18,16 +18,35 @@ int run_simulate(int argc, char** argv);
 namespace {
 
 /// Splits ws://host:port[/path] into host and port.
-bool parse_url(const std::string& url, sim::sim_options& o) {
+bool parse_one(const std::string& url, std::string& host, std::string& port) {
   const std::string scheme = "ws://";
   if (url.compare(0, scheme.size(), scheme) != 0) return false;
   std::string rest = url.substr(scheme.size());
   rest = rest.substr(0, rest.find('/'));
   const auto colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return false;
-  o.host = rest.substr(0, colon);
-  o.port = rest.substr(colon + 1);
+  host = rest.substr(0, colon);
+  port = rest.substr(colon + 1);
   return true;
+}
+
+/// ws://h:p[,ws://h:p...]: the first into host/port, the others into more_nodes.
+bool parse_url(const std::string& urls, sim::sim_options& o) {
+  std::size_t start = 0;
+  for (bool first = true;; first = false) {
+    const auto comma = urls.find(',', start);
+    const std::string one = urls.substr(start, comma - start);
+    std::string host, port;
+    if (!parse_one(one, host, port)) return false;
+    if (first) {
+      o.host = host;
+      o.port = port;
+    } else {
+      o.more_nodes.emplace_back(host, port);
+    }
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
 }
 
 }  // namespace
@@ -37,7 +56,17 @@ int run_simulate(int argc, char** argv) {
                "rideshard simulate"};
   sim::sim_options o;
   std::string url, config = "cluster-config/single-node.toml", region_name, json_path;
-  app.add_option("--url", url, "the node, ws://HOST:PORT")->required();
+  app.add_option("--url", url,
+                 "the node, ws://HOST:PORT; a cluster as a comma-separated list (client i "
+                 "dials node i mod n first)")
+      ->required();
+  auto* reconnect =
+      app.add_option("--reconnect-s", o.reconnect_s,
+                     "after a dropped connection, redial the next node for this long and resume "
+                     "(default: 30 with several nodes, else 0)");
+  app.add_flag("--audit", o.audit,
+               "after the run, check every trip state a client was told against what the "
+               "nodes hold (GET /api/admin/trips/{id}): acknowledged_lost, double_assignments");
   app.add_option("--config", config, "node config naming the region files")->capture_default_str();
   app.add_option("--region", region_name, "region name (default: the first)");
   app.add_option("--drivers", o.drivers, "driver connections")->capture_default_str();
@@ -79,8 +108,15 @@ int run_simulate(int argc, char** argv) {
     return app.exit(e);
   }
   if (!parse_url(url, o)) {
-    std::fprintf(stderr, "rideshard simulate: --url must be ws://HOST:PORT, got '%s'\n",
+    std::fprintf(stderr,
+                 "rideshard simulate: --url must be ws://HOST:PORT[,ws://HOST:PORT...], got "
+                 "'%s'\n",
                  url.c_str());
+    return 2;
+  }
+  if (reconnect->count() == 0 && !o.more_nodes.empty()) o.reconnect_s = 30;
+  if (o.reconnect_s < 0 || o.reconnect_s > 600) {
+    std::fprintf(stderr, "rideshard simulate: --reconnect-s 0..600\n");
     return 2;
   }
   auto regions = load_node_regions(config);
@@ -109,9 +145,12 @@ int run_simulate(int argc, char** argv) {
                  "may need (ulimit -n)\n",
                  static_cast<unsigned long long>(fds), static_cast<unsigned long long>(want_fds));
   std::fprintf(stderr,
-               "rideshard simulate: %d drivers, %.0f riders/min, %.0f s against %s:%s "
+               "rideshard simulate: %d drivers, %.0f riders/min, %.0f s against %s:%s%s "
                "(region %s, %d threads)\n",
                o.drivers, o.riders_per_minute, o.duration_s, o.host.c_str(), o.port.c_str(),
+               o.more_nodes.empty()
+                   ? ""
+                   : (" and " + std::to_string(o.more_nodes.size()) + " more nodes").c_str(),
                reg->name.c_str(), o.threads);
   auto rep = sim::run_simulation(o, *reg, stderr);
   if (!rep) {

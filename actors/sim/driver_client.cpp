@@ -32,7 +32,8 @@ bool terminal(trip_state s) {
 }  // namespace
 
 driver_client::driver_client(boost::asio::io_context& ioc, const sim_context& ctx, int index)
-    : ws_client(ioc, ctx.endpoint, "/v1/driver", true, ctx.opts.max_outbox_frames, ctx.stats),
+    : ws_client(ioc, ctx.target(static_cast<std::uint64_t>(index)), "/v1/driver", true,
+                ctx.opts.max_outbox_frames, ctx.stats),
       ctx_(ctx),
       index_(index),
       city_(ctx.reg, ctx.opts.area_m, ctx.opts.max_trip_m,
@@ -44,20 +45,52 @@ driver_client::driver_client(boost::asio::io_context& ioc, const sim_context& ct
       leg_timer_(ioc) {}
 
 void driver_client::on_open() {
-  ++stats_.drivers_connected;
+  if (!online_) ++stats_.drivers_connected;
+  online_ = true;
   const std::string sub = "d-" + std::to_string(ctx_.opts.id_base + 1 + index_);
   auto token = ctx_.tokens.mint(sub, auth::role::driver, 24 * 3600);
   if (!token) {
     stats_.error(token.code());
     return close();
   }
-  send(schemas::hello{*token, "rideshard-simulate/driver", false});
+  send(schemas::hello{*token, "rideshard-simulate/driver", resuming()});
 }
 
-void driver_client::on_closed(bool was_open) {
-  if (was_open) --stats_.drivers_connected;
+void driver_client::on_dropped() {
+  if (online_) --stats_.drivers_connected;
+  online_ = false;
   update_timer_.cancel();
   leg_timer_.cancel();
+}
+
+void driver_client::on_closed(bool) { on_dropped(); }
+
+// After a reconnect: carry on with the trip the node gives back, else roam.
+void driver_client::on_resumed(const schemas::welcome& w) {
+  last_move_ms_ = unix_ms();
+  send_fix(last_move_ms_);
+  const auto& cur = w.current_trip;
+  const bool assigned =
+      cur && (cur->state == trip_state::accepted || cur->state == trip_state::driver_arrived ||
+              cur->state == trip_state::in_progress);
+  if (!assigned) {
+    send(schemas::go_online{});
+    become_idle();
+  } else {
+    ++stats_.resumed_trips;
+    trip_ = cur->trip;
+    ctx_.board.acknowledged(cur->trip, cur->state, cur->driver);
+    if (cur->state == trip_state::accepted) {
+      drive_to(cur->pickup, phase::to_pickup);
+    } else if (cur->state == trip_state::driver_arrived) {
+      ++leg_;
+      phase_ = phase::at_pickup;
+      try_start(0);
+    } else {
+      drive_to(cur->dropoff, phase::to_dropoff);
+    }
+  }
+  schedule_update(true);
 }
 
 void driver_client::on_message(const schemas::server_message& m) {
@@ -65,6 +98,7 @@ void driver_client::on_message(const schemas::server_message& m) {
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, schemas::welcome>) {
+          if (resuming()) return on_resumed(b);
           // A trip left over from an earlier run with the same ids is dropped.
           if (b.current_trip && !terminal(b.current_trip->state))
             send(schemas::cancel_trip{b.current_trip->trip, "simulator restart"});
@@ -106,6 +140,7 @@ void driver_client::on_offer(const schemas::offer& o) {
 
 void driver_client::on_trip_status(const schemas::trip_status& t) {
   if (t.trip != trip_) return;
+  ctx_.board.acknowledged(t.trip, t.state, t.driver);
   switch (t.state) {
     case trip_state::accepted:
       if (phase_ != phase::offered) break;

@@ -22,11 +22,13 @@ class driver_client : public ws_client {
  protected:
   void on_open() override;
   void on_message(const schemas::server_message& m) override;
+  void on_dropped() override;
   void on_closed(bool was_open) override;
 
  private:
   enum class phase { idle, offered, to_pickup, at_pickup, to_dropoff, completing };
 
+  void on_resumed(const schemas::welcome& w);
   void on_trip_status(const schemas::trip_status& t);
   void on_offer(const schemas::offer& o);
   void schedule_update(bool first);
@@ -49,6 +51,7 @@ class driver_client : public ws_client {
   std::int64_t last_move_ms_ = 0;  ///< pos_ is where the car was then
   std::int64_t last_sent_ms_ = 0;  ///< timestamp of the last fix sent
   phase phase_ = phase::idle;
+  bool online_ = false;  ///< counted in drivers_connected
   trip_id trip_;
   std::uint32_t offer_eta_s_ = 0;
   std::uint64_t leg_ = 0;  ///< bumps on every plan change; stale timers check it

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/sim_stats.hpp"
 
@@ -14,6 +16,15 @@ namespace rideshard::sim {
 struct sim_options {
   std::string host = "127.0.0.1";  ///< node address (from --url ws://HOST:PORT)
   std::string port = "8080";
+  /// Further nodes of a cluster ("HOST:PORT", from --url given a list): client
+  /// i dials node i mod n first (host:port is node 0).
+  std::vector<std::pair<std::string, std::string>> more_nodes;
+  /// >0: a client whose connection drops redials the next node for this many
+  /// seconds and says hello with resume (an app after its node died).
+  double reconnect_s = 0;
+  /// After the run, check every state the node told a client against what the
+  /// nodes hold (ack_audit.hpp): the loss count of a failover.
+  bool audit = false;
   std::string jwt_secret;              ///< HS256 secret the node accepts
   int drivers = 1000;                  ///< driver connections (one each)
   double riders_per_minute = 120;      ///< rider arrivals at the start hour, wall time

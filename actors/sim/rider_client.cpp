@@ -11,7 +11,7 @@ namespace rideshard::sim {
 
 rider_client::rider_client(boost::asio::io_context& ioc, const sim_context& ctx,
                            std::uint64_t index)
-    : ws_client(ioc, ctx.endpoint, "/v1/rider", false, ctx.opts.max_outbox_frames, ctx.stats),
+    : ws_client(ioc, ctx.target(index), "/v1/rider", false, ctx.opts.max_outbox_frames, ctx.stats),
       ctx_(ctx),
       index_(index),
       city_(ctx.reg, ctx.opts.area_m, ctx.opts.max_trip_m,
@@ -30,7 +30,33 @@ void rider_client::on_open() {
     return close();
   }
   token_ = *token;
-  send(schemas::hello{*token, "rideshard-simulate/rider", false});
+  send(schemas::hello{*token, "rideshard-simulate/rider", resuming()});
+}
+
+void rider_client::on_dropped() {
+  cancel_timer_.cancel();  // a planned cancel is not sent to a node that is gone
+}
+
+// After a reconnect: the trip the node gives back, if any, carries on.
+void rider_client::on_resumed(const schemas::welcome& w) {
+  if (w.current_trip && (!trip_.valid() || w.current_trip->trip == trip_)) {
+    ++stats_.resumed_trips;
+    on_trip_status(*w.current_trip);
+    if (is_terminal(w.current_trip->state)) {
+      leave_trip();
+      close();
+    }
+    return;
+  }
+  // No trip: it ended while we were away (the audit checks it was not lost), or
+  // the request never got its trip id before the drop (then nobody can tell).
+  if (!trip_.valid() && !requested_) {  // dropped while quoting: start again
+    ask_quote();
+    return;
+  }
+  if (!trip_.valid()) ++stats_.requests_in_doubt;
+  leave_trip();
+  close();
 }
 
 void rider_client::ask_quote() { send(schemas::quote_request{pickup_, dropoff_}); }
@@ -38,7 +64,7 @@ void rider_client::ask_quote() { send(schemas::quote_request{pickup_, dropoff_})
 void rider_client::add_card_then_quote() {
   const double share = ctx_.opts.card_share;
   if (share <= 0 || (share < 1 && !city_.chance(share))) return ask_quote();
-  add_card(ioc_, ctx_.endpoint, token_, sandbox_card_number(ctx_.opts.id_base + index_),
+  add_card(ioc_, current_node(), token_, sandbox_card_number(ctx_.opts.id_base + index_),
            [self = self<rider_client>()](unsigned status) {
              if (status == 201) {
                ++self->stats_.cards_added;
@@ -68,6 +94,7 @@ void rider_client::on_message(const schemas::server_message& m) {
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, schemas::welcome>) {
+          if (resuming()) return on_resumed(b);
           add_card_then_quote();
         } else if constexpr (std::is_same_v<T, schemas::quote>) {
           ++stats_.quotes;
@@ -101,6 +128,7 @@ void rider_client::on_trip_status(const schemas::trip_status& t) {
     ctx_.board.requested(trip_, requested_at_, stats_);
   }
   if (t.trip != trip_) return;
+  ctx_.board.acknowledged(t.trip, t.state, t.driver);
   switch (t.state) {
     case trip_state::accepted:
       if (matched_) break;

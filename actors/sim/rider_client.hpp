@@ -22,9 +22,11 @@ class rider_client : public ws_client {
  protected:
   void on_open() override;
   void on_message(const schemas::server_message& m) override;
+  void on_dropped() override;
   void on_closed(bool was_open) override;
 
  private:
+  void on_resumed(const schemas::welcome& w);
   void on_trip_status(const schemas::trip_status& t);
   void leave_trip();
   /// POST /api/payments/methods (a share `card_share` of riders), then ask_quote().

@@ -3,6 +3,9 @@
 // all clients.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include <boost/asio/ip/tcp.hpp>
 
 #include "auth/jwt.hpp"
@@ -10,6 +13,7 @@
 #include "sim/options.hpp"
 #include "sim/sim_stats.hpp"
 #include "sim/trip_board.hpp"
+#include "sim/ws_client.hpp"
 
 namespace rideshard::sim {
 
@@ -20,7 +24,12 @@ struct sim_context {
   const auth::token_authority& tokens;
   sim_stats& stats;
   trip_board& board;
-  boost::asio::ip::tcp::endpoint endpoint;
+  std::vector<boost::asio::ip::tcp::endpoint> nodes;  ///< at least one
+
+  /// Where client `index` connects first, and its redial rule.
+  ws_target target(std::uint64_t index) const {
+    return ws_target{nodes, static_cast<std::size_t>(index % nodes.size()), opts.reconnect_s};
+  }
 };
 
 }  // namespace rideshard::sim

@@ -54,6 +54,11 @@ void sim_stats::match_wait_s(double s) {
   if (match_wait_s_.size() < max_samples) match_wait_s_.push_back(s);
 }
 
+void sim_stats::reconnect_s(double s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reconnect_s_.size() < max_samples) reconnect_s_.push_back(s);
+}
+
 void sim_stats::surge(std::uint32_t per_mille) {
   std::lock_guard<std::mutex> lock(mu_);
   if (surge_min_ == 0 || per_mille < surge_min_) surge_min_ = per_mille;
@@ -67,6 +72,7 @@ sim_stats::snapshot_t sim_stats::snapshot() const {
     s.latency_us = latency_us_;
     s.pickup_eta_s = pickup_eta_s_;
     s.match_wait_s = match_wait_s_;
+    s.reconnect_s = reconnect_s_;
     s.surge_min = surge_min_;
     s.surge_max = surge_max_;
     for (std::size_t i = 0; i < errors_.size(); ++i) {
@@ -79,6 +85,7 @@ sim_stats::snapshot_t sim_stats::snapshot() const {
   std::sort(s.latency_us.begin(), s.latency_us.end());
   std::sort(s.pickup_eta_s.begin(), s.pickup_eta_s.end());
   std::sort(s.match_wait_s.begin(), s.match_wait_s.end());
+  std::sort(s.reconnect_s.begin(), s.reconnect_s.end());
   return s;
 }
 
@@ -94,6 +101,10 @@ void fill_counters(const sim_stats& s, sim_report& r) {
   r.counters = {{"connects", s.connects},
                 {"connect_failures", s.connect_failures},
                 {"disconnects", s.disconnects},
+                {"reconnects", s.reconnects},
+                {"reconnect_failures", s.reconnect_failures},
+                {"resumed_trips", s.resumed_trips},
+                {"requests_in_doubt", s.requests_in_doubt},
                 {"frames_sent", s.frames_sent},
                 {"frames_received", s.frames_received},
                 {"outbox_drops", s.outbox_drops},
@@ -191,6 +202,25 @@ void print_summary(std::FILE* out, const sim_report& r) {
                mean(w), quantile(w, 0.95), w.size());
   std::fprintf(out, "  surge         %.2fx - %.2fx\n", r.samples.surge_min / 1000.0,
                r.samples.surge_max / 1000.0);
+  if (r.count("disconnects") > 0 || r.count("reconnects") > 0) {
+    const auto& rc = r.samples.reconnect_s;
+    std::fprintf(out,
+                 "  reconnects    %llu (%llu gave up), %llu trips resumed, %llu requests in "
+                 "doubt; drop -> open again p50 %.1f s, max %.1f s\n",
+                 n("reconnects"), n("reconnect_failures"), n("resumed_trips"),
+                 n("requests_in_doubt"), quantile(rc, 0.5), rc.empty() ? 0.0 : rc.back());
+  }
+  if (r.audit) {
+    const auto& a = *r.audit;
+    std::fprintf(out,
+                 "  audit         %llu trips told to clients: %llu acknowledged states lost, %llu "
+                 "double assignments, %llu unanswered\n",
+                 static_cast<unsigned long long>(a.trips),
+                 static_cast<unsigned long long>(a.acknowledged_lost),
+                 static_cast<unsigned long long>(a.double_assignments),
+                 static_cast<unsigned long long>(a.unreachable));
+    for (const auto& ex : a.lost_examples) std::fprintf(out, "    lost %s\n", ex.c_str());
+  }
   std::fprintf(out, "  errors        %llu protocol, %llu expected races",
                static_cast<unsigned long long>(r.samples.protocol_errors),
                static_cast<unsigned long long>(r.samples.race_errors));
@@ -228,6 +258,17 @@ bool write_json(const std::string& path, const sim_report& r) {
                w.size(), mean(w), quantile(w, 0.95));
   std::fprintf(f, "  \"surge\": {\"min\": %.3f, \"max\": %.3f},\n", r.samples.surge_min / 1000.0,
                r.samples.surge_max / 1000.0);
+  const auto& rc = r.samples.reconnect_s;
+  std::fprintf(f, "  \"reconnect_s\": {\"count\": %zu, \"p50\": %.3f, \"max\": %.3f},\n", rc.size(),
+               quantile(rc, 0.5), rc.empty() ? 0.0 : rc.back());
+  if (r.audit)
+    std::fprintf(f,
+                 "  \"audit\": {\"trips\": %llu, \"acknowledged_lost\": %llu, "
+                 "\"double_assignments\": %llu, \"unanswered\": %llu},\n",
+                 static_cast<unsigned long long>(r.audit->trips),
+                 static_cast<unsigned long long>(r.audit->acknowledged_lost),
+                 static_cast<unsigned long long>(r.audit->double_assignments),
+                 static_cast<unsigned long long>(r.audit->unreachable));
   std::fprintf(f, "  \"errors\": {\"protocol\": %llu, \"expected_races\": %llu, \"by_code\": {",
                static_cast<unsigned long long>(r.samples.protocol_errors),
                static_cast<unsigned long long>(r.samples.race_errors));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ class sim_stats {
 
   counter drivers_connected{0}, riders_connected{0};  ///< gauges (open now)
   counter connects{0}, connect_failures{0}, disconnects{0};
+  counter reconnects{0}, reconnect_failures{0};  ///< redials after a drop (ws_target)
+  counter resumed_trips{0};                      ///< a resumed hello gave the client its trip back
+  counter requests_in_doubt{0};  ///< a rider's connection dropped before its trip id came
   counter frames_sent{0}, frames_received{0}, outbox_drops{0};
   counter location_samples{0};
   counter riders_spawned{0}, riders_skipped{0}, quotes{0}, requests{0};
@@ -48,11 +52,14 @@ class sim_stats {
   void match_wait_s(double s);
   /// A quote's surge multiplier, per mille.
   void surge(std::uint32_t per_mille);
+  /// From a dropped connection to the next one open (on another node), wall seconds.
+  void reconnect_s(double s);
 
   struct snapshot_t {
     std::vector<double> latency_us;  ///< sorted
     std::vector<double> pickup_eta_s;
     std::vector<double> match_wait_s;  ///< sorted
+    std::vector<double> reconnect_s;   ///< sorted
     std::uint32_t surge_min = 0, surge_max = 0;
     std::uint64_t race_errors = 0, protocol_errors = 0;
     std::vector<std::pair<std::string, std::uint64_t>> errors;  ///< by code name
@@ -65,12 +72,19 @@ class sim_stats {
   std::vector<double> latency_us_;
   std::vector<double> pickup_eta_s_;
   std::vector<double> match_wait_s_;
+  std::vector<double> reconnect_s_;
   std::uint32_t surge_min_ = 0, surge_max_ = 0;
   std::array<std::uint64_t, 256> errors_{};
 };
 
 /// The q-quantile (0..1) of sorted samples, 0 when empty (nearest rank).
 double quantile(const std::vector<double>& sorted, double q);
+
+/// The audit's figures (ack_audit.hpp) as the report carries them.
+struct audit_summary {
+  std::uint64_t trips = 0, acknowledged_lost = 0, unreachable = 0, double_assignments = 0;
+  std::vector<std::string> lost_examples;
+};
 
 /// Everything a finished run reports.
 struct sim_report {
@@ -82,6 +96,8 @@ struct sim_report {
   // Final counter values, by name, in a fixed order.
   std::vector<std::pair<std::string, std::uint64_t>> counters;
   std::uint64_t count(const std::string& name) const;
+  /// Set when the run audited what clients were told (sim_options::audit).
+  std::optional<audit_summary> audit;
 };
 
 /// Copies the counters of `s` into `r.counters`.

@@ -10,6 +10,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "sim/ack_audit.hpp"
 #include "sim/driver_client.hpp"
 #include "sim/rider_client.hpp"
 
@@ -105,18 +106,23 @@ double seconds_since(clock_type::time_point t0) {
 result<sim_report> run_simulation(const sim_options& opts, const region& reg, std::FILE* progress) {
   if (auto ok = check(opts); !ok) return ok.err();
   net::io_context resolve_ioc;
-  boost::system::error_code ec;
   net::ip::tcp::resolver resolver(resolve_ioc);
-  auto resolved = resolver.resolve(opts.host, opts.port, ec);
-  if (ec || resolved.empty())
-    return {errc::unavailable, "cannot resolve " + opts.host + ":" + opts.port};
+  std::vector<net::ip::tcp::endpoint> nodes;
+  std::vector<std::pair<std::string, std::string>> all{{opts.host, opts.port}};
+  all.insert(all.end(), opts.more_nodes.begin(), opts.more_nodes.end());
+  for (const auto& [host, port] : all) {
+    boost::system::error_code ec;
+    auto resolved = resolver.resolve(host, port, ec);
+    if (ec || resolved.empty()) return {errc::unavailable, "cannot resolve " + host + ":" + port};
+    nodes.push_back(resolved.begin()->endpoint());
+  }
   auto tokens = auth::token_authority::create(opts.jwt_secret, std::string(auth::default_issuer),
                                               auth::system_unix_seconds);
   if (!tokens) return tokens.err();
 
   sim_stats stats;
   trip_board board;
-  const sim_context ctx{opts, reg, *tokens, stats, board, resolved.begin()->endpoint()};
+  const sim_context ctx{opts, reg, *tokens, stats, board, nodes};
   sim_report report;
   report.drivers_target = opts.drivers;
 
@@ -193,6 +199,14 @@ result<sim_report> run_simulation(const sim_options& opts, const region& reg, st
   }
   report.samples = stats.snapshot();
   fill_counters(stats, report);
+  if (opts.audit) {
+    if (progress) {
+      std::fprintf(progress, "auditing what %zu trips' clients were told...\n",
+                   board.acknowledged().size());
+      std::fflush(progress);
+    }
+    report.audit = audit_acknowledged(board.acknowledged(), nodes, *tokens);
+  }
   return report;
 }
 

@@ -42,4 +42,20 @@ void trip_board::erase(trip_id t) {
   trips_.erase(t);
 }
 
+void trip_board::acknowledged(trip_id t, trip_state state, driver_id driver) {
+  std::lock_guard<std::mutex> lock(mu_);
+  acked_trip& a = acked_[t];
+  a.trip = t;
+  a.states |= static_cast<std::uint8_t>(1U << static_cast<unsigned>(state));
+  if (driver.valid()) a.driver = driver;
+}
+
+std::vector<trip_board::acked_trip> trip_board::acknowledged() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<acked_trip> out;
+  out.reserve(acked_.size());
+  for (const auto& [id, a] : acked_) out.push_back(a);
+  return out;
+}
+
 }  // namespace rideshard::sim

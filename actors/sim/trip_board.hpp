@@ -1,6 +1,8 @@
 // What simulated riders and drivers share about a trip in flight: when the ride
 // was requested and first offered (request→offer latency), and the rider's PIN
 // that the driver needs to start. Stands in for the rider telling the driver.
+// It also keeps every trip state the node told a client (an acknowledged
+// transition) for the audit at the end of a run (ack_audit.hpp).
 #pragma once
 
 #include <chrono>
@@ -9,8 +11,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "rideshard/engine/ids.hpp"
+#include "rideshard/engine/trip.hpp"
 #include "sim/sim_stats.hpp"
 
 namespace rideshard::sim {
@@ -28,6 +32,17 @@ class trip_board {
   std::optional<std::string> pin(trip_id t) const;
   void erase(trip_id t);
 
+  /// A client was told that trip t is in `state` (with `driver` once assigned).
+  /// Kept for the whole run, never erased.
+  void acknowledged(trip_id t, trip_state state, driver_id driver);
+  /// What clients were told, per trip.
+  struct acked_trip {
+    trip_id trip;
+    std::uint8_t states = 0;  ///< bit per trip_state seen
+    driver_id driver;         ///< the driver of the last assigned state seen
+  };
+  std::vector<acked_trip> acknowledged() const;
+
  private:
   struct entry {
     std::optional<time_point> sent, offered;
@@ -37,6 +52,7 @@ class trip_board {
 
   mutable std::mutex mu_;
   std::unordered_map<trip_id, entry> trips_;
+  std::unordered_map<trip_id, acked_trip> acked_;
 };
 
 }  // namespace rideshard::sim

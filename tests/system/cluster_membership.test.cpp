@@ -38,19 +38,7 @@ constexpr const char* test_secret = "cluster-membership-system-test-secret-01234
 constexpr int heartbeat_ms = 200;
 constexpr int timeout_ms = 1200;
 
-// A loopback port nobody listens on right now (the kernel's choice for port 0).
-unsigned short free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using rideshard::system_test::free_port;
 
 std::string address(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
 

@@ -6,9 +6,12 @@
 #include <doctest/doctest.h>
 #include <algorithm>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +42,8 @@ struct node_process {
 
   /// Starts the node on an existing (or new) data dir, e.g. after kill9(). With a
   /// `log_path`, the node's stderr is appended there at log level info.
-  /// `extra_args` are appended to the serve command line (e.g. --backup-dir B);
+  /// `extra_args` are appended to the serve command line (e.g. --backup-dir B, or
+  /// --listen 127.0.0.1:P instead of an ephemeral port);
   /// `config_path` replaces cluster-config/single-node.toml.
   node_process(const char* jwt_secret, std::string dir, const std::string& log_path = {},
                const std::vector<std::string>& extra_args = {}, const std::string& config_path = {})
@@ -65,9 +69,13 @@ struct node_process {
       const std::string config = config_path.empty() ? std::string(RIDESHARD_SOURCE_DIR) +
                                                            "/cluster-config/single-node.toml"
                                                      : config_path;
-      std::vector<const char*> argv{RIDESHARD_BINARY, "serve",         "--config",
-                                    config.c_str(),   "--listen",      "127.0.0.1:0",
-                                    "--data-dir",     data_dir.c_str()};
+      std::vector<const char*> argv{RIDESHARD_BINARY, "serve",      "--config",
+                                    config.c_str(),   "--data-dir", data_dir.c_str()};
+      // An ephemeral port unless the test gives one (a restart on the same port).
+      if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+        argv.push_back("--listen");
+        argv.push_back("127.0.0.1:0");
+      }
       for (const auto& a : extra_args) argv.push_back(a.c_str());
       argv.push_back(nullptr);
       execv(RIDESHARD_BINARY, const_cast<char* const*>(argv.data()));
@@ -133,6 +141,21 @@ struct node_process {
     if (out) fclose(out);
   }
 };
+
+/// A loopback TCP port that was free a moment ago (bind to 0, read, close): for
+/// a node that must come back on the same port after kill9().
+inline unsigned short free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
 
 /// Runs the shell command `cmd` to its end with stdout and stderr in a file;
 /// returns its exit status (-1 if it did not exit) and the output in `output`.
