@@ -42,7 +42,7 @@ struct dispatch_options {
   std::chrono::milliseconds offer_timeout{0};
   /// Entities with no trip and no connection stop after this long idle.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
-  /// Sequential matching: a request whose search found no driver within its
+  /// A request whose search (or batch window) found no driver within its
   /// region's max_radius_m gives up after this long without one (measured on
   /// now_ms from the first such search since its last offer; a driver freed
   /// meanwhile is still offered the ride): the rider hears the trip cancelled

@@ -26,6 +26,33 @@ std::vector<batch_request> window_requests(matcher_self self) {
   return reqs;
 }
 
+// The requests of this window left without an offer: one with nobody at all
+// within batch.max_radius_m counts towards no_driver_timeout (from the first
+// such window since its last offer); one that had candidates but lost them
+// to other requests starts afresh. While such requests wait, windows repeat,
+// so a driver freed in a neighbour shard (who tells only its own matcher) is
+// seen within a window.
+void note_nobody(matcher_self self, const std::vector<batch_request>& reqs,
+                 const spatial_index& available) {
+  auto& st = self->state;
+  if (st.ctx->opts.no_driver_timeout.count() <= 0) return;
+  bool waiting = false;
+  for (const auto& r : reqs) {
+    auto it = st.book.pending.find(r.trip);
+    if (it == st.book.pending.end() || it->second.offered.valid()) continue;
+    auto& p = it->second;
+    if (someone_within(p, available, st.reg->batch.max_radius_m)) {
+      p.nobody_since_ms.reset();
+      continue;
+    }
+    if (!p.nobody_since_ms) p.nobody_since_ms = st.ctx->now();
+    waiting = true;
+  }
+  if (!waiting) return;
+  arm_no_driver_check(self);
+  arm_window(self);
+}
+
 // Assigns `reqs` over `available` with batch_assign and offers each match
 // (remote drivers are reserved first); the rest wait for the next window.
 void assign_window(matcher_self self, const std::vector<batch_request>& reqs,
@@ -54,6 +81,7 @@ void assign_window(matcher_self self, const std::vector<batch_request>& reqs,
     }
     send_local_offer(self, p, m.driver, *da, m.eta_s);
   }
+  note_nobody(self, reqs, available);
   clear_scratch(self);  // the fallback searches on its own
   for (auto t : fallback) sequential_offer(self, t);
 }

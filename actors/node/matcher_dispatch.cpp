@@ -60,15 +60,6 @@ void tell_progress(matcher_self self, pending_request& p) {
   self->send(p.trip_actor, search_progress{r});
 }
 
-// While requests wait with nobody within max_radius_m, no_driver_check looks
-// every no_driver_check (real time) whether one waited no_driver_timeout.
-void arm_no_driver_check(matcher_self self) {
-  auto& st = self->state;
-  if (st.book.check_armed || st.ctx->opts.no_driver_timeout.count() <= 0) return;
-  st.book.check_armed = true;
-  self->delayed_send(self, st.ctx->opts.no_driver_check, no_driver_check{});
-}
-
 // Offers `trip` to the best candidate of `available` (our index, or the
 // scratch of a cross-shard search), or parks it when none is left.
 void offer_from(matcher_self self, trip_id trip, const spatial_index& available) {
@@ -129,6 +120,22 @@ void new_request(matcher_self self, trip_id trip, pending_request p) {
 }  // namespace
 
 bool batched(const matcher_self self) { return self->state.reg->mode == dispatch_mode::batched; }
+
+// While requests wait with nobody within max_radius_m, no_driver_check looks
+// every no_driver_check (real time) whether one waited no_driver_timeout.
+void arm_no_driver_check(matcher_self self) {
+  auto& st = self->state;
+  if (st.book.check_armed || st.ctx->opts.no_driver_timeout.count() <= 0) return;
+  st.book.check_armed = true;
+  self->delayed_send(self, st.ctx->opts.no_driver_check, no_driver_check{});
+}
+
+bool someone_within(const pending_request& p, const spatial_index& available, double radius_m) {
+  auto hits = available.nearest(p.pickup, radius_m, p.excluded.size() + 1);
+  if (!hits) return false;
+  return std::any_of(hits->begin(), hits->end(),
+                     [&](const auto& n) { return p.excluded.count(n.id) == 0; });
+}
 
 void sync_pending(matcher_self self) {
   auto& st = self->state;
@@ -287,10 +294,10 @@ void on_parked_retry(matcher_self self) {
   sync_pending(self);
 }
 
-// Gives up on requests that found nobody within max_radius_m for
-// no_driver_timeout (a driver freed meanwhile was offered the ride first: the
-// handler runs after sync_positions and every retry). The trip ends the
-// request; we forget it now.
+// Gives up on requests that found nobody within max_radius_m (batched mode:
+// batch.max_radius_m) for no_driver_timeout (a driver freed meanwhile was
+// offered the ride first: the handler runs after sync_positions and every
+// retry). The trip ends the request; we forget it now.
 void on_no_driver_check(matcher_self self) {
   auto& st = self->state;
   auto& book = st.book;
@@ -300,7 +307,14 @@ void on_no_driver_check(matcher_self self) {
   bool counting = false;
   for (auto it = book.pending.begin(); it != book.pending.end();) {
     auto& p = it->second;
-    if (!p.parked || !p.nobody_since_ms || p.offered.valid() || p.searching) {
+    if ((!p.parked && !batched(self)) || !p.nobody_since_ms || p.offered.valid() || p.searching) {
+      ++it;
+      continue;
+    }
+    // Batched mode: a driver who became available here since the last window
+    // is the next window's to offer (sync_positions armed it).
+    if (batched(self) && someone_within(p, st.drivers->available(), st.reg->batch.max_radius_m)) {
+      p.nobody_since_ms.reset();
       ++it;
       continue;
     }

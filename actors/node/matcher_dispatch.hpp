@@ -38,6 +38,11 @@ void send_local_offer(matcher_self self, pending_request& p, driver_id d,
 /// Asks `owner` to hand over its driver `d` for `trip`, then offers it.
 void reserve_remote(matcher_self self, pending_request& p, trip_id trip, driver_id d, double eta_s,
                     matcher_handle owner);
+/// Arms no_driver_check (every dispatch_options::no_driver_check) unless armed
+/// or no_driver_timeout is off.
+void arm_no_driver_check(matcher_self self);
+/// A driver of `available` within radius_m of p's pickup that p may still get.
+bool someone_within(const pending_request& p, const spatial_index& available, double radius_m);
 /// Batched mode: solve the waiting requests after batch_window_ms (once per window).
 void arm_window(matcher_self self);
 /// Batched mode: one window.

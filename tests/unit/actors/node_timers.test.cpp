@@ -234,3 +234,41 @@ TEST_CASE_FIXTURE(timer_fixture,
   CHECK(connected_gone);
   CHECK(passivated == std::vector<std::string>{"d-21", "d-22"});
 }
+
+TEST_CASE_FIXTURE(timer_fixture,
+                  "batched mode: with no driver in reach the trip is cancelled too") {
+  for (auto& r : ctx->regions) r.mode = dispatch_mode::batched;
+  ctx->opts.no_driver_timeout = 20s;
+  ctx->opts.no_driver_check = 1s;
+  auto rider = recorder();
+  auto m = spawn_matcher();
+  spawn_trip(trip_id{203}, near(0), m, rider.handle);
+  // The first window (2 s) finds nobody within batch.max_radius_m: the 20 s
+  // run from there; the checks at 3 s ... 21 s find it waiting less.
+  advance(batch_window + 20s - 1ms);
+  CHECK(rider.box->last_status().state == trip_state::requested);
+  advance(1ms);
+  auto over = rider.box->last_status();
+  CHECK(over.state == trip_state::cancelled);
+  CHECK(over.cancelled_by == party::system);
+  CHECK(over.cancel_reason == "no_driver_available");
+  CHECK(rider.box->last_receipt().has_value());
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "batched mode: a driver freed before the give-up gets the ride") {
+  for (auto& r : ctx->regions) r.mode = dispatch_mode::batched;
+  ctx->opts.no_driver_timeout = 19s;  // due at 21 s, between the windows at 20 s and 22 s
+  ctx->opts.no_driver_check = 1s;
+  auto rider = recorder();
+  auto driver = recorder();
+  auto m = spawn_matcher();
+  spawn_trip(trip_id{204}, near(0), m, rider.handle);
+  advance(batch_window + 18'500ms);  // 20.5 s
+  caf::anon_send(m, driver_avail{driver_id{13}, near(800), driver.handle, true});
+  // The check at 21 s sees the driver and waits; the window at 22 s offers.
+  advance(batch_window);
+  REQUIRE(driver.box->count<offer_delivery>() == 1);
+  CHECK(rider.box->last_status().state == trip_state::offered);
+  advance(30s);
+  CHECK(rider.box->last_status().state != trip_state::cancelled);
+}
