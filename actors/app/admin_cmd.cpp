@@ -3,10 +3,12 @@
 // operates a running node through its admin API with an admin token;
 // `rideshard restore --backup-dir B --data-dir D`: restores the latest backup
 // into a data directory, offline.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
@@ -89,6 +91,81 @@ std::string read_password() {
   return line;
 }
 
+// Comma-separated numbers ("" for none).
+std::string joined(const std::vector<int>& xs) {
+  std::string out;
+  for (int x : xs) out += (out.empty() ? "" : ",") + std::to_string(x);
+  return out;
+}
+
+// `rideshard admin cluster`: /health's checks.cluster and the overview's shards.
+bool print_cluster(const std::string& health_text, const std::string& overview_text, bool summary) {
+  const auto health = nlohmann::json::parse(health_text, nullptr, false);
+  const auto overview = nlohmann::json::parse(overview_text, nullptr, false);
+  if (!health.is_object() || !overview.is_object()) {
+    std::fprintf(stderr, "rideshard admin cluster: the node's answer is not JSON\n");
+    return false;
+  }
+  long active_trips = 0;
+  for (const auto& sh : overview.value("shards", nlohmann::json::array()))
+    active_trips += sh.value("active_trips", 0L);
+  const auto node = overview.value("node", nlohmann::json::object());
+  const int node_id = node.value("id", -1);
+  const auto cl =
+      health.value("checks", nlohmann::json::object()).value("cluster", nlohmann::json::object());
+  std::vector<int> served;
+  for (const auto& g : cl.value("served_groups", nlohmann::json::array()))
+    if (g.is_number_integer()) served.push_back(g.get<int>());
+  const int groups = cl.value("shard_groups", 0);
+  // Groups no member that is up claims (all of them when the node reports no groups).
+  std::vector<bool> owned(static_cast<std::size_t>(std::max(groups, 0)), false);
+  int up = 0;
+  const auto members = cl.value("members", nlohmann::json::array());
+  for (const auto& m : members) {
+    if (m.value("status", "") != "up") continue;
+    ++up;
+    for (const auto& g : m.value("shard_groups", nlohmann::json::array()))
+      if (g.is_number_integer() && g.get<int>() >= 0 && g.get<int>() < groups)
+        owned[static_cast<std::size_t>(g.get<int>())] = true;
+  }
+  std::vector<int> unowned;
+  for (int g = 0; g < groups; ++g)
+    if (!owned[static_cast<std::size_t>(g)]) unowned.push_back(g);
+  if (summary) {
+    std::printf(
+        "node=%d cluster=%s active_trips=%ld shard_groups=%d served_groups=%s "
+        "members_up=%d unowned_groups=%s\n",
+        node_id, cl.value("status", "unknown").c_str(), active_trips, groups,
+        joined(served).c_str(), up, joined(unowned).c_str());
+    return true;
+  }
+  if (cl.value("status", "") == "not_configured") {
+    std::printf(
+        "node %d: single node (no [cluster] section), serves every shard; %ld active "
+        "trips\n",
+        node_id, active_trips);
+    return true;
+  }
+  std::printf("node %d: cluster %s, %ld active trips, serves shard groups [%s] of %d\n", node_id,
+              cl.value("status", "unknown").c_str(), active_trips, joined(served).c_str(), groups);
+  std::printf("  %-5s %-22s %-6s %-10s %s\n", "node", "address (BASP)", "status", "heartbeat",
+              "shard groups (epoch)");
+  for (const auto& m : members) {
+    std::vector<int> gs;
+    for (const auto& g : m.value("shard_groups", nlohmann::json::array()))
+      if (g.is_number_integer()) gs.push_back(g.get<int>());
+    const auto age = m.value("heartbeat_age_ms", nlohmann::json());
+    std::printf("  %-5s %-22s %-6s %-10s [%s] (%lld)\n",
+                (std::to_string(m.value("node", -1)) + (m.value("self", false) ? "*" : "")).c_str(),
+                m.value("address", "").c_str(), m.value("status", "").c_str(),
+                age.is_number() ? (std::to_string(age.get<long long>()) + " ms").c_str() : "-",
+                joined(gs).c_str(), m.value("groups_epoch", 0LL));
+  }
+  if (groups > 0)
+    std::printf("  shard groups no member that is up owns: [%s]\n", joined(unowned).c_str());
+  return true;
+}
+
 }  // namespace
 
 int run_admin(int argc, char** argv) {
@@ -149,6 +226,15 @@ int run_admin(int argc, char** argv) {
   auto* audit = app.add_subcommand("audit", "print the newest audit log entries (JSON)");
   common(audit);
   audit->add_option("--limit", limit, "entries, newest first (1..500)")->capture_default_str();
+  bool summary = false;
+  auto* cluster = app.add_subcommand(
+      "cluster",
+      "the cluster as this node sees it: members (up/down, heartbeat age) and the shard groups "
+      "each owns, groups nobody up owns, and this node's active trips");
+  common(cluster);
+  cluster->add_flag("--summary", summary,
+                    "one line of key=value pairs instead of the table (for scripts: node, "
+                    "active_trips, served_groups, members_up, unowned_groups)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -158,6 +244,21 @@ int run_admin(int argc, char** argv) {
   if (!token) {
     std::fprintf(stderr, "rideshard admin: %s\n", token.err().message.c_str());
     return 2;
+  }
+  if (cluster->parsed()) {
+    auto health = call(url, http::verb::get, "/health", *token);
+    auto overview = call(url, http::verb::get, "/api/admin/overview", *token);
+    if (!health || !overview) {
+      const auto& e = !health ? health.err() : overview.err();
+      std::fprintf(stderr, "rideshard admin cluster: %s\n", e.message.c_str());
+      return 1;
+    }
+    if (overview->first != 200) {
+      std::fprintf(stderr, "rideshard admin cluster: overview: HTTP %d %s\n", overview->first,
+                   overview->second.c_str());
+      return 1;
+    }
+    return print_cluster(health->second, overview->second, summary) ? 0 : 1;
   }
   auto verb = http::verb::post;
   std::string target = "/api/admin/backup";
