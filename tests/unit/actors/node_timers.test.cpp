@@ -6,6 +6,9 @@
 // coordinator's, which fires delayed_send timers, and the context's now_ms
 // reads it. Every step runs on this thread; nothing sleeps and no check
 // depends on how fast the machine is.
+#include <deque>
+#include <set>
+
 #include "coordinator_fixture.hpp"
 
 using namespace rideshard;
@@ -271,4 +274,102 @@ TEST_CASE_FIXTURE(timer_fixture, "batched mode: a driver freed before the give-u
   CHECK(rider.box->last_status().state == trip_state::offered);
   advance(30s);
   CHECK(rider.box->last_status().state != trip_state::cancelled);
+}
+
+namespace {
+
+// The batched region, its matcher, and `n` drivers (recorders) at `north_m`.
+struct batched_city {
+  timer_fixture& f;
+  caf::actor matcher;
+  std::deque<recorded> drivers;  // add_driver() hands out references
+
+  explicit batched_city(timer_fixture& fx) : f(fx) {
+    for (auto& r : f.ctx->regions) r.mode = dispatch_mode::batched;
+    matcher = f.spawn_matcher();
+  }
+  recorded& add_driver(double north_m) {
+    drivers.push_back(f.recorder());
+    const driver_id id{100 + drivers.size()};
+    caf::anon_send(matcher, driver_avail{id, f.near(north_m), drivers.back().handle, true});
+    f.run();
+    return drivers.back();
+  }
+  static driver_id id_of(std::size_t index) { return driver_id{101 + index}; }
+  /// The driver's answer to its offer of `trip` (accept or decline).
+  void answer(const recorded& driver, std::size_t index, trip_event_kind kind) {
+    auto o = driver.box->first<offer_delivery>();
+    trip_command c;
+    c.kind = kind;
+    c.by = party::driver;
+    c.driver = id_of(index);
+    caf::anon_send(o.trip_actor, c);
+    f.run();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(timer_fixture, "batched: a window offers each trip to a distinct driver") {
+  batched_city city{*this};
+  for (int i = 0; i < 5; ++i) city.add_driver(-900 + 400 * i);
+  std::vector<recorded> riders;
+  std::set<trip_id> trips;
+  for (int i = 0; i < 4; ++i) {
+    riders.push_back(recorder());
+    trips.insert(trip_id{300u + i});
+    spawn_trip(trip_id{300u + i}, near(-800 + 450 * i), city.matcher, riders.back().handle);
+  }
+  advance(batch_window);
+  std::set<trip_id> offered;
+  std::size_t with_offer = 0;
+  for (auto& d : city.drivers) {
+    const auto n = d.box->count<offer_delivery>();
+    CHECK(n <= 1);
+    if (n == 0) continue;
+    ++with_offer;
+    CHECK(offered.insert(d.box->first<offer_delivery>().wire.trip).second);
+  }
+  CHECK(with_offer == 4);  // the fifth driver idles
+  CHECK(offered == trips);
+}
+
+TEST_CASE_FIXTURE(timer_fixture,
+                  "batched: an unmatched request waits for new supply and the next window") {
+  batched_city city{*this};
+  auto& d1 = city.add_driver(100);
+  auto r1 = recorder();
+  auto r2 = recorder();
+  spawn_trip(trip_id{311}, near(0), city.matcher, r1.handle);
+  spawn_trip(trip_id{312}, near(50), city.matcher, r2.handle);
+  advance(batch_window);
+  REQUIRE(d1.box->count<offer_delivery>() == 1);  // one driver, two requests: one offer
+  const trip_id first = d1.box->first<offer_delivery>().wire.trip;
+  const trip_id other = first == trip_id{311} ? trip_id{312} : trip_id{311};
+  city.answer(d1, 0, trip_event_kind::accept);
+  auto& d2 = city.add_driver(-300);  // new supply opens a window
+  advance(batch_window - 1ms);
+  CHECK(d2.box->count<offer_delivery>() == 0);
+  advance(1ms);
+  REQUIRE(d2.box->count<offer_delivery>() == 1);
+  CHECK(d2.box->first<offer_delivery>().wire.trip == other);
+  CHECK(d1.box->count<offer_delivery>() == 1);
+}
+
+TEST_CASE_FIXTURE(timer_fixture, "batched: a declined trip goes to another driver, never back") {
+  batched_city city{*this};
+  auto& d1 = city.add_driver(100);
+  auto rider = recorder();
+  spawn_trip(trip_id{321}, near(0), city.matcher, rider.handle);
+  advance(batch_window);
+  REQUIRE(d1.box->count<offer_delivery>() == 1);
+  city.answer(d1, 0, trip_event_kind::decline);
+  // d1 is free and nearest again, but this request never goes back to it.
+  advance(5 * batch_window);
+  CHECK(d1.box->count<offer_delivery>() == 1);
+  auto& d2 = city.add_driver(-1500);
+  advance(batch_window);
+  REQUIRE(d2.box->count<offer_delivery>() == 1);
+  CHECK(d2.box->first<offer_delivery>().wire.trip == trip_id{321});
+  CHECK(d1.box->count<offer_delivery>() == 1);
 }
