@@ -424,7 +424,7 @@ int run_serve(int argc, char** argv) {
       rp.finished, rp.failed, rp.still_unknown, rp.expired_voided);
   const auto& rr = (*pay)->ride_recovery();
   std::printf(
-      "rideshard serve: rides at the PSP: %zu trips with ledger money, %zu queued to "
+      "rideshard serve: rides at the PSP: %zu trips not known in line, %zu queued to "
       "finish at the PSP\n",
       rr.trips, rr.pending);
   std::fflush(stdout);

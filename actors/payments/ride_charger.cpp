@@ -150,29 +150,36 @@ void ride_charger::committed(const persistence::write_batch& b) {
 }
 
 result<ride_reconcile_report> ride_charger::reconcile() {
-  auto all = persistence::ledger(store_).transfers();
-  if (!all) return all.err();
-  std::map<std::uint64_t, ride_ledger> trips;
-  for (const auto& t : *all) {
-    ride_ledger probe;
-    if (!add_ride_transfer(probe, t)) continue;
-    add_ride_transfer(trips[probe.trip], t);
-  }
+  // Only the ledger's ride-due index: rides whose PSP calls were never known to
+  // be in line (a ride settled before the restart is not read at all).
+  persistence::ledger ledger(store_);
+  auto due = ledger.rides_due();
+  if (!due) return due.err();
+  std::vector<std::uint64_t> trips;
+  for (const auto& id : *due)
+    if (trips.empty() || trips.back() != id.hi) trips.push_back(id.hi);  // sorted by trip
   ride_reconcile_report rep;
   rep.trips = trips.size();
+  std::vector<transfer_id> in_line;
   const std::int64_t now = opts_.now_ms();
-  {
+  for (auto trip : trips) {
+    std::vector<transfer_id> present;
+    auto l = ledger_of(trip, &present);
+    if (!l) return l.err();
     std::lock_guard lock(mu_);
-    for (const auto& [trip, l] : trips) {
-      auto it = records_.find(trip);
-      const ride_psp p = it == records_.end() ? ride_psp{} : it->second.psp;
-      if (next_ride_action(l, p).step == ride_step::none) continue;
-      due_[trip] = now;
-      ++rep.pending;
+    auto it = records_.find(trip);
+    const ride_psp p = it == records_.end() ? ride_psp{} : it->second.psp;
+    if (next_ride_action(*l, p).step == ride_step::none) {
+      // Recorded, but the index row outlived it (its delete is not synced).
+      in_line.insert(in_line.end(), present.begin(), present.end());
+      continue;
     }
+    due_[trip] = now;
+    ++rep.pending;
   }
   cv_.notify_one();
   report_backlog();
+  if (auto ok = ledger.clear_ride_due(in_line); !ok) return ok.err();
   return rep;
 }
 
@@ -260,15 +267,19 @@ std::vector<ride_charge_record> ride_charger::records(bool attention_only) const
   return out;
 }
 
-result<ride_ledger> ride_charger::ledger_of(std::uint64_t trip) const {
+result<ride_ledger> ride_charger::ledger_of(std::uint64_t trip,
+                                            std::vector<transfer_id>* present) const {
   const persistence::ledger ledger(store_);
   ride_ledger l;
   l.trip = trip;
   for (auto code : {money_code::hold, money_code::capture, money_code::extra_charge,
                     money_code::release, money_code::cancel_fee}) {
-    auto t = ledger.find(make_transfer_id(money_domain::trip, trip, code));
+    const transfer_id id = make_transfer_id(money_domain::trip, trip, code);
+    auto t = ledger.find(id);
     if (!t) return t.err();
-    if (*t) add_ride_transfer(l, **t);
+    if (!*t) continue;
+    add_ride_transfer(l, **t);
+    if (present) present->push_back(id);
   }
   return l;
 }
@@ -285,7 +296,8 @@ result<void> ride_charger::save(ride_charge_record& r) {
 
 bool ride_charger::process(std::uint64_t trip) {
   std::lock_guard one_at_a_time(run_mu_);
-  auto l = ledger_of(trip);
+  std::vector<transfer_id> present;  // what this pass brings in line
+  auto l = ledger_of(trip, &present);
   if (!l) return false;
   ride_charge_record r;
   {
@@ -298,7 +310,13 @@ bool ride_charger::process(std::uint64_t trip) {
   // Each step records an outcome, so a ride takes a handful at most.
   for (int steps = 0; steps < 16; ++steps) {
     const ride_action a = next_ride_action(*l, r.psp);
-    if (a.step == ride_step::none) return true;
+    if (a.step == ride_step::none) {
+      // In line and recorded: out of the ledger's ride-due index. Only the
+      // transfers read above — one committed since keeps its row and its turn.
+      // A failed delete is harmless: reconcile() finds the ride in line.
+      (void)persistence::ledger(store_).clear_ride_due(present);
+      return true;
+    }
     auto ok = run(a, *l, r);
     if (!ok) {
       note(to_string(a.step), "unavailable", a.amount);

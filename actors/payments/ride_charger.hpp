@@ -7,7 +7,8 @@
 // PSP's answer (a ride_charge record, synced). A lost answer (timeout, 5xx, a
 // crash) is retried with the same key, so the PSP replays it: never charged
 // twice. At start reconcile() queues every trip whose committed ledger
-// transfers have no recorded PSP outcome.
+// transfers have no recorded PSP outcome, reading only the ledger's ride-due
+// index (rows written with each ride transfer, dropped once it is in line).
 #pragma once
 
 #include <chrono>
@@ -78,7 +79,7 @@ struct ride_charger_options {
 
 /// What reconcile() found.
 struct ride_reconcile_report {
-  std::size_t trips = 0;    ///< trips with ledger money
+  std::size_t trips = 0;    ///< trips in the ledger's ride-due index (all it read)
   std::size_t pending = 0;  ///< of which some PSP step is missing: queued
 };
 
@@ -100,7 +101,9 @@ class ride_charger {
   /// The store's commit listener: queues each trip whose ride money `b` moved.
   void committed(const persistence::write_batch& b);
   /// Queues every trip whose ledger money is not in line with its record
-  /// (after a crash: a call made but not recorded, or never made). Errors: storage_error.
+  /// (after a crash: a call made but not recorded, or never made). Reads only
+  /// the ledger's ride-due index (persistence::ledger::rides_due), not the whole
+  /// ledger; rows of rides found in line are dropped. Errors: storage_error.
   [[nodiscard]] result<ride_reconcile_report> reconcile();
   /// Sets the request-ending hook (before start()).
   void set_end_request(std::function<result<void>(trip_id, const std::string&)> fn);
@@ -125,7 +128,9 @@ class ride_charger {
   /// Brings one trip in line as far as the PSP answers. Returns false when an
   /// outcome stayed unknown (retry later).
   bool process(std::uint64_t trip);
-  [[nodiscard]] result<ride_ledger> ledger_of(std::uint64_t trip) const;
+  /// The trip's ride transfers; `present` (if given) gets the id of each found.
+  [[nodiscard]] result<ride_ledger> ledger_of(std::uint64_t trip,
+                                              std::vector<transfer_id>* present = nullptr) const;
   /// Makes the call of `a`; updates `r` (not yet committed). Errors: an unknown
   /// outcome (retry with the same key), storage_error.
   [[nodiscard]] result<void> run(const ride_action& a, const ride_ledger& l, ride_charge_record& r);

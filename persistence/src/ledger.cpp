@@ -80,6 +80,32 @@ result<std::vector<transfer>> all_transfers(const store::impl& d) {
 
 result<std::vector<transfer>> ledger::transfers() const { return all_transfers(*store_.impl_); }
 
+result<std::vector<transfer_id>> ledger::rides_due() const {
+  const store::impl& d = *store_.impl_;
+  std::vector<transfer_id> out;
+  const std::string prefix(1, ledger_rows::ride_due_prefix);
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions{}, d.ledger_cf));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto id = ledger_rows::transfer_id_of(it->key().ToStringView());
+    if (!id) return error{errc::storage_error, "corrupt ledger ride-due row"};
+    out.push_back(*id);
+  }
+  if (!it->status().ok()) return storage_error("scan ledger ride-due rows", it->status());
+  return out;
+}
+
+result<void> ledger::clear_ride_due(const std::vector<transfer_id>& ids) {
+  if (ids.empty()) return {};
+  const store::impl& d = *store_.impl_;
+  rocksdb::WriteBatch wb;
+  for (const auto& id : ids)
+    if (auto s = wb.Delete(d.ledger_cf, ledger_rows::ride_due_key(id)); !s.ok())
+      return storage_error("clear ledger ride-due rows", s);
+  if (auto s = d.db->Write(rocksdb::WriteOptions{}, &wb); !s.ok())
+    return storage_error("clear ledger ride-due rows", s);
+  return {};
+}
+
 result<std::vector<transfer>> ledger::transfers_of(const account_id& a) const {
   auto all = all_transfers(*store_.impl_);
   if (!all) return all.err();

@@ -3,6 +3,7 @@
 
 #include "keys.hpp"
 #include "ledger_rows.hpp"
+#include "rideshard/engine/ride_charge.hpp"
 
 namespace rideshard::persistence {
 
@@ -96,10 +97,14 @@ std::optional<error> ledger_group::add(const write_batch& b, rocksdb::WriteBatch
     written.insert(written.end(), e->transfers.begin(), e->transfers.end());
   }
   rocksdb::Status s;
-  for (const auto& t : written)
+  for (const auto& t : written) {
     if (s.ok())
       s = wb.Put(d_.ledger_cf, ledger_rows::transfer_key(t.id),
                  ledger_rows::encode_transfer(t, next_sequence_++));
+    // A ride's money to move at the PSP: indexed with the transfer, atomically.
+    if (ride_ledger probe; s.ok() && add_ride_transfer(probe, t))
+      s = wb.Put(d_.ledger_cf, ledger_rows::ride_due_key(t.id), rocksdb::Slice());
+  }
   for (const auto& [id, st] : v.batch.states)
     if (s.ok()) s = wb.Put(d_.ledger_cf, ledger_rows::state_key(id), std::string(1, char(st)));
   for (const auto& [a, bal] : v.batch.balances)

@@ -43,6 +43,7 @@ std::string id_key(char prefix, const transfer_id& id) {
 
 std::string transfer_key(const transfer_id& id) { return id_key(transfer_prefix, id); }
 std::string state_key(const transfer_id& id) { return id_key(state_prefix, id); }
+std::string ride_due_key(const transfer_id& id) { return id_key(ride_due_prefix, id); }
 
 std::string balance_key(const account_id& a) {
   std::string k(1, balance_prefix);

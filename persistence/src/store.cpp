@@ -12,6 +12,7 @@
 #include "keys.hpp"
 #include "ledger_group.hpp"
 #include "ledger_rows.hpp"
+#include "rideshard/engine/ride_charge.hpp"
 #include "rideshard/persistence/topics.hpp"
 #include "store_impl.hpp"
 
@@ -164,7 +165,32 @@ rocksdb::Status store::impl::load_ledger() {
     if (!t) return g.ok() ? rocksdb::Status::Corruption("ledger hold row") : g;
     ledger.open_holds[*id] = t->value;
   }
-  return it->status();
+  if (!it->status().ok()) return it->status();
+  return index_ride_transfers();
+}
+
+rocksdb::Status store::impl::index_ride_transfers() {
+  std::string marker;
+  auto s = db->Get(rocksdb::ReadOptions{}, meta, ledger_rows::meta_ride_due_indexed, &marker);
+  if (s.ok() || !s.IsNotFound()) return s;
+  s = rocksdb::Status::OK();
+  // A store from before the index: every ride transfer gets its row once (the
+  // ride charger clears those already in line at its first reconcile).
+  rocksdb::WriteBatch wb;
+  const std::string prefix(1, ledger_rows::transfer_prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, ledger_cf));
+  for (it->Seek(prefix); s.ok() && it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto id = ledger_rows::transfer_id_of(it->key().ToStringView());
+    auto t = id ? ledger_rows::decode_transfer(*id, it->value().ToStringView()) : std::nullopt;
+    if (!t) return rocksdb::Status::Corruption("ledger transfer row");
+    if (ride_ledger probe; add_ride_transfer(probe, t->value))
+      s = wb.Put(ledger_cf, ledger_rows::ride_due_key(*id), rocksdb::Slice());
+  }
+  if (!it->status().ok()) return it->status();
+  if (s.ok()) s = wb.Put(meta, ledger_rows::meta_ride_due_indexed, rocksdb::Slice());
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  return s.ok() ? db->Write(wo, &wb) : s;
 }
 
 std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64_t first_seq) {

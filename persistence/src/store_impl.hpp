@@ -104,6 +104,8 @@ struct store::impl {
   std::uint64_t write_group(std::vector<pending*>& group, std::uint64_t first_seq);
   /// Loads balances, open holds and the ledger sequence at open.
   rocksdb::Status load_ledger();
+  /// Writes the ride-due rows ('D') of a store that predates them, once.
+  rocksdb::Status index_ride_transfers();
 };
 
 }  // namespace rideshard::persistence

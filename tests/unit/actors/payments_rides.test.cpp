@@ -215,6 +215,40 @@ TEST_CASE("after a crash between the PSP's answer and its record, reconcile capt
   f.store->set_commit_listener(nullptr);
 }
 
+TEST_CASE("reconcile reads only rides not known in line, never the settled ones") {
+  payments_fixture f;
+  f.add_card(rider_id{6});
+  const trip settled = requested(1001, rider_id{6}, 1500);
+  const trip completing = requested(1002, rider_id{6}, 1600);
+  const trip fresh = requested(1003, rider_id{6}, 1700);
+  {
+    auto rides = open_charger(f, f.psp);
+    commit_money(*f.store, settled, settled);
+    commit_money(*f.store, settled, ended(settled, trip_state::completed), 1500);
+    commit_money(*f.store, completing, completing);
+    CHECK(rides->run_queued() == 0);  // settled captured, completing authorized
+    CHECK(persistence::ledger(*f.store).rides_due()->empty());
+    // The node dies right after committing a completion and a new request:
+    // the charger never saw them.
+    f.store->set_commit_listener(nullptr);
+    commit_money(*f.store, completing, ended(completing, trip_state::completed), 1600);
+    commit_money(*f.store, fresh, fresh);
+  }
+  f.reopen();
+  auto rides = open_charger(f, f.psp);
+  auto rep = rides->reconcile();
+  REQUIRE(rep.ok());
+  CHECK(rep->trips == 2);  // the settled ride is not read (a full ledger scan would give 3)
+  CHECK(rep->pending == 2);
+  CHECK(rides->run_queued() == 0);
+  CHECK(rides->find(completing.id)->psp.settle == ride_settle::captured);
+  CHECK(rides->find(fresh.id)->psp.auth == ride_auth::authorized);
+  CHECK(intent_of(f.psp, settled.id)->captures == 1);
+  CHECK(persistence::ledger(*f.store).rides_due()->empty());
+  CHECK(rides->reconcile()->trips == 0);
+  f.store->set_commit_listener(nullptr);
+}
+
 TEST_CASE("a hold whose authorization was never recorded is authorized by its key, then voided") {
   payments_fixture f;
   f.add_card(rider_id{5});

@@ -100,6 +100,41 @@ TEST_CASE("capture, void and fee chains; a second capture is refused; replays ar
   require_invariants(l);
 }
 
+TEST_CASE("ride transfers are indexed as due with their batch until cleared; others never") {
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  ledger l(*s);
+  money_rules rules;
+  rules.tax_permille = 80;
+  auto id = [](std::uint64_t trip, money_code c) {
+    return make_transfer_id(money_domain::trip, trip, c);
+  };
+  CHECK(l.rides_due()->empty());
+  REQUIRE(l.post({*hold_transfer(ride(7), 2000, 10, rules)}).ok());
+  REQUIRE(l.post({*hold_transfer(ride(8), 900, 10, rules)}).ok());
+  // A payment's hold and a ride's split lines move no ride money at the PSP.
+  REQUIRE(l.post({*hold_transfer({money_domain::payment, 9, rider_id{1}, driver_id{1}}, 500, 10,
+                                 rules)})
+              .ok());
+  CHECK(*l.rides_due() ==
+        std::vector<transfer_id>{id(7, money_code::hold), id(8, money_code::hold)});
+  REQUIRE(l.clear_ride_due({id(7, money_code::hold)}).ok());
+  // The capture chain indexes its capture only; a replay of it indexes nothing new.
+  REQUIRE(l.post(*capture_transfers(ride(7), 2000, 1800, 20, rules)).ok());
+  REQUIRE(l.clear_ride_due({id(7, money_code::capture)}).ok());
+  REQUIRE(l.post(*capture_transfers(ride(7), 2000, 1800, 20, rules)).ok());
+  CHECK(*l.rides_due() == std::vector<transfer_id>{id(8, money_code::hold)});
+  // The index is durable: it survives a reopen as written.
+  s.reset();
+  s = open_store(dir.sub("db"));
+  ledger again(*s);
+  CHECK(*again.rides_due() == std::vector<transfer_id>{id(8, money_code::hold)});
+  REQUIRE(again.post(*cancel_transfers(ride(8), 900, 0, 20, rules)).ok());
+  CHECK(*again.rides_due() ==
+        std::vector<transfer_id>{id(8, money_code::hold), id(8, money_code::release)});
+  require_invariants(again);
+}
+
 TEST_CASE("balances and open holds survive a reopen") {
   test::temp_dir dir;
   const money_rules rules;

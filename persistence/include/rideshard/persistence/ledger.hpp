@@ -42,8 +42,19 @@ class ledger {
   /// Scans the whole ledger: for tests, exports and admin reads.
   [[nodiscard]] result<std::vector<transfer>> transfers_of(const account_id& a) const;
 
+  /// The ride transfers (engine/ride_charge.hpp add_ride_transfer: a trip's
+  /// hold, capture, extra charge, release, cancel fee) whose PSP call is not yet
+  /// known to be in line: each is indexed in the batch that commits it and stays
+  /// until clear_ride_due(). By trip (id.hi), then code. Reads only the index,
+  /// not the ledger: what start-up reconciliation scans. Errors: storage_error.
+  [[nodiscard]] result<std::vector<transfer_id>> rides_due() const;
+  /// Drops `ids` from that index (the caller has recorded the PSP's answers for
+  /// them). Not synced: a lost delete only makes a later reconcile look again.
+  /// Errors: storage_error.
+  [[nodiscard]] result<void> clear_ride_due(const std::vector<transfer_id>& ids);
+
   /// Every stored transfer, in the order they were applied. Scans the whole
-  /// ledger: for start-up reconciliation, tests and audits.
+  /// ledger: for tests, exports and audits.
   [[nodiscard]] result<std::vector<transfer>> transfers() const;
   /// Re-reads every stored transfer, balance and hold state and checks them
   /// with check_ledger_invariants (Σdebits = Σcredits, balances = sum of
