@@ -1,6 +1,8 @@
 // next_ride_action and the ride ledger view (see ride_charge.hpp).
 #include "rideshard/engine/ride_charge.hpp"
 
+#include <array>
+
 namespace rideshard {
 
 bool add_ride_transfer(ride_ledger& l, const transfer& t) {
@@ -32,57 +34,28 @@ bool add_ride_transfer(ride_ledger& l, const transfer& t) {
   return true;
 }
 
-std::string_view to_string(ride_auth a) noexcept {
-  switch (a) {
-    case ride_auth::unknown:
-      return "unknown";
-    case ride_auth::authorized:
-      return "authorized";
-    case ride_auth::declined:
-      return "declined";
-    case ride_auth::failed:
-      return "failed";
-    case ride_auth::no_method:
-      return "no_method";
-  }
-  return "unknown";
+namespace {
+
+// An enum numbered 0..N-1 by its names, in order; the first name for anything else.
+template <class E, std::size_t N>
+std::string_view name_of(E e, const std::array<std::string_view, N>& names) {
+  const auto i = static_cast<std::size_t>(e);
+  return i < N ? names[i] : names[0];
 }
 
-std::string_view to_string(ride_settle s) noexcept {
-  switch (s) {
-    case ride_settle::open:
-      return "open";
-    case ride_settle::captured:
-      return "captured";
-    case ride_settle::released:
-      return "released";
-    case ride_settle::uncollected:
-      return "uncollected";
-  }
-  return "open";
-}
+constexpr std::array<std::string_view, 5> auth_names{"unknown", "authorized", "declined", "failed",
+                                                     "no_method"};
+constexpr std::array<std::string_view, 4> settle_names{"open", "captured", "released",
+                                                       "uncollected"};
+constexpr std::array<std::string_view, 8> step_names{"none",         "authorize",    "capture",
+                                                     "cancel",       "charge_extra", "end_request",
+                                                     "nothing_held", "uncollectable"};
 
-std::string_view to_string(ride_step s) noexcept {
-  switch (s) {
-    case ride_step::none:
-      return "none";
-    case ride_step::authorize:
-      return "authorize";
-    case ride_step::capture:
-      return "capture";
-    case ride_step::cancel:
-      return "cancel";
-    case ride_step::charge_extra:
-      return "charge_extra";
-    case ride_step::end_request:
-      return "end_request";
-    case ride_step::nothing_held:
-      return "nothing_held";
-    case ride_step::uncollectable:
-      return "uncollectable";
-  }
-  return "none";
-}
+}  // namespace
+
+std::string_view to_string(ride_auth a) noexcept { return name_of(a, auth_names); }
+std::string_view to_string(ride_settle s) noexcept { return name_of(s, settle_names); }
+std::string_view to_string(ride_step s) noexcept { return name_of(s, step_names); }
 
 ride_action next_ride_action(const ride_ledger& l, const ride_psp& p) {
   if (l.held <= 0) return {};

@@ -74,6 +74,23 @@ std::optional<payments::sandbox_intent> intent_of(const payments::sandbox_psp& p
   return std::nullopt;
 }
 
+// The driver takes the requested ride through to completion a minute later;
+// the rider's receipt.
+schemas::receipt drive_to_receipt(harness& h, const fake_ptr& driver, const fake_ptr& rider,
+                                  const schemas::trip_status& req) {
+  REQUIRE(h.next_offer(driver));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{req.trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::arrived{req.trip}));
+  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::start_trip{req.trip, req.pin}));
+  h.clock->fetch_add(60 * 1000);
+  auto done =
+      h.reply<schemas::trip_status>(driver, h.send(driver, schemas::complete_trip{req.trip}));
+  REQUIRE(done.state == trip_state::completed);
+  auto receipt = h.receipt(rider, req.trip);
+  REQUIRE(receipt);
+  return *receipt;
+}
+
 }  // namespace
 
 TEST_CASE("a ride's hold, capture, void and fee reach the PSP keyed by their transfers") {
@@ -298,22 +315,13 @@ TEST_CASE("a ride on the node: hold at request, capture at completion, decline e
   REQUIRE(hold->has_value());
   CHECK(held->intent.amount == (*hold)->amount);
   CHECK(held->intent.amount > 0);
-  REQUIRE(h.next_offer(driver));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{req.trip}));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::arrived{req.trip}));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::start_trip{req.trip, req.pin}));
-  h.clock->fetch_add(60 * 1000);
-  auto done =
-      h.reply<schemas::trip_status>(driver, h.send(driver, schemas::complete_trip{req.trip}));
-  REQUIRE(done.state == trip_state::completed);
-  auto receipt = h.receipt(rider, req.trip);
-  REQUIRE(receipt);
+  auto receipt = drive_to_receipt(h, driver, rider, req);
   rides->run_queued();
   // The PSP collected exactly the receipt's fare: the hold's capture (<= hold)
   // plus, above the estimate, an extra charge on its own intent.
   auto rec = rides->find(req.trip);
   REQUIRE(rec);
-  CHECK(rec->collected == receipt->fare.total_minor);
+  CHECK(rec->collected == receipt.fare.total_minor);
   CHECK(intent_of(f.psp, req.trip)->captures == 1);
   CHECK(rec->psp.settle == ride_settle::captured);
 
@@ -366,21 +374,12 @@ TEST_CASE("a ride on the node through the Stripe adapter: hold at request, captu
 
   // Completion: the ledger captures; the charger captures the intent under the
   // capture's transfer id (and charges anything above the hold on a new intent).
-  REQUIRE(h.next_offer(driver));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{req.trip}));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::arrived{req.trip}));
-  h.reply<schemas::trip_status>(driver, h.send(driver, schemas::start_trip{req.trip, req.pin}));
-  h.clock->fetch_add(60 * 1000);
-  auto done =
-      h.reply<schemas::trip_status>(driver, h.send(driver, schemas::complete_trip{req.trip}));
-  REQUIRE(done.state == trip_state::completed);
-  auto receipt = h.receipt(rider, req.trip);
-  REQUIRE(receipt);
+  auto receipt = drive_to_receipt(h, driver, rider, req);
   CHECK(rides->run_queued() == 0);
   rec = rides->find(req.trip);
   REQUIRE(rec);
   CHECK(rec->psp.settle == ride_settle::captured);
-  CHECK(rec->collected == receipt->fare.total_minor);
+  CHECK(rec->collected == receipt.fare.total_minor);
   calls = stripe.calls();
   REQUIRE(calls.size() == (rec->extra_intent.empty() ? 3u : 6u));
   CHECK(calls[2].target == "/v1/payment_intents/" + rec->intent + "/capture");

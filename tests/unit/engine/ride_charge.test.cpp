@@ -138,3 +138,14 @@ TEST_CASE("a rider without a card rides on the ledger only") {
   CHECK(next_ride_action(ledger_of(ride(1000, trip_state::cancelled)), none).step ==
         ride_step::nothing_held);
 }
+
+TEST_CASE("steps, authorizations and settlements have the names metrics and the admin view use") {
+  CHECK(to_string(ride_step::none) == "none");
+  CHECK(to_string(ride_step::charge_extra) == "charge_extra");
+  CHECK(to_string(ride_step::uncollectable) == "uncollectable");
+  CHECK(to_string(ride_auth::unknown) == "unknown");
+  CHECK(to_string(ride_auth::no_method) == "no_method");
+  CHECK(to_string(ride_settle::open) == "open");
+  CHECK(to_string(ride_settle::uncollected) == "uncollected");
+  CHECK(to_string(static_cast<ride_step>(99)) == "none");  // out of range: the first name
+}
