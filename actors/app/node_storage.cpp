@@ -152,55 +152,6 @@ result<std::vector<auth::user>> node_storage::load_accounts(persistence::token_v
   return out;
 }
 
-result<void> node_storage::record_audit(api::audit_entry& e) {
-  // Time-ordered ids, unique within this store: at least the previous id + 1.
-  const auto floor = static_cast<std::uint64_t>(unix_ms()) * 1000;
-  auto prev = audit_seq_.load();
-  do {
-    e.id = std::max(prev + 1, floor);
-  } while (!audit_seq_.compare_exchange_weak(prev, e.id));
-  const nlohmann::json j{{"event_id", "audit-" + std::to_string(e.id)},
-                         {"event_type", "action"},
-                         {"schema_version", 1},
-                         {"occurred_at_ms", e.at_ms},
-                         {"sequence", e.id},
-                         {"actor", e.actor},
-                         {"action", e.action},
-                         {"target", e.target},
-                         {"from", e.from},
-                         {"status", e.status}};
-  auto text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  persistence::write_batch b;
-  b.put_entity(persistence::entity_kind::admin_audit, e.id, 0, {text.begin(), text.end()});
-  if (auto ok =
-          b.add_json_event(persistence::admin_audit_topic, e.actor, "audit-" + std::to_string(e.id),
-                           "rideshard.admin.action", e.at_ms, text);
-      !ok)
-    return ok.err();
-  if (auto ok = store_->commit(b); !ok) return ok.err();
-  return {};
-}
-
-result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n) const {
-  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
-  if (!snaps) return snaps.err();
-  std::vector<api::audit_entry> out;
-  for (auto it = snaps->rbegin(); it != snaps->rend() && out.size() < n; ++it) {
-    auto j = nlohmann::json::parse(it->value.begin(), it->value.end(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
-    api::audit_entry e;
-    e.id = it->id;
-    e.at_ms = j.value("occurred_at_ms", std::int64_t{0});
-    e.actor = j.value("actor", "");
-    e.action = j.value("action", "");
-    e.target = j.value("target", "");
-    e.from = j.value("from", "");
-    e.status = j.value("status", 0);
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& o) {
   if (o.data_dir.empty()) return error{errc::bad_config, "no data directory configured"};
   std::unique_ptr<node_storage> s(new node_storage());

@@ -1,5 +1,6 @@
 // node_storage: what `rideshard serve` keeps on disk and sends to Kafka — the
-// RocksDB store, the outbox relay (when a broker is configured) and backups.
+// RocksDB store, the outbox relay (when a broker is configured), backups and
+// the admin audit log (app/admin_audit.cpp).
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,13 @@
 #include "rideshard/persistence/token_vault.hpp"
 
 namespace rideshard::app {
+
+/// A region's admin switches as the audit log left them (restored at start).
+struct region_switch_state {
+  std::string region;
+  bool dispatch_paused = false;
+  bool surge_frozen = false;
+};
 
 struct storage_options {
   std::string data_dir;                     ///< RocksDB directory (created if missing)
@@ -64,6 +72,10 @@ class node_storage {
   [[nodiscard]] result<void> record_audit(api::audit_entry& e);
   /// The newest `n` audit entries, newest first (reads every entry: O(all)).
   [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n) const;
+  /// The region switches the audit log leaves on: per region, the last
+  /// acknowledged (200) pause/resume-dispatch and freeze/unfreeze-surge win.
+  /// Regions with both off are left out. Reads every entry (O(all)); for start-up.
+  [[nodiscard]] result<std::vector<region_switch_state>> region_switches_from_audit() const;
   /// Adds an incremental backup to backup_dir now; returns the directory.
   /// Errors: unavailable (no backup_dir), storage_error.
   [[nodiscard]] result<std::string> backup_now();

@@ -340,6 +340,27 @@ int run_serve(int argc, char** argv) {
                  std::string(to_string(node.err().code)).c_str(), node.err().message.c_str());
     return 2;
   }
+  // Region switches are acknowledged state: an admin's pause or freeze holds
+  // across a restart. The audit log (synced before the answer) is their record.
+  if (auto restored = (*storage)->region_switches_from_audit(); !restored) {
+    std::fprintf(stderr, "rideshard serve: reading the audit log: %s\n",
+                 restored.err().message.c_str());
+    return 2;
+  } else {
+    for (const auto& r : *restored) {
+      auto paused = r.dispatch_paused ? (*node)->pause_dispatch(r.region, true)
+                                      : result<node::region_switches>(node::region_switches{});
+      auto frozen = r.surge_frozen ? (*node)->freeze_surge(r.region, true)
+                                   : result<node::region_switches>(node::region_switches{});
+      if (!paused || !frozen)  // a region no longer configured: nothing to switch
+        std::fprintf(stderr, "rideshard serve: region switch for '%s' not restored: %s\n",
+                     r.region.c_str(), (!paused ? paused : frozen).err().message.c_str());
+      else
+        std::printf("rideshard serve: region %s restored from the audit log:%s%s\n",
+                    r.region.c_str(), r.dispatch_paused ? " dispatch paused" : "",
+                    r.surge_frozen ? " surge frozen" : "");
+    }
+  }
   id_generator user_ids(o.node_id, unix_ms);
   auth::user_store users([&user_ids] { return user_ids.next(); }, unix_ms);
   // Accounts are acknowledged state too: written (synced) before the API answers.

@@ -1,0 +1,106 @@
+// node_storage's audit log: every acknowledged admin action (who, what, when,
+// from where) in RocksDB and on rideshard.admin-audit.v1, read back for the
+// console, and the region switches it left on, restored at start.
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "app/node_storage.hpp"
+#include "rideshard/persistence/write_batch.hpp"
+
+namespace rideshard::app {
+
+namespace {
+
+api::audit_entry audit_entry_of(std::uint64_t id, const std::vector<std::uint8_t>& value,
+                                bool& ok) {
+  api::audit_entry e;
+  auto j = nlohmann::json::parse(value.begin(), value.end(), nullptr, false);
+  ok = !j.is_discarded() && j.is_object();
+  if (!ok) return e;
+  e.id = id;
+  e.at_ms = j.value("occurred_at_ms", std::int64_t{0});
+  e.actor = j.value("actor", "");
+  e.action = j.value("action", "");
+  e.target = j.value("target", "");
+  e.from = j.value("from", "");
+  e.status = j.value("status", 0);
+  return e;
+}
+
+}  // namespace
+
+result<void> node_storage::record_audit(api::audit_entry& e) {
+  // Time-ordered ids, unique within this store: at least the previous id + 1.
+  const auto floor =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()) *
+      1000;
+  auto prev = audit_seq_.load();
+  do {
+    e.id = std::max(prev + 1, floor);
+  } while (!audit_seq_.compare_exchange_weak(prev, e.id));
+  const nlohmann::json j{{"event_id", "audit-" + std::to_string(e.id)},
+                         {"event_type", "action"},
+                         {"schema_version", 1},
+                         {"occurred_at_ms", e.at_ms},
+                         {"sequence", e.id},
+                         {"actor", e.actor},
+                         {"action", e.action},
+                         {"target", e.target},
+                         {"from", e.from},
+                         {"status", e.status}};
+  auto text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  persistence::write_batch b;
+  b.put_entity(persistence::entity_kind::admin_audit, e.id, 0, {text.begin(), text.end()});
+  if (auto ok =
+          b.add_json_event(persistence::admin_audit_topic, e.actor, "audit-" + std::to_string(e.id),
+                           "rideshard.admin.action", e.at_ms, text);
+      !ok)
+    return ok.err();
+  if (auto ok = store_->commit(b); !ok) return ok.err();
+  return {};
+}
+
+result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n) const {
+  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
+  if (!snaps) return snaps.err();
+  std::vector<api::audit_entry> out;
+  for (auto it = snaps->rbegin(); it != snaps->rend() && out.size() < n; ++it) {
+    bool ok = false;
+    auto e = audit_entry_of(it->id, it->value, ok);
+    if (!ok) continue;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+result<std::vector<region_switch_state>> node_storage::region_switches_from_audit() const {
+  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
+  if (!snaps) return snaps.err();
+  // Oldest first (ids are time-ordered): the last acknowledged flip of each switch wins.
+  std::map<std::string, region_switch_state> by_region;
+  for (const auto& s : *snaps) {
+    bool ok = false;
+    const auto e = audit_entry_of(s.id, s.value, ok);
+    if (!ok || e.status != 200 || e.target.empty()) continue;
+    const std::string prefix = "POST /api/admin/regions/{id}/";
+    if (e.action.rfind(prefix, 0) != 0) continue;
+    const std::string what = e.action.substr(prefix.size());
+    auto& r = by_region[e.target];
+    r.region = e.target;
+    if (what == "pause-dispatch" || what == "resume-dispatch")
+      r.dispatch_paused = what == "pause-dispatch";
+    else if (what == "freeze-surge" || what == "unfreeze-surge")
+      r.surge_frozen = what == "freeze-surge";
+  }
+  std::vector<region_switch_state> out;
+  for (auto& [name, r] : by_region)
+    if (r.dispatch_paused || r.surge_frozen) out.push_back(std::move(r));
+  return out;
+}
+
+}  // namespace rideshard::app
