@@ -89,10 +89,19 @@ void get_admin_audit(const api_state& st, const gateway::http_request& req, std:
     if (*n == 0 || *n > 500) return ex.fail(error{errc::invalid_argument, "limit must be 1..500"});
     limit = static_cast<std::size_t>(*n);
   }
+  std::uint64_t before = 0;  // a page: the entries older than this id
+  if (req.query.count("before")) {
+    auto b = query_count(req, "before");
+    if (!b || *b == 0)
+      return ex.fail(error{errc::invalid_argument, "before must be an audit entry id"});
+    before = *b;
+  }
   if (!st.opts.recent_audit)
     return ex.fail(error{errc::unavailable, "this node keeps no audit log (no store)"});
-  auto entries = st.opts.recent_audit(limit);
+  auto entries = st.opts.recent_audit(limit + 1, before);  // one more: is there an older page?
   if (!entries) return ex.fail(entries.err());
+  const bool more = entries->size() > limit;
+  if (more) entries->pop_back();
   json out = json::array();
   for (const auto& e : *entries)
     out.push_back(json{{"id", std::to_string(e.id)},
@@ -103,7 +112,10 @@ void get_admin_audit(const api_state& st, const gateway::http_request& req, std:
                        {"target", e.target},
                        {"from", e.from},
                        {"status", e.status}});
-  ex.reply(200, json{{"entries", std::move(out)}});
+  ex.reply(200, json{{"entries", std::move(out)},
+                     {"older", more ? json(std::to_string(entries->back().id)) : json(nullptr)},
+                     {"source", st.opts.audit_source},
+                     {"topic", "rideshard.admin-audit.v1"}});
 }
 
 }  // namespace rideshard::api::detail

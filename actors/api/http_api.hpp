@@ -109,8 +109,12 @@ struct api_options {
   /// GET /api/admin/audit answers 503. A failing write is logged; the answer
   /// (the action already happened) still goes out.
   std::function<result<void>(audit_entry&)> audit;
-  /// The newest `n` entries, newest first.
-  std::function<result<std::vector<audit_entry>>(std::size_t n)> recent_audit;
+  /// The newest `n` entries older than the entry `before` (0: the newest),
+  /// newest first: one page of the log.
+  std::function<result<std::vector<audit_entry>>(std::size_t n, std::uint64_t before)> recent_audit;
+  /// Where recent_audit reads from, as the console shows it (e.g. "this node's
+  /// RocksDB store"); the entries also go to rideshard.admin-audit.v1.
+  std::string audit_source = "this node's store";
   /// The payment service behind /api/payments* and /api/drivers/{id}/earnings
   /// (thread-safe, must outlive the API). nullptr: those answer 503.
   payments::payment_service* payments = nullptr;

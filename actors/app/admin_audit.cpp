@@ -65,11 +65,13 @@ result<void> node_storage::record_audit(api::audit_entry& e) {
   return {};
 }
 
-result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n) const {
+result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n,
+                                                                 std::uint64_t before) const {
   auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
   if (!snaps) return snaps.err();
   std::vector<api::audit_entry> out;
   for (auto it = snaps->rbegin(); it != snaps->rend() && out.size() < n; ++it) {
+    if (before != 0 && it->id >= before) continue;
     bool ok = false;
     auto e = audit_entry_of(it->id, it->value, ok);
     if (!ok) continue;

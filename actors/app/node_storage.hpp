@@ -70,8 +70,10 @@ class node_storage {
   /// The audit log: writes `e` (assigning e.id) as an admin_audit record and its
   /// rideshard.admin-audit.v1 event in one synced batch. Thread-safe.
   [[nodiscard]] result<void> record_audit(api::audit_entry& e);
-  /// The newest `n` audit entries, newest first (reads every entry: O(all)).
-  [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n) const;
+  /// The newest `n` audit entries older than the entry `before` (0: the
+  /// newest), newest first (reads every entry: O(all)).
+  [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n,
+                                                                   std::uint64_t before) const;
   /// The region switches the audit log leaves on: per region, the last
   /// acknowledged (200) pause/resume-dispatch and freeze/unfreeze-surge win.
   /// Regions with both off are left out. Reads every entry (O(all)); for start-up.

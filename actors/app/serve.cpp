@@ -379,7 +379,10 @@ int run_serve(int argc, char** argv) {
   aopts.secure_cookies = !o.gw.tls_cert_file.empty();  // the console's cookie over HTTPS only
   aopts.console_dir = o.console_dir;
   aopts.audit = [s = storage->get()](api::audit_entry& e) { return s->record_audit(e); };
-  aopts.recent_audit = [s = storage->get()](std::size_t n) { return s->recent_audit(n); };
+  aopts.recent_audit = [s = storage->get()](std::size_t n, std::uint64_t before) {
+    return s->recent_audit(n, before);
+  };
+  aopts.audit_source = "this node's RocksDB store (" + o.storage.data_dir + ")";
   aopts.node_id = o.node_id;
   aopts.version = rideshard_version;
   aopts.outbox = [s = storage->get()] { return s->health(); };

@@ -8,10 +8,12 @@ import './style.css';
 
 const $ = (id) => document.getElementById(id);
 const AUDIT_MS = 5000; // the log changes only on admin actions
+const AUDIT_PAGE = 15; // rows per page of the audit table
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 let map = null;
 let feed = null; // the live WebSocket, while signed in
 let auditTimer = null;
+let auditPages = ['']; // the `before` cursor of each page seen; the last is the one shown
 let reconnects = 0;
 let lastOutbox = null; // {at, events_total, topics} of the last frame, for events/s
 
@@ -87,7 +89,7 @@ function showConsole(session) {
   if (!map) map = new LiveMap($('map'));
   window.__console = { map }; // measurements for the browser test
   openFeed();
-  refreshAudit();
+  showNewestAudit();
   clearInterval(auditTimer);
   auditTimer = setInterval(refreshAudit, AUDIT_MS);
 }
@@ -170,7 +172,7 @@ async function setSwitch(region, action) {
   } catch (e) {
     window.alert(`${e.code}: ${e.message}`);
   }
-  refreshAudit(); // the switch itself shows with the feed's next frame (within a second)
+  showNewestAudit(); // the switch itself shows with the feed's next frame (within a second)
 }
 
 function renderFleet(f) {
@@ -182,13 +184,33 @@ function renderFleet(f) {
   $('map-count').dataset.drivers = String(f.drivers.length / 3);
 }
 
+// One page of the audit log (the node reads it from its own store: the panel
+// says so); Older / Newer walk the pages by the id cursor the node returns.
 async function refreshAudit() {
+  const before = auditPages[auditPages.length - 1];
   try {
-    const a = await api.get('/api/admin/audit?limit=15');
+    const a = await api.get(`/api/admin/audit?limit=${AUDIT_PAGE}${before ? `&before=${before}` : ''}`);
     replaceRows($('audit-rows'), a.entries.map((e) => [time(e.at_ms), e.actor, e.action, e.target || '—', e.from || '—', e.status]));
+    $('audit-source').textContent = `Read from ${a.source}; every entry is also published to Kafka ${a.topic}.`;
+    $('audit-older').disabled = !a.older;
+    $('audit-older').dataset.before = a.older || '';
+    $('audit-newer').disabled = auditPages.length === 1;
+    $('audit-page').textContent = `page ${auditPages.length}`;
   } catch (e) {
     replaceRows($('audit-rows'), [[`${e.code || 'error'}: ${e.message}`, '', '', '', '', '']]);
   }
+}
+
+// After an action (or at sign-in): the first page, where the new entry is.
+function showNewestAudit() {
+  auditPages = [''];
+  refreshAudit();
+}
+
+function auditPage(older) {
+  if (older && $('audit-older').dataset.before) auditPages.push($('audit-older').dataset.before);
+  else if (!older && auditPages.length > 1) auditPages.pop();
+  refreshAudit();
 }
 
 async function lookupTrip(ev) {
@@ -238,7 +260,7 @@ async function setBlocked(id, blocked) {
     window.alert(`${e.code}: ${e.message}`);
   }
   lookupDriver();
-  refreshAudit();
+  showNewestAudit();
 }
 
 async function signIn(ev) {
@@ -257,6 +279,8 @@ async function boot() {
   $('sign-in').addEventListener('submit', signIn);
   $('trip-form').addEventListener('submit', lookupTrip);
   $('driver-form').addEventListener('submit', lookupDriver);
+  $('audit-older').addEventListener('click', () => auditPage(true));
+  $('audit-newer').addEventListener('click', () => auditPage(false));
   $('sign-out').addEventListener('click', async () => {
     try { await api.signOut(); } finally { showSignIn('Signed out.'); }
   });

@@ -290,6 +290,43 @@ test('pausing dispatch makes the next ride request fail with dispatch_paused and
   await (await page.$('#regions-panel')).screenshot({ path: join(SHOTS, 'regions.png') });
 });
 
+test('the audit table stays in its card, pages through older entries and says where it reads from', async () => {
+  const minted = spawnSync(BIN, ['token', '--role', 'admin', '--sub', 'audit-pager'], {
+    env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET }, encoding: 'utf8', timeout: 20000 });
+  assert.equal(minted.status, 0, minted.stderr);
+  const token = minted.stdout.trim();
+  // Twenty refused actions (no such region): each one is an audit entry all the same.
+  for (let i = 0; i < 20; i++)
+    assert.equal((await http('POST', `/api/admin/regions/nowhere-${i}/freeze-surge`, { token })).status, 400);
+  // The API pages by id: the second page starts right below the first.
+  const first = await http('GET', '/api/admin/audit?limit=10', { token });
+  assert.equal(first.status, 200);
+  assert.deepEqual(first.json.entries.map((e) => e.target), [19, 18, 17, 16, 15, 14, 13, 12, 11, 10].map((i) => `nowhere-${i}`));
+  assert.equal(first.json.older, first.json.entries[9].id);
+  assert.match(first.json.source, /RocksDB store/);
+  assert.equal(first.json.topic, 'rideshard.admin-audit.v1');
+  const second = await http('GET', `/api/admin/audit?limit=10&before=${first.json.older}`, { token });
+  assert.deepEqual(second.json.entries.map((e) => e.target), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((i) => `nowhere-${i}`));
+  assert.equal((await http('GET', '/api/admin/audit?before=x', { token })).status, 400);
+
+  // The panel: its newest page (15 rows) once it refreshes, the source named, nothing wider than the card.
+  await page.waitForFunction(() => document.querySelector('#audit-rows tr')?.textContent.includes('nowhere-19'), null, { timeout: 15000 });
+  assert.equal(await page.$$eval('#audit-rows tr', (trs) => trs.length), 15);
+  assert.match(await page.textContent('#audit-source'), /RocksDB store.*rideshard\.admin-audit\.v1/);
+  const fits = await page.$eval('#audit-panel', (c) => c.scrollWidth <= c.clientWidth);
+  assert.ok(fits, 'the audit table is wider than its card');
+  assert.equal(await page.isDisabled('#audit-newer'), true);
+  // Older: the next 15 (nowhere-4 .. 0 and what came before); Newer: back.
+  await page.click('#audit-older');
+  await page.waitForFunction(() => document.querySelector('#audit-rows tr')?.textContent.includes('nowhere-4'), null, { timeout: 10000 });
+  assert.equal(await page.textContent('#audit-page'), 'page 2');
+  assert.equal(await page.isDisabled('#audit-newer'), false);
+  await (await page.$('#audit-panel')).screenshot({ path: join(SHOTS, 'audit-page-2.png') });
+  await page.click('#audit-newer');
+  await page.waitForFunction(() => document.querySelector('#audit-rows tr')?.textContent.includes('nowhere-19'), null, { timeout: 10000 });
+  assert.equal(await page.textContent('#audit-page'), 'page 1');
+});
+
 test('the live map shows as many drivers as the simulator connected', async () => {
   sim = spawn(BIN, ['simulate', '--url', `ws://127.0.0.1:${node.port}`, '--config', join(SOURCE, 'cluster-config/single-node.toml'), '--drivers', String(DRIVERS),
     '--riders-per-minute', '120', '--duration-s', '120', '--drain-s', '5', '--connect-rate', '500',
