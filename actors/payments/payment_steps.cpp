@@ -1,6 +1,7 @@
 // payment_service's commits and PSP steps: the synced batch of an outcome
 // (payment, ledger chain, event, Idempotency-Key answer) and the one PSP call a
 // payment in flight needs next, keyed by the ledger transfer it backs.
+#include "payments/detail/card_authorization.hpp"
 #include "payments/detail/payment_events.hpp"
 #include "payments/payment_service.hpp"
 
@@ -85,14 +86,10 @@ result<payment_record> payment_service::step(const payment_record& p) {
       if (!m)
         return refused({errc::no_payment_method, "the payment method is gone"},
                        payment_state::failed, "failed");
-      auto card = vault_.reveal(m->token);
-      if (!card) return card.err();  // the vault is down: stays in flight
-      authorize_request req;
-      req.idempotency_key = key_of(p.id, money_code::hold);
-      req.amount = p.pending_amount;
-      req.currency = p.currency;
-      req.card = &*card;
-      auto r = psp_.authorize(req);
+      auto a = detail::authorize_card(psp_, vault_, m->token, key_of(p.id, money_code::hold),
+                                      p.pending_amount, p.currency);
+      if (!a.sent) return a.answer.err();  // the vault is down: stays in flight
+      auto& r = a.answer;
       if (crashed()) return crash;
       if (!r) {
         note(r.code() == errc::payment_declined  ? "declined"

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "payments/detail/card_authorization.hpp"
 #include "rideshard/persistence/ledger.hpp"
 
 namespace rideshard::payments {
@@ -350,14 +351,10 @@ result<void> ride_charger::run(const ride_action& a, const ride_ledger& l, ride_
         note(step, "no_method", a.amount);
         return {};
       }
-      auto card = vault_.reveal(m->token);
-      if (!card) return error{errc::psp_unavailable, "vault: " + card.err().message};
-      authorize_request req;
-      req.idempotency_key = key_of(l.trip, money_code::hold);
-      req.amount = a.amount;
-      req.currency = opts_.currency;
-      req.card = &*card;
-      auto in = psp_.authorize(req);
+      auto auth = detail::authorize_card(psp_, vault_, m->token, key_of(l.trip, money_code::hold),
+                                         a.amount, opts_.currency);
+      if (!auth.sent) return error{errc::psp_unavailable, "vault: " + auth.answer.err().message};
+      auto& in = auth.answer;
       if (!in && in.code() == errc::psp_unavailable) return in.err();
       r.method = m->id;
       if (!in) {
@@ -403,18 +400,14 @@ result<void> ride_charger::run(const ride_action& a, const ride_ledger& l, ride_
         note(step, "no_method", a.amount);
         return {};
       }
-      auto card = vault_.reveal(m->token);
-      if (!card) return error{errc::psp_unavailable, "vault: " + card.err().message};
-      authorize_request req;
-      req.idempotency_key = key_of(l.trip, a.key);
-      req.amount = a.amount;
-      req.currency = opts_.currency;
-      req.card = &*card;
-      auto in = psp_.authorize(req);
+      const std::string key = key_of(l.trip, a.key);
+      auto auth = detail::authorize_card(psp_, vault_, m->token, key, a.amount, opts_.currency);
+      if (!auth.sent) return error{errc::psp_unavailable, "vault: " + auth.answer.err().message};
+      auto& in = auth.answer;
       if (!in && in.code() == errc::psp_unavailable) return in.err();
       if (in) {
         r.extra_intent = in->id;
-        auto cap = psp_.capture(in->id, a.amount, req.idempotency_key + capture_suffix);
+        auto cap = psp_.capture(in->id, a.amount, key + capture_suffix);
         if (!cap && cap.code() == errc::psp_unavailable) return cap.err();
         in = cap ? result<psp_intent>(*cap) : result<psp_intent>(cap.err());
       }
