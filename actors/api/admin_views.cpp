@@ -91,7 +91,10 @@ json overview_json(const api_state& st, const Fleet& fleet) {
   json peers = json::array();
   for (const auto& m : view.members)
     if (!m.self) peers.push_back(member_json(m));
-  if (view.enabled && !view.members.empty()) node["address"] = view.members.front().address;
+  if (view.enabled && !view.members.empty()) {
+    node["address"] = view.members.front().address;
+    node["shard_groups"] = view.members.front().shard_groups;
+  }
   json regions = json::array();
   const auto switches = st.node.switches();  // same order as regions()
   for (std::size_t i = 0; i < st.node.regions().size(); ++i) {

@@ -197,6 +197,9 @@ json member_json(const node::member_status& m) {
            {"uptime_s", m.uptime_ms / 1000},
            {"heartbeat_age_ms", m.heartbeat_age_ms < 0 ? json(nullptr) : json(m.heartbeat_age_ms)}};
   if (!m.last_error.empty()) row["error"] = m.last_error;
+  // The shard groups it owns in this node's owner table, and its assignment's epoch.
+  row["shard_groups"] = m.shard_groups;
+  row["groups_epoch"] = m.groups_epoch;
   return row;
 }
 

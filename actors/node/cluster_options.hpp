@@ -47,6 +47,10 @@ struct member_status {
   bool up = false;
   bool self = false;
   std::string last_error;  ///< why it is down or not reached yet ("" when up)
+  /// Shard groups this node owns in the owner table (its claims that won:
+  /// newest epoch), ascending; empty while down. And the epoch it announced.
+  std::vector<std::uint32_t> shard_groups;
+  std::uint64_t groups_epoch = 0;
 };
 
 /// The membership as last published by the membership actor: this node first,

@@ -12,6 +12,7 @@
 #include "node/cluster_tls.hpp"
 #include "node/fleet_feed.hpp"
 #include "node/journal.hpp"
+#include "node/location_relay.hpp"
 #include "node/log_sink.hpp"
 #include "node/membership.hpp"
 #include "node/message_types.hpp"
@@ -43,14 +44,15 @@ void node_context::write(const gateway::connection_ptr& conn, schemas::server_bo
 }
 
 void node_context::send(session_ref to, schemas::server_body body, std::uint64_t reply_seq) {
-  // Sessions of other nodes are reached through their own registry (cluster work).
-  if (!to || to.node != opts.node_id || !sessions) return;
-  caf::anon_send(sessions, session_frame{to.id, std::move(body), reply_seq});
+  // Through this node's registry also for a session of another node: it knows
+  // the route (that node's registry), and one path keeps a sender's frames in order.
+  if (!to || !sessions) return;
+  caf::anon_send(sessions, session_frame{to, std::move(body), reply_seq});
 }
 
 void node_context::close(session_ref to, std::string reason) {
-  if (!to || to.node != opts.node_id || !sessions) return;
-  caf::anon_send(sessions, session_close{to.id, std::move(reason)});
+  if (!to || !sessions) return;
+  caf::anon_send(sessions, session_close{to, std::move(reason)});
 }
 
 void node_context::refused(std::uint64_t session, std::uint64_t seq, errc code,
@@ -150,9 +152,10 @@ struct dispatch_node::impl {
   node_config cfg;
   caf::actor_system sys;
   std::int64_t started_ms = 0;
-  cluster_board members;         ///< written by `membership`
-  membership_handle membership;  ///< invalid when not clustered
-  std::string cluster_address;   ///< the bound BASP "host:port" (clustered)
+  cluster_board members;            ///< written by `membership`
+  membership_handle membership;     ///< invalid when not clustered
+  location_relay_handle locations;  ///< clustered: updates for other nodes' matchers
+  std::string cluster_address;      ///< the bound BASP "host:port" (clustered)
   context_ptr ctx;
   std::unique_ptr<shard_router> router;
   token_verifier verify;
@@ -230,8 +233,12 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   auto node = std::unique_ptr<dispatch_node>(new dispatch_node(std::move(p)));
   const auto& o = node->impl_->ctx->opts;
   if (o.cluster.enabled) {  // after recovery: peers see this node once it serves
-    auto m =
-        start_membership(node->impl_->sys, o.cluster, o.node_id, o.now_ms, &node->impl_->members);
+    auto& p = *node->impl_;
+    p.locations = spawn_location_relay(p.sys, location_relay_options{o.node_id},
+                                       std::make_shared<location_relay_counters>());
+    auto m = start_membership(
+        p.sys, o.cluster, o.node_id, o.now_ms, &p.members,
+        membership_links{p.registry, p.ctx->directory, caf::actor_cast<caf::actor>(p.locations)});
     if (!m) return m.err();  // ~dispatch_node stops the actors
     node->impl_->membership = std::move(m->first);
     node->impl_->cluster_address = std::move(m->second);
@@ -299,6 +306,8 @@ dispatch_node::~dispatch_node() {
   caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
   if (impl_->membership) caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
   impl_->membership = nullptr;
+  if (impl_->locations) caf::anon_send_exit(impl_->locations, caf::exit_reason::user_shutdown);
+  impl_->locations = nullptr;
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
   impl_->sys.await_all_actors_done();
   // The journal is detached: its private thread lives until the actor object is
@@ -478,8 +487,14 @@ cluster_view dispatch_node::cluster() const {
                                       0,
                                       true,
                                       true,
-                                      {}});
+                                      {},
+                                      {},
+                                      0});
   return v;
+}
+
+void dispatch_node::serve_groups(std::uint64_t epoch, std::vector<std::uint32_t> groups) {
+  if (impl_->membership) caf::anon_send(impl_->membership, groups_served{epoch, std::move(groups)});
 }
 
 const std::vector<region>& dispatch_node::regions() const { return impl_->ctx->regions; }

@@ -213,6 +213,12 @@ class dispatch_node final : public gateway::ws_handler {
   /// `version` and uptime since create()); one row when not clustered. Never
   /// blocks on an actor (reads what the membership actor published).
   cluster_view cluster() const;
+  /// Cluster: this node now serves exactly `groups` (shard groups) as assigned
+  /// in `epoch` (the consumer group's generation; it must grow with each
+  /// assignment). The membership actor announces it to every peer; each node
+  /// resolves the claims into its owner table (newest epoch wins a group),
+  /// shown per member by cluster(). No effect on a single node.
+  void serve_groups(std::uint64_t epoch, std::vector<std::uint32_t> groups);
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
   /// What start-up recovery did (all zero for an in-memory node).

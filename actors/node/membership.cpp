@@ -14,6 +14,7 @@
 #include <caf/openssl/publish.hpp>
 #pragma GCC diagnostic pop
 
+#include "node/location_relay.hpp"
 #include "node/log_sink.hpp"
 
 namespace rideshard::node {
@@ -35,6 +36,22 @@ std::vector<member_status> cluster_board::read(std::int64_t now_ms) const {
   return out;
 }
 
+std::map<std::uint32_t, std::uint16_t> resolve_owners(const std::vector<group_claim>& claims) {
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint16_t>> best;  // group -> epoch, node
+  for (const auto& c : claims)
+    for (auto g : c.groups) {
+      auto [it, fresh] = best.try_emplace(g, c.epoch, c.node);
+      auto& [epoch, node] = it->second;
+      if (!fresh && (c.epoch > epoch || (c.epoch == epoch && c.node < node))) {
+        epoch = c.epoch;
+        node = c.node;
+      }
+    }
+  std::map<std::uint32_t, std::uint16_t> out;
+  for (const auto& [g, en] : best) out.emplace(g, en.second);
+  return out;
+}
+
 namespace {
 
 struct peer {
@@ -48,7 +65,12 @@ struct peer {
   std::int64_t next_dial_ms = 0;
   std::int64_t backoff_ms = 0;
   std::string last_error = "not reached yet";
-  std::string suspect;  ///< why its connection was lost, while the redial decides
+  std::string suspect;               ///< why its connection was lost, while the redial decides
+  session_registry_handle sessions;  ///< its session registry (from its beats)
+  caf::actor directory;              ///< its shard directory (from its beats)
+  caf::actor locations;              ///< its location relay (from its beats)
+  std::uint64_t groups_epoch = 0;
+  std::vector<std::uint32_t> groups;  ///< its latest claim
 };
 
 struct membership_state {
@@ -60,6 +82,10 @@ struct membership_state {
   std::int64_t started_ms = 0;
   std::map<std::string, peer> peers;  ///< by BASP address
   std::uint64_t round = 0;
+  membership_links links;          ///< this node's registry and directory
+  std::uint64_t groups_epoch = 0;  ///< this node's claim (groups_served)
+  std::vector<std::uint32_t> groups;
+  std::map<std::uint32_t, std::uint16_t> owners;  ///< resolved: group -> node
   static inline const char* name = "membership";
 };
 using membership_self = caf::stateful_actor<membership_state, membership_handle::base>;
@@ -75,23 +101,65 @@ bool split_address(const std::string& a, std::string& host, std::uint16_t& port)
 }
 
 member_beat beat_of(const membership_state& st) {
-  member_beat b{st.node, st.address, st.opts.version, st.started_ms, {}};
+  member_beat b{
+      st.node,           st.address,         st.opts.version,    st.started_ms,   {},
+      st.links.sessions, st.links.directory, st.links.locations, st.groups_epoch, st.groups};
   for (const auto& [addr, p] : st.peers)
     if (p.up) b.peers.push_back(addr);
   return b;
 }
 
+// The owner table from this node's claim and those of the peers up.
+void resolve(membership_state& st) {
+  std::vector<group_claim> claims{{st.node, st.groups_epoch, st.groups}};
+  for (const auto& [addr, p] : st.peers)
+    if (p.up && p.node != 0) claims.push_back({p.node, p.groups_epoch, p.groups});
+  auto owners = resolve_owners(claims);
+  if (owners == st.owners) return;
+  st.owners = std::move(owners);
+  logger().info("event=shard_owners node={} groups={}", st.node, st.owners.size());
+}
+
+std::vector<std::uint32_t> owned_by(const membership_state& st, std::uint16_t node) {
+  std::vector<std::uint32_t> out;
+  for (const auto& [g, n] : st.owners)
+    if (n == node) out.push_back(g);
+  return out;
+}
+
 void publish(membership_state& st) {
+  resolve(st);
   const std::int64_t now = st.now_ms();
   std::vector<member_status> rows;
-  rows.push_back(
-      member_status{st.node, st.address, st.opts.version, now - st.started_ms, 0, true, true, {}});
+  rows.push_back(member_status{st.node,
+                               st.address,
+                               st.opts.version,
+                               now - st.started_ms,
+                               0,
+                               true,
+                               true,
+                               {},
+                               owned_by(st, st.node),
+                               st.groups_epoch});
   for (const auto& [addr, p] : st.peers)
-    rows.push_back(member_status{p.node, addr, p.version,
-                                 p.up && p.started_ms > 0 ? now - p.started_ms : 0,
-                                 p.last_beat_ms < 0 ? -1 : now - p.last_beat_ms, p.up, false,
-                                 p.up ? std::string() : p.last_error});
+    rows.push_back(
+        member_status{p.node, addr, p.version, p.up && p.started_ms > 0 ? now - p.started_ms : 0,
+                      p.last_beat_ms < 0 ? -1 : now - p.last_beat_ms, p.up, false,
+                      p.up ? std::string() : p.last_error,
+                      p.up ? owned_by(st, p.node) : std::vector<std::uint32_t>{}, p.groups_epoch});
   st.board->publish(std::move(rows), now);
+}
+
+// Tells this node's session registry and location relay how to reach those
+// of `node` (invalid handles: it is down).
+void route(membership_self* self, std::uint16_t node, session_registry_handle registry,
+           caf::actor relay) {
+  auto& st = self->state;
+  if (node == 0 || node == st.node) return;
+  if (st.links.sessions) self->send(st.links.sessions, registry_route{node, std::move(registry)});
+  if (st.links.locations)
+    self->send(caf::actor_cast<location_relay_handle>(st.links.locations),
+               relay_route{node, caf::actor_cast<location_relay_handle>(relay)});
 }
 
 void mark_down(membership_self* self, const std::string& addr, peer& p, std::string why) {
@@ -102,6 +170,7 @@ void mark_down(membership_self* self, const std::string& addr, peer& p, std::str
   p.backoff_ms = st.opts.retry_min.count();
   p.next_dial_ms = st.now_ms() + p.backoff_ms;
   if (p.up) logger().warn("event=member_down node={} address={} reason=\"{}\"", p.node, addr, why);
+  if (p.up) route(self, p.node, {}, {});
   p.up = false;
   p.last_error = std::move(why);
   publish(st);
@@ -174,8 +243,9 @@ void tick(membership_self* self) {
 membership_handle::behavior_type membership(membership_self* self, cluster_options opts,
                                             std::uint16_t node_id,
                                             std::function<std::int64_t()> now_ms,
-                                            cluster_board* board) {
+                                            cluster_board* board, membership_links links) {
   auto& st = self->state;
+  st.links = std::move(links);
   st.opts = std::move(opts);
   st.node = node_id;
   st.now_ms = std::move(now_ms);
@@ -210,6 +280,21 @@ membership_handle::behavior_type membership(membership_self* self, cluster_optio
         auto& st = self->state;
         self->delayed_send(self, st.opts.heartbeat_interval, membership_tick{++st.round});
       },
+      [=](groups_served& g) {
+        auto& st = self->state;
+        if (g.epoch < st.groups_epoch) return;  // an older assignment, overtaken
+        std::sort(g.groups.begin(), g.groups.end());
+        g.groups.erase(std::unique(g.groups.begin(), g.groups.end()), g.groups.end());
+        st.groups_epoch = g.epoch;
+        st.groups = std::move(g.groups);
+        logger().info("event=groups_served node={} epoch={} groups={}", st.node, st.groups_epoch,
+                      st.groups.size());
+        // Tell the peers now rather than at the next tick.
+        const auto beat = beat_of(st);
+        for (auto& [addr, p] : st.peers)
+          if (p.handle) self->send(p.handle, beat);
+        publish(st);
+      },
       [=](member_beat& b) {
         auto& st = self->state;
         if (b.address.empty() || b.address == st.address) return;
@@ -221,9 +306,24 @@ membership_handle::behavior_type membership(membership_self* self, cluster_optio
           self->monitor(p.handle);
         }
         const bool was_up = p.up;
+        const bool restarted = p.started_ms != b.started_ms;
         p.node = b.node;
         p.version = std::move(b.version);
         p.started_ms = b.started_ms;
+        if (!was_up || p.sessions != b.sessions || p.locations != b.locations) {
+          p.sessions = b.sessions;
+          p.locations = b.locations;
+          route(self, p.node, b.sessions, b.locations);
+        }
+        p.directory = std::move(b.directory);
+        // A claim older than the last one heard from the same run of the node
+        // (a beat overtaken on a redialed connection) is stale.
+        bool claim_changed = false;
+        if (restarted || b.groups_epoch >= p.groups_epoch) {
+          claim_changed = p.groups_epoch != b.groups_epoch || p.groups != b.groups;
+          p.groups_epoch = b.groups_epoch;
+          p.groups = std::move(b.groups);
+        }
         p.last_beat_ms = st.now_ms();
         p.up = true;
         p.last_error.clear();
@@ -233,6 +333,8 @@ membership_handle::behavior_type membership(membership_self* self, cluster_optio
                         p.version);
           // Answer at once, so the peer sees us up without waiting a tick.
           if (p.handle) self->send(p.handle, beat_of(st));
+          publish(st);
+        } else if (claim_changed) {
           publish(st);
         }
         // Gossip: dial the nodes the peer knows and we do not (next tick).
@@ -260,8 +362,8 @@ void configure_cluster(caf::actor_system_config& cfg, const cluster_options& opt
 
 result<std::pair<membership_handle, std::string>> start_membership(
     caf::actor_system& sys, const cluster_options& opts, std::uint16_t node_id,
-    std::function<std::int64_t()> now_ms, cluster_board* board) {
-  auto self = sys.spawn(membership, opts, node_id, std::move(now_ms), board);
+    std::function<std::int64_t()> now_ms, cluster_board* board, membership_links links) {
+  auto self = sys.spawn(membership, opts, node_id, std::move(now_ms), board, std::move(links));
   auto port = caf::openssl::publish(self, opts.port, opts.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(self, caf::exit_reason::user_shutdown);

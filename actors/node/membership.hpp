@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@
 
 #include "node/cluster_options.hpp"
 #include "node/inspect.hpp"
+#include "node/protocol.hpp"
 #include "rideshard/engine/result.hpp"
 
 namespace rideshard::node {
@@ -28,14 +30,44 @@ struct member_beat {
   std::uint16_t node = 0;  ///< the sender's [node].id
   std::string address;     ///< the sender's BASP address, "host:port"
   std::string version;
-  std::int64_t started_ms = 0;     ///< epoch ms the sender started
-  std::vector<std::string> peers;  ///< BASP addresses the sender sees up
+  std::int64_t started_ms = 0;        ///< epoch ms the sender started
+  std::vector<std::string> peers;     ///< BASP addresses the sender sees up
+  session_registry_handle sessions;   ///< the sender's session registry
+  caf::actor directory;               ///< the sender's shard directory (directory_handle)
+  caf::actor locations;               ///< the sender's location relay (location_relay_handle)
+  std::uint64_t groups_epoch = 0;     ///< epoch of the assignment below (0: none yet)
+  std::vector<std::uint32_t> groups;  ///< shard groups the sender serves, ascending
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_beat& x) {
-  return f(caf::meta::type_name("member_beat"), x.node, x.address, x.version, x.started_ms,
-           x.peers);
+  return f(caf::meta::type_name("member_beat"), x.node, x.address, x.version, x.started_ms, x.peers,
+           x.sessions, x.directory, x.locations, x.groups_epoch, x.groups);
 }
+
+/// This node -> its membership actor: it now serves exactly `groups` (shard
+/// groups), as assigned in `epoch` (the consumer group's generation, or any
+/// number that grows with each assignment). Announced to every peer with the
+/// next beats; an epoch older than the last one announced is ignored.
+struct groups_served {
+  std::uint64_t epoch = 0;
+  std::vector<std::uint32_t> groups;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, groups_served& x) {
+  return f(caf::meta::type_name("groups_served"), x.epoch, x.groups);
+}
+
+/// One node's claim on shard groups (its latest announcement).
+struct group_claim {
+  std::uint16_t node = 0;
+  std::uint64_t epoch = 0;
+  std::vector<std::uint32_t> groups;
+};
+
+/// The owner of each claimed shard group: the claim with the newest epoch; on
+/// equal epochs (two nodes claiming one group in the same assignment, which a
+/// consumer group never does) the lower node id, deterministically on every node.
+std::map<std::uint32_t, std::uint16_t> resolve_owners(const std::vector<group_claim>& claims);
 
 /// Facade -> membership, once: the address the node's BASP port is bound to
 /// (known only after publishing); starts dialing and heartbeats.
@@ -58,7 +90,7 @@ typename Inspector::result_type inspect(Inspector& f, membership_tick& x) {
 
 using membership_handle =
     caf::typed_actor<caf::reacts_to<member_beat>, caf::reacts_to<membership_start>,
-                     caf::reacts_to<membership_tick>>;
+                     caf::reacts_to<membership_tick>, caf::reacts_to<groups_served>>;
 
 /// The last published membership. Written by the membership actor, read by
 /// dispatch_node::cluster() (HTTP and console threads); a short lock, copies.
@@ -80,12 +112,22 @@ class cluster_board {
 /// exists, and only after check_cluster_tls() passed.
 void configure_cluster(caf::actor_system_config& cfg, const cluster_options& opts);
 
+/// What this node's membership actor routes for, each announced to the peers:
+/// its session registry (told registry_route for every peer that comes up or
+/// goes down), its location relay (told relay_route alike; may be invalid)
+/// and its shard directory.
+struct membership_links {
+  session_registry_handle sessions;
+  caf::actor directory;
+  caf::actor locations;  ///< location_relay_handle (location_relay.hpp)
+};
+
 /// Spawns the membership actor of node `node_id`, publishes it on the BASP
 /// port (opts.host:opts.port over TLS) and starts it. `board` and `now_ms`
 /// must outlive the actor. Answers the actor and the bound "host:port".
 /// Errors: bad_config (the port cannot be bound).
 [[nodiscard]] result<std::pair<membership_handle, std::string>> start_membership(
     caf::actor_system& sys, const cluster_options& opts, std::uint16_t node_id,
-    std::function<std::int64_t()> now_ms, cluster_board* board);
+    std::function<std::int64_t()> now_ms, cluster_board* board, membership_links links);
 
 }  // namespace rideshard::node

@@ -63,6 +63,13 @@ RIDESHARD_MESSAGE_NAME(no_driver_check, "rideshard::no_driver_check")
 RIDESHARD_MESSAGE_NAME(member_beat, "rideshard::member_beat")
 RIDESHARD_MESSAGE_NAME(membership_start, "rideshard::membership_start")
 RIDESHARD_MESSAGE_NAME(membership_tick, "rideshard::membership_tick")
+RIDESHARD_MESSAGE_NAME(registry_route, "rideshard::registry_route")
+RIDESHARD_MESSAGE_NAME(groups_served, "rideshard::groups_served")
+RIDESHARD_MESSAGE_NAME(location_out, "rideshard::location_out")
+RIDESHARD_MESSAGE_NAME(location_part, "rideshard::location_part")
+RIDESHARD_MESSAGE_NAME(location_bundle, "rideshard::location_bundle")
+RIDESHARD_MESSAGE_NAME(location_flush, "rideshard::location_flush")
+RIDESHARD_MESSAGE_NAME(relay_route, "rideshard::relay_route")
 
 #undef RIDESHARD_MESSAGE_NAME
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "node/journal.hpp"
+#include "node/location_relay.hpp"
 #include "node/membership.hpp"
 #include "node/protocol.hpp"
 #include "node/region_matcher.hpp"
@@ -25,7 +26,8 @@ using node_message_types = caf::detail::type_list<
     fleet_applied, nearby_part, nearby_part_answer, driver_unavail, positions_flush, parked_retry,
     batch_window, reserve_driver, release_driver, shard_key, shard_added, surge_freeze,
     search_progress, no_driver_found, no_driver_check, member_beat, membership_start,
-    membership_tick>;
+    membership_tick, registry_route, groups_served, location_out, location_part, location_bundle,
+    location_flush, relay_route>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

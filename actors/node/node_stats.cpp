@@ -15,6 +15,7 @@ namespace {
 constexpr std::array<const char*, 5> outcome_names{"accepted", "declined", "timed_out", "busy",
                                                    "withdrawn"};
 constexpr std::string_view pending_queue = "matcher_pending";
+constexpr std::array<const char*, 3> unrouted_names{"frame", "close", "request"};
 
 }  // namespace
 
@@ -35,6 +36,15 @@ node_stats::node_stats(gateway::metrics* m) : m_(m) {
                   .Register(reg);
   for (std::size_t i = 0; i < outcomes; ++i)
     outcomes_[i] = &fam.Add({{"outcome", outcome_names[i]}});
+  auto& unrouted = prometheus::BuildCounter()
+                       .Name("rideshard_cluster_unrouted_total")
+                       .Help(
+                           "Cluster: session frames (what=frame) or closes (close) for a node no "
+                           "route is known to (dropped), messages for a shard group no node "
+                           "owns (request, refused with a typed error)")
+                       .Register(reg);
+  for (std::size_t i = 0; i < unrouted_names.size(); ++i)
+    unrouted_counters_[i] = &unrouted.Add({{"what", unrouted_names[i]}});
   for (std::size_t i = 0; i < states; ++i) publish(static_cast<trip_state>(i));
   m_->set_queue_depth(pending_queue, 0);
 }
@@ -93,6 +103,13 @@ void node_stats::offer_closed(offer_outcome o) {
 
 void node_stats::pending_requests(std::int64_t delta) {
   if (m_ && delta != 0) m_->add_queue_depth(pending_queue, static_cast<double>(delta));
+}
+
+void node_stats::unrouted(std::string_view what) {
+  unrouted_.fetch_add(1);
+  if (!m_) return;
+  for (std::size_t i = 0; i < unrouted_names.size(); ++i)
+    if (what == unrouted_names[i]) unrouted_counters_[i]->Increment();
 }
 
 std::int64_t node_stats::trips(trip_state s) const {

@@ -34,6 +34,8 @@ enum class offer_outcome : std::uint8_t { accepted, declined, timed_out, busy, w
 /// request_to_offer_seconds, trips{state}, queue_depth{queue="matcher_pending"}):
 ///   rideshard_offers_made_total             offers shown to a driver
 ///   rideshard_offer_outcomes_total{outcome} accepted|declined|timed_out|busy|withdrawn
+///   rideshard_cluster_unrouted_total{what}  frames/closes/requests for another node
+///                                           that no known peer could take
 class node_stats {
  public:
   explicit node_stats(gateway::metrics* m = nullptr);
@@ -52,6 +54,12 @@ class node_stats {
   void offer_closed(offer_outcome o);
   /// Requests waiting in the matchers (all shards), by delta.
   void pending_requests(std::int64_t delta);
+  /// Cluster: a session frame or close for a node no route is known to
+  /// (`what` "frame" / "close"), or a message for a shard group no node owns
+  /// ("request"). Dropped (frames) or refused (requests), and counted here.
+  void unrouted(std::string_view what);
+  /// Unrouted frames + closes + requests so far (counted without metrics too; for tests).
+  std::int64_t unrouted_total() const { return unrouted_.load(); }
 
   /// Live trips in `s` (for tests).
   std::int64_t trips(trip_state s) const;
@@ -65,6 +73,8 @@ class node_stats {
   std::mutex publish_mu_;
   std::array<std::atomic<std::int64_t>, states> trips_{};
   prometheus::Counter* offers_made_ = nullptr;
+  std::atomic<std::int64_t> unrouted_{0};
+  std::array<prometheus::Counter*, 3> unrouted_counters_{};  ///< frame, close, request
   std::array<prometheus::Counter*, outcomes> outcomes_{};
 };
 

@@ -71,6 +71,7 @@ struct session_opened;
 struct session_closed;
 struct session_frame;
 struct session_close;
+struct registry_route;
 struct search_progress;
 struct no_driver_found;
 
@@ -137,10 +138,13 @@ using journal_handle =
                      caf::reacts_to<event_atom, batch_ptr>, caf::reacts_to<flush_atom>>;
 
 /// The session registry (session_registry.hpp): this node's one writer to
-/// client connections on behalf of actors.
+/// client connections on behalf of actors, and the way to the registries of
+/// the other cluster nodes (registry_route, from the membership actor): a
+/// frame for a session of another node goes to that node's registry.
 using session_registry_handle =
     caf::typed_actor<caf::reacts_to<session_opened>, caf::reacts_to<session_closed>,
-                     caf::reacts_to<session_frame>, caf::reacts_to<session_close>>;
+                     caf::reacts_to<session_frame>, caf::reacts_to<session_close>,
+                     caf::reacts_to<registry_route>>;
 
 /// A client session as a value: the node whose gateway holds its socket and
 /// the session (connection) id there. Actors address sessions only this way;
@@ -168,10 +172,12 @@ typename Inspector::result_type inspect(Inspector& f, reply_to& x) {
   return f(caf::meta::type_name("reply_to"), x.session, x.seq);
 }
 
-/// Actor -> session registry: one frame for session `session` of this node
-/// (the registry stamps the frame seq and server time).
+/// Actor -> session registry: one frame for `session`. The registry of the
+/// session's node stamps the frame seq and server time and writes it; any
+/// other registry passes it on to that node's registry (over BASP), so the
+/// frames one actor sends to a session arrive in order.
 struct session_frame {
-  std::uint64_t session = 0;
+  session_ref session;
   schemas::server_body body;
   std::uint64_t reply_seq = 0;
 };
@@ -182,14 +188,27 @@ typename Inspector::result_type inspect(Inspector& f, session_frame& x) {
 }
 
 /// Actor -> session registry: close the session's connection with `reason`
-/// (a newer connection of the same subject replaced it).
+/// (a newer connection of the same subject replaced it); routed like
+/// session_frame.
 struct session_close {
-  std::uint64_t session = 0;
+  session_ref session;
   std::string reason;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_close& x) {
   return f(caf::meta::type_name("session_close"), x.session, x.reason);
+}
+
+/// Membership -> session registry: the registry of cluster node `node` (an
+/// invalid handle: the node is down, its sessions unreachable until it is up
+/// again; frames for them are dropped and counted).
+struct registry_route {
+  std::uint16_t node = 0;
+  session_registry_handle registry;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, registry_route& x) {
+  return f(caf::meta::type_name("registry_route"), x.node, x.registry);
 }
 
 /// Everything every actor of the node shares; immutable after start except

@@ -2,7 +2,11 @@
 // actors. The gateway side (dispatch_node) registers every connection under its
 // session id; actors address a session by value (session_ref, protocol.hpp) and
 // hand their frames to this actor, which stamps and queues them on the
-// connection. No other actor ever holds a connection. Internal to node/.
+// connection. No other actor ever holds a connection. A frame for a session of
+// another cluster node is passed on to that node's registry (learnt from the
+// membership actor as registry_route): one hop over BASP, in order per sender;
+// with no route it is dropped and counted (rideshard_cluster_unrouted_total).
+// Internal to node/.
 #pragma once
 
 #include "node/protocol.hpp"
@@ -26,7 +30,8 @@ typename Inspector::result_type inspect(Inspector& f, session_closed& x) {
 }
 
 /// Spawns the registry of this node. Handles session_opened, session_closed,
-/// session_frame (stamped by ctx: frame seq, server time) and session_close.
+/// session_frame (stamped by ctx: frame seq, server time) and session_close
+/// (both routed by the session's node), registry_route.
 /// `ctx` must outlive the actor.
 session_registry_handle spawn_session_registry(caf::actor_system& sys, node_context* ctx);
 

@@ -94,6 +94,19 @@ function showConsole(session) {
   auditTimer = setInterval(refreshAudit, AUDIT_MS);
 }
 
+// Shard groups a node owns (the owner table), e.g. "0-3, 7" or "none".
+function groupList(groups) {
+  if (!groups.length) return 'none';
+  const parts = [];
+  for (let i = 0; i < groups.length; i++) {
+    let j = i;
+    while (j + 1 < groups.length && groups[j + 1] === groups[j] + 1) j++;
+    parts.push(j > i ? `${groups[i]}-${groups[j]}` : `${groups[i]}`);
+    i = j;
+  }
+  return parts.join(', ');
+}
+
 function renderOverview(o) {
   const n = o.node;
   // This node first (it answers the feed), then its cluster peers as its
@@ -101,12 +114,12 @@ function renderOverview(o) {
   replaceRows($('cluster-rows'), [[
     n.address ? `node ${n.id} (this) ${n.address}` : `node ${n.id}`, n.status, n.version,
     duration(n.uptime_s), `${n.heartbeat_age_ms} ms`,
-    n.shards, `${n.connections.driver} drivers, ${n.connections.rider} riders, ${n.connections.admin} admin`,
+    n.shard_groups ? `${n.shards} (groups ${groupList(n.shard_groups)})` : n.shards, `${n.connections.driver} drivers, ${n.connections.rider} riders, ${n.connections.admin} admin`,
   ]].concat((o.peers || []).map((p) => [
     `node ${p.node || '?'} ${p.address}`, p.error ? `${p.status}: ${p.error}` : p.status, p.version || '—',
     p.status === 'up' ? duration(p.uptime_s) : '—',
     p.heartbeat_age_ms == null ? 'never' : `${p.heartbeat_age_ms} ms`,
-    '—', '—',
+    p.shard_groups && p.shard_groups.length ? `groups ${groupList(p.shard_groups)}` : '—', '—',
   ])));
   map.setRegions(o.regions);
   renderRegions(o.regions);

@@ -129,11 +129,12 @@ std::vector<commit_outcome> samples(fixture&, type<commit_outcome>) {
 
 std::vector<session_frame> samples(fixture&, type<session_frame>) {
   std::vector<session_frame> out;
-  for (auto& m : smp::server_messages()) out.push_back({m.seq + 40, m.body, m.reply_to});
+  for (auto& m : smp::server_messages())
+    out.push_back({{static_cast<std::uint16_t>(m.seq % 7 + 1), m.seq + 40}, m.body, m.reply_to});
   return out;
 }
 std::vector<session_close> samples(fixture&, type<session_close>) {
-  return {{77, "replaced by a new connection"}};
+  return {{{2, 77}, "replaced by a new connection"}};
 }
 std::vector<attach_request> samples(fixture&, type<attach_request>) {
   return {{{3, 77}, 5, true, identity{"d-7", schemas::role::driver}},
@@ -199,9 +200,40 @@ std::vector<surge_freeze> samples(fixture&, type<surge_freeze>) { return {{true}
 std::vector<search_progress> samples(fixture&, type<search_progress>) { return {{3000}}; }
 std::vector<no_driver_found> samples(fixture&, type<no_driver_found>) { return {{8000}}; }
 std::vector<no_driver_check> samples(fixture&, type<no_driver_check>) { return {{}}; }
-std::vector<member_beat> samples(fixture&, type<member_beat>) {
-  return {{2, "127.0.0.1:4102", "0.1.0", 1765000000123, {"127.0.0.1:4101", "10.0.0.3:4103"}},
-          {3, "node-3:4103", "0.2.0", 1, {}}};
+std::vector<member_beat> samples(fixture& fx, type<member_beat>) {
+  return {{2,
+           "127.0.0.1:4102",
+           "0.1.0",
+           1765000000123,
+           {"127.0.0.1:4101", "10.0.0.3:4103"},
+           caf::actor_cast<session_registry_handle>(fx.a),
+           fx.b,
+           fx.a,
+           41,
+           {0, 5, 17}},
+          {3, "node-3:4103", "0.2.0", 1, {}, {}, {}, {}, 0, {}}};
+}
+std::vector<registry_route> samples(fixture& fx, type<registry_route>) {
+  return {{3, caf::actor_cast<session_registry_handle>(fx.b)}, {4, {}}};
+}
+std::vector<groups_served> samples(fixture&, type<groups_served>) {
+  return {{12, {1, 2, 30}}, {13, {}}};
+}
+std::vector<location_out> samples(fixture& fx, type<location_out>) {
+  return {{3, caf::actor_cast<matcher_handle>(fx.a), {smp::driver, p1, fx.b, true}}};
+}
+std::vector<location_part> samples(fixture& fx, type<location_part>) {
+  return {{caf::actor_cast<matcher_handle>(fx.b),
+           {{smp::driver, p1, fx.a, false}, {driver_id{8}, p2, fx.b, true}}}};
+}
+std::vector<location_bundle> samples(fixture& fx, type<location_bundle>) {
+  return {{{{caf::actor_cast<matcher_handle>(fx.a), {{smp::driver, p2, fx.b, true}}},
+            {caf::actor_cast<matcher_handle>(fx.b), {}}}},
+          {}};
+}
+std::vector<location_flush> samples(fixture&, type<location_flush>) { return {{2, 19}}; }
+std::vector<relay_route> samples(fixture& fx, type<relay_route>) {
+  return {{2, caf::actor_cast<location_relay_handle>(fx.a)}, {3, {}}};
 }
 std::vector<membership_start> samples(fixture&, type<membership_start>) {
   return {{"127.0.0.1:4101"}};
@@ -425,6 +457,41 @@ void same(const member_beat& x, const member_beat& y) {
   CHECK(x.version == y.version);
   CHECK(x.started_ms == y.started_ms);
   CHECK(x.peers == y.peers);
+  CHECK(x.sessions == y.sessions);
+  CHECK(x.directory == y.directory);
+  CHECK(x.locations == y.locations);
+  CHECK(x.groups_epoch == y.groups_epoch);
+  CHECK(x.groups == y.groups);
+}
+void same(const registry_route& x, const registry_route& y) {
+  CHECK(x.node == y.node);
+  CHECK(x.registry == y.registry);
+}
+void same(const groups_served& x, const groups_served& y) {
+  CHECK(x.epoch == y.epoch);
+  CHECK(x.groups == y.groups);
+}
+void same(const location_out& x, const location_out& y) {
+  CHECK(x.node == y.node);
+  CHECK(x.matcher == y.matcher);
+  same(x.avail, y.avail);
+}
+void same(const location_part& x, const location_part& y) {
+  CHECK(x.matcher == y.matcher);
+  REQUIRE(x.avails.size() == y.avails.size());
+  for (std::size_t i = 0; i < x.avails.size(); ++i) same(x.avails[i], y.avails[i]);
+}
+void same(const location_bundle& x, const location_bundle& y) {
+  REQUIRE(x.parts.size() == y.parts.size());
+  for (std::size_t i = 0; i < x.parts.size(); ++i) same(x.parts[i], y.parts[i]);
+}
+void same(const location_flush& x, const location_flush& y) {
+  CHECK(x.node == y.node);
+  CHECK(x.window == y.window);
+}
+void same(const relay_route& x, const relay_route& y) {
+  CHECK(x.node == y.node);
+  CHECK(x.relay == y.relay);
 }
 void same(const membership_start& x, const membership_start& y) { CHECK(x.address == y.address); }
 void same(const membership_tick& x, const membership_tick& y) { CHECK(x.round == y.round); }

@@ -1,0 +1,109 @@
+// location_relay: one buffer per destination node, flushed at max_batch or at
+// the end of its window (see location_relay.hpp).
+#include "node/location_relay.hpp"
+
+#include <map>
+#include <utility>
+
+namespace rideshard::node {
+namespace {
+
+struct node_buffer {
+  location_bundle bundle;
+  std::map<caf::actor_addr, std::size_t> part_of;  ///< matcher -> index in bundle.parts
+  std::size_t count = 0;
+  std::uint64_t window = 0;  ///< bumped at each flush: a stale timer finds another number
+  bool timer = false;        ///< a location_flush for `window` is on its way
+};
+
+struct relay_state {
+  location_relay_options opts;
+  std::shared_ptr<location_relay_counters> counters;
+  std::map<std::uint16_t, location_relay_handle> routes;
+  std::map<std::uint16_t, node_buffer> buffers;
+  static inline const char* name = "location_relay";
+};
+using relay_self = caf::stateful_actor<relay_state, location_relay_handle::base>;
+
+void flush(relay_self* self, std::uint16_t node, node_buffer& b) {
+  auto& st = self->state;
+  ++b.window;
+  b.timer = false;
+  if (b.count == 0) return;
+  const auto n = b.count;
+  b.count = 0;
+  b.part_of.clear();
+  auto bundle = std::move(b.bundle);
+  b.bundle = {};
+  auto it = st.routes.find(node);
+  if (it == st.routes.end()) {
+    st.counters->dropped += n;
+    return;
+  }
+  self->send(it->second, std::move(bundle));
+  st.counters->sent += n;
+  ++st.counters->bundles;
+}
+
+location_relay_handle::behavior_type location_relay(
+    relay_self* self, location_relay_options opts,
+    std::shared_ptr<location_relay_counters> counters) {
+  self->state.opts = opts;
+  self->state.counters = std::move(counters);
+  return {
+      [=](location_out& u) {
+        auto& st = self->state;
+        if (!u.matcher) return;
+        if (u.node == st.opts.node) return self->send(u.matcher, std::move(u.avail));
+        if (st.routes.count(u.node) == 0) {
+          ++st.counters->dropped;
+          return;
+        }
+        auto& b = st.buffers[u.node];
+        auto [at, fresh] = b.part_of.try_emplace(u.matcher.address(), b.bundle.parts.size());
+        if (fresh) b.bundle.parts.push_back(location_part{u.matcher, {}});
+        b.bundle.parts[at->second].avails.push_back(std::move(u.avail));
+        if (++b.count >= st.opts.max_batch) return flush(self, u.node, b);
+        if (!b.timer) {
+          b.timer = true;
+          self->delayed_send(self, st.opts.window, location_flush{u.node, b.window});
+        }
+      },
+      [=](location_flush& f) {
+        auto& st = self->state;
+        auto it = st.buffers.find(f.node);
+        if (it == st.buffers.end() || it->second.window != f.window) return;  // flushed full
+        flush(self, f.node, it->second);
+      },
+      [=](location_bundle& b) {
+        auto& st = self->state;
+        std::uint64_t n = 0;
+        for (auto& part : b.parts) {
+          if (!part.matcher) continue;
+          for (auto& a : part.avails) self->send(part.matcher, std::move(a));
+          n += part.avails.size();
+        }
+        st.counters->received += n;
+      },
+      [=](relay_route& r) {
+        auto& st = self->state;
+        if (r.node == st.opts.node) return;
+        if (r.relay) {
+          st.routes[r.node] = std::move(r.relay);
+          return;
+        }
+        st.routes.erase(r.node);
+        auto it = st.buffers.find(r.node);
+        if (it != st.buffers.end()) flush(self, r.node, it->second);  // counted as dropped
+      },
+  };
+}
+
+}  // namespace
+
+location_relay_handle spawn_location_relay(caf::actor_system& sys, location_relay_options opts,
+                                           std::shared_ptr<location_relay_counters> counters) {
+  return sys.spawn(location_relay, opts, std::move(counters));
+}
+
+}  // namespace rideshard::node
