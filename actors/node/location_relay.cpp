@@ -3,6 +3,7 @@
 #include "node/location_relay.hpp"
 
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 namespace rideshard::node {
@@ -10,6 +11,10 @@ namespace {
 
 struct node_buffer {
   location_bundle bundle;
+  /// The driver actor last sent to this node per driver: an update of the same
+  /// actor travels without its handle (the receiver keeps it), which saves
+  /// serializing a node id and a proxy lookup per update.
+  std::unordered_map<driver_id, caf::actor_addr> sent_actor;
   std::map<caf::actor_addr, std::size_t> part_of;  ///< matcher -> index in bundle.parts
   std::size_t count = 0;
   std::uint64_t window = 0;  ///< bumped at each flush: a stale timer finds another number
@@ -21,6 +26,7 @@ struct relay_state {
   std::shared_ptr<location_relay_counters> counters;
   std::map<std::uint16_t, location_relay_handle> routes;
   std::map<std::uint16_t, node_buffer> buffers;
+  std::unordered_map<driver_id, caf::actor> known_actor;  ///< receiving side, by driver
   static inline const char* name = "location_relay";
 };
 using relay_self = caf::stateful_actor<relay_state, location_relay_handle::base>;
@@ -36,7 +42,7 @@ void flush(relay_self* self, std::uint16_t node, node_buffer& b) {
   auto bundle = std::move(b.bundle);
   b.bundle = {};
   auto it = st.routes.find(node);
-  if (it == st.routes.end()) {
+  if (it == st.routes.end() || !it->second) {
     st.counters->dropped += n;
     return;
   }
@@ -60,6 +66,13 @@ location_relay_handle::behavior_type location_relay(
           return;
         }
         auto& b = st.buffers[u.node];
+        if (u.avail.actor) {
+          auto& last = b.sent_actor[u.avail.driver];
+          if (last == u.avail.actor.address())
+            u.avail.actor = nullptr;  // the receiver knows it
+          else
+            last = u.avail.actor.address();
+        }
         auto [at, fresh] = b.part_of.try_emplace(u.matcher.address(), b.bundle.parts.size());
         if (fresh) b.bundle.parts.push_back(location_part{u.matcher, {}});
         b.bundle.parts[at->second].avails.push_back(std::move(u.avail));
@@ -80,7 +93,15 @@ location_relay_handle::behavior_type location_relay(
         std::uint64_t n = 0;
         for (auto& part : b.parts) {
           if (!part.matcher) continue;
-          for (auto& a : part.avails) self->send(part.matcher, std::move(a));
+          for (auto& a : part.avails) {
+            if (a.actor) {
+              st.known_actor[a.driver] = a.actor;
+            } else {
+              auto it = st.known_actor.find(a.driver);
+              if (it != st.known_actor.end()) a.actor = it->second;
+            }
+            self->send(part.matcher, std::move(a));
+          }
           n += part.avails.size();
         }
         st.counters->received += n;
@@ -88,13 +109,17 @@ location_relay_handle::behavior_type location_relay(
       [=](relay_route& r) {
         auto& st = self->state;
         if (r.node == st.opts.node) return;
-        if (r.relay) {
-          st.routes[r.node] = std::move(r.relay);
-          return;
+        auto known = st.routes.find(r.node);
+        if (known != st.routes.end() && known->second == r.relay) return;
+        // The node is down (no relay: what is buffered is dropped and counted)
+        // or has another relay (the buffer goes to the old one). Either way the
+        // next relay knows no driver actor: each driver's next update carries it.
+        if (!r.relay) st.routes.erase(r.node);
+        if (auto it = st.buffers.find(r.node); it != st.buffers.end()) {
+          flush(self, r.node, it->second);
+          it->second.sent_actor.clear();
         }
-        st.routes.erase(r.node);
-        auto it = st.buffers.find(r.node);
-        if (it != st.buffers.end()) flush(self, r.node, it->second);  // counted as dropped
+        if (r.relay) st.routes[r.node] = std::move(r.relay);
       },
   };
 }

@@ -131,6 +131,53 @@ TEST_CASE("a full buffer leaves at once; a stale window timer flushes nothing ea
   for (std::size_t i = 1; i < lats.size(); ++i) CHECK(lats[i - 1] < lats[i]);  // in order
 }
 
+TEST_CASE("a driver's actor handle crosses once per route; the receiver puts it back") {
+  fixture fx;
+  auto m = fx.sink(1);
+  auto driver =
+      fx.sys.spawn([](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; }, 0);
+  fx.sinks.push_back(driver);
+  for (int i = 0; i < 3; ++i)
+    caf::anon_send(
+        fx.relay, location_out{2, m, driver_avail{driver_id{7}, {40.0 + i, -73.9}, driver, false}});
+  fx.sched.run();
+  REQUIRE(fx.sched.trigger_timeout());
+  fx.sched.run();
+  REQUIRE(fx.rec->bundles.size() == 1);
+  const auto& avails = fx.rec->bundles.front().parts.at(0).avails;
+  REQUIRE(avails.size() == 3);
+  CHECK(avails[0].actor == driver);  // first update: the handle
+  CHECK(!avails[1].actor);           // later ones: the receiver knows it
+  CHECK(!avails[2].actor);
+
+  // The receiving side fills it in before its matcher sees the update.
+  auto seen = std::make_shared<std::vector<caf::actor>>();
+  auto checker = fx.sys.spawn(
+      [](caf::event_based_actor*, std::shared_ptr<std::vector<caf::actor>> v) -> caf::behavior {
+        return {[v](driver_avail& d) { v->push_back(d.actor); }};
+      },
+      seen);
+  fx.sinks.push_back(checker);
+  auto cm = caf::actor_cast<matcher_handle>(checker);
+  auto bundle = fx.rec->bundles.front();
+  for (auto& p : bundle.parts) p.matcher = cm;
+  caf::anon_send(fx.relay, std::move(bundle));
+  fx.sched.run();
+  REQUIRE(seen->size() == 3);
+  for (const auto& a : *seen) CHECK(a == driver);
+
+  // A new relay on node 2 (restarted) gets the handle again.
+  caf::anon_send(fx.relay, relay_route{2, caf::actor_cast<location_relay_handle>(checker)});
+  caf::anon_send(fx.relay, relay_route{2, caf::actor_cast<location_relay_handle>(fx.peer)});
+  caf::anon_send(fx.relay,
+                 location_out{2, m, driver_avail{driver_id{7}, {45.0, -73.9}, driver, false}});
+  fx.sched.run();
+  while (fx.sched.trigger_timeout()) fx.sched.run();
+  REQUIRE(fx.rec->bundles.size() == 2);
+  CHECK(fx.rec->bundles.back().parts.at(0).avails.at(0).actor == driver);
+  fx.rec->bundles.clear();
+}
+
 TEST_CASE("a bundle fans out to its matchers; own-node updates skip the buffer; no route drops") {
   fixture fx;
   auto m1 = fx.sink(1);
