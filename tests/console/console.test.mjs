@@ -315,6 +315,11 @@ test('the audit table stays in its card, pages through older entries and says wh
   assert.match(await page.textContent('#audit-source'), /RocksDB store.*rideshard\.admin-audit\.v1/);
   const fits = await page.$eval('#audit-panel', (c) => c.scrollWidth <= c.clientWidth);
   assert.ok(fits, 'the audit table is wider than its card');
+  // No card's content spills out of it: what is wider than a card scrolls inside it.
+  const spill = await page.$$eval('main > .card', (cards) => cards
+    .filter((c) => c.scrollWidth > c.clientWidth && !['auto', 'scroll'].includes(getComputedStyle(c).overflowX))
+    .map((c) => c.id));
+  assert.deepEqual(spill, []);
   assert.equal(await page.isDisabled('#audit-newer'), true);
   // Older: the next 15 (nowhere-4 .. 0 and what came before); Newer: back.
   await page.click('#audit-older');
