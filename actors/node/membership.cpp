@@ -110,11 +110,22 @@ member_beat beat_of(const membership_state& st) {
 }
 
 // The owner table from this node's claim and those of the peers up.
+// Down nodes' claims take part too: a group whose newest claim is a down
+// node's has no owner (until a newer assignment names one), rather than going
+// back to an older claim that is stale.
 void resolve(membership_state& st) {
   std::vector<group_claim> claims{{st.node, st.groups_epoch, st.groups}};
-  for (const auto& [addr, p] : st.peers)
-    if (p.up && p.node != 0) claims.push_back({p.node, p.groups_epoch, p.groups});
+  std::set<std::uint16_t> down;
+  for (const auto& [addr, p] : st.peers) {
+    if (p.node == 0) continue;
+    claims.push_back({p.node, p.groups_epoch, p.groups});
+    if (!p.up) down.insert(p.node);
+  }
+  for (const auto& [addr, p] : st.peers)  // a node restarted at another address is up
+    if (p.up) down.erase(p.node);
   auto owners = resolve_owners(claims);
+  for (auto it = owners.begin(); it != owners.end();)
+    it = down.count(it->second) ? owners.erase(it) : std::next(it);
   if (owners == st.owners) return;
   st.owners = std::move(owners);
   logger().info("event=shard_owners node={} groups={}", st.node, st.owners.size());
@@ -360,10 +371,16 @@ void configure_cluster(caf::actor_system_config& cfg, const cluster_options& opt
   cfg.openssl_cafile = opts.tls_ca;
 }
 
+membership_handle spawn_membership(caf::actor_system& sys, const cluster_options& opts,
+                                   std::uint16_t node_id, std::function<std::int64_t()> now_ms,
+                                   cluster_board* board, membership_links links) {
+  return sys.spawn(membership, opts, node_id, std::move(now_ms), board, std::move(links));
+}
+
 result<std::pair<membership_handle, std::string>> start_membership(
     caf::actor_system& sys, const cluster_options& opts, std::uint16_t node_id,
     std::function<std::int64_t()> now_ms, cluster_board* board, membership_links links) {
-  auto self = sys.spawn(membership, opts, node_id, std::move(now_ms), board, std::move(links));
+  auto self = spawn_membership(sys, opts, node_id, std::move(now_ms), board, std::move(links));
   auto port = caf::openssl::publish(self, opts.port, opts.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(self, caf::exit_reason::user_shutdown);

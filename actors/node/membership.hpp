@@ -57,7 +57,10 @@ typename Inspector::result_type inspect(Inspector& f, groups_served& x) {
   return f(caf::meta::type_name("groups_served"), x.epoch, x.groups);
 }
 
-/// One node's claim on shard groups (its latest announcement).
+/// One node's claim on shard groups (its latest announcement). The owner
+/// table resolves the claims of every node heard of, then leaves out groups
+/// whose winner is down: such a group has no owner until a newer epoch names
+/// one (an older claim on it is stale and does not come back).
 struct group_claim {
   std::uint16_t node = 0;
   std::uint64_t epoch = 0;
@@ -121,6 +124,13 @@ struct membership_links {
   caf::actor directory;
   caf::actor locations;  ///< location_relay_handle (location_relay.hpp)
 };
+
+/// Spawns the membership actor of node `node_id` without publishing or
+/// starting it (tests on CAF's test coordinator send membership_start and play
+/// the peers; configure no seeds there: a dial needs the OpenSSL middleman).
+membership_handle spawn_membership(caf::actor_system& sys, const cluster_options& opts,
+                                   std::uint16_t node_id, std::function<std::int64_t()> now_ms,
+                                   cluster_board* board, membership_links links);
 
 /// Spawns the membership actor of node `node_id`, publishes it on the BASP
 /// port (opts.host:opts.port over TLS) and starts it. `board` and `now_ms`
