@@ -3,12 +3,15 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
@@ -27,6 +30,7 @@
 #include "gateway/metrics.hpp"
 #include "node/dispatch_node.hpp"
 #include "node/log.hpp"
+#include "node/scheduler_options.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
 #include "sim/fd_limit.hpp"
@@ -45,8 +49,10 @@ struct serve_options {
   std::string listen;    ///< host:port; overrides [node].listen
   std::string data_dir;  ///< overrides [node].data_dir
   storage_options storage;
-  payments_config payments;       ///< [payments]
-  node::cluster_options cluster;  ///< [cluster]; disabled without the section
+  payments_config payments;           ///< [payments]
+  node::cluster_options cluster;      ///< [cluster]; disabled without the section
+  node::scheduler_options scheduler;  ///< [scheduler], besides threads
+  std::size_t actor_threads = 2;      ///< [scheduler] threads (0: one per core)
   std::uint16_t node_id = 1;
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
@@ -67,6 +73,41 @@ bool is_loopback(const std::string& address) {
 std::int64_t unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// [scheduler] into s (absent keys keep its defaults). An error names an unknown
+// key or a value that is not a whole number >= 0.
+result<void> read_scheduler_config(const toml::table& doc, node::scheduler_options& s,
+                                   std::size_t& threads) {
+  auto micros = [](std::chrono::microseconds& v) {
+    return [&v](std::size_t us) { v = std::chrono::microseconds(us); };
+  };
+  auto count = [](std::size_t& v) { return [&v](std::size_t n) { v = n; }; };
+  const std::pair<const char*, std::function<void(std::size_t)>> keys[] = {
+      {"threads", count(threads)},
+      {"aggressive_poll_attempts", count(s.aggressive_poll_attempts)},
+      {"aggressive_steal_interval", count(s.aggressive_steal_interval)},
+      {"moderate_poll_attempts", count(s.moderate_poll_attempts)},
+      {"moderate_steal_interval", count(s.moderate_steal_interval)},
+      {"moderate_sleep_us", micros(s.moderate_sleep)},
+      {"relaxed_sleep_us", micros(s.relaxed_sleep)},
+      {"relaxed_steal_interval", count(s.relaxed_steal_interval)},
+  };
+  const auto* table = doc["scheduler"].as_table();
+  if (table == nullptr) return {};
+  for (const auto& [key, value] : *table) {
+    const auto* k = std::find_if(std::begin(keys), std::end(keys),
+                                 [&](const auto& e) { return key.str() == e.first; });
+    if (k == std::end(keys))
+      return error{errc::bad_config, "[scheduler] has no key '" + std::string(key.str()) + "'"};
+    const auto n = value.value<std::int64_t>();
+    if (!n || *n < 0)
+      return error{errc::bad_config,
+                   "[scheduler] " + std::string(key.str()) + " must be a whole number >= 0"};
+    k->second(static_cast<std::size_t>(*n));
+  }
+  if (threads > 64) return error{errc::bad_config, "[scheduler] threads must be <= 64"};
+  return node::validate(s);
 }
 
 // Reads [node], [gateway], [auth], [matching] and the rest of the node config
@@ -125,6 +166,10 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
     return false;
   }
   o.cluster = std::move(*cluster);
+  if (auto ok = read_scheduler_config(doc, o.scheduler, o.actor_threads); !ok) {
+    std::fprintf(stderr, "rideshard serve: %s: %s\n", o.config.c_str(), ok.err().message.c_str());
+    return false;
+  }
   o.location_sample_ms = doc["kafka"]["location_sample_s"].value_or(std::int64_t{30}) * 1000;
   o.no_driver_timeout_ms = doc["matching"]["no_driver_timeout_ms"].value_or(o.no_driver_timeout_ms);
   if (o.no_driver_timeout_ms < 0) {
@@ -323,6 +368,11 @@ int run_serve(int argc, char** argv) {
     std::fprintf(stderr, "rideshard serve: payments: %s\n", pay.err().message.c_str());
     return 2;
   }
+  // Before the node: its actor system reads them when it starts.
+  if (auto ok = node::set_process_scheduler(o.scheduler); !ok) {
+    std::fprintf(stderr, "rideshard serve: %s\n", ok.err().message.c_str());
+    return 2;
+  }
   node::dispatch_options dopts;
   dopts.store = &(*storage)->store();
   dopts.node_id = o.node_id;
@@ -333,6 +383,7 @@ int run_serve(int argc, char** argv) {
   dopts.money.tax_permille = o.payments.tax_permille;  // rides split as API payments do
   dopts.money.commission_permille = o.payments.commission_permille;
   dopts.cluster = o.cluster;
+  dopts.worker_threads = o.actor_threads;
   dopts.cluster.version = rideshard_version;
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {

@@ -18,6 +18,7 @@
 #include "node/message_types.hpp"
 #include "node/protocol.hpp"
 #include "node/region_switches.hpp"
+#include "node/scheduler_options.hpp"
 #include "node/session_registry.hpp"
 #include "node/shard_router.hpp"
 #include "rideshard/schemas/records.hpp"
@@ -113,7 +114,16 @@ namespace {
 
 struct node_config : caf::actor_system_config {
   node_config(std::size_t threads, const cluster_options& cluster) {
+    const scheduler_options sched = process_scheduler();
     if (threads > 0) set("scheduler.max-threads", threads);
+    // Work stealing (scheduler_options.hpp): CAF reads these when it starts its workers.
+    set("work-stealing.aggressive-poll-attempts", sched.aggressive_poll_attempts);
+    set("work-stealing.aggressive-steal-interval", sched.aggressive_steal_interval);
+    set("work-stealing.moderate-poll-attempts", sched.moderate_poll_attempts);
+    set("work-stealing.moderate-steal-interval", sched.moderate_steal_interval);
+    set("work-stealing.moderate-sleep-duration", caf::timespan{sched.moderate_sleep});
+    set("work-stealing.relaxed-steal-interval", sched.relaxed_steal_interval);
+    set("work-stealing.relaxed-sleep-duration", caf::timespan{sched.relaxed_sleep});
     add_node_message_types(*this);
     // The single node loads no middleman: no port besides the gateway's.
     if (cluster.enabled) configure_cluster(*this, cluster);

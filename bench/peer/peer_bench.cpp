@@ -2,9 +2,13 @@
 // nearby throughput, single-client latency probe and the k-nearest cross-check.
 #include "peer/peer_bench.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <boost/asio/io_context.hpp>
 
@@ -25,6 +29,22 @@ constexpr milliseconds ingest_issue_limit{120000};
 // Redis answers a pipelined batch only after its event loop has run every
 // command it read (800 GEOSEARCH at 1M hotspot: 30-60 s on a busy 2-core VM).
 constexpr milliseconds phase_grace{150000};
+
+// utime + stime of a process in seconds (/proc/<pid>/stat); -1 if unreadable.
+double process_cpu_s(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 class runner {
  public:
@@ -59,6 +79,7 @@ class runner {
     rs_conns_.clear();
     redis_ok_ = connect_redis();
     if (rs_ok_) rs_ok_ = connect_rideshard(node.endpoint);
+    node_pid_ = rs_ok_ ? node.process.pid() : -1;
     for (layout l : {layout::uniform, layout::hotspot}) {
       const fleet_data data = make_fleet(city_, l, n, o_.queries, o_.seed);
       run_layout(n, run, l, data);
@@ -144,7 +165,10 @@ class runner {
   // Runs one phase and stores its figures; false if the peer is unusable now.
   bool record(std::size_t n, int run, const std::string& scenario, const std::string& system,
               const conn_list& conns, work_set work, std::size_t depth, milliseconds issue_for) {
+    const pid_t server = system == "rideshard" ? node_pid_ : redis_.process.pid();
+    const double cpu0 = process_cpu_s(server);
     phase_result r = run_phase(ioc_, conns, std::move(work), depth, issue_for, phase_grace);
+    const double cpu1 = process_cpu_s(server);
     measurement m;
     m.drivers = n;
     m.scenario = scenario;
@@ -159,14 +183,16 @@ class runner {
     m.unsent = r.unsent;
     m.aborted = r.aborted;
     m.note = note_of(scenario, system);
+    if (cpu0 >= 0 && cpu1 >= cpu0 && r.items > 0)
+      m.server_cpu_us_per_item = (cpu1 - cpu0) * 1e6 / static_cast<double>(r.items);
     std::fprintf(
         stderr,
         "  %-15s %-11s %10.0f /s  p50 %9.1f us  p99 %9.1f us  (%llu items, %llu errors, "
-        "%llu unanswered, %llu not sent)%s%s\n",
+        "%llu unanswered, %llu not sent), server CPU %.2f us/item%s%s\n",
         scenario.c_str(), system.c_str(), m.per_s, m.p50_us, m.p99_us,
         static_cast<unsigned long long>(m.items), static_cast<unsigned long long>(m.errors),
         static_cast<unsigned long long>(m.unanswered), static_cast<unsigned long long>(m.unsent),
-        r.aborted ? "  ABORTED: " : "", r.failure.c_str());
+        m.server_cpu_us_per_item, r.aborted ? "  ABORTED: " : "", r.failure.c_str());
     rep_.rows.push_back(std::move(m));
     if (r.aborted) rep_.failures.push_back(system + " " + scenario + ": " + r.failure);
     return !r.aborted;
@@ -224,6 +250,7 @@ class runner {
   std::string token_;
   conn_list redis_conns_, rs_conns_;
   bool redis_ok_ = false, rs_ok_ = false;
+  pid_t node_pid_ = -1;  ///< this size's rideshard node
 };
 
 }  // namespace

@@ -65,6 +65,9 @@ struct measurement {
   std::uint64_t items = 0, errors = 0;
   std::uint64_t unanswered = 0;  ///< sent, no reply by the hard time limit
   std::uint64_t unsent = 0;      ///< not sent: issuing stopped at the phase's time limit
+  /// The server process's CPU (user + system, /proc/<pid>/stat) over the phase
+  /// per item answered, in microseconds: steadier than rates on a loaded machine.
+  double server_cpu_us_per_item = 0;
   bool aborted = false;
   std::string note;
 };

@@ -123,6 +123,27 @@ void print_spread(const bench_options& o, const std::vector<summary_row>& sum) {
       }
 }
 
+// Server CPU per item: what each peer's process spent (user + system) per update
+// or query answered, the figure least bent by the machine's other load.
+void print_cpu(const bench_options& o, const std::vector<summary_row>& sum) {
+  std::printf("\n%-15s %7s %14s %14s %14s\n", "server CPU us", "drivers", "Redis", "Redis 1/cmd",
+              "rideshard");
+  auto cell = [](const summary_row* r) {
+    char buf[32];
+    if (r == nullptr || r->cpu_us_per_item <= 0) return std::string("-");
+    std::snprintf(buf, sizeof buf, "%.2f", r->cpu_us_per_item);
+    return std::string(buf);
+  };
+  for (std::size_t n : o.drivers)
+    for (const char* sc : {"ingest_uniform", "ingest_hotspot", "nearby_uniform", "nearby_hotspot",
+                           "probe_uniform", "probe_hotspot"})
+      std::printf("%-15s %7s %14s %14s %14s\n", sc, size_label(n).c_str(),
+                  cell(find_row(sum, n, sc, "redis")).c_str(),
+                  cell(find_row(sum, n, sc, "redis_1member")).c_str(),
+                  cell(find_row(sum, n, sc, "rideshard")).c_str());
+  std::printf("  per update or query answered, medians over the runs (/proc/<pid>/stat)\n");
+}
+
 }  // namespace
 
 std::string size_label(std::size_t n) {
@@ -182,7 +203,7 @@ std::vector<summary_row> summarize(const std::vector<measurement>& rows) {
   for (const auto& [key, ms] : g) {
     summary_row s;
     std::tie(s.drivers, s.scenario, s.system) = key;
-    std::vector<double> p50, p99;
+    std::vector<double> p50, p99, cpu;
     for (const auto* m : ms) {
       s.note = m->note;
       s.errors += m->errors;
@@ -190,6 +211,7 @@ std::vector<summary_row> summarize(const std::vector<measurement>& rows) {
       s.per_run.push_back(m->per_s);
       p50.push_back(m->p50_us);
       p99.push_back(m->p99_us);
+      if (m->server_cpu_us_per_item > 0) cpu.push_back(m->server_cpu_us_per_item);
     }
     s.runs = static_cast<int>(s.per_run.size());
     if (!s.per_run.empty()) {
@@ -199,6 +221,7 @@ std::vector<summary_row> summarize(const std::vector<measurement>& rows) {
       s.p50_us = percentile(p50, 50);
       s.p99_us = percentile(p99, 50);
     }
+    if (!cpu.empty()) s.cpu_us_per_item = percentile(cpu, 50);
     out.push_back(std::move(s));
   }
   // Per-run ratios: rideshard's figure over each other peer's, same run.
@@ -229,6 +252,7 @@ void print_tables(const bench_options& o, const bench_report& rep,
   print_throughput(o, sum);
   print_latency(o, sum);
   print_spread(o, sum);
+  print_cpu(o, sum);
   if (!rep.checks.empty()) {
     std::printf("\ncross-check (k-nearest ids vs the exact answer; ties within %.1f m allowed):\n",
                 tie_tolerance_m);

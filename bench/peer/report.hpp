@@ -24,6 +24,7 @@ struct summary_row {
   double per_s = 0;  ///< median throughput
   double per_s_min = 0, per_s_max = 0;
   double p50_us = 0, p99_us = 0;  ///< medians of the per-run percentiles
+  double cpu_us_per_item = 0;     ///< median server CPU per update/query (0: not measured)
   std::uint64_t errors = 0;       ///< summed over runs
   std::vector<double> per_run;    ///< throughput of each completed run, in run order
   /// Redis rows: rideshard / this, run by run (runs where both completed), and

@@ -65,17 +65,26 @@ nlohmann::json to_json(const bench_options& o, const bench_report& rep,
                          {"per_s", m.per_s},
                          {"p50_us", m.p50_us},
                          {"p99_us", m.p99_us},
+                         {"server_cpu_us_per_item", m.server_cpu_us_per_item},
                          {"items", m.items},
                          {"errors", m.errors},
                          {"unanswered", m.unanswered},
                          {"aborted", m.aborted},
                          {"request", m.note}});
   for (const auto& s : sum) {
-    nlohmann::json row = {
-        {"drivers", s.drivers},     {"scenario", s.scenario}, {"system", s.system},
-        {"runs", s.runs},           {"per_s", s.per_s},       {"per_s_min", s.per_s_min},
-        {"per_s_max", s.per_s_max}, {"per_run", s.per_run},   {"p50_us", s.p50_us},
-        {"p99_us", s.p99_us},       {"errors", s.errors},     {"request", s.note}};
+    nlohmann::json row = {{"drivers", s.drivers},
+                          {"scenario", s.scenario},
+                          {"system", s.system},
+                          {"runs", s.runs},
+                          {"per_s", s.per_s},
+                          {"per_s_min", s.per_s_min},
+                          {"per_s_max", s.per_s_max},
+                          {"per_run", s.per_run},
+                          {"p50_us", s.p50_us},
+                          {"p99_us", s.p99_us},
+                          {"errors", s.errors},
+                          {"request", s.note},
+                          {"server_cpu_us_per_item", s.cpu_us_per_item}};
     if (s.system != "rideshard") {
       if (double r = rideshard_ratio(sum, s.drivers, s.scenario, s.system); r > 0)
         row["rideshard_over_this"] = r;
