@@ -1,6 +1,14 @@
 // fleet_feed: checks admin fleet samples and nearby queries, groups them per
 // shard, and spawns a gatherer actor per frame that asks each shard's matcher
-// for its part and answers the admin's session.
+// for its part and answers the admin's connection.
+//
+// Per-frame cost (issue 13 item 4): the gatherer writes its answer to the
+// admin's connection itself (it is spawned on the connection's node for that
+// connection) instead of one more hop through the session registry, and asks
+// the matchers without a timeout: a matcher always answers a part (its own
+// neighbour probes are bounded by probe timeouts) and CAF answers with an
+// error for a matcher that is gone, while every timeout would be one more
+// entry and one more wake-up of CAF's clock thread per part.
 #include "node/fleet_feed.hpp"
 
 #include <map>
@@ -23,13 +31,12 @@ struct slot_guard {
   }
 };
 
-std::chrono::milliseconds part_timeout(const node_context& ctx) { return ctx.opts.query_timeout; }
-
 // ---- fleet_positions --------------------------------------------------------
 
 struct fleet_gather_state {
   context_ptr ctx;
-  reply_to reply;
+  gateway::connection_ptr conn;
+  std::uint64_t seq = 0;
   slot_guard slot;
   std::size_t left = 0;
   std::uint32_t accepted = 0;
@@ -42,26 +49,26 @@ void fleet_part_done(fleet_gather_self* self) {
   auto& st = self->state;
   if (--st.left != 0) return;
   if (st.accepted == 0 && st.rejected.count > 0)
-    st.ctx->send_error(st.reply, st.rejected.first_code,
-                       "all " + std::to_string(st.rejected.count) +
-                           " samples rejected; first: " + st.rejected.first_why);
+    st.ctx->write_error(st.conn, st.seq, st.rejected.first_code,
+                        "all " + std::to_string(st.rejected.count) +
+                            " samples rejected; first: " + st.rejected.first_why);
   else
-    st.ctx->send(st.reply.session, schemas::ack{st.accepted}, st.reply.seq);
+    st.ctx->write(st.conn, schemas::ack{st.accepted}, st.seq);
   self->quit();
 }
 
-caf::behavior fleet_gatherer(fleet_gather_self* self, context_ptr ctx, reply_to reply,
-                             slot_guard slot, fleet_rejects rejected,
+caf::behavior fleet_gatherer(fleet_gather_self* self, context_ptr ctx, gateway::connection_ptr conn,
+                             std::uint64_t seq, slot_guard slot, fleet_rejects rejected,
                              std::vector<std::pair<matcher_handle, fleet_upsert>> parts) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.reply = reply;
+  st.conn = std::move(conn);
+  st.seq = seq;
   st.slot = std::move(slot);
   st.rejected = std::move(rejected);
   st.left = parts.size();
-  const auto timeout = part_timeout(*st.ctx);
   for (auto& [matcher, part] : parts)
-    self->request(matcher, timeout, std::move(part))
+    self->request(matcher, caf::infinite, std::move(part))
         .then(
             [self](fleet_applied& a) {
               auto& s = self->state;
@@ -77,7 +84,8 @@ caf::behavior fleet_gatherer(fleet_gather_self* self, context_ptr ctx, reply_to 
 
 struct nearby_gather_state {
   context_ptr ctx;
-  reply_to reply;
+  gateway::connection_ptr conn;
+  std::uint64_t seq = 0;
   slot_guard slot;
   std::size_t left = 0;
   schemas::nearby_results out;
@@ -88,23 +96,24 @@ using nearby_gather_self = caf::stateful_actor<nearby_gather_state>;
 void nearby_part_done(nearby_gather_self* self) {
   auto& st = self->state;
   if (--st.left != 0) return;
-  st.ctx->send(st.reply.session, std::move(st.out), st.reply.seq);
+  st.ctx->write(st.conn, std::move(st.out), st.seq);
   self->quit();
 }
 
-caf::behavior nearby_gatherer(nearby_gather_self* self, context_ptr ctx, reply_to reply,
-                              slot_guard slot, schemas::nearby_results out,
+caf::behavior nearby_gatherer(nearby_gather_self* self, context_ptr ctx,
+                              gateway::connection_ptr conn, std::uint64_t seq, slot_guard slot,
+                              schemas::nearby_results out,
                               std::vector<std::pair<matcher_handle, nearby_part>> parts,
                               std::vector<std::vector<std::uint32_t>> slots) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.reply = reply;
+  st.conn = std::move(conn);
+  st.seq = seq;
   st.slot = std::move(slot);
   st.out = std::move(out);
   st.left = parts.size();
-  const auto timeout = part_timeout(*st.ctx);
   for (std::size_t i = 0; i < parts.size(); ++i)
-    self->request(parts[i].first, timeout, std::move(parts[i].second))
+    self->request(parts[i].first, caf::infinite, std::move(parts[i].second))
         .then(
             [self, at = slots[i]](nearby_part_answer& a) {
               auto& res = self->state.out.results;
@@ -225,8 +234,7 @@ void fleet_feed::ingest(const gateway::connection_ptr& c, std::uint64_t seq,
                                    " samples rejected; first: " + rejected.first_why);
     return ctx_->write(c, schemas::ack{0}, seq);
   }
-  sys_.spawn(fleet_gatherer, ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot),
-             std::move(rejected), std::move(parts));
+  sys_.spawn(fleet_gatherer, ctx_, c, seq, std::move(slot), std::move(rejected), std::move(parts));
 }
 
 void fleet_feed::nearby(const gateway::connection_ptr& c, std::uint64_t seq,
@@ -264,8 +272,8 @@ void fleet_feed::nearby(const gateway::connection_ptr& c, std::uint64_t seq,
     slots.push_back(std::move(g.second));
   }
   if (parts.empty()) return ctx_->write(c, std::move(out), seq);
-  sys_.spawn(nearby_gatherer, ctx_, reply_to{ctx_->session_of(c), seq}, std::move(slot),
-             std::move(out), std::move(parts), std::move(slots));
+  sys_.spawn(nearby_gatherer, ctx_, c, seq, std::move(slot), std::move(out), std::move(parts),
+             std::move(slots));
 }
 
 }  // namespace rideshard::node
