@@ -39,7 +39,7 @@ std::string_view to_string(endpoint e) noexcept;
 ///   trips{state}                          gauge, trips by state
 ///   queue_depth{queue}                    gauge, items waiting in a named queue
 ///   outbox_dropped_total{reason}          analytics events dropped by the embedded
-///                                         default's retention ("age", "size")
+///                                         retention ("age", "size"), journal ("journal_backlog")
 ///   security_events_total{event}          login_throttled_account, login_throttled_address,
 ///                                         origin_refused
 ///   payments_total{event}                 payment service outcomes

@@ -124,6 +124,7 @@ journal_handle::behavior_type journal_actor(journal_self* self, persistence::sto
         if (!b || b->empty()) return;
         if (st.events.size() >= st.max_events) {
           // Analytics samples, not acknowledged state: shed load, keep counting.
+          if (st.stats) st.stats->analytics_dropped(b->events().size());
           if (st.events_dropped++ % 1000 == 0)
             logger().warn("event=analytics_events_dropped pending={} dropped_total={}",
                           st.events.size(), st.events_dropped);

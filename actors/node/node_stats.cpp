@@ -53,6 +53,10 @@ void node_stats::error(errc code) {
   if (m_) m_->error(code);
 }
 
+void node_stats::analytics_dropped(std::size_t events) {
+  if (m_) m_->outbox_dropped("journal_backlog", static_cast<double>(events));
+}
+
 void node_stats::publish(trip_state s) {
   const auto i = static_cast<std::size_t>(s);
   if (!m_ || i >= states) return;

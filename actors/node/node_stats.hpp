@@ -54,6 +54,9 @@ class node_stats {
   void offer_closed(offer_outcome o);
   /// Requests waiting in the matchers (all shards), by delta.
   void pending_requests(std::int64_t delta);
+  /// Analytics events the journal dropped because its backlog was full:
+  /// rideshard_outbox_dropped_total{reason="journal_backlog"}.
+  void analytics_dropped(std::size_t events);
   /// Cluster: a session frame or close for a node no route is known to
   /// (`what` "frame" / "close"), or a message for a shard group no node owns
   /// ("request"). Dropped (frames) or refused (requests), and counted here.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/metrics.hpp"
 #include "node/journal.hpp"
 #include "rideshard/engine/ride_money.hpp"
 #include "rideshard/persistence/topics.hpp"
@@ -49,6 +50,8 @@ struct journal_fixture {
   temp_dir dir;
   std::unique_ptr<persistence::store> store = open_store(dir.path);
   commit_gate gate;
+  gateway::metrics metrics;
+  node_stats stats{&metrics};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   journal_handle journal;
@@ -56,7 +59,7 @@ struct journal_fixture {
   explicit journal_fixture(std::size_t max_events = default_max_pending_events) {
     gate.attach(*store);
     sys = std::make_unique<caf::actor_system>(cfg);
-    journal = spawn_journal(*sys, *store, nullptr, max_events);
+    journal = spawn_journal(*sys, *store, &stats, max_events);
   }
   ~journal_fixture() {
     gate.open();
@@ -150,5 +153,6 @@ TEST_CASE("analytics batches beyond the bound are dropped; commits behind them a
   std::vector<std::string> keys;
   for (auto& r : *rows)
     if (r.event.topic == persistence::quotes_topic) keys.push_back(r.event.key);
-  CHECK(keys == std::vector<std::string>{"c-0", "c-1"});  // the first two; three dropped
+  CHECK(keys == std::vector<std::string>{"c-0", "c-1"});    // the first two; three dropped
+  CHECK(f.metrics.outbox_dropped("journal_backlog") == 3);  // one event per batch
 }
