@@ -25,6 +25,8 @@ cleans up.
   --time-scale X          simulated seconds per wall second (default 10): cars
                           drive faster (the simulator caps them at 60 m/s) and
                           rides are short (<= 1.5 km) so trips complete in the minute
+  --cluster               a broker and three nodes instead, with a kill -9 at half
+                          time: see ./run demo --cluster --help
   --kafka                 also start a local Kafka broker (tests/system/kafka/kafka.sh,
                           jars from Maven Central, cached) and pass --kafka-bootstrap
                           to the node; prints how many events reached each topic
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
     --riders-per-minute) riders_per_minute=${2:?--riders-per-minute needs a value}; shift 2 ;;
     --time-scale) time_scale=${2:?--time-scale needs a value}; shift 2 ;;
     --kafka) kafka=1; shift ;;
+    --cluster) exec "$here/demo_cluster.sh" "$@" ;;
     -h | --help) usage; exit 0 ;;
     --) shift; sim_extra=("$@"); break ;;
     *) echo "demo: unknown option '$1'" >&2; usage >&2; exit 2 ;;
