@@ -7,7 +7,8 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 Usage: ./run quality --live [--duration-s N] [--drain-s N] [--drivers N] [--peak-rpm R]
-                            [--time-scale X] [--seed S] [--max-trip-m M] [--markdown]
+                            [--time-scale X] [--seed S] [--max-trip-m M] [--levels L]
+                            [--markdown]
 
 For each demand level (low / normal / peak = 25 / 50 / 100% of --peak-rpm rider
 arrivals per wall minute) and each matching mode (sequential, batched), starts
@@ -17,7 +18,8 @@ same seed, then prints one row per run: requests, matched share, pickup ETA,
 the rider's wall-clock wait from ride_request to `accepted`, request -> offer
 latency, expired requests and completed trips. Six runs of --duration-s +
 --drain-s each (defaults: 60 + 20 s, 300 drivers, 900 riders/min at peak,
-time scale 10, seed 7, rides <= 3 km).
+time scale 10, seed 7, rides <= 3 km). --levels runs only some demand levels,
+comma separated (e.g. `--levels peak`; default low,normal,peak).
 USAGE
 }
 
@@ -29,6 +31,7 @@ BIN=$BUILD_DIR/rideshard
 . "$here/node_lib.sh"
 
 duration_s=60 drain_s=20 drivers=300 peak_rpm=900 time_scale=10 seed=7 max_trip_m=3000 markdown=0
+levels=low,normal,peak
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) duration_s=${2:?--duration-s needs a value}; shift 2 ;;
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
     --time-scale) time_scale=${2:?--time-scale needs a value}; shift 2 ;;
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
     --max-trip-m) max_trip_m=${2:?--max-trip-m needs a value}; shift 2 ;;
+    --levels) levels=${2:?--levels needs a value}; shift 2 ;;
     --markdown) markdown=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "quality --live: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -48,6 +52,9 @@ for v in "$duration_s" "$drain_s" "$drivers" "$seed"; do
 done
 [ "$duration_s" -ge 5 ] && [ "$duration_s" -le 3600 ] && [ "$drain_s" -le 3600 ] ||
   { echo "quality --live: --duration-s must be 5..3600, --drain-s at most 3600" >&2; exit 2; }
+for l in ${levels//,/ }; do
+  case "$l" in low | normal | peak) ;; *) echo "quality --live: unknown level '$l' (low, normal, peak)" >&2; exit 2 ;; esac
+done
 [ -x "$BIN" ] || { echo "quality --live: $BIN not built (./run build)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rideshard-live-quality-XXXXXX")
@@ -119,6 +126,7 @@ fi
 
 for level in low:25 normal:50 peak:100; do
   name=${level%%:*} pct=${level#*:}
+  case ",$levels," in *",$name,"*) ;; *) continue ;; esac
   rpm=$(awk -v p="$peak_rpm" -v q="$pct" 'BEGIN { printf "%g", p * q / 100 }')
   for mode in sequential batched; do
     config=$(make_config "$mode")

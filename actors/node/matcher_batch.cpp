@@ -1,6 +1,8 @@
 // matcher_batch: batched mode of a shard's dispatcher — requests wait for a
 // window of batch_window_ms, then batch_assign (engine, min total pickup ETA)
-// matches them over our drivers and, near shard edges, the neighbours'.
+// matches them over our drivers and, near shard edges, the neighbours'. A
+// request left out of batch.max_windows_lost windows with a driver in reach is
+// served first in the next.
 #include <algorithm>
 #include <utility>
 
@@ -17,8 +19,9 @@ std::vector<batch_request> window_requests(matcher_self self) {
   std::vector<batch_request> reqs;
   for (auto& [trip, p] : st.book.pending)
     if (!p.offered.valid() && !p.searching)
-      reqs.push_back(
-          {trip, p.pickup, std::clamp<std::int64_t>(now - p.requested_at_ms, 0, 3'600'000)});
+      reqs.push_back({trip, p.pickup,
+                      std::clamp<std::int64_t>(now - p.requested_at_ms, 0, 3'600'000),
+                      p.windows_lost});
   // Oldest first (ids grow with time), so the cap keeps the longest waiting.
   std::sort(reqs.begin(), reqs.end(),
             [](const batch_request& a, const batch_request& b) { return a.trip < b.trip; });
@@ -60,6 +63,9 @@ void assign_window(matcher_self self, const std::vector<batch_request>& reqs,
   auto& st = self->state;
   auto solved = batch_assign(reqs, available, st.pricing->eta(), st.reg->batch);
   if (!solved) return;
+  // Left out although a driver was in reach: at batch.max_windows_lost the
+  // request is served first (engine/matching.hpp), so it loses boundedly often.
+  for (auto i : solved->left_out) ++st.book.pending.at(reqs[i].trip).windows_lost;
   std::vector<trip_id> fallback;
   for (const auto& m : solved->matches) {
     auto& p = st.book.pending.at(m.trip);

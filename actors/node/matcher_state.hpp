@@ -29,6 +29,7 @@ struct pending_request {
   std::int32_t surge = no_surge_permille;
   bool parked = false;                     ///< no driver found; retried when supply changes
   std::int64_t requested_at_ms = 0;        ///< batched mode: waiting time counts
+  std::uint32_t windows_lost = 0;          ///< batched mode: windows lost with a driver in reach
   std::unordered_set<driver_id> excluded;  ///< declined or timed out: never again
   bool searching = false;                  ///< probing neighbour shards for candidates
   bool reserving = false;                  ///< `offered` is a remote driver being reserved

@@ -225,6 +225,10 @@ result<void> validate(const batch_config& c) {
     return {errc::bad_config, "batch max_requests must be in [1, 20000]"};
   if (c.wait_weight < 0 || c.wait_weight > 1000)
     return {errc::bad_config, "batch wait_weight must be in [0, 1000]"};
+  if (c.max_windows_lost > 1000)
+    return {errc::bad_config, "batch max_windows_lost must be in [0, 1000]"};
+  if (c.leave_out_s < 0 || c.leave_out_s > 86400)
+    return {errc::bad_config, "batch leave_out_s must be in [0, 86400]"};
   return {};
 }
 
@@ -238,9 +242,19 @@ namespace {
 // Each bypass additionally costs the request's wait (deciseconds) times
 // wait_weight: among maximum matchings, leaving a long-waiting request out is
 // dearer (fairness). Bypass costs only grow, so more matches still always win.
+// A request that lost max_windows_lost windows also pays `starved` on its
+// bypass. Among maximum matchings one differs from another by alternating
+// paths that swap one matched request for another and change at most nr edge
+// costs: starved > nr * max_cost + the largest wait term makes every such
+// swap that matches one more starved request a saving, so as many starved
+// requests as possible are matched (the matched sets of a bipartite graph form
+// a matroid: a starved request with any candidate is in some maximum matching).
+// With leave_out_s, a request that is not starved costs only leave_out_s
+// (deciseconds) plus its wait term to leave out: a match dearer than that is
+// not made.
 result<std::vector<bool>> solve_flow(const candidate_graph& cand,
                                      const std::vector<batch_request>& requests,
-                                     std::int64_t wait_weight) {
+                                     const batch_config& cfg) {
   const std::size_t nr = requests.size();
   using graph = lemon::SmartDigraph;
   const std::size_t nd = cand.drivers.size();
@@ -253,16 +267,25 @@ result<std::vector<bool>> solve_flow(const candidate_graph& cand,
   graph::ArcMap<std::int64_t> cost(g);
   graph::NodeMap<std::int64_t> supply(g, 0);
   const std::int64_t penalty = static_cast<std::int64_t>(nr + 1) * (cand.max_cost_ds + 1);
+  const auto wait_term = [&cfg](const batch_request& r) {
+    return std::min<std::int64_t>(std::max<std::int64_t>(r.waited_ms, 0), max_waited_ms) / 100 *
+           cfg.wait_weight;
+  };
+  std::int64_t max_wait_term = 0;
+  for (const batch_request& r : requests) max_wait_term = std::max(max_wait_term, wait_term(r));
+  const std::int64_t starved = penalty + max_wait_term;
 
   // Match arcs first: their ids are 0 .. edges.size() - 1, in edge order.
   for (const candidate_edge& e : cand.edges)
     cost[g.addArc(node(e.request), node(nr + e.driver))] = e.cost_ds;
   for (std::size_t i = 0; i < nr; ++i) {
     supply[node(i)] = 1;
-    const std::int64_t waited_ds =
-        std::min<std::int64_t>(std::max<std::int64_t>(requests[i].waited_ms, 0), max_waited_ms) /
-        100;
-    cost[g.addArc(node(i), sink)] = penalty + waited_ds * wait_weight;
+    const bool starving =
+        cfg.max_windows_lost > 0 && requests[i].windows_lost >= cfg.max_windows_lost;
+    const std::int64_t left_out = starving || cfg.leave_out_s == 0
+                                      ? penalty + (starving ? starved : 0)
+                                      : std::min(penalty, cfg.leave_out_s * 10);
+    cost[g.addArc(node(i), sink)] = left_out + wait_term(requests[i]);
   }
   for (std::size_t d = 0; d < nd; ++d) cost[g.addArc(node(nr + d), sink)] = 0;
   supply[sink] = -static_cast<std::int64_t>(nr);
@@ -285,7 +308,7 @@ result<assignment> batch_assign(const std::vector<batch_request>& requests,
   if (auto r = check_batch(requests, cfg); !r) return r.err();
   auto cand = collect_candidates(requests, available, eta, cfg);
   if (!cand) return cand.err();
-  auto taken = solve_flow(*cand, requests, cfg.wait_weight);
+  auto taken = solve_flow(*cand, requests, cfg);
   if (!taken) return taken.err();
 
   // Edges are grouped by request in request order, so matches come out sorted.
@@ -298,8 +321,13 @@ result<assignment> batch_assign(const std::vector<batch_request>& requests,
     out.matches.push_back({e.request, requests[e.request].trip, cand->drivers[e.driver], e.eta_s});
     out.total_eta_ds += e.cost_ds;
   }
-  for (std::size_t i = 0; i < requests.size(); ++i)
-    if (!matched[i]) out.unmatched.push_back(i);
+  std::vector<bool> reachable(requests.size(), false);
+  for (const candidate_edge& e : cand->edges) reachable[e.request] = true;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (matched[i]) continue;
+    out.unmatched.push_back(i);
+    if (reachable[i]) out.left_out.push_back(i);
+  }
   return out;
 }
 

@@ -155,7 +155,9 @@ bool read_region(const toml::table& doc, region& r, std::string& err) {
       m.get("max_radius_m", r.sequential.max_radius_m) &&
       m.get("offer_timeout_ms", r.sequential.offer_timeout_ms) &&
       m.get("batch_window_ms", r.batch_window_ms) && m.get("batch_k", r.batch.k) &&
-      m.get("batch_wait_weight", r.batch.wait_weight);
+      m.get("batch_wait_weight", r.batch.wait_weight) &&
+      m.get("batch_max_windows_lost", r.batch.max_windows_lost) &&
+      m.get("batch_leave_out_s", r.batch.leave_out_s);
   if (const toml::table* mt = doc["matching"].as_table(); mt && mt->contains("mode")) {
     std::string mode;
     if (m.get("mode", mode)) {

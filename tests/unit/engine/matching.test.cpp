@@ -419,6 +419,107 @@ TEST_CASE("batch: a long wait outweighs a nearer newcomer, by wait_weight") {
   CHECK(batch_assign(reqs, idx, eta, cfg).code() == errc::bad_config);
 }
 
+TEST_CASE("batch: a far rider is served within max_windows_lost windows") {
+  // Each window one driver frees up at the origin and a new rider asks 100 m
+  // away; the first rider waits 3 km away. By pickup ETA alone (wait_weight 0)
+  // the newcomer wins every window; once the far rider has lost
+  // max_windows_lost windows it is matched first.
+  test_eta eta;
+  const auto windows_until_far_rider_served = [&eta](batch_config cfg) {
+    batch_request far{trip_id{1}, at(3000, 0)};
+    for (std::uint32_t window = 0; window < 20; ++window) {
+      spatial_index idx = make_index();
+      put(idx, 1 + window, at(0, 0));
+      const std::vector<batch_request> reqs{far, {trip_id{2 + window}, at(100, 0)}};
+      auto a = batch_assign(reqs, idx, eta, cfg);
+      REQUIRE(a.ok());
+      check_consistent(*a, 2);
+      REQUIRE(a->matches.size() == 1);
+      if (a->matches[0].trip == far.trip) return window;
+      CHECK(a->left_out == std::vector<std::size_t>{0});
+      ++far.windows_lost;  // the caller's count, as the node's matcher keeps it
+    }
+    return std::uint32_t{20};
+  };
+  batch_config cfg;
+  cfg.wait_weight = 0;
+  cfg.max_windows_lost = 0;  // off: the far rider loses every window
+  CHECK(windows_until_far_rider_served(cfg) == 20);
+  cfg.max_windows_lost = 3;
+  CHECK(batch_config{}.max_windows_lost == 3);
+  CHECK(windows_until_far_rider_served(cfg) == 3);
+  cfg.max_windows_lost = 1;
+  CHECK(windows_until_far_rider_served(cfg) == 1);
+
+  // Nobody in reach is not a lost window.
+  spatial_index empty = make_index();
+  auto none = batch_assign({{trip_id{1}, at(0, 0)}}, empty, eta, cfg);
+  REQUIRE(none.ok());
+  CHECK(none->unmatched == std::vector<std::size_t>{0});
+  CHECK(none->left_out.empty());
+  cfg.max_windows_lost = 1001;
+  CHECK(batch_assign({{trip_id{1}, at(0, 0)}}, empty, eta, cfg).code() == errc::bad_config);
+}
+
+TEST_CASE("batch: starved requests never cost a match") {
+  // S (starved) and A both reach only D1; B reaches D1 and D2. The maximum
+  // matching serves two: S takes D1 (it is starved), B takes D2.
+  spatial_index idx = make_index();
+  put(idx, 1, at(0, 0));
+  put(idx, 2, at(2000, 0));
+  test_eta eta;
+  batch_config cfg;
+  cfg.max_radius_m = 1500;
+  std::vector<batch_request> reqs{
+      {trip_id{1}, at(-1400, 0)}, {trip_id{2}, at(-100, 0)}, {trip_id{3}, at(1000, 0)}};
+  reqs[0].windows_lost = cfg.max_windows_lost;
+  auto a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  check_consistent(*a, 3);
+  REQUIRE(a->matches.size() == 2);
+  CHECK(a->matches[0].trip == trip_id{1});
+  CHECK(a->matches[0].driver == driver_id{1});
+  CHECK(a->matches[1].trip == trip_id{3});
+  CHECK(a->matches[1].driver == driver_id{2});
+  CHECK(a->left_out == std::vector<std::size_t>{1});
+}
+
+TEST_CASE("batch: leave_out_s keeps a far driver for a nearer rider, not from a starved one") {
+  // One rider 3 km from the only driver: a 300 s pickup (test_eta: 10 m/s).
+  spatial_index idx = make_index();
+  put(idx, 1, at(0, 0));
+  test_eta eta;
+  std::vector<batch_request> reqs{{trip_id{1}, at(3000, 0)}};
+  batch_config cfg;
+  cfg.wait_weight = 0;
+  CHECK(batch_config{}.leave_out_s == 0);  // default: every driver in reach is used
+  auto a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  CHECK(a->matches.size() == 1);
+  cfg.leave_out_s = 200;  // waiting is cheaper than a 300 s pickup
+  a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  CHECK(a->matches.empty());
+  CHECK(a->left_out == std::vector<std::size_t>{0});
+  cfg.leave_out_s = 400;
+  a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  CHECK(a->matches.size() == 1);
+  cfg.leave_out_s = 200;
+  reqs[0].waited_ms = 8'000;  // 80 ds x wait_weight 14 = 112 s more: 312 s > 300 s
+  cfg.wait_weight = 14;
+  a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  CHECK(a->matches.size() == 1);
+  reqs[0].waited_ms = 0;
+  reqs[0].windows_lost = cfg.max_windows_lost;  // starved: served whatever the ETA
+  a = batch_assign(reqs, idx, eta, cfg);
+  REQUIRE(a.ok());
+  CHECK(a->matches.size() == 1);
+  cfg.leave_out_s = 86401;
+  CHECK(batch_assign(reqs, idx, eta, cfg).code() == errc::bad_config);
+}
+
 TEST_CASE("batch: deterministic across runs") {
   spatial_index idx = make_index();
   std::mt19937_64 rng(7);

@@ -123,10 +123,21 @@ struct batch_config {
   /// seeds 42, 1, 7, 2024) keeps batched 10.6-12% below sequential in mean pickup
   /// ETA with as many matches and no more expired requests than sequential.
   std::int64_t wait_weight = 14;
+  /// A request left out of this many windows although a driver was in reach
+  /// (batch_request::windows_lost) is served first: it is matched whenever some
+  /// maximum matching can include it, whatever the pickup ETAs. Bounds how many
+  /// windows a far rider can lose to nearer ones. 0: off (ETA and wait only).
+  std::uint32_t max_windows_lost = 3;
+  /// 0: the number of matches comes first (every driver in reach is used).
+  /// > 0: leaving a request out of a window costs only this many seconds of
+  /// pickup ETA (plus its wait term), so a driver farther than that from every
+  /// request is kept for a nearer one in a later window, ours or a neighbour
+  /// shard's. Requests at max_windows_lost still come first.
+  std::int64_t leave_out_s = 0;
 };
 
 /// Checks 1 <= k, 0 < max_radius_m (finite), 1 <= max_requests <= 20000,
-/// 0 <= wait_weight <= 1000.
+/// 0 <= wait_weight <= 1000, max_windows_lost <= 1000, 0 <= leave_out_s <= 86400.
 /// Errors: invalid_k, invalid_radius, bad_config.
 [[nodiscard]] result<void> validate(const batch_config& cfg);
 
@@ -140,6 +151,10 @@ struct batch_request {
   /// out, so old requests are not starved by a stream of new ones nearer the
   /// same drivers.
   std::int64_t waited_ms = 0;
+  /// Earlier windows this request was left out of with a candidate driver
+  /// (assignment::left_out; the caller counts). At batch_config::max_windows_lost
+  /// it is served first.
+  std::uint32_t windows_lost = 0;
 };
 
 /// A request matched to a driver.
@@ -155,14 +170,19 @@ struct batch_match {
 struct assignment {
   std::vector<batch_match> matches;
   std::vector<std::size_t> unmatched;
+  /// The unmatched requests that had a candidate driver (lost it to others), ascending.
+  std::vector<std::size_t> left_out;
   std::int64_t total_eta_ds = 0;  ///< sum of matched pickup ETAs, deciseconds (the cost)
 };
 
 /// Assigns drivers from `available` to `requests` so that (1) the number of
-/// matches is maximal and (2) among those, the total pickup ETA (integer
-/// deciseconds) is minimal — an exact min-cost flow (LEMON NetworkSimplex) on
-/// source -> request -> candidate driver -> sink, each request also having an
-/// "unmatched" arc whose penalty exceeds any ETA saving. Candidate edges: each
+/// matches is maximal, (2) among those, as many requests at max_windows_lost as
+/// possible are matched and (3) the total pickup ETA (integer deciseconds) plus
+/// the wait terms of the requests left out is minimal — an exact min-cost flow
+/// (LEMON NetworkSimplex) on source -> request -> candidate driver -> sink, each
+/// request also having an "unmatched" arc whose penalty exceeds any ETA saving
+/// (with leave_out_s > 0, only a starved request's does: (1) holds for them,
+/// the others are matched only where that beats leave_out_s). Candidate edges: each
 /// request's k nearest drivers within max_radius_m; drivers with a non-finite ETA
 /// are skipped. Pure: does not modify `available` (the matcher removes matched
 /// drivers and sends offers). Equal-cost ties are broken deterministically.
