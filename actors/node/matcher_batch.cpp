@@ -65,7 +65,10 @@ void assign_window(matcher_self self, const std::vector<batch_request>& reqs,
   if (!solved) return;
   // Left out although a driver was in reach: at batch.max_windows_lost the
   // request is served first (engine/matching.hpp), so it loses boundedly often.
+  // A driver kept for a nearer rider (batch.leave_out_s) stays in our index:
+  // the next window comes whether or not new supply or demand arms it.
   for (auto i : solved->left_out) ++st.book.pending.at(reqs[i].trip).windows_lost;
+  if (!solved->left_out.empty()) arm_window(self);
   std::vector<trip_id> fallback;
   for (const auto& m : solved->matches) {
     auto& p = st.book.pending.at(m.trip);
