@@ -8,7 +8,7 @@ usage() {
   cat <<'USAGE'
 Usage: ./run quality --live [--duration-s N] [--drain-s N] [--drivers N] [--peak-rpm R]
                             [--time-scale X] [--seed S] [--max-trip-m M] [--levels L]
-                            [--markdown]
+                            [--set KEY=VALUE]... [--markdown]
 
 For each demand level (low / normal / peak = 25 / 50 / 100% of --peak-rpm rider
 arrivals per wall minute) and each matching mode (sequential, batched), starts
@@ -19,7 +19,9 @@ the rider's wall-clock wait from ride_request to `accepted`, request -> offer
 latency, expired requests and completed trips. Six runs of --duration-s +
 --drain-s each (defaults: 60 + 20 s, 300 drivers, 900 riders/min at peak,
 time scale 10, seed 7, rides <= 3 km). --levels runs only some demand levels,
-comma separated (e.g. `--levels peak`; default low,normal,peak).
+comma separated (e.g. `--levels peak`; default low,normal,peak). --set
+replaces a [matching] key of the region files for both modes (repeatable, e.g.
+`--set batch_leave_out_s=300 --set batch_max_windows_lost=10`).
 USAGE
 }
 
@@ -32,6 +34,7 @@ BIN=$BUILD_DIR/rideshard
 
 duration_s=60 drain_s=20 drivers=300 peak_rpm=900 time_scale=10 seed=7 max_trip_m=3000 markdown=0
 levels=low,normal,peak
+sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) duration_s=${2:?--duration-s needs a value}; shift 2 ;;
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
     --max-trip-m) max_trip_m=${2:?--max-trip-m needs a value}; shift 2 ;;
     --levels) levels=${2:?--levels needs a value}; shift 2 ;;
+    --set) sets+=("${2:?--set needs KEY=VALUE}"); shift 2 ;;
     --markdown) markdown=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "quality --live: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -77,6 +81,14 @@ make_config() {
   sed -i "s/^mode = \"[a-z]*\"/mode = \"$mode\"/" "$dir"/regions/*.toml
   grep -q "^mode = \"$mode\"" "$dir"/regions/*.toml ||
     { echo "quality --live: no [matching] mode line to set in the region files" >&2; exit 1; }
+  local kv key
+  for kv in "${sets[@]}"; do
+    key=${kv%%=*}
+    case "$kv" in [a-z]*=[0-9]*) ;; *) echo "quality --live: --set wants key=number, got '$kv'" >&2; exit 2 ;; esac
+    grep -q "^$key = " "$dir"/regions/*.toml ||
+      { echo "quality --live: no '$key' line to set in the region files" >&2; exit 2; }
+    sed -i "s/^$key = [0-9.]*/$key = ${kv#*=}/" "$dir"/regions/*.toml
+  done
   echo "$dir/single-node.toml"
 }
 
@@ -114,7 +126,7 @@ row() {  # demand mode json
 header=(demand matching requests "matched%" "ETA mean" "ETA p95" "wait mean" "wait p95"
   "offer p50" "offer p99" expired "no driver" completed)
 echo "live dispatch quality: $drivers drivers, ${duration_s} s of riders + ${drain_s} s drain,"
-echo "time scale $time_scale, seed $seed, rides <= $max_trip_m m; pickup ETA in simulated seconds,"
+echo "time scale $time_scale, seed $seed, rides <= $max_trip_m m${sets:+, region keys: ${sets[*]}}; pickup ETA in simulated seconds,"
 echo "wait (request -> accepted) in wall seconds, request -> offer in ms (client side)"
 echo
 if [ "$markdown" = 1 ]; then
