@@ -211,11 +211,16 @@ json cluster_json(const node::cluster_view& v) {
     members.push_back(member_json(m));
     if (!m.up) ++down;
   }
-  // A peer down does not stop this node serving (shards are all local for now).
-  return json{{"status", down == 0 ? "ok" : "degraded"},
-              {"up", v.members.size() - down},
-              {"down", down},
-              {"members", std::move(members)}};
+  // A peer down does not stop this node serving its own shard groups.
+  json out{{"status", down == 0 ? "ok" : "degraded"},
+           {"up", v.members.size() - down},
+           {"down", down},
+           {"members", std::move(members)}};
+  if (v.shard_groups > 0) {
+    out["shard_group_count"] = v.shard_groups;
+    out["served_groups"] = v.served_groups;
+  }
+  return out;
 }
 
 json health_body(const api_state& st) {

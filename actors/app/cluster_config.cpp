@@ -2,6 +2,9 @@
 #include "app/cluster_config.hpp"
 
 #include <cstdlib>
+#include <string>
+
+#include "rideshard/engine/shard_group.hpp"
 
 namespace rideshard::app {
 namespace {
@@ -55,6 +58,15 @@ result<node::cluster_options> read_cluster_config(
   if (o.connection_timeout < 2 * o.heartbeat_interval)
     return bad("connection_timeout_ms must be at least twice heartbeat_interval_ms");
   if (o.retry_max < o.retry_min) return bad("retry_max_ms must be >= 200");
+  // Shard ownership (used only with [kafka] bootstrap; serve.cpp decides).
+  o.shard_groups = (*c)["shard_groups"].value_or(12);
+  if (o.shard_groups < 0 || o.shard_groups > max_shard_groups)
+    return bad("shard_groups must be 0.." + std::to_string(max_shard_groups));
+  o.ownership_session_timeout = ms("ownership_session_timeout_ms", o.ownership_session_timeout);
+  o.restore_timeout = ms("restore_timeout_ms", o.restore_timeout);
+  if (o.ownership_session_timeout.count() < 1000)
+    return bad("ownership_session_timeout_ms must be >= 1000");
+  if (o.restore_timeout.count() < 1000) return bad("restore_timeout_ms must be >= 1000");
   o.tls_cert = path((*c)["tls_cert"].value_or(std::string()));
   o.tls_key = path((*c)["tls_key"].value_or(std::string()));
   o.tls_ca = path((*c)["tls_ca"].value_or(std::string()));

@@ -166,6 +166,19 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
     return false;
   }
   o.cluster = std::move(*cluster);
+  if (o.cluster.enabled) {  // shard ownership needs the broker; without one every shard is local
+    o.cluster.kafka_bootstrap = so.kafka_bootstrap;
+    if (so.kafka_bootstrap.empty()) {
+      if (doc["cluster"]["shard_groups"].value_or(0) > 0) {
+        std::fprintf(stderr,
+                     "rideshard serve: %s: [cluster] shard_groups needs [kafka] bootstrap (or "
+                     "--kafka-bootstrap): shard ownership is a Kafka consumer group\n",
+                     o.config.c_str());
+        return false;
+      }
+      o.cluster.shard_groups = 0;
+    }
+  }
   if (auto ok = read_scheduler_config(doc, o.scheduler, o.actor_threads); !ok) {
     std::fprintf(stderr, "rideshard serve: %s: %s\n", o.config.c_str(), ok.err().message.c_str());
     return false;
@@ -296,7 +309,8 @@ int run_serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--kafka-bootstrap", o.storage.kafka_bootstrap,
                  "HOST:PORT of a Kafka broker; overrides [kafka].bootstrap (empty: events "
-                 "wait in the outbox)");
+                 "wait in the outbox). With [cluster]: shard ownership through Kafka "
+                 "([cluster] shard_groups)");
   // Flag, else $RIDESHARD_LOG_LEVEL, else info.
   const char* env_level = std::getenv("RIDESHARD_LOG_LEVEL");
   std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
@@ -486,10 +500,15 @@ int run_serve(int argc, char** argv) {
     const auto self = (*node)->cluster().members.front();
     std::printf(
         "rideshard serve: cluster node %u on BASP %s (mutual TLS, CA %s), %zu seeds, "
-        "heartbeat %lld ms, down after %lld ms; shards are all local\n",
+        "heartbeat %lld ms, down after %lld ms; %s\n",
         static_cast<unsigned>(o.node_id), self.address.c_str(), o.cluster.tls_ca.c_str(),
         o.cluster.seeds.size(), static_cast<long long>(o.cluster.heartbeat_interval.count()),
-        static_cast<long long>(o.cluster.connection_timeout.count()));
+        static_cast<long long>(o.cluster.connection_timeout.count()),
+        o.cluster.shard_groups > 0
+            ? ("serves the shard groups of " + std::to_string(o.cluster.shard_groups) +
+               " that Kafka assigns it (consumer group rideshard-shards)")
+                  .c_str()
+            : "no [kafka] bootstrap: every shard is served here (no shard ownership)");
   }
   const auto& rp = (*pay)->recovery();
   std::printf(

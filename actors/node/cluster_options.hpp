@@ -34,6 +34,22 @@ struct cluster_options {
   std::string tls_ca;
   /// Reported to peers and shown by /health and the console.
   std::string version;
+  /// Shard ownership through Kafka ([cluster] shard_groups with [kafka]
+  /// bootstrap): trips and matchers' shards are split into this many shard
+  /// groups (partitions of rideshard.shard-groups.v1), and this node serves
+  /// only the groups the consumer group assigns it; each transition is
+  /// acknowledged once in its group's changelog transaction. 0: every shard
+  /// is served here (membership only).
+  int shard_groups = 0;
+  /// Kafka bootstrap ("host:port[,...]") for the ownership group and changelog.
+  std::string kafka_bootstrap;
+  /// Consumer group session timeout: a node silent this long (kill -9, frozen)
+  /// loses its shard groups to the others. The broker bounds it below
+  /// (group.min.session.timeout.ms, 6000 by default).
+  std::chrono::milliseconds ownership_session_timeout{6000};
+  /// Longest restore of one assigned shard group before it is left unserved
+  /// (retried later).
+  std::chrono::milliseconds restore_timeout{60000};
 };
 
 /// One node as this node sees it (itself included).
@@ -58,6 +74,10 @@ struct member_status {
 struct cluster_view {
   bool enabled = false;
   std::vector<member_status> members;
+  /// Shard ownership: the cluster's shard group count (0: not used) and the
+  /// groups this node serves now, ascending (restored, trips revived).
+  int shard_groups = 0;
+  std::vector<int> served_groups;
 };
 
 }  // namespace rideshard::node

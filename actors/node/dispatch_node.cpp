@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -21,6 +23,7 @@
 #include "node/scheduler_options.hpp"
 #include "node/session_registry.hpp"
 #include "node/shard_router.hpp"
+#include "rideshard/persistence/shard_group_host.hpp"
 #include "rideshard/schemas/records.hpp"
 
 namespace rideshard::node {
@@ -31,6 +34,23 @@ std::uint64_t node_context::next_id() {
   std::lock_guard<std::mutex> lock{id_mu_};
   if (!ids_) ids_ = std::make_unique<id_generator>(opts.node_id, opts.now_ms);
   return ids_->next();
+}
+
+std::uint64_t node_context::next_trip_id(int group) {
+  std::lock_guard<std::mutex> lock{id_mu_};
+  if (!ids_) ids_ = std::make_unique<id_generator>(opts.node_id, opts.now_ms);
+  return id_in_shard_group(group, groups->groups(), [this] { return ids_->next(); });
+}
+
+static std::string unowned_message(int group, const char* what) {
+  return std::string(what) + " belongs to shard group " + std::to_string(group) +
+         ", which another node serves (cross-node forwarding is not built yet: connect to "
+         "the owner)";
+}
+
+void node_context::refuse_unowned(const reply_to& to, int group, const char* what) {
+  stats.unowned();
+  send_error(to, errc::unavailable, unowned_message(group, what));
 }
 
 void node_context::write(const gateway::connection_ptr& conn, schemas::server_body body,
@@ -175,8 +195,33 @@ struct dispatch_node::impl {
   journal_handle journal;                               ///< invalid on an in-memory node
   session_registry_handle registry;                     ///< the session registry
   recovery_report recovered;
+  /// Cluster mode with shard ownership: the Kafka side (ownership, changelog
+  /// writers, restores). Its listener waits for `host_ready` (set once the
+  /// journal writes through it) before serving a group.
+  std::unique_ptr<persistence::shard_group_host> host;
+  std::promise<void> host_started;
+  /// The groups whose trips are revived and re-attached (what /health shows as
+  /// served: an app reconnecting after that finds its trip). Guarded by `mu`.
+  std::set<int> ready_groups;
+  std::shared_future<void> host_ready = host_started.get_future().share();
 
   result<void> recover(persistence::store& s);
+  /// The store's active trips (snapshot plus newer journal entries) that `want`
+  /// selects; counts into `recovered`.
+  result<std::vector<rideshard::trip>> active_trips(persistence::store& s,
+                                                    const std::function<bool(trip_id)>& want);
+  /// Cluster mode: joins the shard ownership group and starts the journal
+  /// writing through it. Errors: as shard_group_host::start.
+  result<void> start_ownership(persistence::store& s);
+  /// The listener: group `g` is fenced and restored / leaves this node.
+  void serve_group(int g, const persistence::restore_stats& restored);
+  void stop_group(int g, bool lost);
+  /// Tells the membership actor (and so every peer's owner table) which shard
+  /// groups this node serves now. The epoch is the change's wall-clock time in
+  /// ms: a later assignment claims later (the consumer group's generation is
+  /// not exposed by shard_ownership), so a survivor's claim outranks the dead
+  /// owner's. Callers hold no lock.
+  void announce_groups();
 
   void hello(const gateway::connection_ptr& c, std::uint64_t seq, const schemas::hello& h);
   void route(const gateway::connection_ptr& c, const session& s, schemas::client_message msg);
@@ -211,12 +256,24 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   if (opts.node_id >= 1024) return error{errc::bad_config, "node id must be < 1024"};
   if (opts.cluster.enabled)
     if (auto ok = check_cluster_tls(opts.cluster); !ok) return ok.err();
+  if (opts.cluster.enabled && opts.cluster.shard_groups > 0) {
+    if (opts.cluster.shard_groups > max_shard_groups)
+      return error{errc::bad_config,
+                   "[cluster] shard_groups must be 1.." + std::to_string(max_shard_groups)};
+    if (!opts.store)
+      return error{errc::bad_config, "[cluster] shard_groups needs the node's store"};
+    if (opts.cluster.kafka_bootstrap.empty())
+      return error{errc::bad_config, "[cluster] shard_groups needs [kafka] bootstrap"};
+  }
   auto p = std::make_unique<impl>(opts.worker_threads, opts.cluster);
   p->started_ms = opts.now_ms();
   p->ctx = std::make_shared<node_context>(opts.stats);
   p->ctx->regions = std::move(regions);
   p->ctx->opts = std::move(opts);
   p->ctx->switches = std::make_unique<region_switchboard>(p->ctx->regions.size());
+  const bool owned_shards = p->ctx->opts.cluster.enabled && p->ctx->opts.cluster.shard_groups > 0;
+  if (owned_shards)
+    p->ctx->groups = std::make_unique<shard_group_board>(p->ctx->opts.cluster.shard_groups);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
@@ -229,13 +286,19 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
     return it == raw->sessions.end() ? std::string("-") : it->second.who.subject;
   };
   if (auto* s = p->ctx->opts.store) {
-    p->journal = spawn_journal(p->sys, *s, &p->ctx->stats);
-    p->ctx->journal = p->journal;
-    if (auto ok = p->recover(*s); !ok) {
+    // Cluster mode: no trip is revived here; each comes back with its shard
+    // group when the consumer group assigns it (serve_group).
+    auto ok = owned_shards ? p->start_ownership(*s) : result<void>{};
+    if (!owned_shards) {
+      p->journal = spawn_journal(p->sys, *s, &p->ctx->stats);
+      p->ctx->journal = p->journal;
+      ok = p->recover(*s);
+    }
+    if (!ok) {
       p->router->stop_all();
       p->router->close();
       caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
+      if (p->journal) caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
       p->sys.await_all_actors_done();
       return ok.err();
     }
@@ -250,19 +313,24 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
         p.sys, o.cluster, o.node_id, o.now_ms, &p.members,
         membership_links{p.registry, p.ctx->directory, caf::actor_cast<caf::actor>(p.locations)});
     if (!m) return m.err();  // ~dispatch_node stops the actors
-    node->impl_->membership = std::move(m->first);
-    node->impl_->cluster_address = std::move(m->second);
+    {
+      std::lock_guard<std::mutex> lock{p.mu};  // shard group listeners read it
+      p.membership = std::move(m->first);
+    }
+    p.cluster_address = std::move(m->second);
+    p.announce_groups();  // the groups served before membership started
   }
   return node;
 }
 
-// Respawns every trip that was active when the node stopped. Drivers and riders
-// come back with it (the trip re-attaches them); finished trips stay on disk.
-result<void> dispatch_node::impl::recover(persistence::store& s) {
+// The active trips of the store, each at its newest journal entry.
+result<std::vector<rideshard::trip>> dispatch_node::impl::active_trips(
+    persistence::store& s, const std::function<bool(trip_id)>& want) {
   auto snaps = s.load_entities(persistence::entity_kind::trip);
   if (!snaps) return snaps.err();
-  std::vector<trip_handle> revived;
+  std::vector<rideshard::trip> out;
   for (const auto& snap : *snaps) {
+    if (!want(trip_id{snap.id})) continue;
     auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
     if (!t) {
       ++recovered.unreadable;
@@ -284,12 +352,15 @@ result<void> dispatch_node::impl::recover(persistence::store& s) {
                      to_string(t->id));
       continue;
     }
-    if (auto a = router->revive_trip(*t)) revived.push_back(std::move(a));
-    ++recovered.trips_revived;
+    out.push_back(std::move(*t));
   }
-  // Wait until every revived trip has re-attached its driver and rider (and made
-  // its recovery step durable): a snapshot request is answered only after the
-  // actor's start-up and any awaited commit. Then no hello can overtake them.
+  return out;
+}
+
+// Waits until every revived trip has re-attached its driver and rider (and made
+// its recovery step durable): a snapshot request is answered only after the
+// actor's start-up and any awaited commit. Then no hello can overtake them.
+static void await_revived(caf::actor_system& sys, const std::vector<trip_handle>& revived) {
   caf::scoped_actor self{sys};
   for (const auto& a : revived)
     self->request(a, std::chrono::seconds(30), snapshot_atom::value)
@@ -297,14 +368,120 @@ result<void> dispatch_node::impl::recover(persistence::store& s) {
                  [&](caf::error& e) {
                    logger().error("event=recovery_slow msg=\"{}\"", caf::to_string(e));
                  });
+}
+
+// Respawns every trip that was active when the node stopped. Drivers and riders
+// come back with it (the trip re-attaches them); finished trips stay on disk.
+result<void> dispatch_node::impl::recover(persistence::store& s) {
+  auto trips = active_trips(s, [](trip_id) { return true; });
+  if (!trips) return trips.err();
+  std::vector<trip_handle> revived;
+  for (const auto& t : *trips) {
+    if (auto a = router->revive_trip(t)) revived.push_back(std::move(a));
+    ++recovered.trips_revived;
+  }
+  await_revived(sys, revived);
   logger().info("event=recovered trips_read={} trips_revived={} unreadable={}",
                 recovered.trips_read, recovered.trips_revived, recovered.unreadable);
   return {};
 }
 
+result<void> dispatch_node::impl::start_ownership(persistence::store& s) {
+  const auto& c = ctx->opts.cluster;
+  const int groups = c.shard_groups;
+  persistence::ownership_options own;
+  own.bootstrap = c.kafka_bootstrap;
+  own.shard_groups = groups;
+  own.member = "rideshard-node-" + std::to_string(ctx->opts.node_id);
+  own.session_timeout = c.ownership_session_timeout;
+  own.heartbeat_interval =
+      std::min(std::chrono::milliseconds(1000), c.ownership_session_timeout / 3);
+  persistence::changelog_options log;
+  log.bootstrap = c.kafka_bootstrap;
+  log.trip_in_group = [groups](int g, std::uint64_t trip) {
+    return shard_group_of(trip, groups) == g;
+  };
+  persistence::shard_group_listener listener{
+      [this](int g, const persistence::restore_stats& r) { serve_group(g, r); },
+      [this](int g, bool lost) { stop_group(g, lost); }};
+  auto h =
+      persistence::shard_group_host::start(s, own, log, std::move(listener), c.restore_timeout);
+  if (!h) {
+    host_started.set_value();
+    return h.err();
+  }
+  host = std::move(*h);
+  journal = spawn_journal(sys, s, &ctx->stats, default_max_pending_events, host.get(), groups);
+  ctx->journal = journal;
+  host_started.set_value();
+  logger().info("event=shard_ownership_started shard_groups={} bootstrap={}", groups,
+                c.kafka_bootstrap);
+  return {};
+}
+
+// On the ownership thread, inside the rebalance: the group's trips are in the
+// store (restored from its changelog); the directory serves the group and
+// revives them before this returns.
+void dispatch_node::impl::serve_group(int g, const persistence::restore_stats& restored) {
+  host_ready.wait();
+  const int groups = ctx->groups->groups();
+  auto trips = active_trips(*ctx->opts.store,
+                            [&](trip_id t) { return shard_group_of(t.value, groups) == g; });
+  if (!trips) {
+    logger().error("event=shard_group_load_failed group={} code={} msg=\"{}\"", g,
+                   to_string(trips.code()), trips.err().message);
+    trips = std::vector<rideshard::trip>{};
+  }
+  const auto count = trips->size();
+  std::vector<trip_handle> revived;
+  caf::scoped_actor self{sys};
+  self->request(directory_of(*ctx), caf::infinite, group_serve{g, std::move(*trips)})
+      .receive([&](std::vector<trip_handle>& v) { revived = std::move(v); }, [](caf::error&) {});
+  await_revived(sys, revived);
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    ready_groups.insert(g);
+  }
+  announce_groups();
+  logger().info(
+      "event=shard_group_served group={} trips_revived={} active_trips={} restored_records={} "
+      "resumed={}",
+      g, revived.size(), count, restored.records, restored.resumed);
+}
+
+void dispatch_node::impl::announce_groups() {
+  std::vector<std::uint32_t> groups;
+  membership_handle to;
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    for (int g : ready_groups) groups.push_back(static_cast<std::uint32_t>(g));
+    to = membership;
+  }
+  if (to)
+    caf::anon_send(to, groups_served{static_cast<std::uint64_t>(ctx->now()), std::move(groups)});
+}
+
+// On the ownership thread (revocation) or a writing thread (a fenced write):
+// the directory stops the group's actors; the host refuses their writes.
+void dispatch_node::impl::stop_group(int g, bool lost) {
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    ready_groups.erase(g);
+  }
+  announce_groups();
+  std::uint64_t stopped = 0;
+  caf::scoped_actor self{sys};
+  self->request(directory_of(*ctx), caf::infinite, group_stop{g, lost})
+      .receive([&](std::uint64_t n) { stopped = n; }, [](caf::error&) {});
+  logger().warn("event=shard_group_stopped group={} lost={} actors_stopped={}", g, lost, stopped);
+}
+
 dispatch_node::dispatch_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 dispatch_node::~dispatch_node() {
+  // Cluster mode: leave the ownership group first (its groups stop here and
+  // go to the other nodes, with changelog marks), while the directory runs.
+  if (impl_->host) impl_->host->stop();
   impl_->router->stop_all();
   // Entity actors first (a trip waiting for a commit is killed, not answered),
   // then the journal. Report actors that are slow to stop instead of hanging silently.
@@ -315,7 +492,10 @@ dispatch_node::~dispatch_node() {
   impl_->router->close();
   caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
   if (impl_->membership) caf::anon_send_exit(impl_->membership, caf::exit_reason::user_shutdown);
-  impl_->membership = nullptr;
+  {
+    std::lock_guard<std::mutex> lock{impl_->mu};
+    impl_->membership = nullptr;
+  }
   if (impl_->locations) caf::anon_send_exit(impl_->locations, caf::exit_reason::user_shutdown);
   impl_->locations = nullptr;
   if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
@@ -328,6 +508,7 @@ dispatch_node::~dispatch_node() {
   impl_->ctx->sessions = nullptr;
   impl_->registry = nullptr;
   impl_->ctx->directory = nullptr;
+  impl_->host.reset();
 }
 
 void dispatch_node::on_open(const gateway::connection_ptr& c) {
@@ -471,7 +652,19 @@ static result<schemas::trip_status> stored_trip(persistence::store* s, trip_id i
 
 recovery_report dispatch_node::recovery() const { return impl_->recovered; }
 
+// Cluster mode: a trip of a shard group served elsewhere is not answered from
+// this node's store (a stale cache of it): unavailable, naming the group.
+static result<void> served_here(node_context& ctx, trip_id id) {
+  const auto& g = *ctx.groups;
+  if (g.serves_trip(id.value)) return {};
+  ctx.stats.unowned();
+  ctx.stats.error(errc::unavailable);
+  return error{errc::unavailable,
+               unowned_message(shard_group_of(id.value, g.groups()), to_string(id).c_str())};
+}
+
 result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
+  if (auto ok = served_here(*impl_->ctx, id); !ok) return ok.err();
   auto t = impl_->router->trip(id);
   if (!t) return stored_trip(impl_->ctx->opts.store, id);
   result<schemas::trip_status> out = error{errc::unavailable, "trip did not answer"};
@@ -488,7 +681,11 @@ fleet_snapshot dispatch_node::fleet() const { return impl_->ctx->fleet->snapshot
 cluster_view dispatch_node::cluster() const {
   const auto& o = impl_->ctx->opts;
   const std::int64_t now = o.now_ms();
-  cluster_view v{o.cluster.enabled, impl_->members.read(now)};
+  cluster_view v{o.cluster.enabled, impl_->members.read(now), impl_->ctx->groups->groups(), {}};
+  {
+    std::lock_guard<std::mutex> lock{impl_->mu};
+    v.served_groups.assign(impl_->ready_groups.begin(), impl_->ready_groups.end());
+  }
   if (v.members.empty())  // single node, or before the membership actor's first publish
     v.members.push_back(member_status{o.node_id,
                                       impl_->cluster_address,
@@ -653,6 +850,7 @@ result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
 // A cancel by party::system straight to the trip actor (admins, the ride charger).
 result<schemas::trip_status> dispatch_node::cancel_as_system(trip_id id, std::string reason) {
   auto& p = *impl_;
+  if (auto ok = served_here(*p.ctx, id); !ok) return ok.err();
   caf::scoped_actor self{p.sys};
   auto t = p.router->trip(id);
   auto finished = [&]() -> result<schemas::trip_status> {

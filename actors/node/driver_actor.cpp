@@ -22,6 +22,7 @@ struct driver_state {
   /// cross a shard edge), so a location frame needs no round trip.
   std::optional<shard_key> cached_key;
   matcher_handle cached_shard;
+  std::uint64_t cached_epoch = 0;  ///< ctx->groups->epoch() when cached_shard was asked for
   // The open offer (at most one).
   trip_id offer_trip;
   trip_handle offer_actor;
@@ -69,12 +70,16 @@ void with_shard(driver_self* self, lat_lng pos, Then then) {
   auto& st = self->state;
   auto key = shard_of(st.ctx->regions, pos);
   if (!key) return then(matcher_handle{});
-  if (st.cached_key && *st.cached_key == *key) return then(st.cached_shard);
+  // Cluster mode: a stop of a shard group here (new epoch) may have stopped the cached matcher.
+  if (st.cached_key && *st.cached_key == *key && st.cached_epoch == st.ctx->groups->epoch())
+    return then(st.cached_shard);
+  const auto epoch = st.ctx->groups->epoch();
   self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
       .await(
           [=](matcher_handle& h) {
             auto& s = self->state;
             if (h) s.cached_key = *key;  // invalid: shutting down, ask again
+            s.cached_epoch = epoch;
             s.cached_shard = h;
             then(h);
           },

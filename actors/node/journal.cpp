@@ -2,10 +2,13 @@
 #include "node/journal.hpp"
 
 #include <cstdint>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "node/log_sink.hpp"
+#include "rideshard/engine/shard_group.hpp"
+#include "rideshard/persistence/shard_group_host.hpp"
 
 namespace rideshard::node {
 namespace {
@@ -17,6 +20,10 @@ struct pending_commit {
 
 struct journal_state {
   persistence::store* store = nullptr;
+  /// Cluster mode: trip batches go through their shard group's Kafka
+  /// transaction first (shard_group_host::write); null: the store alone.
+  persistence::shard_group_host* host = nullptr;
+  int groups = 0;
   node_stats* stats = nullptr;
   std::vector<pending_commit> pending;
   /// Analytics batches (event_atom) for the next flush; nobody waits for them.
@@ -32,6 +39,58 @@ using journal_self = caf::stateful_actor<journal_state, journal_handle::base>;
 commit_outcome outcome_of(const result<persistence::commit_receipt>& r) {
   if (r) return {};
   return {r.err().code, r.err().message};
+}
+
+commit_outcome outcome_of(const result<void>& r) {
+  if (r) return {};
+  return {r.err().code, r.err().message};
+}
+
+void events_failed(journal_self* self, std::size_t batches, const error& e);
+
+// The shard group of a trip batch: its trip's (a trip actor's batch holds one trip).
+int group_of(const persistence::write_batch& b, int groups) {
+  for (const auto& e : b.entities())
+    if (e.kind == persistence::entity_kind::trip) return shard_group_of(e.id, groups);
+  for (const auto& j : b.journal()) return shard_group_of(j.trip.value, groups);
+  return 0;
+}
+
+// Cluster mode: one Kafka transaction (then one local commit) per shard group
+// of this group commit. A failed merged write is retried batch by batch, as
+// flush does, except when fenced: the group is not ours, each would be too.
+void commit_group(journal_self* self, int group, std::vector<pending_commit>& batch) {
+  auto& host = *self->state.host;
+  if (batch.size() == 1) {
+    batch.front().promise.deliver(outcome_of(host.write(group, *batch.front().batch)));
+    return;
+  }
+  persistence::write_batch merged;
+  for (auto& p : batch) {
+    auto copy = *p.batch;
+    merged.append(std::move(copy));
+  }
+  auto r = host.write(group, merged);
+  if (r || r.code() == errc::fenced) {
+    for (auto& p : batch) p.promise.deliver(outcome_of(r));
+    return;
+  }
+  logger().warn("event=group_commit_failed shard_group={} batches={} code={} msg=\"{}\"", group,
+                batch.size(), to_string(r.err().code), r.err().message);
+  for (auto& p : batch) p.promise.deliver(outcome_of(host.write(group, *p.batch)));
+}
+
+void flush_groups(journal_self* self, std::vector<pending_commit> batch,
+                  std::vector<batch_ptr> events) {
+  auto& st = self->state;
+  if (!events.empty()) {  // analytics stay local: the outbox relay publishes them
+    persistence::write_batch evs;
+    for (auto& e : events) evs.append(persistence::write_batch(*e));
+    if (auto r = st.store->commit(evs); !r) events_failed(self, events.size(), r.err());
+  }
+  std::map<int, std::vector<pending_commit>> by_group;
+  for (auto& p : batch) by_group[group_of(*p.batch, st.groups)].push_back(std::move(p));
+  for (auto& g : by_group) commit_group(self, g.first, g.second);
 }
 
 void schedule_flush(journal_self* self) {
@@ -84,6 +143,7 @@ void flush(journal_self* self) {
   st.pending.clear();
   auto events = std::move(st.events);
   st.events.clear();
+  if (st.host) return flush_groups(self, std::move(batch), std::move(events));
   if (!events.empty()) return flush_with_events(self, std::move(batch), std::move(events));
   if (batch.empty()) return;
   if (batch.size() == 1) {
@@ -108,8 +168,11 @@ void flush(journal_self* self) {
 }
 
 journal_handle::behavior_type journal_actor(journal_self* self, persistence::store* s,
-                                            node_stats* stats, std::size_t max_events) {
+                                            node_stats* stats, std::size_t max_events,
+                                            persistence::shard_group_host* host, int groups) {
   self->state.store = s;
+  self->state.host = host;
+  self->state.groups = groups;
   self->state.stats = stats;
   self->state.max_events = max_events;
   return {
@@ -140,9 +203,11 @@ journal_handle::behavior_type journal_actor(journal_self* self, persistence::sto
 }  // namespace
 
 journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats,
-                             std::size_t max_pending_events) {
+                             std::size_t max_pending_events, persistence::shard_group_host* host,
+                             int shard_groups) {
   return sys.spawn<caf::detached>(journal_actor, &s, stats,
-                                  max_pending_events == 0 ? std::size_t{1} : max_pending_events);
+                                  max_pending_events == 0 ? std::size_t{1} : max_pending_events,
+                                  host, shard_groups);
 }
 
 }  // namespace rideshard::node

@@ -12,6 +12,10 @@
 #include "node/protocol.hpp"
 #include "rideshard/persistence/store.hpp"
 
+namespace rideshard::persistence {
+class shard_group_host;
+}
+
 namespace rideshard::node {
 
 /// The journal's answer: ok, or why the batch is not durable (nothing written).
@@ -38,9 +42,18 @@ inline constexpr std::size_t default_max_pending_events = 10'000;
 /// commit, nobody waits. At most `max_pending_events` wait at once: further
 /// ones are dropped (counted, logged). A failed event batch is logged and
 /// counted as storage_error in `stats` (may be null; must outlive the actor).
+///
+/// Cluster mode (`host` set, `shard_groups` > 0): a group commit is split by
+/// shard group (a trip batch's group is its trip's, engine/shard_group.hpp) and
+/// each part is one shard_group_host::write (Kafka transaction with acks=all,
+/// then the local store): a transition is answered ok only once a survivor
+/// can read it. A group this node no longer serves answers `fenced` (nothing
+/// written; the trip actor stops). Analytics events stay in the local outbox.
+/// `host` must outlive the actor.
 journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s,
                              node_stats* stats = nullptr,
-                             std::size_t max_pending_events = default_max_pending_events);
+                             std::size_t max_pending_events = default_max_pending_events,
+                             persistence::shard_group_host* host = nullptr, int shard_groups = 0);
 
 }  // namespace rideshard::node
 

@@ -70,6 +70,8 @@ RIDESHARD_MESSAGE_NAME(location_part, "rideshard::location_part")
 RIDESHARD_MESSAGE_NAME(location_bundle, "rideshard::location_bundle")
 RIDESHARD_MESSAGE_NAME(location_flush, "rideshard::location_flush")
 RIDESHARD_MESSAGE_NAME(relay_route, "rideshard::relay_route")
+RIDESHARD_MESSAGE_NAME(group_serve, "rideshard::group_serve")
+RIDESHARD_MESSAGE_NAME(group_stop, "rideshard::group_stop")
 
 #undef RIDESHARD_MESSAGE_NAME
 

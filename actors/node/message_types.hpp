@@ -27,7 +27,7 @@ using node_message_types = caf::detail::type_list<
     batch_window, reserve_driver, release_driver, shard_key, shard_added, surge_freeze,
     search_progress, no_driver_found, no_driver_check, member_beat, membership_start,
     membership_tick, registry_route, groups_served, location_out, location_part, location_bundle,
-    location_flush, relay_route>;
+    location_flush, relay_route, group_serve, group_stop>;
 
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system

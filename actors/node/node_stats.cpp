@@ -28,6 +28,13 @@ node_stats::node_stats(gateway::metrics* m) : m_(m) {
                       .Help("Offers shown to a driver")
                       .Register(reg)
                       .Add({});
+  unowned_ = &prometheus::BuildCounter()
+                  .Name("rideshard_cluster_unowned_total")
+                  .Help(
+                      "Cluster mode: requests refused (unavailable) because their trip or "
+                      "shard belongs to a shard group another node serves")
+                  .Register(reg)
+                  .Add({});
   auto& fam = prometheus::BuildCounter()
                   .Name("rideshard_offer_outcomes_total")
                   .Help(
@@ -47,6 +54,10 @@ node_stats::node_stats(gateway::metrics* m) : m_(m) {
     unrouted_counters_[i] = &unrouted.Add({{"what", unrouted_names[i]}});
   for (std::size_t i = 0; i < states; ++i) publish(static_cast<trip_state>(i));
   m_->set_queue_depth(pending_queue, 0);
+}
+
+void node_stats::unowned() {
+  if (unowned_) unowned_->Increment();
 }
 
 void node_stats::error(errc code) {

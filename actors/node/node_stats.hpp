@@ -36,6 +36,8 @@ enum class offer_outcome : std::uint8_t { accepted, declined, timed_out, busy, w
 ///   rideshard_offer_outcomes_total{outcome} accepted|declined|timed_out|busy|withdrawn
 ///   rideshard_cluster_unrouted_total{what}  frames/closes/requests for another node
 ///                                           that no known peer could take
+///   rideshard_cluster_unowned_total         requests refused: their shard group is
+///                                           served elsewhere
 class node_stats {
  public:
   explicit node_stats(gateway::metrics* m = nullptr);
@@ -52,6 +54,9 @@ class node_stats {
   /// request reached the node (wall_clock_us()): observed as request->offer latency.
   void offer_made(std::int64_t request_in_us);
   void offer_closed(offer_outcome o);
+  /// Cluster mode: a request for a trip or shard of a shard group this node
+  /// does not serve was refused (rideshard_cluster_unowned_total).
+  void unowned();
   /// Requests waiting in the matchers (all shards), by delta.
   void pending_requests(std::int64_t delta);
   /// Analytics events the journal dropped because its backlog was full:
@@ -78,6 +83,7 @@ class node_stats {
   prometheus::Counter* offers_made_ = nullptr;
   std::atomic<std::int64_t> unrouted_{0};
   std::array<prometheus::Counter*, 3> unrouted_counters_{};  ///< frame, close, request
+  prometheus::Counter* unowned_ = nullptr;
   std::array<prometheus::Counter*, outcomes> outcomes_{};
 };
 

@@ -26,6 +26,7 @@
 #include "node/inspect.hpp"
 #include "node/node_stats.hpp"
 #include "node/region_switches.hpp"
+#include "node/shard_groups.hpp"
 #include "rideshard/engine/ids.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/spatial_index.hpp"
@@ -232,11 +233,21 @@ struct node_context {
   /// The admin's region switches (region_switches.hpp), one per region; read
   /// by the facade and by the shard directory when it spawns a matcher.
   std::unique_ptr<region_switchboard> switches;
+  /// Cluster mode with shard ownership: the shard groups this node serves
+  /// (written by the directory only). Not clustered: 0 groups, all served.
+  std::unique_ptr<shard_group_board> groups = std::make_unique<shard_group_board>(0);
   /// "d-7" / "r-42" of an authenticated session id ("-" if none), for logs.
   std::function<std::string(std::uint64_t session_id)> subject_of;
 
   std::int64_t now() const { return opts.now_ms(); }
   std::uint64_t next_id();
+  /// A new trip's id in shard group `group` (the group of its pickup shard, so
+  /// the trip lives where its matcher lives); next_id() when not clustered.
+  std::uint64_t next_trip_id(int group);
+  /// Actors: refuses a request for shard group `group`, which this node does
+  /// not serve: error_reply unavailable naming the group, counted in
+  /// rideshard_cluster_unowned_total and errors_total.
+  void refuse_unowned(const reply_to& to, int group, const char* what);
   /// Actors: sends body to session `to` (if any) through the session registry.
   void send(session_ref to, schemas::server_body body, std::uint64_t reply_seq = 0);
   /// Actors: closes session `to` (if any) with `reason`, through the registry.

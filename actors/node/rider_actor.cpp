@@ -45,6 +45,8 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto key = shard_of(st.ctx->regions, q.pickup);
   if (!key || !shard_of(st.ctx->regions, q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
+  if (const int g = shard_group_of(*key, st.ctx->groups->groups()); !st.ctx->groups->serves(g))
+    return st.ctx->refuse_unowned(rt, g, "the pickup");
   self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
       .then(
           [=](matcher_handle& m) {
@@ -72,8 +74,21 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
                   "the rider already has an active trip");
   if (!validate(r.pickup) || !validate(r.dropoff))
     return refuse(self, rt, waiter, errc::invalid_coordinate, "pickup or dropoff out of range");
-  if (!shard_of(st.ctx->regions, r.pickup) || !shard_of(st.ctx->regions, r.dropoff))
+  const auto key = shard_of(st.ctx->regions, r.pickup);
+  if (!key || !shard_of(st.ctx->regions, r.dropoff))
     return refuse(self, rt, waiter, errc::out_of_region, "pickup or dropoff outside every region");
+  // Cluster mode: the trip takes its pickup shard's group (trip and matcher
+  // share an owner); a group served elsewhere is refused until forwarding exists.
+  const int group = shard_group_of(*key, st.ctx->groups->groups());
+  if (!st.ctx->groups->serves(group)) {
+    if (waiter) {
+      st.ctx->stats.unowned();
+      return answer_error(waiter, errc::unavailable,
+                          "the pickup belongs to shard group " + std::to_string(group) +
+                              ", which another node serves");
+    }
+    return st.ctx->refuse_unowned(rt, group, "the pickup");
+  }
   std::optional<schemas::quote> quoted;
   if (r.quote) {
     prune_quotes(st);
@@ -83,7 +98,7 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
     quoted = it->second.wire;
     st.quotes.erase(it);
   }
-  trip_id t{st.ctx->next_id()};
+  trip_id t{st.ctx->next_trip_id(group)};
   st.creating = t;
   st.creating_waiter = waiter;
   trip_init init;

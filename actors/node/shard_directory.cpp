@@ -79,8 +79,15 @@ Handle track(directory_self* self, Handle a, int kind) {
   return a;
 }
 
+// Cluster mode: whether this node serves the shard group of `key` (always when not clustered).
+bool serves(const directory_self* self, const shard_key& key) {
+  const auto& groups = *self->state.ctx->groups;
+  return groups.serves(shard_group_of(key, groups.groups()));
+}
+
 matcher_handle shard(directory_self* self, const shard_key& key) {
   auto& st = self->state;
+  if (!serves(self, key)) return {};
   auto it = st.shards.find(key);
   if (it != st.shards.end()) return it->second;
   if (st.stopped) return {};
@@ -127,6 +134,7 @@ trip_handle spawn_trip(directory_self* self, trip_init& init) {
   auto& st = self->state;
   if (st.stopped) return {};
   const auto id = init.recovered ? init.recovered->id : init.id;
+  if (!st.ctx->groups->serves_trip(id.value)) return {};
   const auto pickup = init.recovered ? init.recovered->pickup : init.pickup;
   if (auto key = shard_of(st.ctx->regions, pickup)) init.matcher = shard(self, *key);
   if (init.recovered) {
@@ -161,6 +169,53 @@ void stop_all(directory_self* self) {
   stop(st.trips);
   st.shards.clear();
   count(self);
+}
+
+// Cluster mode: shard group `g` is served here now; its restored trips come back.
+std::vector<trip_handle> serve_group(directory_self* self, group_serve& x) {
+  auto& st = self->state;
+  std::vector<trip_handle> out;
+  if (st.stopped) return out;
+  st.ctx->groups->set(x.group, true);
+  for (auto& t : x.trips) {
+    trip_init init;
+    init.id = t.id;
+    init.rider = t.rider;
+    init.pickup = t.pickup;
+    init.dropoff = t.dropoff;
+    init.recovered = std::move(t);
+    if (auto h = spawn_trip(self, init)) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+// Cluster mode: shard group `g` left this node. Its trips and matchers get an
+// exit; the host refuses their writes from the listener's return on.
+std::uint64_t stop_group(directory_self* self, const group_stop& x) {
+  auto& st = self->state;
+  const int n = st.ctx->groups->groups();
+  st.ctx->groups->set(x.group, false);
+  std::uint64_t stopped = 0;
+  for (auto it = st.trips.begin(); it != st.trips.end();) {
+    if (shard_group_of(it->first.value, n) != x.group) {
+      ++it;
+      continue;
+    }
+    caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
+    it = st.trips.erase(it);
+    ++stopped;
+  }
+  for (auto it = st.shards.begin(); it != st.shards.end();) {
+    if (shard_group_of(it->first, n) != x.group) {
+      ++it;
+      continue;
+    }
+    caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
+    it = st.shards.erase(it);
+    ++stopped;
+  }
+  count(self);
+  return stopped;
 }
 
 // Publishes the directory's size for the facade (/health reads it without a round trip).
@@ -215,6 +270,8 @@ directory_handle::behavior_type shard_directory(directory_self* self, context_pt
         stop_all(self);
         return true;
       },
+      [=](group_serve& x) { return serve_group(self, x); },
+      [=](const group_stop& x) { return stop_group(self, x); },
   };
 }
 

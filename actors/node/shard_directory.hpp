@@ -15,6 +15,7 @@
 #include "node/protocol.hpp"
 #include "node/region_matcher.hpp"
 #include "node/trip_actor.hpp"
+#include "rideshard/engine/shard_group.hpp"
 
 namespace rideshard::node {
 
@@ -32,6 +33,12 @@ struct shard_key {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_key& x) {
   return f(caf::meta::type_name("shard_key"), x.region, x.cell.value);
+}
+
+using rideshard::shard_group_of;  // the engine's, by id and by (region, cell)
+/// The shard group of a matcher's shard (cluster mode: ownership is by group).
+inline int shard_group_of(const shard_key& k, int groups) {
+  return rideshard::shard_group_of(k.region, k.cell.value, groups);
 }
 
 /// The shard of p: region + cell at the region's shard_level; none outside
@@ -58,6 +65,33 @@ typename Inspector::result_type inspect(Inspector& f, shard_added& x) {
   return f(caf::meta::type_name("shard_added"), x.key, x.matcher);
 }
 
+/// Cluster mode, the node's shard group listener -> directory: shard group
+/// `group` is this node's now (fenced and restored from the changelog). The
+/// directory marks it served and revives `trips` (the group's active trips as
+/// restored into the store); answers their actors.
+struct group_serve {
+  int group = 0;
+  std::vector<rideshard::trip> trips;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_serve& x) {
+  return f(caf::meta::type_name("group_serve"), x.group, x.trips);
+}
+
+/// Cluster mode, listener -> directory: shard group `group` is no longer this
+/// node's (`lost`: the membership expired or a write was fenced; another node
+/// may serve it already). The directory marks it not served and sends an exit
+/// to the group's trip actors and matchers; answers how many it stopped. Their
+/// writes are refused from then on by the shard group host (fenced).
+struct group_stop {
+  int group = 0;
+  bool lost = false;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_stop& x) {
+  return f(caf::meta::type_name("group_stop"), x.group, x.lost);
+}
+
 using shard_atom = caf::atom_constant<caf::atom("shard")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
@@ -70,25 +104,27 @@ using keys_atom = caf::atom_constant<caf::atom("keys")>;
 /// actor. Spawning: trips (create or revive). Passivation: forget_atom answers
 /// true iff the entry was still that actor; after that nothing the directory
 /// forwards reaches it. stop_atom: every actor gets an exit and later
-/// lookups answer invalid handles (node shutdown).
-using directory_handle =
-    caf::typed_actor<caf::reacts_to<driver_id, attach_atom, attach_request>,
-                     caf::reacts_to<driver_id, detach_atom, std::uint64_t>,
-                     caf::reacts_to<driver_id, client_atom, client_envelope>,
-                     caf::reacts_to<driver_id, http_cmd_atom, http_trip_command>,
-                     caf::reacts_to<rider_id, attach_atom, attach_request>,
-                     caf::reacts_to<rider_id, detach_atom, std::uint64_t>,
-                     caf::reacts_to<rider_id, client_atom, client_envelope>,
-                     caf::reacts_to<rider_id, http_ride_atom, http_ride>,
-                     caf::reacts_to<rider_id, http_cmd_atom, http_trip_command>,
-                     caf::replies_to<shard_atom, shard_key>::with<matcher_handle>,
-                     caf::replies_to<lookup_atom, trip_id>::with<trip_handle>,
-                     caf::replies_to<create_atom, trip_init>::with<trip_handle>,
-                     caf::replies_to<forget_atom, driver_id, driver_handle>::with<bool>,
-                     caf::replies_to<forget_atom, rider_id, rider_handle>::with<bool>,
-                     caf::reacts_to<forget_atom, trip_id>,
-                     caf::replies_to<keys_atom>::with<std::vector<shard_key>>,
-                     caf::replies_to<stop_atom>::with<bool>>;
+/// lookups answer invalid handles (node shutdown). Cluster mode: group_serve
+/// and group_stop (above); a shard or trip of a group not served here gets an
+/// invalid handle (callers check ctx.groups first to name the group).
+using directory_handle = caf::typed_actor<
+    caf::reacts_to<driver_id, attach_atom, attach_request>,
+    caf::reacts_to<driver_id, detach_atom, std::uint64_t>,
+    caf::reacts_to<driver_id, client_atom, client_envelope>,
+    caf::reacts_to<driver_id, http_cmd_atom, http_trip_command>,
+    caf::reacts_to<rider_id, attach_atom, attach_request>,
+    caf::reacts_to<rider_id, detach_atom, std::uint64_t>,
+    caf::reacts_to<rider_id, client_atom, client_envelope>,
+    caf::reacts_to<rider_id, http_ride_atom, http_ride>,
+    caf::reacts_to<rider_id, http_cmd_atom, http_trip_command>,
+    caf::replies_to<shard_atom, shard_key>::with<matcher_handle>,
+    caf::replies_to<lookup_atom, trip_id>::with<trip_handle>,
+    caf::replies_to<create_atom, trip_init>::with<trip_handle>,
+    caf::replies_to<forget_atom, driver_id, driver_handle>::with<bool>,
+    caf::replies_to<forget_atom, rider_id, rider_handle>::with<bool>,
+    caf::reacts_to<forget_atom, trip_id>, caf::replies_to<keys_atom>::with<std::vector<shard_key>>,
+    caf::replies_to<group_serve>::with<std::vector<trip_handle>>,
+    caf::replies_to<group_stop>::with<std::uint64_t>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Counters the directory keeps for the facade (atomics, no lock): actors it
 /// spawned that have not terminated yet, by kind (0 matcher, 1 driver, 2

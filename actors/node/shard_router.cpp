@@ -18,6 +18,11 @@ matcher_handle shard_router::matcher_at(lat_lng p) {
 matcher_handle shard_router::matcher(const shard_key& key) {
   {
     std::lock_guard<std::mutex> lock{mu_};
+    // Cluster mode: a shard group that left this node took its matchers along.
+    if (const auto epoch = ctx_->groups->epoch(); epoch != epoch_) {
+      matchers_.clear();
+      epoch_ = epoch;
+    }
     if (auto it = matchers_.find(key); it != matchers_.end()) return it->second;
   }
   matcher_handle m;

@@ -68,6 +68,7 @@ class shard_router {
   directory_handle dir_;
   mutable std::mutex mu_;
   std::map<shard_key, matcher_handle> matchers_;  ///< guarded by mu_; gateway threads only
+  std::uint64_t epoch_ = 0;  ///< ctx_->groups->epoch() when matchers_ was filled; guarded by mu_
 };
 
 }  // namespace rideshard::node

@@ -190,6 +190,14 @@ void durably(trip_self* self, const rideshard::trip& before, schemas::trip_event
             if (o.code == errc::ok) return then();
             self->state.t = before;
             failed(o);
+            // Cluster mode: another node owns this trip's shard group now (its
+            // new owner fenced ours). Nothing was acknowledged; this actor must
+            // not act on the trip again (no offer, no retry): it stops.
+            if (o.code == errc::fenced) {
+              logger().warn("event=trip_fenced trip={} msg=\"{}\"", to_string(self->state.t.id),
+                            o.message);
+              self->quit(caf::exit_reason::user_shutdown);
+            }
           },
           [=](caf::error& e) {
             self->state.t = before;

@@ -24,9 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "cluster_nodes.hpp"
 #include "http_call.hpp"
 #include "node_process.hpp"
 
+using namespace rideshard::system_test;
 using rideshard::system_test::http_call;
 using rideshard::system_test::node_process;
 namespace http = boost::beast::http;
@@ -38,18 +40,6 @@ constexpr const char* test_secret = "cluster-membership-system-test-secret-01234
 constexpr int heartbeat_ms = 200;
 constexpr int timeout_ms = 1200;
 
-using rideshard::system_test::free_port;
-
-std::string address(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
-
-// make-certs.sh into `dir`: ca.pem and NAME.pem/NAME.key for each name.
-void make_certs(const std::string& dir, const std::string& names) {
-  const std::string cmd = std::string(RIDESHARD_SOURCE_DIR) +
-                          "/cluster-config/three-node/make-certs.sh " + dir + " " + names +
-                          " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-}
-
 struct tls_files {
   std::string cert, key, ca;
 };
@@ -57,18 +47,7 @@ struct tls_files {
 // single-node.toml plus a [cluster] section, written to dir/node-<id>.toml.
 std::string write_config(const std::string& dir, int id, unsigned short basp,
                          const std::vector<unsigned short>& seeds, const tls_files& tls) {
-  const std::string src = RIDESHARD_SOURCE_DIR;
-  std::ifstream in(src + "/cluster-config/single-node.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string config = text.str();
-  const auto replace = [&](const std::string& from, const std::string& to) {
-    const auto at = config.find(from);
-    REQUIRE_MESSAGE(at != std::string::npos, "single-node.toml lacks: ", from);
-    config.replace(at, from.size(), to);
-  };
-  replace("id = 1", "id = " + std::to_string(id));
-  replace("\"regions/nyc.toml\"", "\"" + src + "/cluster-config/regions/nyc.toml\"");
+  std::string config = node_config_text(id);
   config += "\n[cluster]\nlisten = \"" + address(basp) + "\"\nseeds = [";
   for (std::size_t i = 0; i < seeds.size(); ++i)
     config += (i ? ", \"" : "\"") + address(seeds[i]) + "\"";
@@ -103,16 +82,6 @@ nlohmann::json row(const nlohmann::json& ms, unsigned short basp) {
 bool is(const nlohmann::json& ms, unsigned short basp, const char* status) {
   const auto r = row(ms, basp);
   return !r.is_null() && r["status"] == status;
-}
-
-// Polls `cond` until it holds or `deadline` passes (each poll is an HTTP round
-// trip to a node: the wait is on the node's observable state, not a sleep).
-bool wait_until(clock_type::time_point deadline, const std::function<bool()>& cond) {
-  while (clock_type::now() < deadline) {
-    if (cond()) return true;
-    usleep(50'000);  // between polls only; the outcome is decided by cond()
-  }
-  return cond();
 }
 
 struct cluster_dir {

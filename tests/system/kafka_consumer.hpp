@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -34,7 +35,9 @@ inline std::vector<consumed_event> consume_all(const std::string& bootstrap,
       {"bootstrap.servers", bootstrap},
       {"group.id", "rideshard-system-test-" + std::to_string(std::random_device{}())},
       {"enable.auto.commit", "false"},
-      {"enable.partition.eof", "false"}};
+      // End-of-partition events: a transactional topic's high watermark counts
+      // the commit markers, which are never delivered; the EOF offset does too.
+      {"enable.partition.eof", "true"}};
   for (const auto& [k, v] : props)
     REQUIRE(rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -90,6 +93,8 @@ inline std::vector<consumed_event> consume_all(const std::string& bootstrap,
       }
       out.push_back(std::move(e));
       next[m->partition] = m->offset + 1;
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      next[m->partition] = std::max(next[m->partition], m->offset);
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       MESSAGE("consumer: ", rd_kafka_message_errstr(m));
     }

@@ -239,6 +239,21 @@ std::vector<membership_start> samples(fixture&, type<membership_start>) {
   return {{"127.0.0.1:4101"}};
 }
 std::vector<membership_tick> samples(fixture&, type<membership_tick>) { return {{7}}; }
+std::vector<group_serve> samples(fixture&, type<group_serve>) {
+  rideshard::trip t;
+  t.id = smp::trip;
+  t.rider = smp::rider;
+  t.driver = smp::driver;
+  t.state = trip_state::accepted;
+  t.pickup = p1;
+  t.dropoff = p2;
+  t.pin = "4821";
+  t.sequence = 3;
+  t.requested_at_ms = 1765000000123;
+  t.accepted_at_ms = 1765000004567;
+  return {{5, {t}}, {0, {}}};
+}
+std::vector<group_stop> samples(fixture&, type<group_stop>) { return {{11, true}, {2, false}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -495,6 +510,27 @@ void same(const relay_route& x, const relay_route& y) {
 }
 void same(const membership_start& x, const membership_start& y) { CHECK(x.address == y.address); }
 void same(const membership_tick& x, const membership_tick& y) { CHECK(x.round == y.round); }
+void same(const group_serve& x, const group_serve& y) {
+  CHECK(x.group == y.group);
+  REQUIRE(x.trips.size() == y.trips.size());
+  for (std::size_t i = 0; i < x.trips.size(); ++i) {
+    const auto &a = x.trips[i], &b = y.trips[i];
+    CHECK(a.id == b.id);
+    CHECK(a.rider == b.rider);
+    CHECK(a.driver == b.driver);
+    CHECK(a.state == b.state);
+    CHECK(a.pickup == b.pickup);
+    CHECK(a.dropoff == b.dropoff);
+    CHECK(a.pin == b.pin);
+    CHECK(a.sequence == b.sequence);
+    CHECK(a.requested_at_ms == b.requested_at_ms);
+    CHECK(a.accepted_at_ms == b.accepted_at_ms);
+  }
+}
+void same(const group_stop& x, const group_stop& y) {
+  CHECK(x.group == y.group);
+  CHECK(x.lost == y.lost);
+}
 
 // ---- round trips ------------------------------------------------------------
 
