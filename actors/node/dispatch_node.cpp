@@ -616,6 +616,13 @@ result<std::vector<neighbor>> dispatch_node::nearby(double lat, double lng, doub
                                                     std::size_t k) {
   auto pos = make_lat_lng(lat, lng);
   if (!pos) return pos.err();
+  const auto& groups = *impl_->ctx->groups;
+  if (auto key = impl_->router->shard_of(*pos))
+    if (const int g = shard_group_of(*key, groups.groups()); !groups.serves(g)) {
+      impl_->ctx->stats.unowned();
+      impl_->ctx->stats.error(errc::unavailable);
+      return error{errc::unavailable, unowned_message(g, "the position")};
+    }
   auto m = impl_->router->matcher_at(*pos);
   if (!m) return error{errc::out_of_region, "position outside every region"};
   result<std::vector<neighbor>> out = error{errc::unavailable, "matcher did not answer"};
