@@ -39,6 +39,7 @@ struct sim_trip {
   std::int64_t next_step_ms = never;  ///< arrival, boarding or drop-off time
   std::int64_t retry_at_ms = 0;       ///< sequential: next search after finding nobody
   std::int32_t surge_permille = 1000;
+  std::uint32_t windows_lost = 0;  ///< batched: windows left out with a driver in reach
 };
 
 class city {
@@ -281,12 +282,14 @@ result<void> city::dispatch_batched(std::int64_t now) {
   std::vector<std::size_t> owners;
   for (std::size_t ti : active_) {
     if (trips_[ti].t.state != trip_state::requested) continue;
-    reqs.push_back({trips_[ti].t.id, trips_[ti].t.pickup, now - trips_[ti].t.requested_at_ms});
+    reqs.push_back({trips_[ti].t.id, trips_[ti].t.pickup, now - trips_[ti].t.requested_at_ms,
+                    trips_[ti].windows_lost});
     owners.push_back(ti);
   }
   if (reqs.empty() || index_.size() == 0) return {};
   auto a = batch_assign(reqs, index_, eta_, r_.batch);
   if (!a) return a.err();
+  for (std::size_t i : a->left_out) ++trips_[owners[i]].windows_lost;
   for (const batch_match& m : a->matches)
     if (auto ok = make_offer(trips_[owners[m.request_index]], m.driver, m.eta_s, now); !ok)
       return ok;
