@@ -116,14 +116,15 @@ bool print_cluster(const std::string& health_text, const std::string& overview_t
   std::vector<int> served;
   for (const auto& g : cl.value("served_groups", nlohmann::json::array()))
     if (g.is_number_integer()) served.push_back(g.get<int>());
-  const int groups = cl.value("shard_groups", 0);
+  const int groups = cl.value("shard_group_count", 0);
   // Groups no member that is up claims (all of them when the node reports no groups).
   std::vector<bool> owned(static_cast<std::size_t>(std::max(groups, 0)), false);
-  int up = 0;
+  int up = 0, idle = 0;
   const auto members = cl.value("members", nlohmann::json::array());
   for (const auto& m : members) {
     if (m.value("status", "") != "up") continue;
     ++up;
+    if (m.value("shard_groups", nlohmann::json::array()).empty()) ++idle;
     for (const auto& g : m.value("shard_groups", nlohmann::json::array()))
       if (g.is_number_integer() && g.get<int>() >= 0 && g.get<int>() < groups)
         owned[static_cast<std::size_t>(g.get<int>())] = true;
@@ -134,9 +135,9 @@ bool print_cluster(const std::string& health_text, const std::string& overview_t
   if (summary) {
     std::printf(
         "node=%d cluster=%s active_trips=%ld shard_groups=%d served_groups=%s "
-        "members_up=%d unowned_groups=%s\n",
+        "members_up=%d members_without_groups=%d unowned_groups=%s\n",
         node_id, cl.value("status", "unknown").c_str(), active_trips, groups,
-        joined(served).c_str(), up, joined(unowned).c_str());
+        joined(served).c_str(), up, idle, joined(unowned).c_str());
     return true;
   }
   if (cl.value("status", "") == "not_configured") {
@@ -234,7 +235,8 @@ int run_admin(int argc, char** argv) {
   common(cluster);
   cluster->add_flag("--summary", summary,
                     "one line of key=value pairs instead of the table (for scripts: node, "
-                    "active_trips, served_groups, members_up, unowned_groups)");
+                    "active_trips, served_groups, members_up, members_without_groups, "
+                    "unowned_groups)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

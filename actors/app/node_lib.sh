@@ -15,7 +15,7 @@ node_start() {
   port=""
   local _
   for _ in $(seq 1 300); do  # poll the start-up line, 0.1 s apart
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$dir/node.out")
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$dir/node.out" 2>/dev/null)
     [ -n "$port" ] && return 0
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
