@@ -318,7 +318,9 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
       p.membership = std::move(m->first);
     }
     p.cluster_address = std::move(m->second);
-    p.announce_groups();  // the groups served before membership started
+    // The groups served before membership started (shard ownership only: a node
+    // that serves every shard claims none, and must not outdate others' claims).
+    if (p.host) p.announce_groups();
   }
   return node;
 }
