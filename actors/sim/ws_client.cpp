@@ -154,15 +154,10 @@ void ws_client::do_read() {
 void ws_client::close() {
   if (closing_) return;
   closing_ = true;
-  if (reconnecting_ && !open_) {
-    // Between redials or dialling: stop the timer and the dial; their handlers finish.
-    retry_timer_.cancel();
-    beast::error_code ec;
-    if (ws_) beast::get_lowest_layer(*ws_).socket().cancel(ec);
-    return;
-  }
   if (!open_) {
-    // Still connecting: cancel the socket; the pending handler finishes.
+    // Dialling, or waiting between redials: stop the dial and the timer; their
+    // handlers finish (an idle timer's cancel is a no-op).
+    retry_timer_.cancel();
     beast::error_code ec;
     if (ws_) beast::get_lowest_layer(*ws_).socket().cancel(ec);
     return;
@@ -185,7 +180,7 @@ void ws_client::lost(std::uint64_t gen, bool was_open) {
   open_ = false;
   if (was_open) ++stats_.disconnects;
   const bool may_redial =
-      !closing_ && ever_open_ && target_.reconnect_s > 0 && target_.nodes.size() > 0;
+      !closing_ && ever_open_ && target_.reconnect_s > 0;  // start() refused an empty list
   if (may_redial) {
     const auto now = std::chrono::steady_clock::now();
     if (!reconnecting_) {
