@@ -213,6 +213,17 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
   c.reason = std::move(reason);
   c.reply = rt;
   c.answer_to = waiter;
+  // Cluster mode: the trip's shard group left this node (another node serves
+  // it, or its writes were fenced); its actor here is stopped or stopping, so
+  // the command gets a typed refusal instead of going nowhere.
+  if (!st.ctx->groups->serves_trip(t.value)) {
+    const int g = shard_group_of(t.value, st.ctx->groups->groups());
+    if (!waiter) return st.ctx->refuse_unowned(rt, g, "the trip");
+    st.ctx->stats.unowned();
+    return answer_error(waiter, errc::unavailable,
+                        "the trip belongs to shard group " + std::to_string(g) +
+                            ", which this node no longer serves");
+  }
   bool offer = st.offer_trip == t && st.offer_actor;
   bool mine = st.trip && st.trip->trip == t && st.trip_actor;
   if (kind == trip_event_kind::accept || kind == trip_event_kind::decline) {

@@ -119,6 +119,15 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
 void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string reason,
                const caf::actor& waiter = {}) {
   auto& st = self->state;
+  // Cluster mode: the trip's shard group left this node (see the driver's to_trip).
+  if (!st.ctx->groups->serves_trip(trip.value)) {
+    const int g = shard_group_of(trip.value, st.ctx->groups->groups());
+    if (!waiter) return st.ctx->refuse_unowned(rt, g, "the trip");
+    st.ctx->stats.unowned();
+    return answer_error(waiter, errc::unavailable,
+                        "the trip belongs to shard group " + std::to_string(g) +
+                            ", which this node no longer serves");
+  }
   bool mine = (st.trip && st.trip->trip == trip) || st.creating == trip;
   if (mine && st.trip_actor) {
     trip_command cmd;

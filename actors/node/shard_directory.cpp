@@ -189,8 +189,10 @@ std::vector<trip_handle> serve_group(directory_self* self, group_serve& x) {
   return out;
 }
 
-// Cluster mode: shard group `g` left this node. Its trips and matchers get an
-// exit; the host refuses their writes from the listener's return on.
+// Cluster mode: shard group `g` left this node. Its matchers get an exit; its
+// trips a stop_atom behind what their mailboxes hold, so a command that reached
+// a trip before the group left still gets an answer (its commit is refused:
+// the host refuses the group's writes from the listener's return on; fenced).
 std::uint64_t stop_group(directory_self* self, const group_stop& x) {
   auto& st = self->state;
   const int n = st.ctx->groups->groups();
@@ -201,7 +203,7 @@ std::uint64_t stop_group(directory_self* self, const group_stop& x) {
       ++it;
       continue;
     }
-    caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
+    caf::anon_send(it->second, stop_atom::value);
     it = st.trips.erase(it);
     ++stopped;
   }
@@ -258,7 +260,14 @@ directory_handle::behavior_type shard_directory(directory_self* self, context_pt
         return release(self, self->state.riders, id, who);
       },
       [=](forget_atom, trip_id id) {
-        self->state.trips.erase(id);
+        // Only the registered actor's own forget: a trip actor stopped with its
+        // shard group may linger while the group is served again by a new one.
+        auto& trips = self->state.trips;
+        auto it = trips.find(id);
+        if (it == trips.end() ||
+            caf::actor_cast<caf::strong_actor_ptr>(it->second) != self->current_sender())
+          return;
+        trips.erase(it);
         count(self);
       },
       [=](keys_atom) {

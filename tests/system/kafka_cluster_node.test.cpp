@@ -28,6 +28,7 @@
 
 #include "app_client.hpp"
 #include "cluster_nodes.hpp"
+#include "cluster_shards.hpp"
 #include "http_call.hpp"
 #include "kafka_consumer.hpp"
 #include "node_process.hpp"
@@ -66,38 +67,13 @@ std::string mint(const std::string& sub, auth::role r) {
   return system_test::mint_token(test_secret, sub, r);
 }
 
-// single-node.toml plus [cluster] with shard ownership, written to dir/node-<id>.toml.
 std::string write_config(const std::string& dir, int id, unsigned short basp, unsigned short seed) {
-  std::string config = system_test::node_config_text(id);
-  const std::string certs = dir + "/certs/";
-  const std::string name = "node-" + std::to_string(id);
-  config +=
-      "\n[cluster]\nlisten = \"" + address(basp) + "\"\nseeds = [\"" + address(seed) +
-      "\"]\nheartbeat_interval_ms = 200\nconnection_timeout_ms = 1200\nretry_max_ms = 1000\n" +
-      "tls_cert = \"" + certs + name + ".pem\"\ntls_key = \"" + certs + name +
-      ".key\"\ntls_ca = \"" + certs + "ca.pem\"\nshard_groups = " + std::to_string(shard_groups) +
-      "\nownership_session_timeout_ms = 6000\n";
-  const std::string path = dir + "/" + name + ".toml";
-  std::ofstream(path) << config;
-  return path;
+  return system_test::write_shard_config(dir, id, basp, {seed}, shard_groups);
 }
 
-// checks.cluster.served_groups of a node's /health (empty if it did not answer).
-std::set<int> served(unsigned short http_port) {
-  auto r = http_call(http_port, http::verb::get, "/health", {}, {}, std::chrono::seconds(5));
-  std::set<int> out;
-  if (r.status < 0 || r.body.is_discarded()) return out;
-  const auto& c = r.body["checks"]["cluster"];
-  if (!c.contains("served_groups")) return out;
-  for (const auto& g : c["served_groups"]) out.insert(g.get<int>());
-  return out;
-}
+std::set<int> served(unsigned short http_port) { return system_test::served_groups(http_port); }
 
-std::string show(const std::set<int>& s) {
-  std::string out = "{";
-  for (int g : s) out += std::to_string(g) + " ";
-  return out + "}";
-}
+std::string show(const std::set<int>& s) { return system_test::show_groups(s); }
 
 struct test_dir {
   std::string path = node_process::fresh_data_dir();
