@@ -158,9 +158,11 @@ void finish(trip_self* self) {
 
 // Makes the transition just applied to st.t durable (snapshot, journal entry and
 // its Kafka event in one synced batch), then runs `then`. While the commit is in
-// flight the actor handles no other message (await), so nobody observes a state
-// that is not on disk. On failure st.t goes back to `before` and `failed` runs.
-// In-memory nodes (no store) run `then` at once.
+// flight the actor handles no other message (await), so nobody can act on a
+// state that is not on disk; only an offer goes out before (on_offer: it is
+// no acknowledgement). On failure st.t goes back to `before` and `failed`
+// runs. In-memory nodes (no store) run `then` at once. Cluster mode: the
+// journal answers only after the shard group's Kafka transaction.
 template <class Then, class Failed>
 void durably(trip_self* self, const rideshard::trip& before, schemas::trip_event_type type,
              trip_state from, Then then, Failed failed) {
@@ -325,6 +327,14 @@ void on_command(trip_self* self, trip_command& c) {
       });
 }
 
+// An offer is not an acknowledgement: the driver gets it at once, and the
+// `offered` batch is committed after it (durably() awaits it, so no answer of
+// the driver, nor anything else, is handled before the offer is on disk or
+// void). The rider hears `offered` and the offer's timer starts only once it
+// is durable. If the batch is refused the offer was never made: the trip is
+// `requested` again, the driver hears the offer is gone and the matcher gets
+// the driver back. If the node dies first, recovery finds the trip
+// `requested` (an `offered` one it times out as well) and offers it again.
 void on_offer(trip_self* self, offer_to& o) {
   auto& st = self->state;
   trip_event ev;
@@ -338,30 +348,35 @@ void on_offer(trip_self* self, offer_to& o) {
     return;
   }
   if (!st.quoted && st.t.offers_made == 1) st.t.surge_permille = o.surge_permille;
-  // This actor owns the offer's deadline (offer_deadline_ms) and its timer; the
-  // matcher only hears how the offer closed. Real time, as offer_timeout says.
-  self->delayed_send(self, st.ctx->offer_timeout(*st.reg),
-                     offer_timed_out{o.driver, st.t.offers_made});
-  auto deliver = [=] {
-    auto& s = self->state;
-    moved(self, from, ev.kind, party::system);
-    if (!s.quoted && s.fare_estimate == 0) {
-      if (auto f = route_fare(*s.reg, s.t, s.t.surge_permille)) s.fare_estimate = f->total_minor;
-    }
-    s.offered_actor = caf::actor_cast<driver_handle>(o.driver_actor);
-    schemas::offer w{s.t.id,          s.t.pickup,           s.t.dropoff,          o.pickup_eta_s,
-                     s.fare_estimate, s.reg->fare.currency, s.t.offer_deadline_ms};
-    const std::int64_t first = s.offer_answered ? 0 : s.request_in_us;
-    self->send(s.offered_actor, offer_delivery{std::move(w), self, first});
-    notify(self, 0, {}, 0);
-  };
-  durably(self, before, schemas::trip_event_type::offered, from, deliver,
-          [=](const commit_outcome& oc) {
-            log_not_durable(self, oc);
-            auto& s = self->state;
-            if (s.matcher)  // the driver goes back; the matcher offers again later
-              self->send(s.matcher, offer_closed{s.t.id, o.driver, false, true});
-          });
+  const auto estimate_before = st.fare_estimate;
+  if (!st.quoted && st.fare_estimate == 0) {
+    if (auto f = route_fare(*st.reg, st.t, st.t.surge_permille)) st.fare_estimate = f->total_minor;
+  }
+  st.offered_actor = caf::actor_cast<driver_handle>(o.driver_actor);
+  schemas::offer w{st.t.id,          st.t.pickup,           st.t.dropoff,          o.pickup_eta_s,
+                   st.fare_estimate, st.reg->fare.currency, st.t.offer_deadline_ms};
+  const std::int64_t first = st.offer_answered ? 0 : st.request_in_us;
+  self->send(st.offered_actor, offer_delivery{std::move(w), self, first});
+  const auto offer = st.t.offers_made;
+  durably(
+      self, before, schemas::trip_event_type::offered, from,
+      [=] {
+        // This actor owns the offer's deadline (offer_deadline_ms) and its
+        // timer; the matcher only hears how the offer closed. Real time, as
+        // offer_timeout says.
+        self->delayed_send(self, self->state.ctx->offer_timeout(*self->state.reg),
+                           offer_timed_out{o.driver, offer});
+        moved(self, from, ev.kind, party::system);
+        notify(self, 0, {}, 0);
+      },
+      [=](const commit_outcome& oc) {
+        log_not_durable(self, oc);
+        // durably() put the trip back to `requested`: withdraw the offer the
+        // driver already has (it sees it expire) and free the driver; the
+        // matcher offers the trip to someone else.
+        self->state.fare_estimate = estimate_before;
+        close_offer(self, o.driver, false, true);
+      });
 }
 
 // Applies a system event (offer timeout, expiry) durably; retried in a second

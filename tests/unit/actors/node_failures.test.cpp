@@ -1,7 +1,7 @@
 // The node when things go wrong underneath it: a commit the disk refuses rolls
-// the trip back, unreadable snapshots are skipped at recovery, a request no
-// driver takes expires inside the node with the rider told, and a trip that
-// cannot answer in time is `unavailable` to the synchronous (HTTP) API.
+// the trip back (an offer already sent is withdrawn), unreadable snapshots are skipped at recovery,
+// a request no driver takes expires inside the node with the rider told, and a trip that cannot
+// answer in time is `unavailable` to the synchronous (HTTP) API.
 #include "node_harness.hpp"
 #include "rideshard/persistence/power_loss.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -45,6 +45,7 @@ TEST_CASE("a transition the disk refuses is rolled back: storage_error, nobody h
   auto rider = h.connect("r-1");
   const trip_id trip = h.request_ride(rider, h.near(0), h.near(3000, 2000)).trip;
   REQUIRE(h.next_offer(driver));
+  REQUIRE(h.status(rider, trip, trip_state::offered));  // the rider hears it once on disk
 
   disk->cut_power();
   CHECK(h.error_of(driver, h.send(driver, schemas::accept_offer{trip})) == errc::storage_error);
@@ -64,6 +65,56 @@ TEST_CASE("a transition the disk refuses is rolled back: storage_error, nobody h
   auto t = schemas::decode_trip_record((*rec)->value.data(), (*rec)->value.size());
   REQUIRE(t.ok());
   CHECK(t->state == trip_state::offered);
+}
+
+TEST_CASE("an offer whose batch never reached the disk was never made: withdrawn, offered again") {
+  temp_dir dir;
+  auto disk = std::make_shared<persistence::power_loss_disk>();
+  trip_id trip;
+  {
+    auto store = open_on_disk(dir.path, disk);
+    harness h(30s, [&](node::dispatch_options& o) { o.store = store.get(); });
+    auto rider = h.connect("r-1");
+    trip = h.request_ride(rider, h.near(0), h.near(3000, 2000)).trip;  // on disk
+    // From here nothing reaches the disk: the `offered` batch is refused.
+    disk->cut_power();
+    auto driver = h.online_driver("d-1", h.near(300));
+    // The driver hears the offer before it is durable (it is no acknowledgement) ...
+    auto offer = h.next_offer(driver);
+    REQUIRE(offer);
+    CHECK(offer->trip == trip);
+    // ... and, once the batch is refused, that it is gone; accepting it is refused.
+    REQUIRE(h.status(driver, trip, trip_state::expired));
+    CHECK(h.error_of(driver, h.send(driver, schemas::accept_offer{trip})) ==
+          errc::not_offered_to_driver);
+    auto snap = h.node->trip_snapshot(trip);
+    REQUIRE(snap.ok());
+    CHECK(snap->state == trip_state::requested);
+    // The rider never heard of the offer: it was not on disk.
+    for (const auto& s : rider->all<schemas::trip_status>()) CHECK(s.state != trip_state::offered);
+    h.node.reset();
+    store.reset();
+  }
+  REQUIRE(disk->restore_power().ok());
+  auto store = open_on_disk(dir.path, disk);
+  harness h(30s, [&](node::dispatch_options& o) { o.store = store.get(); });
+  CHECK(h.node->recovery().trips_revived == 1);
+  auto snap = h.node->trip_snapshot(trip);
+  REQUIRE(snap.ok());
+  CHECK(snap->state == trip_state::requested);
+  // The driver comes back holding the dead offer: accepting it is refused, and
+  // the trip is offered afresh (to the same driver, the only one around).
+  auto driver = h.connect("d-1", true);
+  CHECK(h.error_of(driver, h.send(driver, schemas::accept_offer{trip})) ==
+        errc::not_offered_to_driver);
+  h.reply<schemas::ack>(
+      driver, h.send(driver, schemas::location_batch{{h.sample(h.near(300), h.clock->load())}}));
+  h.reply<schemas::ack>(driver, h.send(driver, schemas::go_online{}));
+  auto offer = h.next_offer(driver);
+  REQUIRE(offer);
+  CHECK(offer->trip == trip);
+  auto acc = h.reply<schemas::trip_status>(driver, h.send(driver, schemas::accept_offer{trip}));
+  CHECK(acc.state == trip_state::accepted);
 }
 
 TEST_CASE("recovery skips an unreadable snapshot, counts it and still serves") {
