@@ -3,6 +3,7 @@
 # (the same build step as `./run demo`) configures without tests and benchmarks,
 # builds only the rideshard target and asks only for the binary's packages; a later
 # `./run build` turns tests and benchmarks on in the same directory and builds all.
+# RIDESHARD_SANITIZE=1 builds in build-asan/ and refuses a tree configured without it.
 set -euo pipefail
 root="${1:-$(cd "$(dirname "$0")/../.." && pwd)}"
 work=$(mktemp -d)
@@ -24,12 +25,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -B) dir=$2; shift ;;
     -DRIDESHARD_TESTS=*) tests=${1#-DRIDESHARD_TESTS=} ;;
+    -DRIDESHARD_SANITIZE=*) asan=${1#-DRIDESHARD_SANITIZE=} ;;
   esac
   shift
 done
 mkdir -p "$dir"
 touch "$dir/build.ninja"
-echo "RIDESHARD_TESTS:BOOL=${tests:-ON}" >"$dir/CMakeCache.txt"
+printf 'RIDESHARD_TESTS:BOOL=%s\nRIDESHARD_SANITIZE:BOOL=%s\n' "${tests:-ON}" "${asan:-OFF}" \
+  >"$dir/CMakeCache.txt"
 EOF
 # dpkg-query: every package is installed; log which ones were asked about.
 cat >"$work/bin/dpkg-query" <<'EOF'
@@ -64,4 +67,22 @@ grep -q '^dpkg-query doctest-dev$' "$log" || fail "./run build did not check the
 : >"$log"
 "$root/run" build >/dev/null 2>&1
 ! grep -q -- '^cmake -S' "$log" || fail "a full tree was configured again"
-echo "ok: demo/quality build only rideshard; ./run build makes the tree full"
+# A sanitizer asked for in a tree configured without it is refused (it would
+# run uninstrumented tests and call them clean), and nothing is built.
+: >"$log"
+if RIDESHARD_SANITIZE=1 "$root/run" build >/dev/null 2>&1; then
+  fail "RIDESHARD_SANITIZE=1 reused a tree configured without it"
+fi
+! grep -q -- '^cmake --build' "$log" || fail "a refused sanitizer build still built"
+
+# Without RIDESHARD_BUILD_DIR, `RIDESHARD_SANITIZE=1 ./run` gets its own tree.
+mkdir -p "$work/clone"
+cp "$root/run" "$work/clone/run"
+: >"$log"
+(unset RIDESHARD_BUILD_DIR && RIDESHARD_SANITIZE=1 "$work/clone/run" build >/dev/null 2>&1) ||
+  fail "RIDESHARD_SANITIZE=1 ./run build failed in a fresh checkout"
+grep -q -- "^cmake -S $work/clone -B $work/clone/build-asan .*-DRIDESHARD_SANITIZE=ON" "$log" ||
+  fail "RIDESHARD_SANITIZE=1 did not configure build-asan with ASan+UBSan"
+grep -q -- "^cmake --build $work/clone/build-asan " "$log" || fail "build-asan was not built"
+echo "ok: demo/quality build only rideshard; ./run build makes the tree full;" \
+  "sanitizer runs get their own tree"
