@@ -85,18 +85,28 @@ void exchange::audit_context(const api_state* st, const gateway::http_request& r
   audit_.from = req.client_address;
 }
 
+result<void> exchange::audit_ahead(int status) {
+  if (!audit_st_ || actor_.empty()) return {};
+  audit_.actor = actor_;
+  audit_.status = status;
+  audit_.at_ms = audit_st_->opts.now_ms();
+  if (auto ok = audit_st_->opts.audit(audit_); !ok) {
+    stats_.security_event("audit_write_failed");
+    std::fprintf(stderr, "event=audit_write_failed action=\"%s\" actor=%s msg=\"%s\"\n",
+                 audit_.action.c_str(), actor_.c_str(), ok.err().message.c_str());
+    audit_st_ = nullptr;  // the log just refused: the answer does not try again
+    return ok.err();
+  }
+  audit_st_ = nullptr;  // in the log: the answer adds no second entry
+  return {};
+}
+
 void exchange::send(int status, std::string content_type, std::string body) {
   if (answered_) return;
   answered_ = true;
-  if (audit_st_ && !actor_.empty()) {
-    // Before the answer leaves: an acknowledged admin action is in the log.
-    audit_.actor = actor_;
-    audit_.status = status;
-    audit_.at_ms = audit_st_->opts.now_ms();
-    if (auto ok = audit_st_->opts.audit(audit_); !ok)
-      std::fprintf(stderr, "event=audit_write_failed action=\"%s\" actor=%s msg=\"%s\"\n",
-                   audit_.action.c_str(), actor_.c_str(), ok.err().message.c_str());
-  }
+  // Before the answer leaves: an acknowledged admin action is in the log. A
+  // failed write is logged and counted; the action already happened.
+  (void)audit_ahead(status);
   gateway::http_response r{
       status, std::move(content_type), std::move(body), std::move(headers_), {}};
   respond_(std::move(r));

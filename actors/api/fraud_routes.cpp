@@ -1,7 +1,7 @@
 // The fraud review queue for admins: GET /api/admin/fraud/cases[?state=] and
 // POST /api/admin/fraud/cases/{id}/resolve (cleared, or confirmed: the flagged
 // account is suspended). Resolutions are audited like the console's actions.
-// Beside it, rides' money at the PSP: GET /api/admin/payments/rides[?attention=true].
+// Beside it, rides' money at the PSP: GET /api/admin/payments/rides[?attention=true], paged.
 #include "api/detail/api_state.hpp"
 #include "payments/fraud_desk.hpp"
 #include "payments/ride_charger.hpp"
@@ -77,10 +77,28 @@ void get_ride_charges(const api_state& st, const gateway::http_request& req, std
       return ex.fail(error{errc::invalid_argument, "attention must be true or false"});
     attention = it->second == "true";
   }
+  std::size_t limit = 100;
+  if (req.query.count("limit")) {
+    auto n = query_count(req, "limit");
+    if (!n) return ex.fail(n.err());
+    if (*n == 0 || *n > 1000)
+      return ex.fail(error{errc::invalid_argument, "limit must be 1..1000"});
+    limit = static_cast<std::size_t>(*n);
+  }
+  std::uint64_t after = 0;  // a page: the rides after this trip
+  if (auto it = req.query.find("after"); it != req.query.end()) {
+    auto t = parse_trip_id(it->second);
+    if (!t) return ex.fail(error{errc::invalid_argument, "after must be a trip id (t-...)"});
+    after = t->value;
+  }
+  auto page = st.opts.rides->records(attention, after, limit);
+  if (!page) return ex.fail(page.err());
   json out = json::array();
-  for (const auto& r : st.opts.rides->records(attention))
-    out.push_back(json::parse(payments::ride_charge_json(r)));
-  ex.reply(200, json{{"backlog", st.opts.rides->backlog()}, {"rides", std::move(out)}});
+  for (const auto& r : page->rides) out.push_back(json::parse(payments::ride_charge_json(r)));
+  ex.reply(200,
+           json{{"backlog", st.opts.rides->backlog()},
+                {"rides", std::move(out)},
+                {"next", page->next != 0 ? json(to_string(trip_id{page->next})) : json(nullptr)}});
 }
 
 }  // namespace rideshard::api::detail

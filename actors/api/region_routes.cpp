@@ -1,6 +1,10 @@
 // The console's region switches: POST /api/admin/regions/{name}/pause-dispatch,
 // resume-dispatch, freeze-surge, unfreeze-surge (admin; a cookie session needs
 // the CSRF token; each one is written to the audit log like every admin POST).
+// A switch is restored at start from the audit log, so its entry is written
+// before the switch moves: no entry, no change (500 storage_error).
+#include <algorithm>
+
 #include "api/detail/api_state.hpp"
 
 namespace rideshard::api::detail {
@@ -18,6 +22,14 @@ enum class region_switch { dispatch, surge };
 void flip(const api_state& st, const gateway::http_request& req, std::string_view region,
           exchange& ex, region_switch which, bool on) {
   if (!require_admin(st, req, ex)) return;
+  const auto& regions = st.node.regions();
+  if (std::none_of(regions.begin(), regions.end(), [&](const auto& r) { return r.name == region; }))
+    return ex.fail(error{errc::out_of_region, "no region named '" + std::string(region) + "'"});
+  // The log first: a switch it does not hold would not survive a restart.
+  if (auto logged = ex.audit_ahead(200); !logged)
+    return ex.fail(error{errc::storage_error,
+                         "the audit log could not be written, so the switch was not changed: " +
+                             logged.err().message});
   auto done = which == region_switch::dispatch ? st.node.pause_dispatch(region, on)
                                                : st.node.freeze_surge(region, on);
   if (!done) return ex.fail(done.err());  // out_of_region: no region of that name

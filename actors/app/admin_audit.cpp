@@ -67,13 +67,14 @@ result<void> node_storage::record_audit(api::audit_entry& e) {
 
 result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n,
                                                                  std::uint64_t before) const {
-  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
+  // Newest first from the cursor, reading only the page's rows (an unreadable
+  // row is skipped, so the page may come out one short).
+  auto snaps = store_->load_entities_page(persistence::entity_kind::admin_audit, before, n, true);
   if (!snaps) return snaps.err();
   std::vector<api::audit_entry> out;
-  for (auto it = snaps->rbegin(); it != snaps->rend() && out.size() < n; ++it) {
-    if (before != 0 && it->id >= before) continue;
+  for (const auto& s : *snaps) {
     bool ok = false;
-    auto e = audit_entry_of(it->id, it->value, ok);
+    auto e = audit_entry_of(s.id, s.value, ok);
     if (!ok) continue;
     out.push_back(std::move(e));
   }

@@ -71,7 +71,7 @@ class node_storage {
   /// rideshard.admin-audit.v1 event in one synced batch. Thread-safe.
   [[nodiscard]] result<void> record_audit(api::audit_entry& e);
   /// The newest `n` audit entries older than the entry `before` (0: the
-  /// newest), newest first (reads every entry: O(all)).
+  /// newest), newest first. Reads only those rows: O(n), however long the log.
   [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n,
                                                                    std::uint64_t before) const;
   /// The region switches the audit log leaves on: per region, the last

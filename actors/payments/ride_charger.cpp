@@ -3,6 +3,7 @@
 #include "payments/ride_charger.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -22,6 +23,11 @@ std::string key_of(std::uint64_t trip, money_code code) {
 // The extra charge is a fresh intent: authorized under the extra's key, then
 // captured under the same key with this suffix.
 constexpr const char* capture_suffix = "-capture";
+
+// The attention index: one row per trip needing an operator, and a marker row
+// (past every trip id) committed once the index covers every record.
+constexpr std::uint64_t attention_built = std::numeric_limits<std::uint64_t>::max();
+std::vector<std::uint8_t> index_row() { return {1}; }  // a snapshot needs a value
 
 }  // namespace
 
@@ -103,14 +109,44 @@ result<std::unique_ptr<ride_charger>> ride_charger::open(persistence::store& sto
   if (!opts.now_ms) return error{errc::bad_config, "ride_charger needs now_ms"};
   std::unique_ptr<ride_charger> c(
       new ride_charger(store, vault, methods, provider, std::move(opts)));
-  auto rows = store.load_entities(persistence::entity_kind::ride_charge);
-  if (!rows) return rows.err();
-  for (const auto& row : *rows) {
-    auto r = decode_ride_charge(row.value);
-    if (!r) return r.err();
-    c->records_[r->trip] = std::move(*r);
-  }
+  if (auto ok = c->index_attention(); !ok) return ok.err();
   return c;
+}
+
+result<void> ride_charger::index_attention() {
+  using persistence::entity_kind;
+  auto marker = store_.load_entity(entity_kind::ride_charge_attention, attention_built);
+  if (!marker) return marker.err();
+  if (*marker) return {};
+  // A store from before the index: one pass over the records, a page at a time.
+  persistence::write_batch b;
+  for (std::uint64_t after = 0;;) {
+    constexpr std::size_t page = 1024;
+    auto rows = store_.load_entities_page(entity_kind::ride_charge, after, page);
+    if (!rows) return rows.err();
+    for (const auto& row : *rows) {
+      ++records_read_;
+      auto r = decode_ride_charge(row.value);
+      if (!r) return r.err();
+      if (needs_attention(*r))
+        b.put_entity(entity_kind::ride_charge_attention, row.id, 0, index_row());
+    }
+    if (rows->size() < page) break;
+    after = rows->back().id;
+  }
+  b.put_entity(entity_kind::ride_charge_attention, attention_built, 0, index_row());
+  if (auto ok = store_.commit(b); !ok) return ok.err();
+  return {};
+}
+
+result<std::optional<ride_charge_record>> ride_charger::load(std::uint64_t trip) const {
+  auto row = store_.load_entity(persistence::entity_kind::ride_charge, trip);
+  if (!row) return row.err();
+  if (!*row) return std::optional<ride_charge_record>{};
+  ++records_read_;
+  auto r = decode_ride_charge((*row)->value);
+  if (!r) return r.err();
+  return std::optional<ride_charge_record>{std::move(*r)};
 }
 
 ride_charger::~ride_charger() { stop(); }
@@ -167,14 +203,15 @@ result<ride_reconcile_report> ride_charger::reconcile() {
     std::vector<transfer_id> present;
     auto l = ledger_of(trip, &present);
     if (!l) return l.err();
-    std::lock_guard lock(mu_);
-    auto it = records_.find(trip);
-    const ride_psp p = it == records_.end() ? ride_psp{} : it->second.psp;
+    auto rec = load(trip);
+    if (!rec) return rec.err();
+    const ride_psp p = *rec ? (*rec)->psp : ride_psp{};
     if (next_ride_action(*l, p).step == ride_step::none) {
       // Recorded, but the index row outlived it (its delete is not synced).
       in_line.insert(in_line.end(), present.begin(), present.end());
       continue;
     }
+    std::lock_guard lock(mu_);
     due_[trip] = now;
     ++rep.pending;
   }
@@ -254,17 +291,33 @@ std::size_t ride_charger::backlog() const {
 }
 
 std::optional<ride_charge_record> ride_charger::find(trip_id trip) const {
-  std::lock_guard lock(mu_);
-  auto it = records_.find(trip.value);
-  if (it == records_.end()) return std::nullopt;
-  return it->second;
+  auto r = load(trip.value);
+  if (!r) return std::nullopt;
+  return std::move(*r);
 }
 
-std::vector<ride_charge_record> ride_charger::records(bool attention_only) const {
-  std::lock_guard lock(mu_);
-  std::vector<ride_charge_record> out;
-  for (const auto& [trip, r] : records_)
-    if (!attention_only || needs_attention(r)) out.push_back(r);
+result<ride_charge_page> ride_charger::records(bool attention_only, std::uint64_t after,
+                                               std::size_t max) const {
+  using persistence::entity_kind;
+  ride_charge_page out;
+  auto rows = store_.load_entities_page(
+      attention_only ? entity_kind::ride_charge_attention : entity_kind::ride_charge, after, max);
+  if (!rows) return rows.err();
+  for (const auto& row : *rows) {
+    if (row.id == attention_built) return out;  // the marker: no page after it
+    if (attention_only) {
+      // An index row names the trip; its record is read by id.
+      auto r = load(row.id);
+      if (!r) return r.err();
+      if (*r) out.rides.push_back(std::move(**r));
+      continue;
+    }
+    ++records_read_;
+    auto r = decode_ride_charge(row.value);
+    if (!r) return r.err();
+    out.rides.push_back(std::move(*r));
+  }
+  if (max > 0 && rows->size() == max) out.next = rows->back().id;
   return out;
 }
 
@@ -289,9 +342,12 @@ result<void> ride_charger::save(ride_charge_record& r) {
   r.updated_ms = opts_.now_ms();
   persistence::write_batch b;
   b.put_entity(persistence::entity_kind::ride_charge, r.trip, 0, encode(r));
+  // The attention index moves with the record, in its batch.
+  if (needs_attention(r))
+    b.put_entity(persistence::entity_kind::ride_charge_attention, r.trip, 0, index_row());
+  else
+    b.erase_entity(persistence::entity_kind::ride_charge_attention, r.trip);
   if (auto ok = store_.commit(b); !ok) return ok.err();
-  std::lock_guard lock(mu_);
-  records_[r.trip] = r;
   return {};
 }
 
@@ -300,12 +356,9 @@ bool ride_charger::process(std::uint64_t trip) {
   std::vector<transfer_id> present;  // what this pass brings in line
   auto l = ledger_of(trip, &present);
   if (!l) return false;
-  ride_charge_record r;
-  {
-    std::lock_guard lock(mu_);
-    auto it = records_.find(trip);
-    if (it != records_.end()) r = it->second;
-  }
+  auto stored = load(trip);
+  if (!stored) return false;  // unreadable now: retried later
+  ride_charge_record r = stored->value_or(ride_charge_record{});
   r.trip = trip;
   if (l->rider.valid()) r.rider = l->rider;
   // Each step records an outcome, so a ride takes a handful at most.

@@ -9,8 +9,13 @@
 // twice. At start reconcile() queues every trip whose committed ledger
 // transfers have no recorded PSP outcome, reading only the ledger's ride-due
 // index (rows written with each ride transfer, dropped once it is in line).
+// Records are read from the store when a trip is processed or looked up, never
+// all at start: open() costs the same with ten rides or ten million. The admin
+// list pages through the store, and the rides needing an operator have their
+// own index (entity kind ride_charge_attention, written with each record).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -77,6 +82,14 @@ struct ride_charger_options {
   std::chrono::milliseconds retry_max{std::chrono::seconds(30)};
 };
 
+/// One page of the admin list (records(), by trip id).
+struct ride_charge_page {
+  std::vector<ride_charge_record> rides;
+  /// The last trip id of a full page: pass it as `after` for the next page
+  /// (0: this page is the last).
+  std::uint64_t next = 0;
+};
+
 /// What reconcile() found.
 struct ride_reconcile_report {
   std::size_t trips = 0;    ///< trips in the ledger's ride-due index (all it read)
@@ -87,8 +100,11 @@ struct ride_reconcile_report {
 /// commits run on the worker (start()) or the caller of run_queued().
 class ride_charger {
  public:
-  /// Loads the ride_charge records. Keeps references (store, vault, service,
-  /// PSP must outlive it). Errors: storage_error, bad_json.
+  /// Reads no ride_charge record (they are read on demand), except once on a
+  /// store from before the attention index: then every record is read once to
+  /// build it, and a marker row (ride_charge_attention, the largest id) goes with
+  /// the index, so later opens skip it. Keeps references (store, vault,
+  /// service, PSP must outlive it). Errors: bad_config, storage_error, bad_json.
   [[nodiscard]] static result<std::unique_ptr<ride_charger>> open(persistence::store& store,
                                                                   persistence::token_vault& vault,
                                                                   const payment_service& methods,
@@ -117,9 +133,16 @@ class ride_charger {
 
   /// Trips waiting for a PSP call (retries included).
   std::size_t backlog() const;
+  /// The trip's record; nullopt when there is none (or it cannot be read).
   std::optional<ride_charge_record> find(trip_id trip) const;
-  /// Every record, or (attention_only) those needs_attention() picks, by trip id.
-  std::vector<ride_charge_record> records(bool attention_only) const;
+  /// Up to `max` records with trip id > after, by trip id: every record, or
+  /// (attention_only) those needs_attention() picks, read through their index.
+  /// Reads only the page's rows. Errors: storage_error, bad_json.
+  [[nodiscard]] result<ride_charge_page> records(bool attention_only, std::uint64_t after,
+                                                 std::size_t max) const;
+  /// ride_charge records read from the store since open() (tests: start-up
+  /// must not depend on how many rides the store has seen).
+  std::uint64_t records_read() const noexcept { return records_read_.load(); }
 
  private:
   ride_charger(persistence::store& store, persistence::token_vault& vault,
@@ -135,6 +158,10 @@ class ride_charger {
   /// outcome (retry with the same key), storage_error.
   [[nodiscard]] result<void> run(const ride_action& a, const ride_ledger& l, ride_charge_record& r);
   [[nodiscard]] result<void> save(ride_charge_record& r);
+  /// The trip's record from the store (nullopt: none yet). Errors: storage_error, bad_json.
+  [[nodiscard]] result<std::optional<ride_charge_record>> load(std::uint64_t trip) const;
+  /// A store from before the attention index gets it (once; see open()).
+  [[nodiscard]] result<void> index_attention();
   void note(std::string_view step, std::string_view outcome, std::int64_t amount) const;
   void report_backlog() const;
 
@@ -146,7 +173,7 @@ class ride_charger {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::uint64_t, ride_charge_record> records_;
+  mutable std::atomic<std::uint64_t> records_read_{0};
   std::map<std::uint64_t, std::int64_t> due_;  ///< trip -> when to try (Unix ms)
   std::map<std::uint64_t, std::chrono::milliseconds> backoff_;
   bool stopping_ = false;

@@ -42,6 +42,7 @@ struct load_options {
   std::uint64_t seed = 42;
   bool progress = false;
   int nice = 0;
+  double card_share = 0;  ///< riders who add a card before their first quote
 };
 
 std::string exe_dir() {
@@ -137,9 +138,10 @@ run_figures run_once(const load_options& o, const region& reg, int index) {
   so.max_riders = 20'000;  // riders stay connected for their whole trip
   so.connect_rate_per_s = o.connect_rate;
   so.rider_delay_s = rider_start;
-  // Riders without cards: the shape the published numbers were measured with
-  // (cards add a vault write and PSP calls per ride; compare with 1 to see them).
-  so.card_share = 0;
+  // Riders without cards by default: the shape the published numbers were
+  // measured with (cards add a vault write and PSP calls per ride; compare with
+  // --card-share 1 to see them).
+  so.card_share = o.card_share;
   so.on_tick = [&w](double t, sim::sim_stats& s) { on_tick(w, t, s); };
   auto rep = sim::run_simulation(so, reg, o.progress ? stderr : nullptr);
   f.node_exit = node.stop();
@@ -224,6 +226,11 @@ int main(int argc, char** argv) {
                  "simulator time scale (trips finish, drivers free up)")
       ->capture_default_str();
   app.add_option("--max-trip-m", o.max_trip_m, "longest ride")->capture_default_str();
+  app.add_option("--card-share", o.card_share,
+                 "share of riders who add a sandbox card first (1: every ride is held and "
+                 "captured at the PSP)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--runs", o.runs, "runs (a fresh node each)")->capture_default_str();
   app.add_option("--threads", o.threads, "client io threads")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of run 1 (run i uses seed + i)")->capture_default_str();
@@ -272,6 +279,7 @@ int main(int argc, char** argv) {
     if (!r.ok) std::fprintf(stderr, "dispatch_load: run %d failed: %s\n", i + 1, r.error.c_str());
   }
   load::print_report(stdout, shape, runs);
+  std::printf("  riders with a sandbox card (--card-share): %.0f%%\n", o.card_share * 100);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(o.json_path).parent_path(), ec);
   if (!load::write_report_json(o.json_path, shape, runs)) return 1;

@@ -2,8 +2,11 @@
 #include "rideshard/persistence/store.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
@@ -29,6 +32,19 @@ rocksdb::Slice slice(const std::vector<std::uint8_t>& v) {
 std::vector<std::uint8_t> bytes(const rocksdb::Slice& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()),
           reinterpret_cast<const std::uint8_t*>(s.data()) + s.size()};
+}
+
+// The snapshot in the entities row under `it` (key: kind + id; value: sequence
+// + bytes), or nullopt for a row of the wrong shape.
+std::optional<entity_snapshot> snapshot_at(entity_kind kind, const rocksdb::Iterator& it) {
+  const auto key = it.key().ToStringView();
+  auto value = it.value();
+  if (key.size() != 9 || value.size() < 8) return std::nullopt;
+  entity_snapshot snap{
+      kind, keys::get_be64(key.substr(1)), keys::get_be64(value.ToStringView()), {}};
+  value.remove_prefix(8);
+  snap.value = bytes(value);
+  return snap;
 }
 
 result<void> validate(const write_batch& b) {
@@ -305,15 +321,36 @@ result<std::vector<entity_snapshot>> store::load_entities(entity_kind kind) cons
   ro.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->entities));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    auto key = it->key().ToStringView();
-    auto value = it->value();
-    if (key.size() != 9 || value.size() < 8)
-      return error{errc::storage_error, "corrupt entity row"};
-    entity_snapshot snap{
-        kind, keys::get_be64(key.substr(1)), keys::get_be64(value.ToStringView()), {}};
-    value.remove_prefix(8);
-    snap.value = bytes(value);
-    out.push_back(std::move(snap));
+    auto snap = snapshot_at(kind, *it);
+    if (!snap) return error{errc::storage_error, "corrupt entity row"};
+    out.push_back(std::move(*snap));
+  }
+  if (!it->status().ok()) return storage_error("load entities", it->status());
+  return out;
+}
+
+result<std::vector<entity_snapshot>> store::load_entities_page(entity_kind kind, std::uint64_t from,
+                                                               std::size_t max,
+                                                               bool newest_first) const {
+  std::vector<entity_snapshot> out;
+  if (max == 0) return out;
+  const std::string prefix(1, static_cast<char>(kind));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->entities));
+  if (!newest_first) {
+    if (from == std::numeric_limits<std::uint64_t>::max()) return out;
+    it->Seek(keys::entity(kind, from + 1));
+  } else if (from == 0) {
+    // From the kind's last row: the last key at or before the largest id.
+    it->SeekForPrev(keys::entity(kind, std::numeric_limits<std::uint64_t>::max()));
+  } else {
+    it->SeekForPrev(keys::entity(kind, from - 1));
+  }
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < max;
+       newest_first ? it->Prev() : it->Next()) {
+    auto snap = snapshot_at(kind, *it);
+    if (!snap) return error{errc::storage_error, "corrupt entity row"};
+    out.push_back(std::move(*snap));
   }
   if (!it->status().ok()) return storage_error("load entities", it->status());
   return out;

@@ -64,6 +64,13 @@ class exchange {
   void audit_context(const api_state* st, const gateway::http_request& req, std::string route,
                      std::string target);
   void set_actor(std::string subject) { actor_ = std::move(subject); }
+  /// Writes this request's audit entry now, as answered `status`, before the
+  /// action runs: for an action that must not take effect unrecorded (a region
+  /// switch is restored at start from the log). The answer then adds no second
+  /// entry (nor after a failed write: that is logged and counted once). Ok
+  /// without an audit context (nothing is audited). Errors: the log's
+  /// (storage_error), counted in security_events_total{event="audit_write_failed"}.
+  [[nodiscard]] result<void> audit_ahead(int status);
   /// Adds a response header (Set-Cookie, Cache-Control) to the coming answer.
   void header(std::string name, std::string value) {
     headers_.emplace_back(std::move(name), std::move(value));

@@ -535,6 +535,65 @@ TEST_CASE_FIXTURE(api_fixture,
   CHECK(served + busy == 20);
 }
 
+TEST_CASE_FIXTURE(api_fixture,
+                  "a region switch moves only once its audit entry is written; else 500") {
+  // serve restores the switches from the audit log at start: a switch the log
+  // does not hold would be lost by a restart, so it must not move at all.
+  struct logged {
+    api::audit_entry entry;
+    bool nyc_paused_then = false;  ///< the switch as the write found it
+  };
+  auto log = std::make_shared<std::vector<logged>>();
+  auto failing = std::make_shared<bool>(false);
+  auto nyc = [n = node.get()] {
+    for (const auto& s : n->switches())
+      if (s.region == "nyc") return s;
+    FAIL("no nyc region");
+    return node::region_switches{};
+  };
+  api::api_options opts;
+  opts.now_ms = [c = clock] { return c->load(); };
+  opts.audit = [log, failing, nyc](api::audit_entry& e) -> result<void> {
+    if (*failing) return error{errc::storage_error, "disk full"};
+    e.id = log->size() + 1;
+    log->push_back({e, nyc().dispatch_paused});
+    return {};
+  };
+  api = std::make_unique<api::http_api>(*node, *tokens, users, stats, std::move(opts));
+
+  auto paused = call("POST", "/api/admin/regions/nyc/pause-dispatch", admin);
+  REQUIRE_MESSAGE(paused.status == 200, paused.body);
+  CHECK(nyc().dispatch_paused);
+  REQUIRE(log->size() == 1);  // one entry, written before the switch moved
+  CHECK(log->at(0).entry.status == 200);
+  CHECK(log->at(0).entry.action == "POST /api/admin/regions/{id}/pause-dispatch");
+  CHECK(log->at(0).entry.target == "nyc");
+  CHECK_FALSE(log->at(0).nyc_paused_then);
+
+  *failing = true;
+  auto frozen = call("POST", "/api/admin/regions/nyc/freeze-surge", admin);
+  CHECK(frozen.status == 500);
+  CHECK(frozen.code() == "storage_error");
+  CHECK_FALSE(nyc().surge_frozen);  // not changed: it would not survive a restart
+  auto resumed = call("POST", "/api/admin/regions/nyc/resume-dispatch", admin);
+  CHECK(resumed.status == 500);
+  CHECK(nyc().dispatch_paused);  // still as the log has it
+  CHECK(stats.security_events("audit_write_failed") == 2);
+  CHECK(stats.errors(errc::storage_error) == 2);
+  CHECK(log->size() == 1);
+
+  *failing = false;
+  auto unknown = call("POST", "/api/admin/regions/atlantis/freeze-surge", admin);
+  CHECK(unknown.status == 400);
+  CHECK(unknown.code() == "out_of_region");
+  REQUIRE(log->size() == 2);  // the refusal is audited as answered, after the fact
+  CHECK(log->at(1).entry.status == 400);
+  auto again = call("POST", "/api/admin/regions/nyc/resume-dispatch", admin);
+  CHECK(again.status == 200);
+  CHECK_FALSE(nyc().dispatch_paused);
+  CHECK(log->size() == 3);
+}
+
 TEST_CASE_FIXTURE(api_fixture, "responses name their route template, never the raw path") {
   auto route_of = [&](std::string method, std::string path) {
     gateway::http_request req;

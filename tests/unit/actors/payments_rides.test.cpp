@@ -5,6 +5,7 @@
 // after a crash between "PSP accepted" and "outcome recorded" reconcile()
 // finishes the ride without a second hold or capture; and a ride on the node
 // charged through the Stripe-shaped adapter against the real stripe-mock.
+#include <limits>
 #include <utility>
 
 #include "node_harness.hpp"
@@ -263,6 +264,113 @@ TEST_CASE("reconcile reads only rides not known in line, never the settled ones"
   CHECK(intent_of(f.psp, settled.id)->captures == 1);
   CHECK(persistence::ledger(*f.store).rides_due()->empty());
   CHECK(rides->reconcile()->trips == 0);
+  f.store->set_commit_listener(nullptr);
+}
+
+TEST_CASE("open() reads no ride record however many rides are settled; the admin list pages") {
+  payments_fixture f;
+  f.add_card(rider_id{6});
+  f.add_card(rider_id{2}, payments::sandbox_declined_card);
+  std::vector<std::uint64_t> all, declined;
+  {
+    std::vector<std::string> asked;
+    auto rides = open_charger(f, f.psp, &asked);
+    for (std::uint64_t id = 2001; id <= 2063; ++id) {
+      const bool declines = id % 20 == 0;  // 2020, 2040, 2060
+      const trip t = requested(id, declines ? rider_id{2} : rider_id{6}, 1000 + id);
+      commit_money(*f.store, t, t);
+      REQUIRE(rides->run_queued() == 0);  // authorized, or declined and the request ended
+      commit_money(*f.store, t, ended(t, declines ? trip_state::cancelled : trip_state::completed),
+                   declines ? 0 : 1000 + id);
+      REQUIRE(rides->run_queued() == 0);
+      all.push_back(id);
+      if (declines) declined.push_back(id);
+    }
+    CHECK(asked.size() == declined.size());
+    f.store->set_commit_listener(nullptr);
+  }
+  f.reopen();
+  auto rides = open_charger(f, f.psp);
+  CHECK(rides->records_read() == 0);  // loading them all at open would read 63
+  auto rep = rides->reconcile();
+  REQUIRE(rep.ok());
+  CHECK(rep->trips == 0);
+  CHECK(rides->records_read() == 0);
+
+  // Rides needing an operator come from their index: exactly the declined ones.
+  auto attention = rides->records(true, 0, 10);
+  REQUIRE(attention.ok());
+  std::vector<std::uint64_t> got;
+  for (const auto& r : attention->rides) {
+    CHECK(r.psp.auth == ride_auth::declined);
+    got.push_back(r.trip);
+  }
+  CHECK(got == declined);
+  CHECK(attention->next == 0);
+  CHECK(rides->records_read() == declined.size());
+  // Every ride, 25 a page, each page reading only its rows.
+  got.clear();
+  std::uint64_t after = 0;
+  for (int pages = 1;; ++pages) {
+    const auto read_before = rides->records_read();
+    auto page = rides->records(false, after, 25);
+    REQUIRE(page.ok());
+    CHECK(page->rides.size() <= 25);
+    CHECK(rides->records_read() - read_before == page->rides.size());
+    for (const auto& r : page->rides) got.push_back(r.trip);
+    if (page->next == 0) {
+      CHECK(pages == 3);
+      break;
+    }
+    after = page->next;
+  }
+  CHECK(got == all);
+  // One ride on demand.
+  CHECK(rides->find(trip_id{2007})->psp.settle == ride_settle::captured);
+  CHECK(rides->find(trip_id{2060})->psp.auth == ride_auth::declined);
+  CHECK_FALSE(rides->find(trip_id{999}));
+  f.store->set_commit_listener(nullptr);
+}
+
+TEST_CASE("a store from before the attention index gets it once, at its first open") {
+  payments_fixture f;
+  f.add_card(rider_id{6});
+  f.add_card(rider_id{2}, payments::sandbox_declined_card);
+  const trip paid = requested(3001, rider_id{6}, 1200);
+  const trip refused = requested(3002, rider_id{2}, 1300);
+  {
+    std::vector<std::string> asked;
+    auto rides = open_charger(f, f.psp, &asked);
+    commit_money(*f.store, paid, paid);
+    commit_money(*f.store, paid, ended(paid, trip_state::completed), 1200);
+    commit_money(*f.store, refused, refused);
+    CHECK(rides->run_queued() == 0);
+    f.store->set_commit_listener(nullptr);
+    // What a store written before the index holds: the records, no index rows.
+    persistence::write_batch old;
+    old.erase_entity(persistence::entity_kind::ride_charge_attention, refused.id.value);
+    old.erase_entity(persistence::entity_kind::ride_charge_attention,
+                     std::numeric_limits<std::uint64_t>::max());
+    REQUIRE(f.store->commit(old).ok());
+    auto none = rides->records(true, 0, 10);
+    REQUIRE(none.ok());
+    CHECK(none->rides.empty());
+  }
+  f.reopen();
+  {
+    auto rides = open_charger(f, f.psp);
+    CHECK(rides->records_read() == 2);  // the one pass over the records
+    auto attention = rides->records(true, 0, 10);
+    REQUIRE(attention.ok());
+    REQUIRE(attention->rides.size() == 1);
+    CHECK(attention->rides[0].trip == refused.id.value);
+    CHECK(attention->rides[0].psp.auth == ride_auth::declined);
+    f.store->set_commit_listener(nullptr);
+  }
+  f.reopen();
+  auto rides = open_charger(f, f.psp);
+  CHECK(rides->records_read() == 0);  // once: the marker went with the index
+  CHECK(rides->records(true, 0, 10)->rides.size() == 1);
   f.store->set_commit_listener(nullptr);
 }
 

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <thread>
 
+#include <rocksdb/db.h>
+
+#include "../../../persistence/src/ledger_rows.hpp"
 #include "rideshard/engine/ride_money.hpp"
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -132,6 +135,58 @@ TEST_CASE("ride transfers are indexed as due with their batch until cleared; oth
   REQUIRE(again.post(*cancel_transfers(ride(8), 900, 0, 20, rules)).ok());
   CHECK(*again.rides_due() ==
         std::vector<transfer_id>{id(8, money_code::hold), id(8, money_code::release)});
+  require_invariants(again);
+}
+
+TEST_CASE("a store from before the ride-due index gets it once at open, then keeps it") {
+  test::temp_dir dir;
+  money_rules rules;
+  auto id = [](std::uint64_t trip, money_code c) {
+    return make_transfer_id(money_domain::trip, trip, c);
+  };
+  {
+    auto s = open_store(dir.sub("db"));
+    ledger l(*s);
+    REQUIRE(l.post({*hold_transfer(ride(7), 2000, 10, rules)}).ok());
+    REQUIRE(l.post(*capture_transfers(ride(7), 2000, 1800, 20, rules)).ok());
+    REQUIRE(l.post({*hold_transfer(ride(8), 900, 10, rules)}).ok());
+    REQUIRE(l.post({*hold_transfer({money_domain::payment, 9, rider_id{1}, driver_id{1}}, 500, 10,
+                                   rules)})
+                .ok());
+  }
+  {
+    // Make it a store written before the index: no 'D' rows, no marker.
+    rocksdb::DBOptions o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "entities", "journal", "outbox", "meta", "ledger"})
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, dir.sub("db"), cfs, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const std::string from(1, ledger_rows::ride_due_prefix);
+    const std::string to(1, ledger_rows::ride_due_prefix + 1);
+    REQUIRE(db->DeleteRange(rocksdb::WriteOptions{}, h[5], from, to).ok());
+    REQUIRE(db->Delete(rocksdb::WriteOptions{}, h[4], ledger_rows::meta_ride_due_indexed).ok());
+    std::string row;
+    REQUIRE(db->Get(rocksdb::ReadOptions{}, h[5],
+                    ledger_rows::ride_due_key(id(8, money_code::hold)), &row)
+                .IsNotFound());
+    for (auto* c : h) REQUIRE(db->DestroyColumnFamilyHandle(c).ok());
+  }
+  auto s = open_store(dir.sub("db"));
+  ledger l(*s);
+  // Every ride transfer is due again (the charger drops those in line at its
+  // first reconcile); the payment's hold is not a ride's.
+  CHECK(*l.rides_due() == std::vector<transfer_id>{id(7, money_code::hold),
+                                                   id(7, money_code::capture),
+                                                   id(8, money_code::hold)});
+  REQUIRE(l.clear_ride_due({id(7, money_code::hold), id(7, money_code::capture)}).ok());
+  // Once: the next open does not scan again (cleared rows stay cleared).
+  s.reset();
+  s = open_store(dir.sub("db"));
+  ledger again(*s);
+  CHECK(*again.rides_due() == std::vector<transfer_id>{id(8, money_code::hold)});
   require_invariants(again);
 }
 

@@ -123,6 +123,43 @@ TEST_CASE("an invalid batch is rejected whole and writes nothing") {
   CHECK(s->next_outbox_sequence() == 1);
 }
 
+TEST_CASE("a page of entities reads from its cursor either way and stays within its kind") {
+  test::temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  write_batch b;
+  // Neighbouring kinds on both sides, and ids at both ends of the range.
+  b.put_entity(entity_kind::payment_method, 3, 0, {9});
+  b.put_entity(entity_kind::fraud_case, 1, 0, {9});
+  for (std::uint64_t id : {1ull, 2ull, 5ull, 9ull, 0xffffffffffffffffull})
+    b.put_entity(entity_kind::admin_audit, id, 0, {static_cast<std::uint8_t>(id % 251)});
+  REQUIRE(s->commit(b).ok());
+  auto ids = [&](std::uint64_t from, std::size_t max, bool newest_first) {
+    auto page = s->load_entities_page(entity_kind::admin_audit, from, max, newest_first);
+    REQUIRE(page.ok());
+    std::vector<std::uint64_t> out;
+    for (const auto& e : *page) {
+      CHECK(e.kind == entity_kind::admin_audit);
+      CHECK(e.value == std::vector<std::uint8_t>{static_cast<std::uint8_t>(e.id % 251)});
+      out.push_back(e.id);
+    }
+    return out;
+  };
+  using v = std::vector<std::uint64_t>;
+  CHECK(ids(0, 2, false) == v{1, 2});
+  CHECK(ids(2, 2, false) == v{5, 9});
+  CHECK(ids(9, 10, false) == v{0xffffffffffffffffull});
+  CHECK(ids(0xffffffffffffffffull, 10, false).empty());
+  CHECK(ids(0, 2, true) == v{0xffffffffffffffffull, 9});
+  CHECK(ids(9, 2, true) == v{5, 2});
+  CHECK(ids(6, 10, true) == v{5, 2, 1});
+  CHECK(ids(1, 10, true).empty());
+  CHECK(ids(0, 0, true).empty());
+  // A kind with no rows between two that have some.
+  auto none = s->load_entities_page(entity_kind::idempotency, 0, 10, true);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
 TEST_CASE("journal replay after a snapshot sequence, and trimming") {
   test::temp_dir dir;
   auto s = open_store(dir.sub("db"));

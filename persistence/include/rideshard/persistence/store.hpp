@@ -104,6 +104,12 @@ class store {
   // --- recovery ---
   /// Every snapshot of `kind`, in id order.
   [[nodiscard]] result<std::vector<entity_snapshot>> load_entities(entity_kind kind) const;
+  /// One page of `kind`'s snapshots, at most `max`: in id order with id > from
+  /// (oldest first), or with newest_first in reverse id order with id < from
+  /// (from = 0: from the newest). Reads only the page's rows, however many the
+  /// store holds (the admin lists page with it). Errors: storage_error.
+  [[nodiscard]] result<std::vector<entity_snapshot>> load_entities_page(
+      entity_kind kind, std::uint64_t from, std::size_t max, bool newest_first = false) const;
   /// One snapshot, or nullopt.
   [[nodiscard]] result<std::optional<entity_snapshot>> load_entity(entity_kind kind,
                                                                    std::uint64_t id) const;

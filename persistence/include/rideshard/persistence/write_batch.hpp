@@ -29,6 +29,9 @@ enum class entity_kind : std::uint8_t {
   admin_audit = 8,     ///< an admin console action (JSON: who, what, when, from where)
   fraud_case = 9,      ///< a flagged account in the fraud review queue (actors/payments)
   ride_charge = 10,    ///< a ride's money at the PSP: intent, outcomes (actors/payments)
+  /// Index of the ride_charge records that need an operator (id = trip; the
+  /// largest id marks a store whose index is complete; actors/payments).
+  ride_charge_attention = 11,
 };
 
 /// One event waiting in the outbox for the Kafka relay.
