@@ -21,7 +21,8 @@ three nodes (client i to node i mod 3; a dropped app redials the next node and
 resumes). At half of the load time the node with the most active trips is
 killed with SIGKILL. The demo prints the shard map (`rideshard admin cluster`)
 before and after, the failover time (kill -> every shard group owned by a node
-that is up again), the simulator's summary with its audit (every trip state an
+that is up again), the time to the first offer for a trip in one of the killed
+node's shard groups, the simulator's summary with its audit (every trip state an
 app was told, read back from the survivors: acknowledged_lost,
 double_assignments), stops the survivors with SIGTERM and removes the
 temporary directory. Exits 1 if anything acknowledged was lost.
@@ -35,7 +36,8 @@ the apps that reach the owning node ride.
   --riders-per-minute R   rider arrivals per wall minute (default 240)
   --time-scale X          simulated seconds per wall second (default 10)
   --summary FILE          the JSON summary (default: build/demo-cluster.json):
-                          failover_s, acknowledged_lost, double_assignments,
+                          failover_s, first_offer_s, acknowledged_lost,
+                          double_assignments,
                           requests, matched, killed_node, shard maps
 USAGE
 }
@@ -193,7 +195,7 @@ urls="ws://127.0.0.1:${ports[1]},ws://127.0.0.1:${ports[2]},ws://127.0.0.1:${por
 sim_args=(simulate --url "$urls" --config "$tmp/node-1.toml" --drivers "$drivers"
   --riders-per-minute "$riders_per_minute" --time-scale "$time_scale"
   --duration-s "$load_s" --drain-s "$drain_s" --max-trip-m 1500 --reconnect-s 30 --audit
-  --json "$tmp/simulate.json" "${sim_extra[@]}")
+  --json "$tmp/simulate.json" --offer-log "$tmp/offers.log" "${sim_extra[@]}")
 say "simulating for up to ${duration_s} s over the three nodes: rideshard ${sim_args[*]}"
 "$BIN" "${sim_args[@]}" >"$tmp/simulate.out" 2>"$tmp/simulate.err" &
 sim_pid=$!
@@ -201,12 +203,13 @@ sim_pid=$!
 sleep $((load_s / 2))
 
 say "half time: active trips per node"
-victim=0 most=-1
+victim=0 most=-1 victim_groups=""
 for i in 1 2 3; do
   s=$(summary_of "$i" || true)
   n=$(field "$s" active_trips)
-  echo "  node $i: ${n:-?} active trips, serves shard groups [$(field "$s" served_groups)]"
-  if [ -n "$n" ] && [ "$n" -gt "$most" ]; then most=$n victim=$i; fi
+  g=$(field "$s" served_groups)
+  echo "  node $i: ${n:-?} active trips, serves shard groups [$g]"
+  if [ -n "$n" ] && [ "$n" -gt "$most" ]; then most=$n victim=$i victim_groups=$g; fi
 done
 [ "$victim" != 0 ] || { echo "demo --cluster: no node answered" >&2; exit 1; }
 survivor=1
@@ -242,6 +245,18 @@ wait "$sim_pid" || sim_rc=$?
 sim_pid=""
 tail -n 3 "$tmp/simulate.err"
 cat "$tmp/simulate.out"
+# kill -> the first offer any driver received for a trip in a group the killed
+# node served (the simulator's offer log: "unix_ms trip_id group").
+first_offer_s=$(awk -v t="$t_kill" -v groups="$victim_groups" '
+  BEGIN { n = split(groups, g, ","); for (i = 1; i <= n; i++) mine[g[i]] = 1; best = -1 }
+  ($3 in mine) && $1 / 1000 > t { d = $1 / 1000 - t; if (best < 0 || d < best) best = d }
+  END { if (best < 0) print "null"; else printf "%.2f", best }' "$tmp/offers.log" 2>/dev/null ||
+  echo null)
+if [ "$first_offer_s" = null ]; then
+  echo "  no offer for a trip in the killed node's shard groups [$victim_groups] after the kill"
+else
+  echo "  first offer for a trip in the killed node's shard groups: ${first_offer_s} s after the kill"
+fi
 refused=$(grep -o 'unavailable=[0-9]*' "$tmp/simulate.out" | head -n 1 | cut -d= -f2)
 if [ -n "$refused" ]; then
   echo "  note: $refused requests reached a node that does not own their pickup's shard group and"
@@ -257,6 +272,8 @@ mkdir -p "$(dirname "$summary_json")"
 cat >"$summary_json" <<EOF
 {
   "failover_s": $failover_s,
+  "first_offer_s": $first_offer_s,
+  "killed_node_groups": "$victim_groups",
   "acknowledged_lost": $lost,
   "double_assignments": $doubles,
   "requests": $(num requests),

@@ -4,10 +4,12 @@
 #include <cstdlib>
 #include <string>
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
 #include "auth/jwt.hpp"
 #include "rideshard/engine/region.hpp"
+#include "rideshard/engine/shard_group.hpp"
 #include "sim/fd_limit.hpp"
 #include "sim/simulator.hpp"
 
@@ -49,13 +51,33 @@ bool parse_url(const std::string& urls, sim::sim_options& o) {
   }
 }
 
+/// The report's first offers, one line each, with the shard group a trip id maps
+/// to under the config's [cluster] shard_groups (0 when the config has none).
+bool write_offer_log(const std::string& path, const sim::sim_report& r, const std::string& config) {
+  int groups = 0;
+  try {
+    groups = static_cast<int>(toml::parse_file(config)["cluster"]["shard_groups"].value_or(0));
+  } catch (const toml::parse_error&) {
+    // load_node_regions already read this file; an unreadable one fails before here.
+  }
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "rideshard simulate: cannot write %s\n", path.c_str());
+    return false;
+  }
+  for (const auto& [unix_ms, trip] : r.first_offers)
+    std::fprintf(f, "%lld %llu %d\n", static_cast<long long>(unix_ms),
+                 static_cast<unsigned long long>(trip), shard_group_of(trip, groups));
+  return std::fclose(f) == 0;
+}
+
 }  // namespace
 
 int run_simulate(int argc, char** argv) {
   CLI::App app{"Drive a running node with simulated driver and rider WebSocket clients.",
                "rideshard simulate"};
   sim::sim_options o;
-  std::string url, config = "cluster-config/single-node.toml", region_name, json_path;
+  std::string url, config = "cluster-config/single-node.toml", region_name, json_path, offer_log;
   app.add_option("--url", url,
                  "the node, ws://HOST:PORT; a cluster as a comma-separated list (client i "
                  "dials node i mod n first)")
@@ -102,6 +124,9 @@ int run_simulate(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--id-base", o.id_base, "subject ids start here (0: from the clock)");
   app.add_option("--json", json_path, "write the result as JSON to this file");
+  app.add_option("--offer-log", offer_log,
+                 "write each trip's first offer to this file, one line \"unix_ms trip_id "
+                 "shard_group\" (group from --config's [cluster] shard_groups)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -161,6 +186,7 @@ int run_simulate(int argc, char** argv) {
   sim::print_summary(stdout, *rep);
   std::fflush(stdout);
   if (!json_path.empty() && !sim::write_json(json_path, *rep)) return 1;
+  if (!offer_log.empty() && !write_offer_log(offer_log, *rep, config)) return 1;
   return 0;
 }
 

@@ -98,6 +98,8 @@ struct sim_report {
   std::uint64_t count(const std::string& name) const;
   /// Set when the run audited what clients were told (sim_options::audit).
   std::optional<audit_summary> audit;
+  /// Each trip's first offer: (wall-clock unix ms, trip id), in arrival order.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> first_offers;
 };
 
 /// Copies the counters of `s` into `r.counters`.

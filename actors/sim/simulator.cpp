@@ -207,6 +207,8 @@ result<sim_report> run_simulation(const sim_options& opts, const region& reg, st
     }
     report.audit = audit_acknowledged(board.acknowledged(), nodes, *tokens);
   }
+  for (const auto& f : board.first_offers())
+    report.first_offers.emplace_back(f.unix_ms, f.trip.value);
   return report;
 }
 

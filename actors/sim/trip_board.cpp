@@ -22,6 +22,9 @@ void trip_board::offered(trip_id t, time_point at, sim_stats& stats) {
   entry& e = trips_[t];
   if (e.offered) return;
   e.offered = at;
+  // Wall clock, not `at`: the log is compared with a kill time taken by a script.
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  first_offers_.push_back({std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), t});
   record(e, stats);
 }
 
@@ -56,6 +59,11 @@ std::vector<trip_board::acked_trip> trip_board::acknowledged() const {
   out.reserve(acked_.size());
   for (const auto& [id, a] : acked_) out.push_back(a);
   return out;
+}
+
+std::vector<trip_board::first_offer> trip_board::first_offers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return first_offers_;
 }
 
 }  // namespace rideshard::sim

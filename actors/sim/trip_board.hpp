@@ -42,6 +42,13 @@ class trip_board {
     driver_id driver;         ///< the driver of the last assigned state seen
   };
   std::vector<acked_trip> acknowledged() const;
+  /// Each trip's first offer as wall-clock unix milliseconds, in arrival order.
+  /// Kept for the whole run, never erased.
+  struct first_offer {
+    std::int64_t unix_ms = 0;
+    trip_id trip;
+  };
+  std::vector<first_offer> first_offers() const;
 
  private:
   struct entry {
@@ -53,6 +60,7 @@ class trip_board {
   mutable std::mutex mu_;
   std::unordered_map<trip_id, entry> trips_;
   std::unordered_map<trip_id, acked_trip> acked_;
+  std::vector<first_offer> first_offers_;
 };
 
 }  // namespace rideshard::sim
