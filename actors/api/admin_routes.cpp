@@ -101,7 +101,11 @@ void get_admin_audit(const api_state& st, const gateway::http_request& req, std:
   auto entries = st.opts.recent_audit(limit + 1, before);  // one more: is there an older page?
   if (!entries) return ex.fail(entries.err());
   const bool more = entries->size() > limit;
-  if (more) entries->pop_back();
+  // One more than the page says there is an older one; entries sharing the
+  // last id (two nodes, the same millisecond) stay together on this page.
+  if (more)
+    while (entries->size() > limit && entries->back().id != (*entries)[limit - 1].id)
+      entries->pop_back();
   json out = json::array();
   for (const auto& e : *entries)
     out.push_back(json{{"id", std::to_string(e.id)},
@@ -111,10 +115,12 @@ void get_admin_audit(const api_state& st, const gateway::http_request& req, std:
                        {"action", e.action},
                        {"target", e.target},
                        {"from", e.from},
-                       {"status", e.status}});
+                       {"status", e.status},
+                       {"node", e.node}});
   ex.reply(200, json{{"entries", std::move(out)},
                      {"older", more ? json(std::to_string(entries->back().id)) : json(nullptr)},
-                     {"source", st.opts.audit_source},
+                     {"source", st.opts.audit_source()},
+                     {"scope", st.opts.audit_scope},
                      {"topic", "rideshard.admin-audit.v1"}});
 }
 

@@ -65,6 +65,7 @@ struct audit_entry {
   std::string target;      ///< the route's {id} ("d-9"), or ""
   std::string from;        ///< the client address
   int status = 0;          ///< the HTTP status answered
+  std::uint32_t node = 0;  ///< the node that wrote it ([node] id)
 };
 
 /// Login throttling (POST /api/login): failed logins counted per account and per
@@ -110,11 +111,15 @@ struct api_options {
   /// (the action already happened) still goes out.
   std::function<result<void>(audit_entry&)> audit;
   /// The newest `n` entries older than the entry `before` (0: the newest),
-  /// newest first: one page of the log.
+  /// newest first: one page of the log (more than `n` only for entries sharing
+  /// the last one's id, written on different nodes).
   std::function<result<std::vector<audit_entry>>(std::size_t n, std::uint64_t before)> recent_audit;
   /// Where recent_audit reads from, as the console shows it (e.g. "this node's
   /// RocksDB store"); the entries also go to rideshard.admin-audit.v1.
-  std::string audit_source = "this node's store";
+  std::function<std::string()> audit_source = [] { return std::string("this node's store"); };
+  /// "cluster" (every node's entries, read back from Kafka) or "node" (this
+  /// node's store only), as GET /api/admin/audit reports it.
+  std::string audit_scope = "node";
   /// The payment service behind /api/payments* and /api/drivers/{id}/earnings
   /// (thread-safe, must outlive the API). nullptr: those answer 503.
   payments::payment_service* payments = nullptr;

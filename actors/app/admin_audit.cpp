@@ -14,19 +14,11 @@ namespace rideshard::app {
 
 namespace {
 
-api::audit_entry audit_entry_of(std::uint64_t id, const std::vector<std::uint8_t>& value,
-                                bool& ok) {
-  api::audit_entry e;
-  auto j = nlohmann::json::parse(value.begin(), value.end(), nullptr, false);
-  ok = !j.is_discarded() && j.is_object();
-  if (!ok) return e;
-  e.id = id;
-  e.at_ms = j.value("occurred_at_ms", std::int64_t{0});
-  e.actor = j.value("actor", "");
-  e.action = j.value("action", "");
-  e.target = j.value("target", "");
-  e.from = j.value("from", "");
-  e.status = j.value("status", 0);
+// A stored entry: the same JSON as its rideshard.admin-audit.v1 event.
+result<api::audit_entry> audit_entry_of(const persistence::entity_snapshot& s) {
+  auto e = api::audit_entry_from_event(
+      std::string_view(reinterpret_cast<const char*>(s.value.data()), s.value.size()));
+  if (e) e->id = s.id;
   return e;
 }
 
@@ -43,6 +35,7 @@ result<void> node_storage::record_audit(api::audit_entry& e) {
   do {
     e.id = std::max(prev + 1, floor);
   } while (!audit_seq_.compare_exchange_weak(prev, e.id));
+  e.node = opts_.node_id;
   const nlohmann::json j{{"event_id", "audit-" + std::to_string(e.id)},
                          {"event_type", "action"},
                          {"schema_version", 1},
@@ -52,7 +45,8 @@ result<void> node_storage::record_audit(api::audit_entry& e) {
                          {"action", e.action},
                          {"target", e.target},
                          {"from", e.from},
-                         {"status", e.status}};
+                         {"status", e.status},
+                         {"node", e.node}};
   auto text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   persistence::write_batch b;
   b.put_entity(persistence::entity_kind::admin_audit, e.id, 0, {text.begin(), text.end()});
@@ -73,12 +67,27 @@ result<std::vector<api::audit_entry>> node_storage::recent_audit(std::size_t n,
   if (!snaps) return snaps.err();
   std::vector<api::audit_entry> out;
   for (const auto& s : *snaps) {
-    bool ok = false;
-    auto e = audit_entry_of(s.id, s.value, ok);
-    if (!ok) continue;
-    out.push_back(std::move(e));
+    auto e = audit_entry_of(s);
+    if (!e) continue;
+    if (e->node == 0) e->node = opts_.node_id;  // written before entries named their node
+    out.push_back(std::move(*e));
   }
-  return out;
+  if (!audit_window_) return out;
+  return api::merge_audit_pages(std::move(out), audit_window_->page(n, before), n);
+}
+
+std::string node_storage::audit_scope() const { return audit_window_ ? "cluster" : "node"; }
+
+std::string node_storage::audit_source() const {
+  const std::string store = "this node's RocksDB store (" + opts_.data_dir + ")";
+  if (!audit_window_) return store;
+  const auto st = audit_follow_->state();
+  std::string s = "every node: Kafka topic rideshard.admin-audit.v1 read back by this node (its " +
+                  std::to_string(opts_.audit_window) + " newest entries";
+  if (auto oldest = audit_window_->oldest(); oldest != 0)
+    s += ", back to " + std::to_string(oldest);
+  s += st.assigned ? "" : "; not following the topic yet: " + st.last_error;
+  return s + "), merged with " + store;
 }
 
 result<std::vector<region_switch_state>> node_storage::region_switches_from_audit() const {
@@ -87,9 +96,10 @@ result<std::vector<region_switch_state>> node_storage::region_switches_from_audi
   // Oldest first (ids are time-ordered): the last acknowledged flip of each switch wins.
   std::map<std::string, region_switch_state> by_region;
   for (const auto& s : *snaps) {
-    bool ok = false;
-    const auto e = audit_entry_of(s.id, s.value, ok);
-    if (!ok || e.status != 200 || e.target.empty()) continue;
+    const auto got = audit_entry_of(s);
+    if (!got) continue;
+    const auto& e = *got;
+    if (e.status != 200 || e.target.empty()) continue;
     const std::string prefix = "POST /api/admin/regions/{id}/";
     if (e.action.rfind(prefix, 0) != 0) continue;
     const std::string what = e.action.substr(prefix.size());

@@ -176,6 +176,20 @@ result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& 
     if (!relay) return relay.err();
     s->relay_ = std::move(*relay);
     s->relay_->start();
+    if (o.audit_window > 0) {
+      // The console's audit is the cluster's: every node's entries come back
+      // from the topic; only its newest audit_window are kept (a bound).
+      s->audit_window_ = std::make_unique<api::audit_window>(o.audit_window);
+      persistence::topic_window_options wo;
+      wo.bootstrap = o.kafka_bootstrap;
+      wo.topic = persistence::admin_audit_topic;
+      wo.tail_per_partition = static_cast<std::int64_t>(o.audit_window);
+      auto follow = persistence::topic_window::open(
+          wo,
+          [w = s->audit_window_.get()](const persistence::topic_record& r) { w->add(r.value); });
+      if (!follow) return follow.err();
+      s->audit_follow_ = std::move(*follow);
+    }
   }
   if (!o.backup_dir.empty() && o.backup_interval.count() > 0)
     s->backup_thread_ = std::thread([p = s.get()] { p->backup_loop(); });
@@ -194,6 +208,8 @@ node_storage::~node_storage() {
   if (retention_thread_.joinable()) retention_thread_.join();
   if (relay_) relay_->stop();  // rows in flight stay in the outbox
   relay_.reset();
+  audit_follow_.reset();  // its thread feeds the window
+  audit_window_.reset();
   store_.reset();
 }
 

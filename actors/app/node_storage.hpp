@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "api/audit_window.hpp"
 #include "api/http_api.hpp"
 #include "auth/user_store.hpp"
 #include "gateway/metrics.hpp"
@@ -19,6 +20,7 @@
 #include "rideshard/persistence/outbox_relay.hpp"
 #include "rideshard/persistence/store.hpp"
 #include "rideshard/persistence/token_vault.hpp"
+#include "rideshard/persistence/topic_window.hpp"
 
 namespace rideshard::app {
 
@@ -41,6 +43,10 @@ struct storage_options {
   std::chrono::milliseconds retention_interval{1000};
   /// Outbox gauges and the drop counter; must outlive the node_storage. Optional.
   gateway::metrics* metrics = nullptr;
+  std::uint16_t node_id = 1;  ///< written into each audit entry ([node] id)
+  /// With a broker: how many of the cluster's newest audit entries this node
+  /// keeps from rideshard.admin-audit.v1 for the console (0: none, node scope).
+  std::size_t audit_window = 1000;
 };
 
 /// Owns the store, the relay and the backup schedule. Thread-safe: health()
@@ -72,12 +78,19 @@ class node_storage {
   [[nodiscard]] result<void> record_audit(api::audit_entry& e);
   /// The newest `n` audit entries older than the entry `before` (0: the
   /// newest), newest first. Reads only those rows: O(n), however long the log.
+  /// With a broker (cluster scope) this node's page is merged with the audit
+  /// window's: every node's newest entries read back from Kafka.
   [[nodiscard]] result<std::vector<api::audit_entry>> recent_audit(std::size_t n,
                                                                    std::uint64_t before) const;
   /// The region switches the audit log leaves on: per region, the last
   /// acknowledged (200) pause/resume-dispatch and freeze/unfreeze-surge win.
   /// Regions with both off are left out. Reads every entry (O(all)); for start-up.
   [[nodiscard]] result<std::vector<region_switch_state>> region_switches_from_audit() const;
+  /// "cluster" when the audit window follows the topic (a broker), else "node".
+  std::string audit_scope() const;
+  /// Where recent_audit() reads, in words for the console (cluster scope: how
+  /// far back the window reaches and whether it is following the topic yet).
+  std::string audit_source() const;
   /// Adds an incremental backup to backup_dir now; returns the directory.
   /// Errors: unavailable (no backup_dir), storage_error.
   [[nodiscard]] result<std::string> backup_now();
@@ -97,7 +110,9 @@ class node_storage {
   std::thread backup_thread_;
   std::thread retention_thread_;  ///< embedded default only
   std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<std::uint64_t> audit_seq_{0};  ///< audit ids: Unix ms * 1000 + a counter
+  std::atomic<std::uint64_t> audit_seq_{0};          ///< audit ids: Unix ms * 1000 + a counter
+  std::unique_ptr<api::audit_window> audit_window_;  ///< cluster scope (a broker)
+  std::unique_ptr<persistence::topic_window> audit_follow_;  ///< feeds audit_window_
 };
 
 }  // namespace rideshard::app

@@ -364,6 +364,7 @@ int run_serve(int argc, char** argv) {
 
   gateway::metrics stats;  // before storage and node: both report here until they stop
   o.storage.metrics = &stats;
+  o.storage.node_id = o.node_id;
   {  // RocksDB creates the data dir itself, not its parents (e.g. data/node-2 of a cluster config)
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(o.storage.data_dir).parent_path(),
@@ -447,7 +448,8 @@ int run_serve(int argc, char** argv) {
   aopts.recent_audit = [s = storage->get()](std::size_t n, std::uint64_t before) {
     return s->recent_audit(n, before);
   };
-  aopts.audit_source = "this node's RocksDB store (" + o.storage.data_dir + ")";
+  aopts.audit_source = [s = storage->get()] { return s->audit_source(); };
+  aopts.audit_scope = (*storage)->audit_scope();
   aopts.node_id = o.node_id;
   aopts.version = rideshard_version;
   aopts.outbox = [s = storage->get()] { return s->health(); };

@@ -14,7 +14,8 @@
 //   rocksdb the floor: a plain RocksDB synced WriteBatch of the same three rows
 //           per transition, same callers and pacing (no ledger, no outbox).
 // Prints per-run p50/p99 of request and completion, then medians over the runs
-// and the difference node - none at p99 (what payments add).
+// and the difference node - none at p99 (what payments add). `--only=<setup>`
+// runs one setup (e.g. under strace -c, to count the syncs each one makes).
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -258,6 +259,9 @@ int main(int argc, char** argv) {
   const int threads = static_cast<int>(bench::arg_long(argc, argv, "threads", 32));
   const int seconds = static_cast<int>(bench::arg_long(argc, argv, "seconds", 10));
   const int runs = static_cast<int>(bench::arg_long(argc, argv, "runs", 5));
+  std::string only;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).rfind("--only=", 0) == 0) only = argv[i] + 7;
   if (rate < 1 || threads < 1 || seconds < 1 || runs < 1 || rate * steps < threads)
     return std::fprintf(stderr, "ride_money_bench: --rides-per-s, --threads, --seconds, --runs\n"),
            2;
@@ -273,6 +277,7 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 4; ++k) {
       // Rotate the order each run so drift on a shared machine spreads evenly.
       const setup s = order[(k + r) % 4];
+      if (!only.empty() && only != name_of(s)) continue;
       bench::scratch_dir dir("ride-money");
       if (!dir.ok()) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
       auto l = s == setup::rocksdb ? run_rocksdb(dir, threads, rate, seconds)
@@ -291,10 +296,12 @@ int main(int argc, char** argv) {
   std::printf("\n  medians of %d runs\n", runs);
   for (auto s : order) {
     const auto i = static_cast<std::size_t>(s);
+    if (p99_req[i].empty()) continue;  // not run (--only)
     std::printf("  med  %-8s  %8.3f / %8.3f     %8.3f / %8.3f\n", name_of(s),
                 bench::median(p50_req[i]), bench::median(p99_req[i]), bench::median(p50_done[i]),
                 bench::median(p99_done[i]));
   }
+  if (!only.empty()) return 0;
   const auto none = static_cast<std::size_t>(setup::none);
   const auto node = static_cast<std::size_t>(setup::node);
   const double add_req = bench::median(p99_req[node]) - bench::median(p99_req[none]);

@@ -197,20 +197,21 @@ function renderFleet(f) {
   $('map-count').dataset.drivers = String(f.drivers.length / 3);
 }
 
-// One page of the audit log (the node reads it from its own store: the panel
-// says so); Older / Newer walk the pages by the id cursor the node returns.
+// One page of the audit log — this node's store, or with a broker every node's
+// entries read back from Kafka (the panel says which, from the answer's
+// `source`); Older / Newer walk the pages by the id cursor the node returns.
 async function refreshAudit() {
   const before = auditPages[auditPages.length - 1];
   try {
     const a = await api.get(`/api/admin/audit?limit=${AUDIT_PAGE}${before ? `&before=${before}` : ''}`);
-    replaceRows($('audit-rows'), a.entries.map((e) => [time(e.at_ms), e.actor, e.action, e.target || '—', e.from || '—', e.status]));
+    replaceRows($('audit-rows'), a.entries.map((e) => [time(e.at_ms), e.actor, e.action, e.target || '—', e.from || '—', e.status, e.node ? `n${e.node}` : '—']));
     $('audit-source').textContent = `Read from ${a.source}; every entry is also published to Kafka ${a.topic}.`;
     $('audit-older').disabled = !a.older;
     $('audit-older').dataset.before = a.older || '';
     $('audit-newer').disabled = auditPages.length === 1;
     $('audit-page').textContent = `page ${auditPages.length}`;
   } catch (e) {
-    replaceRows($('audit-rows'), [[`${e.code || 'error'}: ${e.message}`, '', '', '', '', '']]);
+    replaceRows($('audit-rows'), [[`${e.code || 'error'}: ${e.message}`, '', '', '', '', '', '']]);
   }
 }
 

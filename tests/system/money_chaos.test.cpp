@@ -14,18 +14,17 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "crash_fleet.hpp"
 #include "http_call.hpp"
+#include "node_config.hpp"
 #include "node_process.hpp"
 #include "payments/ride_charger.hpp"
 #include "payments/sandbox_psp.hpp"
@@ -45,23 +44,10 @@ constexpr std::uint64_t last_carded_rider = 2010;
 
 // single-node.toml with the sandbox PSP losing answers and failing at seeded rates.
 std::string lossy_psp_config(const std::string& dir, std::uint64_t seed) {
-  std::ifstream in(std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/single-node.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string c = text.str();
-  auto set = [&c](const std::string& from, const std::string& to) {
-    const auto at = c.find(from);
-    REQUIRE_MESSAGE(at != std::string::npos, "single-node.toml lacks ", from);
-    c.replace(at, from.size(), to);
-  };
-  set("\nseed = 1\n", "\nseed = " + std::to_string(seed % 1000000 + 1) + "\n");
-  set("timeout = 0.0 ", "timeout = 0.15 ");
-  set("server_error = 0.0 ", "server_error = 0.1 ");
-  // Paths in the config are relative to its own directory.
-  set("\"regions/", "\"" + std::string(RIDESHARD_SOURCE_DIR) + "/cluster-config/regions/");
-  const std::string path = dir + ".toml";
-  std::ofstream(path) << c;
-  return path;
+  return write_node_config(
+      dir + ".toml", {{"\nseed = 1\n", "\nseed = " + std::to_string(seed % 1000000 + 1) + "\n"},
+                      {"timeout = 0.0 ", "timeout = 0.15 "},
+                      {"server_error = 0.0 ", "server_error = 0.1 "}});
 }
 
 void add_cards(crash_fleet& f, unsigned short port) {
