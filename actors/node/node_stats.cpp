@@ -35,6 +35,14 @@ node_stats::node_stats(gateway::metrics* m) : m_(m) {
                       "shard belongs to a shard group another node serves")
                   .Register(reg)
                   .Add({});
+  no_driver_ = &prometheus::BuildCounter()
+                    .Name("rideshard_no_driver_cancels_total")
+                    .Help(
+                        "Requested trips the system cancelled with reason no_driver_available: "
+                        "nobody within the region's max_radius_m for [matching] "
+                        "no_driver_timeout_ms (the rider gets a cancelled trip_status)")
+                    .Register(reg)
+                    .Add({});
   auto& fam = prometheus::BuildCounter()
                   .Name("rideshard_offer_outcomes_total")
                   .Help(
@@ -62,6 +70,10 @@ void node_stats::unowned() {
 
 void node_stats::error(errc code) {
   if (m_) m_->error(code);
+}
+
+void node_stats::no_driver_cancel() {
+  if (no_driver_) no_driver_->Increment();
 }
 
 void node_stats::analytics_dropped(std::size_t events) {

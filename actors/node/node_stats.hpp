@@ -38,6 +38,10 @@ enum class offer_outcome : std::uint8_t { accepted, declined, timed_out, busy, w
 ///                                           that no known peer could take
 ///   rideshard_cluster_unowned_total         requests refused: their shard group is
 ///                                           served elsewhere
+///   rideshard_no_driver_cancels_total       requested trips the system cancelled with
+///                                           reason no_driver_available (a trip_status
+///                                           to the rider, not an error_reply: not in
+///                                           errors_total)
 class node_stats {
  public:
   explicit node_stats(gateway::metrics* m = nullptr);
@@ -46,6 +50,9 @@ class node_stats {
 
   /// A typed error_reply sent to a client.
   void error(errc code);
+  /// A requested trip the system cancelled because nobody was found within the
+  /// largest search radius for no_driver_timeout (rideshard_no_driver_cancels_total).
+  void no_driver_cancel();
   /// A trip actor came to life in `s` / moved / stopped (live trips per state).
   void trip_started(trip_state s);
   void trip_moved(trip_state from, trip_state to);
@@ -84,6 +91,7 @@ class node_stats {
   std::atomic<std::int64_t> unrouted_{0};
   std::array<prometheus::Counter*, 3> unrouted_counters_{};  ///< frame, close, request
   prometheus::Counter* unowned_ = nullptr;
+  prometheus::Counter* no_driver_ = nullptr;
   std::array<prometheus::Counter*, outcomes> outcomes_{};
 };
 

@@ -458,7 +458,7 @@ void on_no_driver(trip_self* self, std::uint32_t radius_m) {
   ev.at_ms = st.ctx->now();
   system_event(self, ev, [=](trip_state from) {
     moved(self, from, trip_event_kind::cancel, party::system);
-    self->state.ctx->stats.error(errc::no_driver_available);
+    self->state.ctx->stats.no_driver_cancel();
     notify(self, 0, {}, 0);
     finish(self);
   });

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -206,5 +207,14 @@ struct harness {
     return r->second;
   }
 };
+
+/// The value of one series line ("name{labels} value") of a Prometheus text
+/// exposition (gateway::metrics::render_text); -1 if absent.
+inline double series(const std::string& text, const std::string& name) {
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
 
 }  // namespace rideshard::test

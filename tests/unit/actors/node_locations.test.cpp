@@ -15,13 +15,6 @@ using namespace rideshard::test;
 
 namespace {
 
-double series(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 // Flush settings under test: at once, the default, and a timer that never
 // fires during the test (only the flush before each index read applies them).
 const std::vector<std::chrono::milliseconds> flush_settings{0ms, 25ms, std::chrono::minutes(10)};

@@ -12,14 +12,6 @@ using namespace rideshard::test;
 
 namespace {
 
-// The value of one series line ("name{labels} value") of a text exposition; -1 if absent.
-double series(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 struct metered {
   gateway::metrics stats;
   harness h;

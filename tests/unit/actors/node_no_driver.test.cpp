@@ -5,6 +5,7 @@
 // system with reason no_driver_available — not `expired` at the end of the
 // request's TTL (5 minutes in the test region). On a durable node that cancel
 // is journalled, published and voids the ride's hold like any free cancel.
+#include "gateway/metrics.hpp"
 #include "node_harness.hpp"
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/topics.hpp"
@@ -19,10 +20,11 @@ constexpr std::int64_t timeout_ms = 20'000;  // dispatch_options' default no_dri
 
 // The node checks parked requests every 2 ms of real time; the timeout itself
 // runs on the manual clock, so nothing here waits for it in real time.
-harness no_driver_node(persistence::store* store = nullptr) {
-  return harness(3s, [store](node::dispatch_options& o) {
+harness no_driver_node(persistence::store* store = nullptr, gateway::metrics* stats = nullptr) {
+  return harness(3s, [store, stats](node::dispatch_options& o) {
     o.no_driver_check = 2ms;
     o.store = store;
+    o.stats = stats;
   });
 }
 
@@ -53,7 +55,8 @@ void check_no_driver(const std::optional<schemas::trip_status>& over) {
 }  // namespace
 
 TEST_CASE("the search widens, then the rider hears no_driver_available after the timeout") {
-  auto h = no_driver_node();
+  gateway::metrics stats;
+  auto h = no_driver_node(nullptr, &stats);
   auto rider = h.connect("r-1");
   // The only driver, 2 km east: beyond the first radius (1.5 km), within the
   // second (3 km).
@@ -74,6 +77,12 @@ TEST_CASE("the search widens, then the rider hears no_driver_available after the
   REQUIRE(receipt);
   CHECK(receipt->fare.total_minor == 0);
   CHECK(stored_state(h, trip) == trip_state::cancelled);
+  // Counted as what it is — a trip the system gave up on — before the rider heard
+  // it; no error_reply was sent, so errors_total has no such code.
+  const auto text = stats.render_text();
+  CHECK(series(text, "rideshard_no_driver_cancels_total") == 1);
+  CHECK(series(text, "rideshard_errors_total{code=\"no_driver_available\"}") == -1);
+  CHECK(stats.errors(errc::no_driver_available) == 0);
   // The rider may ask again at once, and the search starts afresh.
   auto again = h.request_ride(rider, h.near(0), h.near(3000));
   CHECK(again.trip != trip);

@@ -17,13 +17,6 @@ namespace {
 // The east edge of the harness cell is ~1851 m east of its centre.
 constexpr double edge_east_m = 1851;
 
-double series(const std::string& text, const std::string& name) {
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  return -1;
-}
-
 struct metered {
   gateway::metrics stats;
   harness h;
