@@ -27,6 +27,7 @@ const ADMIN = { email: 'ops@example.com', password: 'console-test-pass' };
 let node; // { proc, port, base, dir }
 let sim = null;
 let browser;
+let userDataDir; // the browser profile, removed after the run
 let page;
 const requests = []; // every URL the browser asked for (WebSockets included)
 const feedFrames = []; // {at, drivers} of each frame the page got on /v1/console
@@ -132,7 +133,7 @@ before(async () => {
     encoding: 'utf8', timeout: 20000,
   });
   assert.equal(made.status, 0, made.stdout + made.stderr);
-  const userDataDir = mkdtempSync(join(tmpdir(), 'rideshard-console-chromium-'));
+  userDataDir = mkdtempSync(join(tmpdir(), 'rideshard-console-chromium-'));
   browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -161,6 +162,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   if (sim) sim.kill('SIGTERM');
   if (node) {
     node.proc.kill('SIGTERM');

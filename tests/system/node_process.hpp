@@ -18,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -29,6 +31,34 @@ namespace rideshard::system_test {
 /// $RIDESHARD_VAULT_KEY of the nodes the system tests start (not --dev ones).
 inline constexpr const char* test_vault_key =
     "5e5e5e5e0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c";
+
+/// Data dirs made by node_process::fresh_data_dir(), removed when the test
+/// program exits (after every node_process is gone: they are locals). Set
+/// RIDESHARD_KEEP_TEST_DIRS=1 to keep them for a look after a failure.
+class test_dirs {
+ public:
+  static test_dirs& instance() {
+    static test_dirs dirs;
+    return dirs;
+  }
+  void add(std::string dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(std::move(dir));
+  }
+  ~test_dirs() {
+    const char* keep = std::getenv("RIDESHARD_KEEP_TEST_DIRS");
+    if (keep && *keep && std::string(keep) != "0") return;
+    for (const auto& d : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+
+ private:
+  test_dirs() = default;
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
 
 struct node_process {
   pid_t pid = -1;
@@ -94,6 +124,7 @@ struct node_process {
   static std::string fresh_data_dir() {
     char dir[] = "/tmp/rideshard-system-test-XXXXXX";
     REQUIRE(mkdtemp(dir) != nullptr);
+    test_dirs::instance().add(dir);
     return dir;
   }
 
