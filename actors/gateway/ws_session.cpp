@@ -178,10 +178,24 @@ bool ws_session::send(schemas::server_message msg) {
   // session belongs to that subject (revocation closes it).
   if (const auto* w = std::get_if<schemas::welcome>(&msg.body))
     core_->sessions.bind_subject(id_, w->subject);
-  net::post(ex_, [self = shared_from_this(), f = std::move(f)]() mutable {
-    self->enqueue(std::move(f));
-  });
+  bool post = false;
+  {
+    std::lock_guard<std::mutex> lock{outbox_mu_};
+    outbox_.push_back(std::move(f));
+    post = !std::exchange(outbox_posted_, true);
+  }
+  if (post) net::post(ex_, [self = shared_from_this()] { self->take_outbox(); });
   return true;
+}
+
+void ws_session::take_outbox() {
+  {
+    std::lock_guard<std::mutex> lock{outbox_mu_};
+    outbox_taken_.swap(outbox_);
+    outbox_posted_ = false;
+  }
+  for (auto& f : outbox_taken_) enqueue(std::move(f));
+  outbox_taken_.clear();  // keeps its capacity for the next swap
 }
 
 void ws_session::reply_error(errc code, std::string message, std::uint64_t seq) {

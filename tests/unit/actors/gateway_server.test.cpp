@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -37,6 +38,11 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint64_t flood_nonce = 999;  // the stub answers with 100 frames
+// The stub answers with senders x per_sender frames, sent from `senders` threads
+// at once: pong nonce = sender * 1000 + i.
+constexpr std::uint64_t senders_nonce = 555;
+constexpr std::uint64_t senders = 4;
+constexpr std::uint64_t per_sender = 50;
 constexpr std::uint64_t close_nonce = 777;  // the stub closes with reason "bye"
 
 /// Answers ping with pong; records what it saw. Waits are bounded.
@@ -62,6 +68,15 @@ struct stub_ws final : ws_handler {
         }
         std::lock_guard<std::mutex> l(m);
         send_refused += refused;
+      } else if (p->nonce == senders_nonce) {
+        std::vector<std::thread> threads;
+        for (std::uint64_t t = 0; t < senders; ++t) {
+          threads.emplace_back([c, seq = msg.seq, t] {
+            for (std::uint64_t i = 0; i < per_sender; ++i)
+              c->send(schemas::server_message{0, seq, 0, schemas::pong{t * 1000 + i}});
+          });
+        }
+        for (auto& th : threads) th.join();
       } else if (p->nonce == close_nonce) {
         c->close("bye");
       } else {
@@ -336,6 +351,24 @@ TEST_CASE("a client that cannot keep up is closed with 'slow consumer'") {
   REQUIRE(f.ws.wait_closed(1));
   CHECK(f.ws.send_refused >= 96);
   CHECK(f.stats.closes_by_server("slow_consumer") == 1);
+}
+
+TEST_CASE("frames sent from several threads at once all arrive, each sender's in order") {
+  fixture f;  // max_queue_frames 256: room for all of them
+  ws_client c(f.port);
+  c.send_json(ping_msg(1, senders_nonce));
+  std::vector<std::uint64_t> next(senders, 0);
+  for (std::uint64_t n = 0; n < senders * per_sender; ++n) {
+    auto m = c.read();
+    auto* pong = std::get_if<schemas::pong>(&m.body);
+    REQUIRE(pong != nullptr);
+    const auto sender = pong->nonce / 1000;
+    REQUIRE(sender < senders);
+    CHECK(pong->nonce % 1000 == next[sender]);
+    ++next[sender];
+  }
+  for (auto n : next) CHECK(n == per_sender);
+  CHECK(f.ws.send_refused == 0);
 }
 
 TEST_CASE("connection::close sends a close frame with the reason") {
