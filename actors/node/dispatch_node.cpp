@@ -500,7 +500,11 @@ dispatch_node::~dispatch_node() {
   }
   if (impl_->locations) caf::anon_send_exit(impl_->locations, caf::exit_reason::user_shutdown);
   impl_->locations = nullptr;
-  if (impl_->journal) caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
+  if (impl_->journal) {
+    // Analytics batches waiting for their delayed flush are written first (FIFO).
+    caf::anon_send(impl_->journal, flush_atom::value);
+    caf::anon_send_exit(impl_->journal, caf::exit_reason::user_shutdown);
+  }
   impl_->sys.await_all_actors_done();
   // The journal is detached: its private thread lives until the actor object is
   // destroyed, and ~actor_system joins that thread. Drop our handles to it now,

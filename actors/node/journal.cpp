@@ -31,7 +31,9 @@ struct journal_state {
   std::size_t max_events = default_max_pending_events;
   std::uint64_t events_dropped = 0;  ///< refused: `events` was full
   std::uint64_t events_failed = 0;   ///< batches whose commit failed
+  std::chrono::milliseconds event_delay = default_event_flush_delay;
   bool flush_queued = false;
+  bool event_flush_armed = false;  ///< a delayed flush for `events` is on its way
   static inline const char* name = "journal";
 };
 using journal_self = caf::stateful_actor<journal_state, journal_handle::base>;
@@ -100,6 +102,16 @@ void schedule_flush(journal_self* self) {
   self->send(self, flush_atom::value);
 }
 
+// Analytics only: a flush within event_delay, unless a commit's flush (which
+// takes the events along) comes first. A delayed flush that finds nothing is a no-op.
+void schedule_event_flush(journal_self* self) {
+  auto& st = self->state;
+  if (st.flush_queued || st.event_flush_armed) return;
+  if (st.event_delay.count() <= 0) return schedule_flush(self);
+  st.event_flush_armed = true;
+  self->delayed_send(self, st.event_delay, flush_atom::value);
+}
+
 void events_failed(journal_self* self, std::size_t batches, const error& e) {
   auto& st = self->state;
   st.events_failed += batches;
@@ -139,6 +151,7 @@ void flush_with_events(journal_self* self, std::vector<pending_commit> batch,
 void flush(journal_self* self) {
   auto& st = self->state;
   st.flush_queued = false;
+  st.event_flush_armed = false;  // a delayed flush still on its way finds nothing or little
   auto batch = std::move(st.pending);
   st.pending.clear();
   auto events = std::move(st.events);
@@ -169,8 +182,10 @@ void flush(journal_self* self) {
 
 journal_handle::behavior_type journal_actor(journal_self* self, persistence::store* s,
                                             node_stats* stats, std::size_t max_events,
-                                            persistence::shard_group_host* host, int groups) {
+                                            persistence::shard_group_host* host, int groups,
+                                            std::chrono::milliseconds event_delay) {
   self->state.store = s;
+  self->state.event_delay = event_delay;
   self->state.host = host;
   self->state.groups = groups;
   self->state.stats = stats;
@@ -194,7 +209,7 @@ journal_handle::behavior_type journal_actor(journal_self* self, persistence::sto
           return;
         }
         st.events.push_back(std::move(b));
-        schedule_flush(self);
+        schedule_event_flush(self);
       },
       [=](flush_atom) { flush(self); },
   };
@@ -204,10 +219,10 @@ journal_handle::behavior_type journal_actor(journal_self* self, persistence::sto
 
 journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s, node_stats* stats,
                              std::size_t max_pending_events, persistence::shard_group_host* host,
-                             int shard_groups) {
+                             int shard_groups, std::chrono::milliseconds event_flush_delay) {
   return sys.spawn<caf::detached>(journal_actor, &s, stats,
                                   max_pending_events == 0 ? std::size_t{1} : max_pending_events,
-                                  host, shard_groups);
+                                  host, shard_groups, event_flush_delay);
 }
 
 }  // namespace rideshard::node

@@ -4,6 +4,7 @@
 // batches fire-and-forget. Internal to node/.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -31,6 +32,9 @@ typename Inspector::result_type inspect(Inspector& f, commit_outcome& x) {
 /// Default bound on analytics batches waiting for the next group commit.
 inline constexpr std::size_t default_max_pending_events = 10'000;
 
+/// Default longest wait of analytics batches for a commit to ride along with.
+inline constexpr std::chrono::milliseconds default_event_flush_delay{100};
+
 /// Spawns the journal on its own thread (detached: commit() blocks on fsync).
 /// Group commit: every batch that arrives while a commit is in flight goes into
 /// the next single synced WriteBatch. `s` must outlive the actor.
@@ -38,9 +42,12 @@ inline constexpr std::size_t default_max_pending_events = 10'000;
 /// Its interface is journal_handle (protocol.hpp).
 /// (commit_atom, batch_ptr) -> commit_outcome: acknowledged state (trip
 /// transitions); the answer comes only once the batch is on disk.
-/// (event_atom, batch_ptr): analytics samples; merged into the same group
-/// commit, nobody waits. At most `max_pending_events` wait at once: further
-/// ones are dropped (counted, logged). A failed event batch is logged and
+/// (event_atom, batch_ptr): analytics samples; nobody waits. They ride along
+/// with the next group commit of trip batches, or, if none comes within
+/// `event_flush_delay`, are written on their own then: not one synced write
+/// per sample. (A node stopping sends the journal a flush before its exit.)
+/// At most `max_pending_events` wait at once: further ones are dropped
+/// (counted, logged). A failed event batch is logged and
 /// counted as storage_error in `stats` (may be null; must outlive the actor).
 ///
 /// Cluster mode (`host` set, `shard_groups` > 0): a group commit is split by
@@ -50,10 +57,11 @@ inline constexpr std::size_t default_max_pending_events = 10'000;
 /// can read it. A group this node no longer serves answers `fenced` (nothing
 /// written; the trip actor stops). Analytics events stay in the local outbox.
 /// `host` must outlive the actor.
-journal_handle spawn_journal(caf::actor_system& sys, persistence::store& s,
-                             node_stats* stats = nullptr,
-                             std::size_t max_pending_events = default_max_pending_events,
-                             persistence::shard_group_host* host = nullptr, int shard_groups = 0);
+journal_handle spawn_journal(
+    caf::actor_system& sys, persistence::store& s, node_stats* stats = nullptr,
+    std::size_t max_pending_events = default_max_pending_events,
+    persistence::shard_group_host* host = nullptr, int shard_groups = 0,
+    std::chrono::milliseconds event_flush_delay = default_event_flush_delay);
 
 }  // namespace rideshard::node
 

@@ -56,10 +56,11 @@ struct journal_fixture {
   std::unique_ptr<caf::actor_system> sys;
   journal_handle journal;
 
-  explicit journal_fixture(std::size_t max_events = default_max_pending_events) {
+  explicit journal_fixture(std::size_t max_events = default_max_pending_events,
+                           std::chrono::milliseconds event_delay = default_event_flush_delay) {
     gate.attach(*store);
     sys = std::make_unique<caf::actor_system>(cfg);
-    journal = spawn_journal(*sys, *store, &stats, max_events);
+    journal = spawn_journal(*sys, *store, &stats, max_events, nullptr, 0, event_delay);
   }
   ~journal_fixture() {
     gate.open();
@@ -134,6 +135,42 @@ TEST_CASE("a merged batch the store refuses is retried per commit: only the bad 
   CHECK(stored(*f.store, 2));
   CHECK_FALSE(stored(*f.store, 3));
   CHECK(stored(*f.store, 4));
+}
+
+std::vector<std::string> quote_keys(persistence::store& s) {
+  auto rows = s.read_outbox(0, 100);
+  REQUIRE(rows.ok());
+  std::vector<std::string> keys;
+  for (auto& r : *rows)
+    if (r.event.topic == persistence::quotes_topic) keys.push_back(r.event.key);
+  return keys;
+}
+
+TEST_CASE("analytics batches wait for the next commit and are written with it, in one write") {
+  journal_fixture f{default_max_pending_events, std::chrono::hours(1)};  // no timed flush here
+  caf::scoped_actor self{*f.sys};
+  f.hold_journal(self, 1);
+  for (int n = 0; n < 3; ++n) self->send(f.journal, event_atom::value, analytics_batch(n));
+  f.gate.open();
+  CHECK(answer(self).code == errc::ok);  // the held commit
+  // The events wait (nobody does): the next commit takes them along.
+  self->send(f.journal, commit_atom::value, entity_batch(2));
+  CHECK(answer(self).code == errc::ok);
+  CHECK(quote_keys(*f.store) == std::vector<std::string>{"c-0", "c-1", "c-2"});
+  CHECK(f.gate.count() ==
+        2);  // the held commit, then commit 2 with the events: no write of their own
+}
+
+TEST_CASE("analytics batches with no commit to ride along are written after the delay") {
+  journal_fixture f{default_max_pending_events, 20ms};
+  caf::scoped_actor self{*f.sys};
+  f.hold_journal(self, 1);  // the three queue, so they are all there before the timer
+  for (int n = 0; n < 3; ++n) self->send(f.journal, event_atom::value, analytics_batch(n));
+  f.gate.open();
+  CHECK(answer(self).code == errc::ok);  // the held commit
+  REQUIRE(f.gate.wait_count(2));
+  CHECK(quote_keys(*f.store) == std::vector<std::string>{"c-0", "c-1", "c-2"});
+  CHECK(f.gate.count() == 2);  // the held commit, then one write for the three
 }
 
 TEST_CASE("analytics batches beyond the bound are dropped; commits behind them are not") {

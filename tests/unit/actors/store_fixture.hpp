@@ -56,6 +56,7 @@ struct commit_gate {
     s.set_commit_listener([this](const persistence::write_batch& b) {
       std::unique_lock<std::mutex> lock{mu};
       ++commits;
+      cv.notify_all();
       if (!closed || b.entities().empty()) return;
       holding = true;
       cv.notify_all();
@@ -67,6 +68,11 @@ struct commit_gate {
   bool wait_holding() {
     std::unique_lock<std::mutex> lock{mu};
     return cv.wait_for(lock, std::chrono::seconds(10), [this] { return holding; });
+  }
+  /// Waits (bounded) until `n` commits succeeded in all.
+  bool wait_count(std::size_t n) {
+    std::unique_lock<std::mutex> lock{mu};
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return commits >= n; });
   }
   void close() {
     std::lock_guard<std::mutex> lock{mu};
