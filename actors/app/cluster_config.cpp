@@ -64,6 +64,9 @@ result<node::cluster_options> read_cluster_config(
     return bad("shard_groups must be 0.." + std::to_string(max_shard_groups));
   o.ownership_session_timeout = ms("ownership_session_timeout_ms", o.ownership_session_timeout);
   o.restore_timeout = ms("restore_timeout_ms", o.restore_timeout);
+  o.handoff_wait = ms("handoff_wait_ms", o.handoff_wait);
+  if (o.handoff_wait.count() < 0 || o.handoff_wait.count() > 60000)
+    return bad("handoff_wait_ms must be 0..60000");
   if (o.ownership_session_timeout.count() < 1000)
     return bad("ownership_session_timeout_ms must be >= 1000");
   if (o.restore_timeout.count() < 1000) return bad("restore_timeout_ms must be >= 1000");

@@ -25,10 +25,13 @@ that is up again), the time to the first offer for a trip in one of the killed
 node's shard groups, the simulator's summary with its audit (every trip state an
 app was told, read back from the survivors: acknowledged_lost,
 double_assignments), stops the survivors with SIGTERM and removes the
-temporary directory. Exits 1 if anything acknowledged was lost.
-Not built yet: forwarding between nodes. A node refuses a request whose pickup's
-shard group another node owns (`unavailable`, counted in the summary), so only
-the apps that reach the owning node ride.
+temporary directory. Any node accepts any app: a request whose pickup's shard
+group another node owns is forwarded to that node. The demo counts the requests
+refused because their group had no owner (rideshard_cluster_unowned_total of
+the three nodes) before the kill, which must be 0, and in all (the failover
+window included), and the request -> offer latency before the kill (the
+nodes' histograms, bucket bounds). Exits 1 if anything acknowledged was lost
+or a request was refused before the kill.
 
   --duration-s N          seconds of traffic in all (default 80): the first half
                           with new riders, the rest for trips in flight
@@ -37,8 +40,9 @@ the apps that reach the owning node ride.
   --time-scale X          simulated seconds per wall second (default 10)
   --summary FILE          the JSON summary (default: build/demo-cluster.json):
                           failover_s, first_offer_s, acknowledged_lost,
-                          double_assignments,
-                          requests, matched, killed_node, shard maps
+                          double_assignments, requests, matched,
+                          refused_before_kill, refused, request_to_offer_p50_s /
+                          _p99_s, killed_node, shard maps
 USAGE
 }
 
@@ -112,6 +116,30 @@ pick_port() {
 # `rideshard admin cluster --summary` of node i: "node=1 ... unowned_groups=..."
 summary_of() { "$BIN" admin cluster --url "http://127.0.0.1:${ports[$1]}" --summary 2>/dev/null; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+# metrics_of i: node i's /metrics (empty if it does not answer).
+metrics_of() { port=${ports[$1]} http_get /metrics || true; }
+# unowned_sum i...: rideshard_cluster_unowned_total summed over nodes i...
+unowned_sum() {
+  local i total=0 n
+  for i in "$@"; do
+    n=$(metrics_of "$i" | awk '$1 == "rideshard_cluster_unowned_total" { printf "%d", $2 }')
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
+# offer_quantile Q i...: the upper bound (s) of the bucket holding the Q-quantile
+# of rideshard_request_to_offer_seconds, the nodes' histograms merged; null if empty.
+offer_quantile() {
+  local q=$1 i
+  shift
+  for i in "$@"; do metrics_of "$i"; done | awk -v q="$q" '
+    /^rideshard_request_to_offer_seconds_bucket/ {
+      le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); n[le] += $2; if (!(le in seen)) { seen[le] = 1; order[++k] = le } }
+    END {
+      total = n["+Inf"]; if (total == 0) { print "null"; exit }
+      for (j = 1; j <= k; ++j) if (order[j] != "+Inf" && n[order[j]] >= q * total) { print order[j] + 0; exit }
+      print "null" }'
+}
 
 # --dev: development secret and card-vault key (the demo mints its own tokens).
 dev=()
@@ -212,6 +240,13 @@ for i in 1 2 3; do
   if [ -n "$n" ] && [ "$n" -gt "$most" ]; then most=$n victim=$i victim_groups=$g; fi
 done
 [ "$victim" != 0 ] || { echo "demo --cluster: no node answered" >&2; exit 1; }
+# Steady state, before the kill: requests refused for want of an owner (must be
+# 0: every group is owned and any node forwards to the owner), and how long a
+# ride request took to its first offer (two in three cross nodes).
+refused_before=$(unowned_sum 1 2 3)
+offer_p50=$(offer_quantile 0.5 1 2 3) offer_p99=$(offer_quantile 0.99 1 2 3)
+echo "  requests refused so far (no owner for their shard group): $refused_before"
+echo "  request -> offer so far, bucket upper bounds: p50 <= ${offer_p50} s, p99 <= ${offer_p99} s"
 survivor=1
 [ "$victim" = 1 ] && survivor=2
 say "kill -9 node $victim (pid ${pids[$victim]}, $most active trips)"
@@ -258,11 +293,9 @@ else
   echo "  first offer for a trip in the killed node's shard groups: ${first_offer_s} s after the kill"
 fi
 refused=$(grep -o 'unavailable=[0-9]*' "$tmp/simulate.out" | head -n 1 | cut -d= -f2)
-if [ -n "$refused" ]; then
-  echo "  note: $refused requests reached a node that does not own their pickup's shard group and"
-  echo "  were refused with \`unavailable\` (naming the group): forwarding to the owner over BASP"
-  echo "  is not built yet, so apps only ride on the node that owns their shard group."
-fi
+refused=${refused:-0}
+echo "  requests refused \`unavailable\` in all: $refused ($refused_before before the kill; the rest"
+echo "  met a shard group without an owner during the failover window, after [cluster] handoff_wait_ms)"
 
 # The summary's figures from the simulator's JSON (flat "key": number pairs).
 num() { grep -o "\"$1\": *[0-9]*" "$tmp/simulate.json" | head -n 1 | grep -o '[0-9]*$' || echo null; }
@@ -278,6 +311,10 @@ cat >"$summary_json" <<EOF
   "double_assignments": $doubles,
   "requests": $(num requests),
   "matched": $(num matched),
+  "refused_before_kill": $refused_before,
+  "refused": $refused,
+  "request_to_offer_p50_s": $offer_p50,
+  "request_to_offer_p99_s": $offer_p99,
   "completed": $(num completed),
   "reconnects": $(num reconnects),
   "resumed_trips": $(num resumed_trips),
@@ -309,5 +346,7 @@ cat "$summary_json"
 [ "$lost" = 0 ] || { echo "demo --cluster: $lost trips lost an acknowledged state" >&2; exit 1; }
 [ "$doubles" = 0 ] || { echo "demo --cluster: $doubles double assignments" >&2; exit 1; }
 [ "$failover_s" != null ] || { echo "demo --cluster: no failover within 60 s" >&2; exit 1; }
+[ "$refused_before" = 0 ] ||
+  { echo "demo --cluster: $refused_before requests refused before the kill" >&2; exit 1; }
 [ "$node_rc" -eq 0 ] || { echo "demo --cluster: a survivor exited with status $node_rc" >&2; exit 1; }
 say "demo done; temporary files removed"

@@ -50,6 +50,11 @@ struct cluster_options {
   /// Longest restore of one assigned shard group before it is left unserved
   /// (retried later).
   std::chrono::milliseconds restore_timeout{60000};
+  /// A request for a shard group no node owns right now (a handoff in
+  /// progress: its owner died or left) waits this long for an owner, then is
+  /// refused `unavailable`. A request forwarded to the owner's node waits at
+  /// most connection_timeout for its answer.
+  std::chrono::milliseconds handoff_wait{5000};
 };
 
 /// One node as this node sees it (itself included).

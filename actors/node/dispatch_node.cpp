@@ -44,8 +44,7 @@ std::uint64_t node_context::next_trip_id(int group) {
 
 static std::string unowned_message(int group, const char* what) {
   return std::string(what) + " belongs to shard group " + std::to_string(group) +
-         ", which another node serves (cross-node forwarding is not built yet: connect to "
-         "the owner)";
+         ", which is not served here now (a handoff is in progress): retry";
 }
 
 void node_context::refuse_unowned(const reply_to& to, int group, const char* what) {
@@ -277,6 +276,11 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
+  if (p->ctx->opts.cluster.enabled) {  // before any driver actor reads ctx->locations
+    p->locations = spawn_location_relay(p->sys, location_relay_options{p->ctx->opts.node_id},
+                                        std::make_shared<location_relay_counters>());
+    p->ctx->locations = caf::actor_cast<caf::actor>(p->locations);
+  }
   p->fleet = std::make_unique<fleet_feed>(p->sys, p->ctx, *p->router);
   p->verify = std::move(verify);
   // Actors stop (in ~dispatch_node) before impl goes away.
@@ -299,6 +303,7 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
       p->router->close();
       caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
       if (p->journal) caf::anon_send_exit(p->journal, caf::exit_reason::user_shutdown);
+      if (p->locations) caf::anon_send_exit(p->locations, caf::exit_reason::user_shutdown);
       p->sys.await_all_actors_done();
       return ok.err();
     }
@@ -307,8 +312,6 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   const auto& o = node->impl_->ctx->opts;
   if (o.cluster.enabled) {  // after recovery: peers see this node once it serves
     auto& p = *node->impl_;
-    p.locations = spawn_location_relay(p.sys, location_relay_options{o.node_id},
-                                       std::make_shared<location_relay_counters>());
     auto m = start_membership(
         p.sys, o.cluster, o.node_id, o.now_ms, &p.members,
         membership_links{p.registry, p.ctx->directory, caf::actor_cast<caf::actor>(p.locations)});
@@ -622,15 +625,17 @@ result<std::vector<neighbor>> dispatch_node::nearby(double lat, double lng, doub
                                                     std::size_t k) {
   auto pos = make_lat_lng(lat, lng);
   if (!pos) return pos.err();
-  const auto& groups = *impl_->ctx->groups;
-  if (auto key = impl_->router->shard_of(*pos))
-    if (const int g = shard_group_of(*key, groups.groups()); !groups.serves(g)) {
-      impl_->ctx->stats.unowned();
-      impl_->ctx->stats.error(errc::unavailable);
-      return error{errc::unavailable, unowned_message(g, "the position")};
-    }
-  auto m = impl_->router->matcher_at(*pos);
-  if (!m) return error{errc::out_of_region, "position outside every region"};
+  auto key = impl_->router->shard_of(*pos);
+  if (!key) return error{errc::out_of_region, "position outside every region"};
+  // Cluster mode: the matcher may be the owner node's (the directory forwards).
+  auto m = impl_->router->matcher(*key);
+  if (!m) {
+    const int g = shard_group_of(*key, impl_->ctx->groups->groups());
+    impl_->ctx->stats.error(errc::unavailable);
+    return error{errc::unavailable, impl_->ctx->groups->clustered()
+                                        ? unowned_message(g, "the position")
+                                        : std::string("shutting down")};
+  }
   result<std::vector<neighbor>> out = error{errc::unavailable, "matcher did not answer"};
   caf::scoped_actor self{impl_->sys};
   self->request(m, impl_->ctx->opts.query_timeout, nearby_query{*pos, radius_m, k})
@@ -665,21 +670,25 @@ static result<schemas::trip_status> stored_trip(persistence::store* s, trip_id i
 
 recovery_report dispatch_node::recovery() const { return impl_->recovered; }
 
-// Cluster mode: a trip of a shard group served elsewhere is not answered from
-// this node's store (a stale cache of it): unavailable, naming the group.
+// Cluster mode: a finished trip of a shard group served elsewhere is not
+// answered from this node's store (a stale cache of it): unavailable, naming
+// the group. (A live one is reached through the directory, on any node.)
 static result<void> served_here(node_context& ctx, trip_id id) {
   const auto& g = *ctx.groups;
   if (g.serves_trip(id.value)) return {};
-  ctx.stats.unowned();
   ctx.stats.error(errc::unavailable);
   return error{errc::unavailable,
-               unowned_message(shard_group_of(id.value, g.groups()), to_string(id).c_str())};
+               to_string(id) + " is not live here and belongs to shard group " +
+                   std::to_string(shard_group_of(id.value, g.groups())) +
+                   ", which another node serves (or none right now): ask that node"};
 }
 
 result<schemas::trip_status> dispatch_node::trip_snapshot(trip_id id) {
-  if (auto ok = served_here(*impl_->ctx, id); !ok) return ok.err();
   auto t = impl_->router->trip(id);
-  if (!t) return stored_trip(impl_->ctx->opts.store, id);
+  if (!t) {
+    if (auto ok = served_here(*impl_->ctx, id); !ok) return ok.err();
+    return stored_trip(impl_->ctx->opts.store, id);
+  }
   result<schemas::trip_status> out = error{errc::unavailable, "trip did not answer"};
   caf::scoped_actor self{impl_->sys};
   self->request(t, impl_->ctx->opts.query_timeout, snapshot_atom::value)
@@ -863,10 +872,10 @@ result<schemas::trip_status> dispatch_node::request_ride(rider_id rider,
 // A cancel by party::system straight to the trip actor (admins, the ride charger).
 result<schemas::trip_status> dispatch_node::cancel_as_system(trip_id id, std::string reason) {
   auto& p = *impl_;
-  if (auto ok = served_here(*p.ctx, id); !ok) return ok.err();
   caf::scoped_actor self{p.sys};
   auto t = p.router->trip(id);
   auto finished = [&]() -> result<schemas::trip_status> {
+    if (auto ok = served_here(*p.ctx, id); !ok) return ok.err();
     auto st = stored_trip(p.ctx->opts.store, id);
     if (!st) return st.err();
     return error{errc::illegal_transition,

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "node/analytics_events.hpp"
+#include "node/location_relay.hpp"
 #include "node/shard_directory.hpp"
 
 namespace rideshard::node {
@@ -38,11 +39,27 @@ using driver_self = caf::stateful_actor<driver_state, driver_handle::base>;
 
 bool busy(const driver_state& st) { return st.offer_trip.valid() || st.trip.has_value(); }
 
-// Withdraws us from the matcher holding us as available. Same sender, same
-// receiver: it arrives after every position we sent, so a withdrawal wins.
+// An update for matcher m: straight to it on this node; through the node's
+// location relay (batched per node) when m is another node's (cluster mode),
+// withdrawals included, so they stay behind the positions sent before them.
+void to_matcher(driver_self* self, const matcher_handle& m, driver_avail a) {
+  auto& st = self->state;
+  if (st.ctx->locations && m->node() != self->node())
+    return self->send(caf::actor_cast<location_relay_handle>(st.ctx->locations),
+                      location_out{0, m, std::move(a)});
+  if (a.withdrawn) return self->send(m, driver_unavail{a.driver});
+  self->send(m, std::move(a));
+}
+
+// Withdraws us from the matcher holding us as available. Same path as our
+// positions: it arrives after every position we sent, so a withdrawal wins.
 void unindex(driver_self* self) {
   auto& st = self->state;
-  if (st.indexed_in) self->send(st.indexed_in, driver_unavail{st.id});
+  if (st.indexed_in) {
+    driver_avail gone{st.id, {}, {}, false};
+    gone.withdrawn = true;
+    to_matcher(self, st.indexed_in, std::move(gone));
+  }
   st.indexed_in = nullptr;
 }
 
@@ -117,7 +134,7 @@ void deposit(driver_self* self, const matcher_handle& m) {
   const bool fresh = !st.indexed_in;  // newly available here: parked requests may wait
   st.indexed_in = m;
   if (!m) return;
-  self->send(m, driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh});
+  to_matcher(self, m, driver_avail{st.id, st.last->pos, caf::actor_cast<caf::actor>(self), fresh});
 }
 
 void arm_idle(driver_self* self) {
@@ -213,10 +230,14 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
   c.reason = std::move(reason);
   c.reply = rt;
   c.answer_to = waiter;
+  bool offer = st.offer_trip == t && st.offer_actor;
+  bool mine = st.trip && st.trip->trip == t && st.trip_actor;
   // Cluster mode: the trip's shard group left this node (another node serves
-  // it, or its writes were fenced); its actor here is stopped or stopping, so
-  // the command gets a typed refusal instead of going nowhere.
-  if (!st.ctx->groups->serves_trip(t.value)) {
+  // it, or its writes were fenced) and the actor we hold is its actor here,
+  // stopped or stopping: a typed refusal instead of going nowhere. (A trip
+  // actor on another node, the group's owner, is asked as usual.)
+  const trip_handle& held = offer ? st.offer_actor : st.trip_actor;
+  if ((offer || mine) && !st.ctx->groups->serves_trip(t.value) && held->node() == self->node()) {
     const int g = shard_group_of(t.value, st.ctx->groups->groups());
     if (!waiter) return st.ctx->refuse_unowned(rt, g, "the trip");
     st.ctx->stats.unowned();
@@ -224,8 +245,6 @@ void to_trip(driver_self* self, const reply_to& rt, trip_id t, trip_event_kind k
                         "the trip belongs to shard group " + std::to_string(g) +
                             ", which this node no longer serves");
   }
-  bool offer = st.offer_trip == t && st.offer_actor;
-  bool mine = st.trip && st.trip->trip == t && st.trip_actor;
   if (kind == trip_event_kind::accept || kind == trip_event_kind::decline) {
     if (offer) return (void)self->send(st.offer_actor, std::move(c));
     return not_ours(self, rt, t, errc::not_offered_to_driver, waiter);

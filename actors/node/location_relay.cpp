@@ -51,6 +51,22 @@ void flush(relay_self* self, std::uint16_t node, node_buffer& b) {
   ++st.counters->bundles;
 }
 
+// The cluster node of `m` (location_out without a node): this one, or the
+// node whose relay lives on m's CAF node; 0 when no route leads there.
+std::uint16_t node_of(relay_self* self, const matcher_handle& m) {
+  auto& st = self->state;
+  if (m->node() == self->node()) return st.opts.node;
+  for (const auto& [node, relay] : st.routes)
+    if (relay && relay->node() == m->node()) return node;
+  return 0;
+}
+
+// Hands one update to its matcher on this node (a withdrawal as driver_unavail).
+void deliver(relay_self* self, const matcher_handle& m, driver_avail&& a) {
+  if (a.withdrawn) return self->send(m, driver_unavail{a.driver});
+  self->send(m, std::move(a));
+}
+
 location_relay_handle::behavior_type location_relay(
     relay_self* self, location_relay_options opts,
     std::shared_ptr<location_relay_counters> counters) {
@@ -60,7 +76,8 @@ location_relay_handle::behavior_type location_relay(
       [=](location_out& u) {
         auto& st = self->state;
         if (!u.matcher) return;
-        if (u.node == st.opts.node) return self->send(u.matcher, std::move(u.avail));
+        if (u.node == 0) u.node = node_of(self, u.matcher);
+        if (u.node == st.opts.node) return deliver(self, u.matcher, std::move(u.avail));
         if (st.routes.count(u.node) == 0) {
           ++st.counters->dropped;
           return;
@@ -75,8 +92,10 @@ location_relay_handle::behavior_type location_relay(
         }
         auto [at, fresh] = b.part_of.try_emplace(u.matcher.address(), b.bundle.parts.size());
         if (fresh) b.bundle.parts.push_back(location_part{u.matcher, {}});
+        const bool withdrawn = u.avail.withdrawn;
         b.bundle.parts[at->second].avails.push_back(std::move(u.avail));
-        if (++b.count >= st.opts.max_batch) return flush(self, u.node, b);
+        // A withdrawal leaves at once: the driver is busy, the matcher must stop offering it.
+        if (++b.count >= st.opts.max_batch || withdrawn) return flush(self, u.node, b);
         if (!b.timer) {
           b.timer = true;
           self->delayed_send(self, st.opts.window, location_flush{u.node, b.window});
@@ -100,7 +119,7 @@ location_relay_handle::behavior_type location_relay(
               auto it = st.known_actor.find(a.driver);
               if (it != st.known_actor.end()) a.actor = it->second;
             }
-            self->send(part.matcher, std::move(a));
+            deliver(self, part.matcher, std::move(a));
           }
           n += part.avails.size();
         }

@@ -16,6 +16,7 @@
 
 #include "node/location_relay.hpp"
 #include "node/log_sink.hpp"
+#include "node/shard_directory.hpp"
 
 namespace rideshard::node {
 
@@ -86,6 +87,8 @@ struct membership_state {
   std::uint64_t groups_epoch = 0;  ///< this node's claim (groups_served)
   std::vector<std::uint32_t> groups;
   std::map<std::uint32_t, std::uint16_t> owners;  ///< resolved: group -> node
+  /// What the local directory was last told: group -> (node, its directory).
+  std::map<std::uint32_t, std::pair<std::uint16_t, caf::actor_addr>> told;
   static inline const char* name = "membership";
 };
 using membership_self = caf::stateful_actor<membership_state, membership_handle::base>;
@@ -109,6 +112,26 @@ member_beat beat_of(const membership_state& st) {
   return b;
 }
 
+// Hands the owner table with each owner's directory to this node's directory
+// (group_owners), when it differs from what the directory was last told.
+void tell_directory(membership_state& st) {
+  if (!st.links.directory) return;
+  std::map<std::uint16_t, caf::actor> dirs{{st.node, st.links.directory}};
+  for (const auto& [addr, p] : st.peers)
+    if (p.up && p.node != 0 && p.directory) dirs[p.node] = p.directory;
+  group_owners table;
+  std::map<std::uint32_t, std::pair<std::uint16_t, caf::actor_addr>> told;
+  for (const auto& [g, n] : st.owners) {
+    auto d = dirs.find(n);
+    if (d == dirs.end()) continue;  // its directory is not known yet: no owner to ask
+    table.owners.push_back(owner_route{g, n, d->second});
+    told.emplace(g, std::pair{n, d->second.address()});
+  }
+  if (told == st.told) return;
+  st.told = std::move(told);
+  caf::anon_send(st.links.directory, std::move(table));
+}
+
 // The owner table from this node's claim and those of the peers up.
 // Down nodes' claims take part too: a group whose newest claim is a down
 // node's has no owner (until a newer assignment names one), rather than going
@@ -126,9 +149,11 @@ void resolve(membership_state& st) {
   auto owners = resolve_owners(claims);
   for (auto it = owners.begin(); it != owners.end();)
     it = down.count(it->second) ? owners.erase(it) : std::next(it);
-  if (owners == st.owners) return;
-  st.owners = std::move(owners);
-  logger().info("event=shard_owners node={} groups={}", st.node, st.owners.size());
+  if (owners != st.owners) {
+    st.owners = std::move(owners);
+    logger().info("event=shard_owners node={} groups={}", st.node, st.owners.size());
+  }
+  tell_directory(st);
 }
 
 std::vector<std::uint32_t> owned_by(const membership_state& st, std::uint16_t node) {

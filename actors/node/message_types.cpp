@@ -72,6 +72,12 @@ RIDESHARD_MESSAGE_NAME(location_flush, "rideshard::location_flush")
 RIDESHARD_MESSAGE_NAME(relay_route, "rideshard::relay_route")
 RIDESHARD_MESSAGE_NAME(group_serve, "rideshard::group_serve")
 RIDESHARD_MESSAGE_NAME(group_stop, "rideshard::group_stop")
+RIDESHARD_MESSAGE_NAME(trip_init, "rideshard::trip_init")
+RIDESHARD_MESSAGE_NAME(owner_route, "rideshard::owner_route")
+RIDESHARD_MESSAGE_NAME(group_owners, "rideshard::group_owners")
+RIDESHARD_MESSAGE_NAME(handoff_expired, "rideshard::handoff_expired")
+RIDESHARD_MESSAGE_NAME(matcher_handle, "rideshard::matcher_handle")
+RIDESHARD_MESSAGE_NAME(trip_handle, "rideshard::trip_handle")
 
 #undef RIDESHARD_MESSAGE_NAME
 

@@ -10,12 +10,13 @@
 #include "node/protocol.hpp"
 #include "node/region_matcher.hpp"
 #include "node/shard_directory.hpp"
+#include "node/trip_actor.hpp"
 
 namespace rideshard::node {
 
 /// The registered message types (tests round-trip each of them through CAF's
 /// binary serializer). Types still whitelisted with CAF_ALLOW_UNSAFE_MESSAGE_TYPE
-/// (session_opened, batch_ptr, trip_init) are local-only and not listed.
+/// (session_opened, batch_ptr) are local-only and not listed.
 using node_message_types = caf::detail::type_list<
     driver_id, trip_id, rider_id, lat_lng, errc, schemas::trip_status, driver_avail,
     dispatch_request, redispatch_request, offer_to, offer_timed_out, offer_closed, trip_finished,
@@ -27,8 +28,14 @@ using node_message_types = caf::detail::type_list<
     batch_window, reserve_driver, release_driver, shard_key, shard_added, surge_freeze,
     search_progress, no_driver_found, no_driver_check, member_beat, membership_start,
     membership_tick, registry_route, groups_served, location_out, location_part, location_bundle,
-    location_flush, relay_route, group_serve, group_stop>;
+    location_flush, relay_route, group_serve, group_stop, trip_init, owner_route, group_owners,
+    handoff_expired, matcher_handle, trip_handle>;
 
+/// matcher_handle and trip_handle are listed as message elements of their own:
+/// the shard directory's answers (a shard's matcher, a trip's actor) cross
+/// nodes when a directory asks the owner's (a handle inside a registered
+/// struct needs no entry; an unregistered top-level element is dropped).
+///
 /// Registers every type of node_message_types under a stable name
 /// ("rideshard::<type>"). Call on each node's config before the actor system
 /// is created.

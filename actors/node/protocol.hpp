@@ -226,6 +226,10 @@ struct node_context {
   /// This node's session registry (node/session_registry.hpp): the only
   /// writer to client connections on behalf of actors.
   session_registry_handle sessions;
+  /// Clustered: this node's location relay (location_relay.hpp, a
+  /// location_relay_handle): driver actors send their updates for another
+  /// node's matcher through it, batched per node. Invalid when not clustered.
+  caf::actor locations;
   node_stats stats;
   /// The console's picture of drivers, trips and surge (written here, read by
   /// dispatch_node::fleet()); never read by an actor.
@@ -244,9 +248,10 @@ struct node_context {
   /// A new trip's id in shard group `group` (the group of its pickup shard, so
   /// the trip lives where its matcher lives); next_id() when not clustered.
   std::uint64_t next_trip_id(int group);
-  /// Actors: refuses a request for shard group `group`, which this node does
-  /// not serve: error_reply unavailable naming the group, counted in
-  /// rideshard_cluster_unowned_total and errors_total.
+  /// Actors: refuses a request for shard group `group`, which is not served
+  /// here now (the trip's actor here stopped with its group): error_reply
+  /// unavailable naming the group, counted in rideshard_cluster_unowned_total
+  /// and errors_total.
   void refuse_unowned(const reply_to& to, int group, const char* what);
   /// Actors: sends body to session `to` (if any) through the session registry.
   void send(session_ref to, schemas::server_body body, std::uint64_t reply_seq = 0);
@@ -310,10 +315,14 @@ struct driver_avail {
   lat_lng pos;
   caf::actor actor;
   bool fresh = false;  ///< newly available in this shard: parked requests may wait for it
+  /// Through a location relay only: the driver is no longer available (the
+  /// receiving relay hands the matcher a driver_unavail, in order with the
+  /// driver's positions).
+  bool withdrawn = false;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, driver_avail& x) {
-  return f(caf::meta::type_name("driver_avail"), x.driver, x.pos, x.actor, x.fresh);
+  return f(caf::meta::type_name("driver_avail"), x.driver, x.pos, x.actor, x.fresh, x.withdrawn);
 }
 
 /// Trip -> matcher of its pickup shard: a new ride request.

@@ -32,6 +32,14 @@ void arm_idle(rider_self* self) {
   self->delayed_send(self, self->state.ctx->opts.idle_timeout, idle_atom::value, gen);
 }
 
+// Why a request for shard group `group` failed at the directory: no node
+// served it within [cluster] handoff_wait, or its owner did not answer.
+std::string no_owner(int group) {
+  return "the pickup belongs to shard group " + std::to_string(group) +
+         ", which no node serves right now (a handoff is in progress, or its owner did not "
+         "answer): retry";
+}
+
 void prune_quotes(rider_state& st) {
   auto now = st.ctx->now();
   for (auto it = st.quotes.begin(); it != st.quotes.end();)
@@ -45,16 +53,17 @@ void on_quote(rider_self* self, const reply_to& rt, const schemas::quote_request
   auto key = shard_of(st.ctx->regions, q.pickup);
   if (!key || !shard_of(st.ctx->regions, q.dropoff))
     return st.ctx->send_error(rt, errc::out_of_region, "pickup or dropoff outside every region");
-  if (const int g = shard_group_of(*key, st.ctx->groups->groups()); !st.ctx->groups->serves(g))
-    return st.ctx->refuse_unowned(rt, g, "the pickup");
+  // Cluster mode: the directory asks the owner of the pickup's shard group
+  // (the matcher may be another node's; its answer comes back here).
+  const int group = shard_group_of(*key, st.ctx->groups->groups());
   self->request(directory_of(*st.ctx), caf::infinite, shard_atom::value, *key)
       .then(
           [=](matcher_handle& m) {
             if (!m) return self->state.ctx->send_error(rt, errc::unavailable, "shutting down");
             self->send(m, quote_ask{q, rt, caf::actor_cast<caf::actor>(self), self->state.id});
           },
-          [=](caf::error& e) {
-            self->state.ctx->send_error(rt, errc::unavailable, caf::to_string(e));
+          [=](caf::error&) {
+            self->state.ctx->send_error(rt, errc::unavailable, no_owner(group));
           });
 }
 
@@ -78,17 +87,9 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
   if (!key || !shard_of(st.ctx->regions, r.dropoff))
     return refuse(self, rt, waiter, errc::out_of_region, "pickup or dropoff outside every region");
   // Cluster mode: the trip takes its pickup shard's group (trip and matcher
-  // share an owner); a group served elsewhere is refused until forwarding exists.
+  // share an owner); the directory spawns it on the group's owner, maybe
+  // another node (the trip's updates come back to this actor).
   const int group = shard_group_of(*key, st.ctx->groups->groups());
-  if (!st.ctx->groups->serves(group)) {
-    if (waiter) {
-      st.ctx->stats.unowned();
-      return answer_error(waiter, errc::unavailable,
-                          "the pickup belongs to shard group " + std::to_string(group) +
-                              ", which another node serves");
-    }
-    return st.ctx->refuse_unowned(rt, group, "the pickup");
-  }
   std::optional<schemas::quote> quoted;
   if (r.quote) {
     prune_quotes(st);
@@ -111,16 +112,30 @@ void on_ride(rider_self* self, const reply_to& rt, const schemas::ride_request& 
   init.reply_seq = rt.seq;
   init.request_in_us = request_in_us;
   // Awaited: the trip's first update cannot overtake its handle.
+  auto failed = [=](std::string why) {
+    auto& s = self->state;
+    if (s.creating != t) return;
+    s.creating = {};
+    refuse(self, rt, std::exchange(s.creating_waiter, nullptr), errc::unavailable, std::move(why));
+  };
   self->request(directory_of(*st.ctx), caf::infinite, create_atom::value, std::move(init))
-      .await([=](trip_handle& h) { self->state.trip_actor = std::move(h); }, [](caf::error&) {});
+      .await(
+          [=](trip_handle& h) {
+            if (!h) return failed("shutting down");
+            self->state.trip_actor = std::move(h);
+          },
+          [=](caf::error&) { failed(no_owner(group)); });
 }
 
 // Riders may only cancel, and only their own active trip.
 void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string reason,
                const caf::actor& waiter = {}) {
   auto& st = self->state;
-  // Cluster mode: the trip's shard group left this node (see the driver's to_trip).
-  if (!st.ctx->groups->serves_trip(trip.value)) {
+  bool mine = (st.trip && st.trip->trip == trip) || st.creating == trip;
+  // Cluster mode: the trip's shard group left this node and the actor we hold
+  // is its actor here (see the driver's to_trip); another node's is asked.
+  if (mine && st.trip_actor && !st.ctx->groups->serves_trip(trip.value) &&
+      st.trip_actor->node() == self->node()) {
     const int g = shard_group_of(trip.value, st.ctx->groups->groups());
     if (!waiter) return st.ctx->refuse_unowned(rt, g, "the trip");
     st.ctx->stats.unowned();
@@ -128,7 +143,6 @@ void on_cancel(rider_self* self, const reply_to& rt, trip_id trip, std::string r
                         "the trip belongs to shard group " + std::to_string(g) +
                             ", which this node no longer serves");
   }
-  bool mine = (st.trip && st.trip->trip == trip) || st.creating == trip;
   if (mine && st.trip_actor) {
     trip_command cmd;
     cmd.kind = trip_event_kind::cancel;

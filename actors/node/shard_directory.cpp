@@ -3,6 +3,7 @@
 #include "node/shard_directory.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_map>
 #include <utility>
 
@@ -55,6 +56,14 @@ std::vector<matcher_handle> neighbours(const shard_table& table, const std::vect
 
 namespace {
 
+/// A request for a shard group without an owner, waiting for one: `go` runs
+/// with the directory to ask (this one once the group is served here, or the
+/// owner's), or with an invalid handle when the wait is over.
+struct held_request {
+  int group = 0;
+  std::function<void(const caf::actor&)> go;
+};
+
 struct directory_state {
   context_ptr ctx;
   std::shared_ptr<directory_counters> counters;
@@ -63,6 +72,9 @@ struct directory_state {
   std::unordered_map<driver_id, driver_handle> drivers;
   std::unordered_map<rider_id, rider_handle> riders;
   std::unordered_map<trip_id, trip_handle> trips;
+  std::map<std::uint32_t, owner_route> owners;  ///< cluster mode: from membership
+  std::map<std::uint64_t, held_request> held;   ///< by hold number
+  std::uint64_t holds = 0;                      ///< hold numbers handed out
   static inline const char* name = "shard_directory";
 };
 using directory_self = caf::stateful_actor<directory_state, directory_handle::base>;
@@ -84,6 +96,101 @@ bool serves(const directory_self* self, const shard_key& key) {
   const auto& groups = *self->state.ctx->groups;
   return groups.serves(shard_group_of(key, groups.groups()));
 }
+
+// ---- forwarding (cluster mode) ------------------------------------------------
+
+// Where a request for `group` goes now: this directory when the group is
+// served here, else the owner's directory, else nowhere (no owner: held).
+caf::actor route_of(directory_self* self, int group) {
+  auto& st = self->state;
+  if (st.ctx->groups->serves(group)) return caf::actor_cast<caf::actor>(self);
+  auto it = st.owners.find(static_cast<std::uint32_t>(group));
+  if (it == st.owners.end() || it->second.node == st.ctx->opts.node_id) return {};
+  return it->second.directory;
+}
+
+// A request another node's directory forwarded here: never forwarded again
+// (its table and ours disagree for a moment; the asker refuses).
+bool from_peer(directory_self* self) {
+  const auto& from = self->current_sender();
+  return from && from->node() != self->node();
+}
+
+caf::error unowned_error(int group) {
+  return caf::make_error(caf::sec::request_timeout,
+                         "shard group " + std::to_string(group) + " has no owner");
+}
+
+void retry_held(directory_self* self) {
+  auto& st = self->state;
+  for (auto it = st.held.begin(); it != st.held.end();) {
+    auto to = route_of(self, it->second.group);
+    if (!to) {
+      ++it;
+      continue;
+    }
+    auto go = std::move(it->second.go);
+    it = st.held.erase(it);
+    go(to);
+  }
+}
+
+// Answers the request (xs...) for shard group `group` from the directory that
+// serves it: this one, the owner's (bounded by connection_timeout: a lost
+// peer need not answer), or, while the group has no owner, after waiting up
+// to handoff_wait for one.
+template <class T, class... Xs>
+caf::result<T> forward(directory_self* self, int group, Xs... xs) {
+  auto rp = self->make_response_promise<T>();
+  if (from_peer(self)) return rp.deliver(T{});
+  const auto timeout = self->state.ctx->opts.cluster.connection_timeout;
+  auto go = [self, rp, group, timeout, xs...](const caf::actor& to) mutable {
+    if (!to) {
+      self->state.ctx->stats.unowned();
+      rp.deliver(unowned_error(group));
+      return;
+    }
+    self->request(caf::actor_cast<directory_handle>(to), timeout, xs...)
+        .then([rp](T& h) mutable { rp.deliver(std::move(h)); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  };
+  if (auto to = route_of(self, group)) {
+    go(to);
+    return rp;
+  }
+  auto& st = self->state;
+  const auto n = ++st.holds;
+  st.held.emplace(n, held_request{group, std::move(go)});
+  self->delayed_send(self, st.ctx->opts.cluster.handoff_wait, handoff_expired{n});
+  return rp;
+}
+
+void expire_hold(directory_self* self, std::uint64_t n) {
+  auto& st = self->state;
+  auto it = st.held.find(n);
+  if (it == st.held.end()) return;  // an owner came in time
+  auto go = std::move(it->second.go);
+  st.held.erase(it);
+  go({});
+}
+
+// Membership's new owner table: cached handles of other nodes' matchers may be
+// stale (the facade and driver actors ask again), held requests may go now.
+void set_owners(directory_self* self, group_owners& x) {
+  auto& st = self->state;
+  std::map<std::uint32_t, owner_route> owners;
+  for (auto& o : x.owners) owners[o.group] = std::move(o);
+  auto same = [](const auto& a, const auto& b) {
+    return a.first == b.first && a.second.node == b.second.node &&
+           a.second.directory == b.second.directory;
+  };
+  if (!std::equal(owners.begin(), owners.end(), st.owners.begin(), st.owners.end(), same))
+    st.ctx->groups->owners_changed();
+  st.owners = std::move(owners);
+  retry_held(self);
+}
+
+// ---- local ----------------------------------------------------------------------
 
 matcher_handle shard(directory_self* self, const shard_key& key) {
   auto& st = self->state;
@@ -169,6 +276,8 @@ void stop_all(directory_self* self) {
   stop(st.trips);
   st.shards.clear();
   count(self);
+  auto held = std::move(st.held);
+  for (auto& h : held) h.second.go({});
 }
 
 // Cluster mode: shard group `g` is served here now; its restored trips come back.
@@ -177,6 +286,7 @@ std::vector<trip_handle> serve_group(directory_self* self, group_serve& x) {
   std::vector<trip_handle> out;
   if (st.stopped) return out;
   st.ctx->groups->set(x.group, true);
+  retry_held(self);
   for (auto& t : x.trips) {
     trip_init init;
     init.id = t.id;
@@ -246,13 +356,26 @@ directory_handle::behavior_type shard_directory(directory_self* self, context_pt
       [=](rider_id id, client_atom a, client_envelope& x) { to_rider(id, a, std::move(x)); },
       [=](rider_id id, http_ride_atom a, http_ride& x) { to_rider(id, a, std::move(x)); },
       [=](rider_id id, http_cmd_atom a, http_trip_command& x) { to_rider(id, a, std::move(x)); },
-      [=](shard_atom, const shard_key& key) { return shard(self, key); },
-      [=](lookup_atom, trip_id id) {
-        auto& trips = self->state.trips;
-        auto it = trips.find(id);
-        return it == trips.end() ? trip_handle{} : it->second;
+      [=](shard_atom a, const shard_key& key) -> caf::result<matcher_handle> {
+        if (serves(self, key) || self->state.stopped) return shard(self, key);
+        return forward<matcher_handle>(self, shard_group_of(key, self->state.ctx->groups->groups()),
+                                       a, key);
       },
-      [=](create_atom, trip_init& init) { return spawn_trip(self, init); },
+      [=](lookup_atom a, trip_id id) -> caf::result<trip_handle> {
+        auto& st = self->state;
+        auto it = st.trips.find(id);
+        if (it != st.trips.end()) return it->second;
+        if (st.stopped || st.ctx->groups->serves_trip(id.value)) return trip_handle{};
+        return forward<trip_handle>(self, shard_group_of(id.value, st.ctx->groups->groups()), a,
+                                    id);
+      },
+      [=](create_atom a, trip_init& init) -> caf::result<trip_handle> {
+        auto& st = self->state;
+        const auto id = init.recovered ? init.recovered->id : init.id;
+        if (st.stopped || st.ctx->groups->serves_trip(id.value)) return spawn_trip(self, init);
+        return forward<trip_handle>(self, shard_group_of(id.value, st.ctx->groups->groups()), a,
+                                    std::move(init));
+      },
       [=](forget_atom, driver_id id, const driver_handle& who) {
         return release(self, self->state.drivers, id, who);
       },
@@ -281,6 +404,8 @@ directory_handle::behavior_type shard_directory(directory_self* self, context_pt
       },
       [=](group_serve& x) { return serve_group(self, x); },
       [=](const group_stop& x) { return stop_group(self, x); },
+      [=](group_owners& x) { set_owners(self, x); },
+      [=](const handoff_expired& x) { expire_hold(self, x.hold); },
   };
 }
 

@@ -92,6 +92,39 @@ typename Inspector::result_type inspect(Inspector& f, group_stop& x) {
   return f(caf::meta::type_name("group_stop"), x.group, x.lost);
 }
 
+/// One shard group's owner in the cluster: its node and that node's shard
+/// directory (this node's own groups are listed too, with this directory).
+struct owner_route {
+  std::uint32_t group = 0;
+  std::uint16_t node = 0;
+  caf::actor directory;  ///< directory_handle of `node`
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_route& x) {
+  return f(caf::meta::type_name("owner_route"), x.group, x.node, x.directory);
+}
+
+/// Cluster mode, membership -> its node's directory, on every change of the
+/// owner table: the owner of each shard group that has one (a group absent
+/// from `owners` has none: a handoff is in progress).
+struct group_owners {
+  std::vector<owner_route> owners;  ///< ascending by group
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_owners& x) {
+  return f(caf::meta::type_name("group_owners"), x.owners);
+}
+
+/// The directory's own timer: the requests it held for an owner since hold
+/// number `hold` (and earlier) waited long enough ([cluster] handoff_wait).
+struct handoff_expired {
+  std::uint64_t hold = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, handoff_expired& x) {
+  return f(caf::meta::type_name("handoff_expired"), x.hold);
+}
+
 using shard_atom = caf::atom_constant<caf::atom("shard")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
@@ -105,8 +138,13 @@ using keys_atom = caf::atom_constant<caf::atom("keys")>;
 /// true iff the entry was still that actor; after that nothing the directory
 /// forwards reaches it. stop_atom: every actor gets an exit and later
 /// lookups answer invalid handles (node shutdown). Cluster mode: group_serve
-/// and group_stop (above); a shard or trip of a group not served here gets an
-/// invalid handle (callers check ctx.groups first to name the group).
+/// and group_stop (above); a lookup or creation of a shard or trip of a group
+/// another node owns is forwarded to that node's directory (group_owners),
+/// whose answer comes back (bounded by [cluster] connection_timeout); one of a
+/// group without an owner waits up to [cluster] handoff_wait for one, then
+/// fails with an error naming the group (counted in
+/// rideshard_cluster_unowned_total). A request from another node's directory
+/// is never forwarded again (an invalid handle instead).
 using directory_handle = caf::typed_actor<
     caf::reacts_to<driver_id, attach_atom, attach_request>,
     caf::reacts_to<driver_id, detach_atom, std::uint64_t>,
@@ -124,7 +162,8 @@ using directory_handle = caf::typed_actor<
     caf::replies_to<forget_atom, rider_id, rider_handle>::with<bool>,
     caf::reacts_to<forget_atom, trip_id>, caf::replies_to<keys_atom>::with<std::vector<shard_key>>,
     caf::replies_to<group_serve>::with<std::vector<trip_handle>>,
-    caf::replies_to<group_stop>::with<std::uint64_t>, caf::replies_to<stop_atom>::with<bool>>;
+    caf::replies_to<group_stop>::with<std::uint64_t>, caf::replies_to<stop_atom>::with<bool>,
+    caf::reacts_to<group_owners>, caf::reacts_to<handoff_expired>>;
 
 /// Counters the directory keeps for the facade (atomics, no lock): actors it
 /// spawned that have not terminated yet, by kind (0 matcher, 1 driver, 2

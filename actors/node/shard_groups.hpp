@@ -29,9 +29,13 @@ class shard_group_board {
   /// True when this node serves `group` (always when not clustered).
   bool serves(int group) const { return n_ == 0 || (group >= 0 && group < n_ && served_[group]); }
   bool serves_trip(std::uint64_t trip) const { return serves(rideshard::shard_group_of(trip, n_)); }
-  /// Bumped whenever a group stops being served here: a cached matcher handle
-  /// taken at an older epoch may belong to a matcher that was stopped.
+  /// Bumped whenever a group stops being served here or another node's groups
+  /// change owner: a cached matcher handle taken at an older epoch may belong
+  /// to a matcher that was stopped.
   std::uint64_t epoch() const { return epoch_.load(); }
+  /// The shard directory only: the owner table of the other nodes' groups
+  /// changed (a cached handle of another node's matcher may be stale).
+  void owners_changed() { ++epoch_; }
   /// The shard directory only.
   void set(int group, bool served) {
     if (group < 0 || group >= n_) return;

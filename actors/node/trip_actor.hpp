@@ -26,6 +26,13 @@ struct trip_init {
   matcher_handle matcher;  ///< the pickup shard's matcher (directory)
   driver_handle driver;    ///< recovered with a driver: its actor (directory)
 };
+/// Serializable: a rider's node forwards the creation to the directory of the
+/// node owning the pickup's shard group (cluster mode).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trip_init& x) {
+  return f(caf::meta::type_name("trip_init"), x.id, x.rider, x.rider_actor, x.pickup, x.dropoff,
+           opt(x.quoted), x.reply_seq, x.request_in_us, opt(x.recovered), x.matcher, x.driver);
+}
 
 /// Spawns the trip actor: asks the pickup shard's matcher for a driver, applies
 /// every event through apply(), and notifies rider and driver (trip_status,
@@ -34,4 +41,3 @@ struct trip_init {
 trip_handle spawn_trip_actor(caf::actor_system& sys, context_ptr ctx, trip_init init);
 
 }  // namespace rideshard::node
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rideshard::node::trip_init)

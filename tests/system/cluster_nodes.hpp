@@ -46,6 +46,13 @@ inline std::string node_config_text(int id) {
   return config;
 }
 
+/// A fresh directory under /tmp for a test's configs, certificates and logs,
+/// removed at the end.
+struct test_dir {
+  std::string path = node_process::fresh_data_dir();
+  ~test_dir() { std::system(("rm -rf " + path).c_str()); }
+};
+
 /// Polls `cond` until it holds or `deadline` passes (each poll is an HTTP round
 /// trip to a node: the wait is on the node's observable state, not a sleep).
 inline bool wait_until(std::chrono::steady_clock::time_point deadline,

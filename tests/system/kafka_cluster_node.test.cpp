@@ -2,7 +2,7 @@
 // two `rideshard serve` processes with [cluster] (mutual TLS) and a real broker
 // (with_kafka.sh) split the shard groups through the Kafka consumer group. A
 // rider and a driver on the node owning the pickup's shard group get matched;
-// the other node refuses that pickup with a typed error. The owner is killed
+// a ride requested on the other node is forwarded to the owner. The owner is killed
 // (-9): the survivor takes every shard group, restores the trip from the
 // changelog, and the apps reconnecting to it with hello {resume: true} get the
 // trip in its acknowledged state and finish the ride. Every transition a client
@@ -44,6 +44,7 @@ using rideshard::system_test::app_client;
 using rideshard::system_test::free_port;
 using rideshard::system_test::http_call;
 using rideshard::system_test::node_process;
+using rideshard::system_test::test_dir;
 using rideshard::system_test::wait_until;
 namespace http = boost::beast::http;
 using clock_type = std::chrono::steady_clock;
@@ -74,11 +75,6 @@ std::string write_config(const std::string& dir, int id, unsigned short basp, un
 std::set<int> served(unsigned short http_port) { return system_test::served_groups(http_port); }
 
 std::string show(const std::set<int>& s) { return system_test::show_groups(s); }
-
-struct test_dir {
-  std::string path = node_process::fresh_data_dir();
-  ~test_dir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 trip_status wait_state(app_client& c, trip_state s) {
   return c.expect<trip_status>([s](const trip_status& t) { return t.state == s; });
@@ -132,19 +128,20 @@ TEST_CASE("a killed owner's shard groups move; the survivor restores the trip an
   REQUIRE(served(nodes[owner]->port).count(group) == 1);
   MESSAGE("pickup in shard group ", group, ", served by node ", owner + 1);
 
-  // The other node refuses the pickup with a typed error (no forwarding yet) and counts it.
+  // The other node forwards the pickup to the owner: the trip is created in the
+  // pickup's group (on the owner) and the rider on the other node hears it; no
+  // refusal is counted. It cancels, so the ride below has the driver to itself.
   {
     app_client stranger(nodes[other]->port, "/v1/rider", false);
     stranger.send(hello{mint("r-902", auth::role::rider), "cluster-test", false});
     stranger.expect<welcome>();
     stranger.send(ride_request{std::nullopt, pickup, dropoff});
-    auto m = stranger.read();
-    auto* e = std::get_if<error_reply>(&m.body);
-    REQUIRE_MESSAGE(e, "expected an error_reply for a pickup served elsewhere");
-    CHECK(e->code == errc::unavailable);
-    CHECK(e->message.find("shard group " + std::to_string(group)) != std::string::npos);
+    const auto requested = wait_state(stranger, trip_state::requested);
+    CHECK(shard_group_of(requested.trip.value, shard_groups) == group);
+    stranger.send(cancel_trip{requested.trip, "changed my mind"});
+    wait_state(stranger, trip_state::cancelled);
     auto metrics = http_call(nodes[other]->port, http::verb::get, "/metrics");
-    CHECK(metrics.text.find("rideshard_cluster_unowned_total 1") != std::string::npos);
+    CHECK(metrics.text.find("rideshard_cluster_unowned_total 0") != std::string::npos);
   }
 
   // Rider and driver on the owner: matched, accepted (acknowledged).

@@ -4,11 +4,13 @@
 // updates a node depends on: a peer's session registry and location relay are
 // routed when it comes up and withdrawn when it goes down; the owner table
 // follows newer epochs, ignores stale claims, and a group whose newest claim
-// is a down node's has no owner (an older claim does not come back).
+// is a down node's has no owner (an older claim does not come back); the
+// node's directory is told each new table with the owners' directories.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "node/location_relay.hpp"
 #include "node/membership.hpp"
 #include "node/message_types.hpp"
+#include "node/shard_directory.hpp"
 
 using namespace rideshard;
 using namespace rideshard::node;
@@ -27,6 +30,8 @@ namespace {
 struct routes {
   std::vector<std::pair<std::uint16_t, bool>> registry;  ///< node, handle valid
   std::vector<std::pair<std::uint16_t, bool>> relay;
+  /// The owner tables the directory was told: group -> (node, its directory).
+  std::vector<std::map<std::uint32_t, std::pair<std::uint16_t, caf::actor>>> tables;
 };
 
 struct fixture {
@@ -54,6 +59,10 @@ struct fixture {
           return {
               [r](registry_route& x) { r->registry.emplace_back(x.node, bool(x.registry)); },
               [r](relay_route& x) { r->relay.emplace_back(x.node, bool(x.relay)); },
+              [r](group_owners& x) {
+                auto& t = r->tables.emplace_back();
+                for (auto& o : x.owners) t[o.group] = {o.node, o.directory};
+              },
           };
         },
         got);
@@ -68,7 +77,7 @@ struct fixture {
     auto c = clock;
     m = spawn_membership(
         sys, o, 1, [c] { return c->load(); }, &board,
-        membership_links{caf::actor_cast<session_registry_handle>(recorder), {}, recorder});
+        membership_links{caf::actor_cast<session_registry_handle>(recorder), recorder, recorder});
     caf::anon_send(m, membership_start{"n1:4101"});
     sched.run();
   }
@@ -87,7 +96,7 @@ struct fixture {
                   1000 + node,
                   {},  // no gossip: a peer without a handle would be dialed (needs a middleman)
                   caf::actor_cast<session_registry_handle>(p),
-                  {},
+                  p,  // its directory
                   p,
                   epoch,
                   std::move(groups)};
@@ -126,6 +135,18 @@ TEST_CASE("membership: routes follow peers up and down; the owner table follows 
   using routed = std::vector<std::pair<std::uint16_t, bool>>;
   CHECK(fx.got->registry == routed{{2, true}, {3, true}});
   CHECK(fx.got->relay == routed{{2, true}, {3, true}});
+  // The directory has the table with each owner's directory (ours for our groups).
+  using table = std::map<std::uint32_t, std::pair<std::uint16_t, caf::actor>>;
+  REQUIRE_FALSE(fx.got->tables.empty());
+  CHECK(fx.got->tables.back() == table{{0, {1, fx.recorder}},
+                                       {1, {1, fx.recorder}},
+                                       {2, {1, fx.recorder}},
+                                       {3, {2, fx.p2}},
+                                       {4, {2, fx.p2}},
+                                       {5, {3, fx.p3}}});
+  const auto told = fx.got->tables.size();
+  fx.beat(fx.p2, 2, 1, {3, 4});  // nothing changed: not told again
+  CHECK(fx.got->tables.size() == told);
 
   // Group 4 moves to node 3 in epoch 2; node 2's epoch-1 beats still claim it.
   fx.beat(fx.p3, 3, 2, {4, 5});
@@ -150,6 +171,10 @@ TEST_CASE("membership: routes follow peers up and down; the owner table follows 
   CHECK(fx.owned(1) == groups{0, 1, 2});
   CHECK(fx.got->registry == routed{{2, true}, {3, true}, {3, false}});
   CHECK(fx.got->relay == routed{{2, true}, {3, true}, {3, false}});
+  CHECK(fx.got->tables.back() == table{{0, {1, fx.recorder}},
+                                       {1, {1, fx.recorder}},
+                                       {2, {1, fx.recorder}},
+                                       {3, {2, fx.p2}}});  // 4 and 5: no owner (handoff)
 
   // Node 2 is assigned group 4 in epoch 3: it owns it now.
   fx.beat(fx.p2, 2, 3, {3, 4});

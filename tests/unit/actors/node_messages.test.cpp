@@ -220,7 +220,8 @@ std::vector<groups_served> samples(fixture&, type<groups_served>) {
   return {{12, {1, 2, 30}}, {13, {}}};
 }
 std::vector<location_out> samples(fixture& fx, type<location_out>) {
-  return {{3, caf::actor_cast<matcher_handle>(fx.a), {smp::driver, p1, fx.b, true}}};
+  return {{3, caf::actor_cast<matcher_handle>(fx.a), {smp::driver, p1, fx.b, true}},
+          {2, caf::actor_cast<matcher_handle>(fx.b), {smp::driver, p2, {}, false, true}}};
 }
 std::vector<location_part> samples(fixture& fx, type<location_part>) {
   return {{caf::actor_cast<matcher_handle>(fx.b),
@@ -254,6 +255,38 @@ std::vector<group_serve> samples(fixture&, type<group_serve>) {
   return {{5, {t}}, {0, {}}};
 }
 std::vector<group_stop> samples(fixture&, type<group_stop>) { return {{11, true}, {2, false}}; }
+std::vector<trip_init> samples(fixture& fx, type<trip_init>) {
+  trip_init fresh;  // a new ride, forwarded from the rider's node
+  fresh.id = smp::trip;
+  fresh.rider = smp::rider;
+  fresh.rider_actor = fx.rider_a;
+  fresh.pickup = p1;
+  fresh.dropoff = p2;
+  fresh.quoted =
+      schemas::quote{quote_id{7208245990512345}, smp::fare(), "USD", 1200, 240, 6120, 1260, 17};
+  fresh.reply_seq = 41;
+  fresh.request_in_us = 1765000000123456;
+  trip_init back;  // a recovered trip with its matcher and driver looked up
+  back.id = trip_id{9};
+  back.rider = rider_id{4};
+  back.pickup = p2;
+  back.dropoff = p1;
+  back.recovered = samples(fx, type<group_serve>{}).front().trips.front();
+  back.matcher = caf::actor_cast<matcher_handle>(fx.b);
+  back.driver = caf::actor_cast<driver_handle>(fx.a);
+  return {fresh, back};
+}
+std::vector<owner_route> samples(fixture& fx, type<owner_route>) {
+  return {{7, 3, fx.a}, {2, 1, {}}};
+}
+std::vector<group_owners> samples(fixture& fx, type<group_owners>) {
+  return {{{{0, 2, fx.b}, {5, 3, fx.a}}}, {}};
+}
+std::vector<handoff_expired> samples(fixture&, type<handoff_expired>) { return {{12}}; }
+std::vector<matcher_handle> samples(fixture& fx, type<matcher_handle>) {
+  return {caf::actor_cast<matcher_handle>(fx.a), {}};
+}
+std::vector<trip_handle> samples(fixture& fx, type<trip_handle>) { return {fx.trip_b, {}}; }
 
 // ---- field-by-field comparisons ---------------------------------------------
 
@@ -279,6 +312,7 @@ void same(const driver_avail& x, const driver_avail& y) {
   CHECK(x.pos == y.pos);
   CHECK(x.actor == y.actor);
   CHECK(x.fresh == y.fresh);
+  CHECK(x.withdrawn == y.withdrawn);
 }
 void same(const dispatch_request& x, const dispatch_request& y) {
   CHECK(x.trip == y.trip);
@@ -510,27 +544,54 @@ void same(const relay_route& x, const relay_route& y) {
 }
 void same(const membership_start& x, const membership_start& y) { CHECK(x.address == y.address); }
 void same(const membership_tick& x, const membership_tick& y) { CHECK(x.round == y.round); }
+void same(const rideshard::trip& a, const rideshard::trip& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.rider == b.rider);
+  CHECK(a.driver == b.driver);
+  CHECK(a.state == b.state);
+  CHECK(a.pickup == b.pickup);
+  CHECK(a.dropoff == b.dropoff);
+  CHECK(a.pin == b.pin);
+  CHECK(a.sequence == b.sequence);
+  CHECK(a.requested_at_ms == b.requested_at_ms);
+  CHECK(a.accepted_at_ms == b.accepted_at_ms);
+}
 void same(const group_serve& x, const group_serve& y) {
   CHECK(x.group == y.group);
   REQUIRE(x.trips.size() == y.trips.size());
-  for (std::size_t i = 0; i < x.trips.size(); ++i) {
-    const auto &a = x.trips[i], &b = y.trips[i];
-    CHECK(a.id == b.id);
-    CHECK(a.rider == b.rider);
-    CHECK(a.driver == b.driver);
-    CHECK(a.state == b.state);
-    CHECK(a.pickup == b.pickup);
-    CHECK(a.dropoff == b.dropoff);
-    CHECK(a.pin == b.pin);
-    CHECK(a.sequence == b.sequence);
-    CHECK(a.requested_at_ms == b.requested_at_ms);
-    CHECK(a.accepted_at_ms == b.accepted_at_ms);
-  }
+  for (std::size_t i = 0; i < x.trips.size(); ++i) same(x.trips[i], y.trips[i]);
 }
 void same(const group_stop& x, const group_stop& y) {
   CHECK(x.group == y.group);
   CHECK(x.lost == y.lost);
 }
+void same(const trip_init& x, const trip_init& y) {
+  CHECK(x.id == y.id);
+  CHECK(x.rider == y.rider);
+  CHECK(x.rider_actor == y.rider_actor);
+  CHECK(x.pickup == y.pickup);
+  CHECK(x.dropoff == y.dropoff);
+  REQUIRE(x.quoted.has_value() == y.quoted.has_value());
+  if (x.quoted) CHECK(*x.quoted == *y.quoted);
+  CHECK(x.reply_seq == y.reply_seq);
+  CHECK(x.request_in_us == y.request_in_us);
+  REQUIRE(x.recovered.has_value() == y.recovered.has_value());
+  if (x.recovered) same(*x.recovered, *y.recovered);
+  CHECK(x.matcher == y.matcher);
+  CHECK(x.driver == y.driver);
+}
+void same(const owner_route& x, const owner_route& y) {
+  CHECK(x.group == y.group);
+  CHECK(x.node == y.node);
+  CHECK(x.directory == y.directory);
+}
+void same(const group_owners& x, const group_owners& y) {
+  REQUIRE(x.owners.size() == y.owners.size());
+  for (std::size_t i = 0; i < x.owners.size(); ++i) same(x.owners[i], y.owners[i]);
+}
+void same(const handoff_expired& x, const handoff_expired& y) { CHECK(x.hold == y.hold); }
+void same(const matcher_handle& x, const matcher_handle& y) { CHECK(x == y); }
+void same(const trip_handle& x, const trip_handle& y) { CHECK(x == y); }
 
 // ---- round trips ------------------------------------------------------------
 

@@ -36,6 +36,8 @@ struct directory_fixture {
     ctx->regions = test::test_regions();
     ctx->opts.now_ms = [] { return std::int64_t{1'800'000'000'000}; };
     ctx->groups = std::make_unique<shard_group_board>(groups);
+    // A group without an owner is refused at once (no handoff to wait for).
+    ctx->opts.cluster.handoff_wait = std::chrono::milliseconds(0);
     dir = spawn_shard_directory(sys, ctx, counters);
     ctx->directory = caf::actor_cast<caf::actor>(dir);
   }
@@ -44,11 +46,15 @@ struct directory_fixture {
     caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
   }
 
-  matcher_handle shard(const shard_key& key) {
+  // The shard's matcher; invalid when there is none (`refused`: the directory
+  // failed the request, its group having no owner).
+  matcher_handle shard(const shard_key& key, bool* refused = nullptr) {
     matcher_handle out;
     self->request(dir, caf::infinite, shard_atom::value, key)
         .receive([&](matcher_handle& m) { out = std::move(m); },
-                 [](caf::error& e) { FAIL(caf::to_string(e)); });
+                 [&](caf::error&) {
+                   if (refused) *refused = true;
+                 });
     return out;
   }
   std::vector<trip_handle> serve(int g) {
@@ -109,7 +115,9 @@ TEST_CASE("the directory serves a shard group only between group_serve and group
   const auto key = shard_in_group(fx.ctx->regions.at(0), 2);
   const auto other = shard_in_group(fx.ctx->regions.at(0), 3);
 
-  CHECK_FALSE(fx.shard(key));  // not assigned here: no matcher is spawned
+  bool refused = false;
+  CHECK_FALSE(fx.shard(key, &refused));  // not assigned here, nor anywhere: no matcher
+  CHECK(refused);
   CHECK(fx.counters->running[0] == 0);
 
   CHECK(fx.serve(2).empty());  // no trips to revive
@@ -130,4 +138,50 @@ TEST_CASE("the directory serves a shard group only between group_serve and group
   auto again = fx.shard(key);
   REQUIRE(again);
   CHECK(again != m);
+}
+
+TEST_CASE("a request for a shard group another node owns is answered by that node's directory") {
+  directory_fixture fx;  // node 1
+  // Node 2's directory (same actor system: the forwarding is the same message).
+  auto ctx_b = std::make_shared<node_context>();
+  ctx_b->regions = fx.ctx->regions;
+  ctx_b->opts.now_ms = fx.ctx->opts.now_ms;
+  ctx_b->opts.node_id = 2;
+  ctx_b->groups = std::make_unique<shard_group_board>(groups);
+  auto counters_b = std::make_shared<directory_counters>();
+  auto dir_b = spawn_shard_directory(fx.sys, ctx_b, counters_b);
+  ctx_b->directory = caf::actor_cast<caf::actor>(dir_b);
+  fx.self->request(dir_b, caf::infinite, group_serve{3, {}})
+      .receive([](std::vector<trip_handle>&) {}, [](caf::error& e) { FAIL(caf::to_string(e)); });
+  const auto key = shard_in_group(fx.ctx->regions.at(0), 3);
+
+  // No owner known yet: the request waits (handoff); the owner table that
+  // names node 2 sends it there, and node 2's matcher comes back.
+  fx.ctx->opts.cluster.handoff_wait = std::chrono::minutes(1);
+  auto pending = fx.self->request(fx.dir, caf::infinite, shard_atom::value, key);
+  const auto epoch = fx.ctx->groups->epoch();
+  caf::anon_send(fx.dir, group_owners{{owner_route{3, 2, caf::actor_cast<caf::actor>(dir_b)}}});
+  matcher_handle m;
+  pending.receive([&](matcher_handle& h) { m = std::move(h); },
+                  [](caf::error& e) { FAIL(caf::to_string(e)); });
+  REQUIRE(m);
+  CHECK(counters_b->running[0] == 1);  // spawned by the owner
+  CHECK(fx.counters->running[0] == 0);
+  CHECK(fx.ctx->groups->epoch() > epoch);  // cached handles of other nodes' matchers are refreshed
+  matcher_handle at_b;
+  fx.self->request(dir_b, caf::infinite, shard_atom::value, key)
+      .receive([&](matcher_handle& h) { at_b = std::move(h); },
+               [](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(at_b == m);
+  CHECK(fx.shard(key) == m);  // asked again: straight to the owner, the same matcher
+
+  // The owner left (no owner in the table) and no wait: refused.
+  fx.ctx->opts.cluster.handoff_wait = std::chrono::milliseconds(0);
+  caf::anon_send(fx.dir, group_owners{});
+  bool refused = false;
+  CHECK_FALSE(fx.shard(key, &refused));
+  CHECK(refused);
+
+  fx.self->request(dir_b, caf::infinite, stop_atom::value).receive([](bool) {}, [](caf::error&) {});
+  caf::anon_send_exit(dir_b, caf::exit_reason::user_shutdown);
 }
