@@ -95,6 +95,9 @@ json overview_json(const api_state& st, const Fleet& fleet) {
     node["address"] = view.members.front().address;
     node["shard_groups"] = view.members.front().shard_groups;
   }
+  // Shard ownership: the Cluster panel's drain / rejoin of this node.
+  node["shard_ownership"] = view.shard_groups > 0;
+  node["drain"] = st.node.drain_phase();
   json regions = json::array();
   const auto switches = st.node.switches();  // same order as regions()
   for (std::size_t i = 0; i < st.node.regions().size(); ++i) {

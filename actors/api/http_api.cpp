@@ -67,6 +67,8 @@ const std::vector<route>& routes() {
       {{"api", "admin", "regions", "{id}", "resume-dispatch"}, "POST", post_region_resume_dispatch},
       {{"api", "admin", "regions", "{id}", "freeze-surge"}, "POST", post_region_freeze_surge},
       {{"api", "admin", "regions", "{id}", "unfreeze-surge"}, "POST", post_region_unfreeze_surge},
+      {{"api", "admin", "cluster", "drain"}, "POST", post_cluster_drain},
+      {{"api", "admin", "cluster", "rejoin"}, "POST", post_cluster_rejoin},
       {{"admin"}, "GET", get_console_index},
       {{"admin", "{id}"}, "GET", get_console_file},
   };
@@ -253,9 +255,15 @@ json health_body(const api_state& st) {
     }
   }
   const bool outbox_ok = outbox["status"] == "ok" || outbox["status"] == "not_configured";
-  const json cluster = cluster_json(st.node.cluster());
+  json cluster = cluster_json(st.node.cluster());
   const bool cluster_ok = cluster["status"] != "degraded";
-  const std::string status = outbox_ok && cluster_ok ? "healthy" : "degraded";
+  std::string status = outbox_ok && cluster_ok ? "healthy" : "degraded";
+  // A draining node hands its shard groups off and is about to close its
+  // sessions: load balancers should send new apps elsewhere.
+  if (const auto phase = st.node.drain_phase(); !phase.empty()) {
+    cluster["drain"] = phase;
+    status = "draining";
+  }
   json body{{"status", status},
             {"timestamp", iso8601_utc(now)},
             {"version", st.opts.version},

@@ -3,6 +3,7 @@
 // account store. The gateway hands it every HTTP request it does not serve itself.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -86,6 +87,9 @@ struct api_options {
   /// and in the embedded default while the analytics rows are near their size
   /// bound (>= 80% of analytics_max_rows: events are about to be dropped by size).
   std::function<outbox_health()> outbox;
+  /// POST /api/admin/cluster/drain: how long the drain waits for this node's
+  /// shard groups to be owned elsewhere ([cluster] drain_timeout_ms).
+  std::chrono::milliseconds cluster_drain_timeout{30000};
   /// POST /api/admin/backup (admin): takes a backup now and returns where it
   /// went. Empty: 503 (the node has no store / backup directory).
   std::function<result<std::string>()> backup;

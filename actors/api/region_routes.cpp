@@ -1,8 +1,11 @@
-// The console's region switches: POST /api/admin/regions/{name}/pause-dispatch,
-// resume-dispatch, freeze-surge, unfreeze-surge (admin; a cookie session needs
-// the CSRF token; each one is written to the audit log like every admin POST).
-// A switch is restored at start from the audit log, so its entry is written
-// before the switch moves: no entry, no change (500 storage_error).
+// The console's switches: POST /api/admin/regions/{name}/pause-dispatch,
+// resume-dispatch, freeze-surge, unfreeze-surge, and the node's own POST
+// /api/admin/cluster/drain (hand its shard groups to the other nodes without
+// exiting: it keeps its sessions, a gateway owning no group) and .../rejoin
+// (admin; a cookie session needs the CSRF token; each one is written to the
+// audit log like every admin POST). A region switch is restored at start from
+// the audit log, so its entry is written before the switch moves: no entry, no
+// change (500 storage_error).
 #include <algorithm>
 
 #include "api/detail/api_state.hpp"
@@ -56,6 +59,32 @@ void post_region_freeze_surge(const api_state& st, const gateway::http_request& 
 void post_region_unfreeze_surge(const api_state& st, const gateway::http_request& req,
                                 std::string_view region, exchange& ex) {
   flip(st, req, region, ex, region_switch::surge, false);
+}
+
+namespace {
+
+json drain_json(const api_state& st) {
+  const auto v = st.node.cluster();
+  return json{{"node", st.opts.node_id},
+              {"drain", st.node.drain_phase()},
+              {"served_groups", v.served_groups}};
+}
+
+}  // namespace
+
+void post_cluster_drain(const api_state& st, const gateway::http_request& req, std::string_view,
+                        exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  // unavailable: no shard ownership here; illegal_transition: draining already.
+  if (auto ok = st.node.start_drain(st.opts.cluster_drain_timeout); !ok) return ex.fail(ok.err());
+  ex.reply(202, drain_json(st));  // the handoff goes on; /health checks.cluster.drain follows it
+}
+
+void post_cluster_rejoin(const api_state& st, const gateway::http_request& req, std::string_view,
+                         exchange& ex) {
+  if (!require_admin(st, req, ex)) return;
+  if (auto ok = st.node.rejoin(); !ok) return ex.fail(ok.err());
+  ex.reply(200, drain_json(st));
 }
 
 }  // namespace rideshard::api::detail

@@ -1,5 +1,5 @@
 // `rideshard admin backup|create-user|block-driver|unblock-driver|pause-dispatch|
-// resume-dispatch|freeze-surge|unfreeze-surge|audit ...`:
+// resume-dispatch|freeze-surge|unfreeze-surge|drain-node|rejoin-node|audit|cluster ...`:
 // operates a running node through its admin API with an admin token;
 // `rideshard restore --backup-dir B --data-dir D`: restores the latest backup
 // into a data directory, offline.
@@ -223,6 +223,16 @@ int run_admin(int argc, char** argv) {
     common(a.sub);
     a.sub->add_option("--region", region, "the region's name (e.g. nyc)")->required();
   }
+  // Cluster actions (the console's Cluster panel), on the node --url names.
+  auto* drain = app.add_subcommand(
+      "drain-node",
+      "hand the node's shard groups to the other nodes without stopping it (it keeps its "
+      "sessions as a gateway owning no group); answers at once (202), /health "
+      "checks.cluster.drain follows the handoff: handing_off, handed_off or timed_out");
+  common(drain);
+  auto* rejoin = app.add_subcommand(
+      "rejoin-node", "undo drain-node: the node joins the shard ownership group again");
+  common(rejoin);
   std::size_t limit = 20;
   auto* audit = app.add_subcommand("audit", "print the newest audit log entries (JSON)");
   common(audit);
@@ -278,6 +288,9 @@ int run_admin(int argc, char** argv) {
     verb = http::verb::put;
     target = "/api/drivers/" + driver + "/status";
     body = nlohmann::json{{"suspended", block->parsed()}}.dump();
+  } else if (drain->parsed() || rejoin->parsed()) {
+    what = drain->parsed() ? "drain-node" : "rejoin-node";
+    target = drain->parsed() ? "/api/admin/cluster/drain" : "/api/admin/cluster/rejoin";
   } else if (audit->parsed()) {
     what = "audit";
     verb = http::verb::get;

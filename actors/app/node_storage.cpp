@@ -198,6 +198,12 @@ result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& 
   return s;
 }
 
+result<void> node_storage::flush_outbox(std::chrono::milliseconds timeout) {
+  if (!relay_) return {};
+  relay_->stop();
+  return relay_->drain(timeout);
+}
+
 node_storage::~node_storage() {
   {
     std::lock_guard<std::mutex> lock{stop_mu_};

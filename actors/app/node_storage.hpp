@@ -91,6 +91,11 @@ class node_storage {
   /// Where recent_audit() reads, in words for the console (cluster scope: how
   /// far back the window reaches and whether it is following the topic yet).
   std::string audit_source() const;
+  /// Shutdown: stops the relay's background thread, then relays what is left
+  /// in the outbox until it is empty or `timeout` (rows not delivered stay for
+  /// the next start). No broker configured: nothing to do. Errors: unavailable
+  /// (timed out), storage_error.
+  [[nodiscard]] result<void> flush_outbox(std::chrono::milliseconds timeout);
   /// Adds an incremental backup to backup_dir now; returns the directory.
   /// Errors: unavailable (no backup_dir), storage_error.
   [[nodiscard]] result<std::string> backup_now();

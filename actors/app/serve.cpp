@@ -57,6 +57,9 @@ struct serve_options {
   std::int64_t token_ttl_s = 86400;
   gateway::gateway_config gw;
   std::chrono::milliseconds drain_timeout{5000};
+  /// [cluster] drain_timeout_ms: how long SIGTERM waits for this node's shard
+  /// groups to be owned elsewhere before it closes the sessions anyway.
+  std::chrono::milliseconds group_drain_timeout{30000};
   std::size_t api_threads = 4;
   std::int64_t location_sample_ms = 30'000;    ///< [kafka].location_sample_s; 0: none
   std::int64_t no_driver_timeout_ms = 20'000;  ///< [matching].no_driver_timeout_ms; 0: off
@@ -177,6 +180,13 @@ bool read_node_config(serve_options& o, const std::string& listen_flag) {
         return false;
       }
       o.cluster.shard_groups = 0;
+    }
+    o.group_drain_timeout = std::chrono::milliseconds(
+        doc["cluster"]["drain_timeout_ms"].value_or(std::int64_t{o.group_drain_timeout.count()}));
+    if (o.group_drain_timeout.count() < 1000 || o.group_drain_timeout.count() > 600'000) {
+      std::fprintf(stderr, "rideshard serve: %s: [cluster] drain_timeout_ms must be 1000..600000\n",
+                   o.config.c_str());
+      return false;
     }
   }
   if (auto ok = read_scheduler_config(doc, o.scheduler, o.actor_threads); !ok) {
@@ -453,6 +463,7 @@ int run_serve(int argc, char** argv) {
   aopts.node_id = o.node_id;
   aopts.version = rideshard_version;
   aopts.outbox = [s = storage->get()] { return s->health(); };
+  aopts.cluster_drain_timeout = o.group_drain_timeout;
   aopts.payments = &(*pay)->service();
   aopts.fraud = &(*pay)->fraud();
   aopts.rides = &(*pay)->rides();
@@ -528,13 +539,32 @@ int run_serve(int argc, char** argv) {
   const int sig = wait_for_signal(stop_signals);
   std::printf("rideshard serve: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   std::fflush(stdout);
+  // Cluster with shard ownership: the shard groups move to the other nodes
+  // first (each phase logged: event=drain_phase); the sessions stay open meanwhile.
+  if (o.cluster.enabled && o.cluster.shard_groups > 0) {
+    const auto d = (*node)->drain_groups(o.group_drain_timeout);
+    std::printf("rideshard serve: drain: %zu shard groups %s after %lld ms\n", d.groups.size(),
+                d.handed_off ? "owned by other nodes" : "NOT all owned elsewhere (timed out)",
+                static_cast<long long>(d.took_ms));
+    std::fflush(stdout);
+  }
+  // Every session is closed with 1001 (going away): apps reconnect to another
+  // node and resume there.
   const bool drained = gw.drain(std::chrono::steady_clock::now() + o.drain_timeout);
+  std::fprintf(stderr, "event=drain_phase phase=sessions_closed all_closed=%s\n",
+               drained ? "true" : "false");
   gw.stop();
   // API workers before the node: a thread that talked to the actor system keeps
   // CAF's thread-local logger alive, and ~actor_system waits for that logger.
   http.reset();
   (*pay)->stop_rides();  // its worker talks to the node
   node->reset();
+  // Events still in the outbox go to Kafka now (bounded); what is left stays
+  // in the store for the next start.
+  const auto flushed = (*storage)->flush_outbox(o.drain_timeout);
+  std::fprintf(
+      stderr, "event=drain_phase phase=outbox_flushed ok=%s%s%s\n", flushed ? "true" : "false",
+      flushed ? "" : " msg=", flushed ? "" : ("\"" + flushed.err().message + "\"").c_str());
   std::printf("rideshard serve: stopped (%s)\n",
               drained ? "all sessions closed" : "drain timed out");
   return 0;

@@ -85,7 +85,8 @@ int run_simulate(int argc, char** argv) {
   auto* reconnect =
       app.add_option("--reconnect-s", o.reconnect_s,
                      "after a dropped connection, redial the next node for this long and resume "
-                     "(default: 30 with several nodes, else 0)");
+                     "(at once after a close 1001 going-away: a draining node; else after "
+                     "250 ms; default: 30 with several nodes, else 0)");
   app.add_flag("--audit", o.audit,
                "after the run, check every trip state a client was told against what the "
                "nodes hold (GET /api/admin/trips/{id}): acknowledged_lost, double_assignments");

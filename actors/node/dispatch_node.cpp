@@ -3,6 +3,8 @@
 #include "node/dispatch_node.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <map>
@@ -10,6 +12,10 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
 #include "node/cluster_tls.hpp"
 #include "node/fleet_feed.hpp"
@@ -176,6 +182,11 @@ struct session {
 
 }  // namespace
 
+/// dispatch_node::drain_phase() by impl::drain.
+/// The last one is counted only: drain_phase() is "" again after a rejoin.
+constexpr std::array<const char*, 5> drain_phases{"", "handing_off", "handed_off", "timed_out",
+                                                  "rejoined"};
+
 struct dispatch_node::impl {
   impl(std::size_t threads, const cluster_options& cluster) : cfg(threads, cluster), sys(cfg) {}
   node_config cfg;
@@ -203,6 +214,15 @@ struct dispatch_node::impl {
   /// served: an app reconnecting after that finds its trip). Guarded by `mu`.
   std::set<int> ready_groups;
   std::shared_future<void> host_ready = host_started.get_future().share();
+  /// The drain (drain_groups): index into drain_phases, 0 while not draining.
+  std::atomic<int> drain{0};
+  /// rideshard_cluster_drain_phases_total{phase}, one per phase (none without metrics).
+  std::array<prometheus::Counter*, 5> drain_counters{};
+  /// The admin's drain (start_drain) runs here; joined by rejoin() and the destructor.
+  std::mutex drain_mu;
+  std::thread drain_thread;
+  bool drain_started = false;  ///< guarded by drain_mu: start_drain ran, no rejoin since
+  void enter_drain_phase(int phase, std::size_t groups);
 
   result<void> recover(persistence::store& s);
   /// The store's active trips (snapshot plus newer journal entries) that `want`
@@ -274,6 +294,17 @@ result<std::unique_ptr<dispatch_node>> dispatch_node::create(std::vector<region>
   if (owned_shards)
     p->ctx->groups = std::make_unique<shard_group_board>(p->ctx->opts.cluster.shard_groups);
   p->router = std::make_unique<shard_router>(p->sys, p->ctx);
+  if (owned_shards && p->ctx->opts.stats) {
+    auto& fam = prometheus::BuildCounter()
+                    .Name("rideshard_cluster_drain_phases_total")
+                    .Help(
+                        "Cluster: phases of this node's drains (SIGTERM): handing_off (left the "
+                        "shard ownership group), handed_off (every former group owned "
+                        "elsewhere), timed_out (not all within [cluster] drain_timeout_ms)")
+                    .Register(p->ctx->opts.stats->registry());
+    for (std::size_t i = 1; i < drain_phases.size(); ++i)
+      p->drain_counters[i] = &fam.Add({{"phase", drain_phases[i]}});
+  }
   p->registry = spawn_session_registry(p->sys, p->ctx.get());
   p->ctx->sessions = p->registry;
   if (p->ctx->opts.cluster.enabled) {  // before any driver actor reads ctx->locations
@@ -481,9 +512,90 @@ void dispatch_node::impl::stop_group(int g, bool lost) {
   logger().warn("event=shard_group_stopped group={} lost={} actors_stopped={}", g, lost, stopped);
 }
 
+// ---- drain (cluster with shard ownership) -------------------------------------
+
+void dispatch_node::impl::enter_drain_phase(int phase, std::size_t groups) {
+  drain = phase;
+  if (auto* c = drain_counters[phase]) c->Increment();
+  logger().warn("event=drain_phase phase={} shard_groups={}", drain_phases[phase], groups);
+}
+
+drain_report dispatch_node::drain_groups(std::chrono::milliseconds timeout) {
+  auto& p = *impl_;
+  drain_report r;
+  if (!p.host) {
+    r.handed_off = true;
+    return r;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock{p.mu};
+    r.groups.assign(p.ready_groups.begin(), p.ready_groups.end());
+  }
+  p.enter_drain_phase(1, r.groups.size());
+  // Leaving the consumer group revokes every group here (listener stop: the
+  // board stops serving it, its trips stop behind their mailboxes, the host
+  // waits for its write in flight and sets its changelog mark). The other
+  // members are assigned the groups in the rebalance this starts.
+  p.host->stop();
+  const auto owned_elsewhere = [&] {
+    std::set<std::uint32_t> owned;
+    for (const auto& m : cluster().members)
+      if (!m.self && m.up) owned.insert(m.shard_groups.begin(), m.shard_groups.end());
+    return std::all_of(r.groups.begin(), r.groups.end(),
+                       [&](int g) { return owned.count(static_cast<std::uint32_t>(g)) > 0; });
+  };
+  const auto deadline = t0 + timeout;
+  // The owner table changes with the peers' heartbeats: polled, bounded.
+  while (!(r.handed_off = owned_elsewhere()) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  r.took_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  p.enter_drain_phase(r.handed_off ? 2 : 3, r.groups.size());
+  logger().warn("event=drain_groups handed_off={} shard_groups={} took_ms={}", r.handed_off,
+                r.groups.size(), r.took_ms);
+  return r;
+}
+
+std::string dispatch_node::drain_phase() const { return drain_phases[impl_->drain.load()]; }
+
+result<void> dispatch_node::start_drain(std::chrono::milliseconds timeout) {
+  auto& p = *impl_;
+  if (!p.host) return error{errc::unavailable, "this node owns no shard groups to drain"};
+  std::lock_guard<std::mutex> lock{p.drain_mu};
+  if (p.drain_started || p.drain.load() != 0)
+    return error{errc::illegal_transition, std::string("this node is draining already (phase ") +
+                                               drain_phases[p.drain.load()] + ")"};
+  p.drain_started = true;
+  p.drain = 1;  // drain_phase() says handing_off from the answer on
+  p.drain_thread = std::thread([this, timeout] { drain_groups(timeout); });
+  return {};
+}
+
+result<void> dispatch_node::rejoin() {
+  auto& p = *impl_;
+  if (!p.host) return error{errc::unavailable, "this node has no shard ownership to rejoin"};
+  std::lock_guard<std::mutex> lock{p.drain_mu};
+  const int phase = p.drain.load();
+  if (phase == 0) return error{errc::illegal_transition, "this node is not drained"};
+  if (phase == 1)
+    return error{errc::illegal_transition, "this node is still handing its shard groups off"};
+  if (p.drain_thread.joinable()) p.drain_thread.join();
+  if (auto ok = p.host->rejoin(); !ok) return ok.err();
+  p.drain_started = false;
+  p.enter_drain_phase(4, 0);
+  p.drain = 0;
+  return {};
+}
+
 dispatch_node::dispatch_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 dispatch_node::~dispatch_node() {
+  {
+    std::lock_guard<std::mutex> lock{impl_->drain_mu};
+    if (impl_->drain_thread.joinable()) impl_->drain_thread.join();
+  }
   // Cluster mode: leave the ownership group first (its groups stop here and
   // go to the other nodes, with changelog marks), while the directory runs.
   if (impl_->host) impl_->host->stop();

@@ -134,6 +134,13 @@ struct region_switches {
   bool surge_frozen = false;     ///< every surge multiplier held at its value when frozen
 };
 
+/// What a drain of this node's shard groups did (dispatch_node::drain_groups).
+struct drain_report {
+  std::vector<int> groups;   ///< the shard groups served here when the drain began
+  bool handed_off = false;   ///< each of them owned by another node that is up, in time
+  std::int64_t took_ms = 0;  ///< from the start until handed off (or the timeout)
+};
+
 /// The dispatch node of one process. Thread-safe: the ws_handler methods are
 /// called from gateway I/O threads and never block (they enqueue to actors);
 /// the query methods block the caller up to options.query_timeout.
@@ -219,6 +226,33 @@ class dispatch_node final : public gateway::ws_handler {
   /// resolves the claims into its owner table (newest epoch wins a group),
   /// shown per member by cluster(). No effect on a single node.
   void serve_groups(std::uint64_t epoch, std::vector<std::uint32_t> groups);
+  /// Cluster with shard ownership: hands this node's shard groups to the other
+  /// nodes, in phases (each logged, event=drain_phase, and counted in
+  /// rideshard_cluster_drain_phases_total{phase}): `handing_off` (/health says
+  /// draining) — leaves the consumer group, so no new work is taken for any
+  /// group here: each group stops after its commit in flight (a command that
+  /// reaches one of its trips later is refused, unavailable or fenced) and gets
+  /// its changelog mark; the survivors are assigned the groups and restore them
+  /// — then waits until this node's owner table shows every former group owned
+  /// by another node that is up: `handed_off`, or `timed_out` after `timeout`.
+  /// Sessions stay open (the caller closes them: apps reconnect elsewhere).
+  /// Without shard ownership: nothing to hand off (empty report, handed_off).
+  /// Blocks the caller; not from an actor. A second call reports no groups.
+  drain_report drain_groups(std::chrono::milliseconds timeout);
+  /// The drain's phase: "" (not draining), "handing_off", "handed_off" or
+  /// "timed_out" (/health checks.cluster.drain).
+  std::string drain_phase() const;
+  /// An admin's drain (POST /api/admin/cluster/drain): drain_groups(timeout) on
+  /// a thread of the node; returns at once. The node keeps its sessions and
+  /// serves them as a gateway owning no shard group. Errors: unavailable (no
+  /// shard ownership here), illegal_transition (drained or draining already).
+  [[nodiscard]] result<void> start_drain(std::chrono::milliseconds timeout);
+  /// Undoes a drain (POST /api/admin/cluster/rejoin): this node joins the
+  /// shard ownership group again and the groups rebalance over every node
+  /// (phase "rejoined" counted, drain_phase() "" again). Errors: unavailable
+  /// (no shard ownership), illegal_transition (not drained, or still handing
+  /// off), and those of joining the consumer group.
+  [[nodiscard]] result<void> rejoin();
   /// Number of live entity actors (drivers, riders, trips), for tests and metrics.
   std::size_t live_entities() const;
   /// What start-up recovery did (all zero for an in-memory node).

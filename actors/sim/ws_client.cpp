@@ -16,7 +16,8 @@ namespace websocket = beast::websocket;
 
 namespace {
 /// Pause between redials: the dead node refuses at once, the survivors need a
-/// moment to take its shards over.
+/// moment to take its shards over. None after a close 1001 (going away): the
+/// node is draining and its shard groups are served elsewhere already.
 constexpr auto redial_pause = std::chrono::milliseconds(250);
 }  // namespace
 
@@ -135,7 +136,10 @@ void ws_client::do_read() {
   const std::uint64_t gen = gen_;
   s->async_read(in_, [self = shared_from_this(), s, gen](beast::error_code ec, std::size_t) {
     if (gen != self->gen_) return;
-    if (ec) return self->lost(gen, true);
+    if (ec)
+      return self->lost(
+          gen, true,
+          ec == websocket::error::closed && s->reason().code == websocket::close_code::going_away);
     ++self->stats_.frames_received;
     const auto* data = static_cast<const std::uint8_t*>(self->in_.data().data());
     const auto size = self->in_.size();
@@ -175,7 +179,7 @@ void ws_client::do_close() {
                    [self = shared_from_this(), s = ws_](beast::error_code) {});
 }
 
-void ws_client::lost(std::uint64_t gen, bool was_open) {
+void ws_client::lost(std::uint64_t gen, bool was_open, bool going_away) {
   if (gen != gen_ || finished_) return;
   open_ = false;
   if (was_open) ++stats_.disconnects;
@@ -191,7 +195,9 @@ void ws_client::lost(std::uint64_t gen, bool was_open) {
     }
     if (std::chrono::duration<double>(now - dropped_at_).count() < target_.reconnect_s) {
       node_ = (node_ + 1) % target_.nodes.size();
-      retry_timer_.expires_after(redial_pause);
+      // A going-away close is redialled at once (see redial_pause); a failed
+      // redial waits.
+      retry_timer_.expires_after(going_away ? std::chrono::milliseconds(0) : redial_pause);
       retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (ec || self->closing_) return self->finish();
         self->dial();

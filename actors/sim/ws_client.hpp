@@ -27,7 +27,9 @@ namespace rideshard::sim {
 struct ws_target {
   std::vector<boost::asio::ip::tcp::endpoint> nodes;  ///< at least one
   std::size_t first = 0;                              ///< index of the first node to dial
-  double reconnect_s = 0;  ///< >0: after a drop, redial the next nodes for this long
+  /// >0: after a drop, redial the next nodes for this long (at once after a
+  /// close 1001 going-away, else after a short pause).
+  double reconnect_s = 0;
 };
 
 /// Base of driver_client and rider_client. Thread-safety: every member runs on
@@ -78,7 +80,8 @@ class ws_client : public std::enable_shared_from_this<ws_client> {
   void do_write();
   void do_close();
   /// The current connection ended (gen: which one): reconnect or finish.
-  void lost(std::uint64_t gen, bool was_open);
+  /// `going_away`: the node closed it with 1001 (draining): redial at once.
+  void lost(std::uint64_t gen, bool was_open, bool going_away = false);
   void finish();
 
   ws_target target_;

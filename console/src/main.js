@@ -121,6 +121,7 @@ function renderOverview(o) {
     p.heartbeat_age_ms == null ? 'never' : `${p.heartbeat_age_ms} ms`,
     p.shard_groups && p.shard_groups.length ? `groups ${groupList(p.shard_groups)}` : '—', '—',
   ])));
+  renderDrain(n);
   map.setRegions(o.regions);
   renderRegions(o.regions);
   const d = o.dispatch;
@@ -168,6 +169,41 @@ function renderRegions(regions) {
         id: `region-${r.name}-surge`, class: r.surge_frozen ? '' : 'danger',
         onclick: () => setSwitch(r.name, r.surge_frozen ? 'unfreeze-surge' : 'freeze-surge'),
       }, r.surge_frozen ? 'Unfreeze surge' : 'Freeze surge')))));
+}
+
+// Drain / rejoin this node (shard ownership only): a drained node hands its
+// shard groups to the others and keeps its sessions as a gateway.
+const drainStates = {
+  '': 'serving its shard groups',
+  handing_off: 'handing its shard groups off…',
+  handed_off: 'drained: its shard groups are owned by other nodes',
+  timed_out: 'drain timed out: not every group was owned elsewhere in time',
+};
+function renderDrain(n) {
+  $('cluster-actions').hidden = !n.shard_ownership;
+  if (!n.shard_ownership) return;
+  const drained = n.drain !== '';
+  const button = $('cluster-drain');
+  button.textContent = drained ? 'Rejoin this node' : 'Drain this node';
+  button.className = drained ? '' : 'danger';
+  button.disabled = n.drain === 'handing_off';
+  button.dataset.action = drained ? 'rejoin' : 'drain';
+  $('cluster-drain-state').textContent = drainStates[n.drain] ?? n.drain;
+}
+
+async function drainOrRejoin() {
+  const action = $('cluster-drain').dataset.action;
+  const question = action === 'drain'
+    ? 'Drain this node? Its shard groups move to the other nodes; it keeps serving its sessions as a gateway.'
+    : 'Rejoin this node? The shard groups rebalance over every node.';
+  // A confirmation step before anything changes.
+  if (!window.confirm(question)) return;
+  try {
+    await api.post(`/api/admin/cluster/${action}`);
+  } catch (e) {
+    window.alert(`${e.code}: ${e.message}`);
+  }
+  showNewestAudit(); // the drain's phase shows with the feed's next frame
 }
 
 const switchQuestions = {
@@ -293,6 +329,7 @@ async function boot() {
   $('sign-in').addEventListener('submit', signIn);
   $('trip-form').addEventListener('submit', lookupTrip);
   $('driver-form').addEventListener('submit', lookupDriver);
+  $('cluster-drain').addEventListener('click', drainOrRejoin);
   $('audit-older').addEventListener('click', () => auditPage(true));
   $('audit-newer').addEventListener('click', () => auditPage(false));
   $('sign-out').addEventListener('click', async () => {

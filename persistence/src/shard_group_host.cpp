@@ -58,6 +58,11 @@ struct shard_group_host::impl {
 
   store* db = nullptr;
   changelog_options log;
+  /// What start() joined with, for rejoin(); `member_mu` guards `ownership`
+  /// against stop() and rejoin() at once.
+  ownership_options own;
+  ownership_listener callbacks;
+  std::mutex member_mu;
   shard_group_listener listener;
   std::chrono::milliseconds restore_timeout{};
   // Held by the rebalance callbacks and retry_unserved: one assign/revoke at a
@@ -178,6 +183,8 @@ result<std::unique_ptr<shard_group_host>> shard_group_host::start(
                                    d->revoke(g, lost);
                                  }
                                }};
+  p->own = ownership;
+  p->callbacks = callbacks;
   auto member = shard_ownership::start(ownership, std::move(callbacks));
   if (!member) return member.err();
   p->ownership = std::move(*member);
@@ -243,7 +250,20 @@ std::size_t shard_group_host::retry_unserved(std::chrono::milliseconds restore_t
 }
 
 void shard_group_host::stop() {
+  std::lock_guard lock(impl_->member_mu);
   if (impl_->ownership) impl_->ownership->stop();
+}
+
+result<void> shard_group_host::rejoin() {
+  std::lock_guard lock(impl_->member_mu);
+  if (impl_->ownership) {
+    impl_->ownership->stop();  // idempotent: a member that left already
+    impl_->ownership.reset();
+  }
+  auto member = shard_ownership::start(impl_->own, impl_->callbacks);
+  if (!member) return member.err();
+  impl_->ownership = std::move(*member);
+  return {};
 }
 
 shard_group_host_stats shard_group_host::stats() const {

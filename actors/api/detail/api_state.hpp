@@ -190,6 +190,10 @@ void post_region_freeze_surge(const api_state&, const gateway::http_request&, st
                               exchange&);
 void post_region_unfreeze_surge(const api_state&, const gateway::http_request&, std::string_view,
                                 exchange&);
+void post_cluster_drain(const api_state&, const gateway::http_request&, std::string_view,
+                        exchange&);
+void post_cluster_rejoin(const api_state&, const gateway::http_request&, std::string_view,
+                         exchange&);
 void get_console_index(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void get_console_file(const api_state&, const gateway::http_request&, std::string_view, exchange&);
 void post_payments(const api_state&, const gateway::http_request&, std::string_view, exchange&);

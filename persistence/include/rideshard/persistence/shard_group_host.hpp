@@ -95,6 +95,11 @@ class shard_group_host {
   std::size_t retry_unserved(std::chrono::milliseconds restore_timeout);
   /// Leaves the group: `stop` and the marks for everything served. Idempotent.
   void stop();
+  /// After stop(): joins the ownership group again as a new member (a fresh
+  /// consumer with the options start() had); assignments arrive through the
+  /// same listener. On a member that has not stopped, it leaves first.
+  /// Errors: as shard_ownership::start. Not from a listener callback.
+  [[nodiscard]] result<void> rejoin();
   shard_group_host_stats stats() const;
 
  private:
