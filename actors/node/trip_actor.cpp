@@ -327,7 +327,8 @@ void on_command(trip_self* self, trip_command& c) {
       });
 }
 
-// An offer is not an acknowledgement: the driver gets it at once, and the
+// An offer is not an acknowledgement: the driver gets it at once (not in
+// cluster mode: there it waits for the commit, see below), and the
 // `offered` batch is committed after it (durably() awaits it, so no answer of
 // the driver, nor anything else, is handled before the offer is on disk or
 // void). The rider hears `offered` and the offer's timer starts only once it
@@ -356,11 +357,17 @@ void on_offer(trip_self* self, offer_to& o) {
   schemas::offer w{st.t.id,          st.t.pickup,           st.t.dropoff,          o.pickup_eta_s,
                    st.fare_estimate, st.reg->fare.currency, st.t.offer_deadline_ms};
   const std::int64_t first = st.offer_answered ? 0 : st.request_in_us;
-  self->send(st.offered_actor, offer_delivery{std::move(w), self, first});
+  // Cluster mode (shard ownership): the offer waits for its commit. A node
+  // frozen past its session timeout must not get an offer out when it wakes
+  // (issue 9): its commit is fenced, and a driver must not see, let alone
+  // drive to, a ride the group's new owner may have ended or given to another.
+  const bool offer_first = !st.ctx->groups->clustered();
+  if (offer_first) self->send(st.offered_actor, offer_delivery{w, self, first});
   const auto offer = st.t.offers_made;
   durably(
       self, before, schemas::trip_event_type::offered, from,
       [=] {
+        if (!offer_first) self->send(self->state.offered_actor, offer_delivery{w, self, first});
         // This actor owns the offer's deadline (offer_deadline_ms) and its
         // timer; the matcher only hears how the offer closed. Real time, as
         // offer_timeout says.
@@ -372,10 +379,10 @@ void on_offer(trip_self* self, offer_to& o) {
       [=](const commit_outcome& oc) {
         log_not_durable(self, oc);
         // durably() put the trip back to `requested`: withdraw the offer the
-        // driver already has (it sees it expire) and free the driver; the
-        // matcher offers the trip to someone else.
+        // driver already has (it sees it expire; in cluster mode it never got
+        // it) and free the driver; the matcher offers the trip to someone else.
         self->state.fare_estimate = estimate_before;
-        close_offer(self, o.driver, false, true);
+        close_offer(self, o.driver, false, true, trip_state::expired, offer_first);
       });
 }
 
