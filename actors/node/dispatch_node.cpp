@@ -538,17 +538,26 @@ drain_report dispatch_node::drain_groups(std::chrono::milliseconds timeout) {
   // waits for its write in flight and sets its changelog mark). The other
   // members are assigned the groups in the rebalance this starts.
   p.host->stop();
+  bool peers_up = true;
   const auto owned_elsewhere = [&] {
     std::set<std::uint32_t> owned;
+    peers_up = false;
     for (const auto& m : cluster().members)
-      if (!m.self && m.up) owned.insert(m.shard_groups.begin(), m.shard_groups.end());
+      if (!m.self && m.up) {
+        peers_up = true;
+        owned.insert(m.shard_groups.begin(), m.shard_groups.end());
+      }
     return std::all_of(r.groups.begin(), r.groups.end(),
                        [&](int g) { return owned.count(static_cast<std::uint32_t>(g)) > 0; });
   };
   const auto deadline = t0 + timeout;
-  // The owner table changes with the peers' heartbeats: polled, bounded.
-  while (!(r.handed_off = owned_elsewhere()) && std::chrono::steady_clock::now() < deadline)
+  // The owner table changes with the peers' heartbeats: polled, bounded. With
+  // no other node up (the last one stopping) nobody can take the groups: no wait.
+  while (!(r.handed_off = owned_elsewhere()) && peers_up &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!r.handed_off && !peers_up)
+    logger().warn("event=drain_no_peer_up shard_groups={}", r.groups.size());
   r.took_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
