@@ -261,8 +261,9 @@ void on_client(driver_self* self, client_envelope& env) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, schemas::go_online>) {
           st.online = true;
-          st.ctx->send(rt.session, schemas::ack{1}, rt.seq);
-          announce(self);
+          // Announced before the ack: once the app sees it, a quote or a request
+          // finds this driver (a local matcher has the deposit in its mailbox).
+          announce(self, [=] { self->state.ctx->send(rt.session, schemas::ack{1}, rt.seq); });
         } else if constexpr (std::is_same_v<T, schemas::go_offline>) {
           st.online = false;
           unindex(self);
