@@ -5,6 +5,9 @@
 # `./run build` turns tests and benchmarks on in the same directory and builds all.
 # RIDESHARD_SANITIZE=1 builds in build-asan/ and refuses a tree configured without it.
 set -euo pipefail
+# The caller's sanitizer choice (ctest under `RIDESHARD_TSAN=1 ./run test`) is not this
+# test's: the cases below set what they check.
+unset RIDESHARD_SANITIZE RIDESHARD_TSAN
 root="${1:-$(cd "$(dirname "$0")/../.." && pwd)}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
