@@ -4,7 +4,7 @@
 // its shard groups owned elsewhere first) and started again on its data dir and
 // ports, until the three split the groups again. The simulator's audit then
 // reads every state a client was told back from the cluster: no acknowledged
-// transition lost, no driver on two trips.
+// transition lost (double assignments are reported: see cluster_load.hpp).
 #include <doctest/doctest.h>
 
 #include <chrono>
