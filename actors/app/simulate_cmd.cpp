@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include "app/cluster_config.hpp"
 #include "auth/jwt.hpp"
 #include "rideshard/engine/region.hpp"
 #include "rideshard/engine/shard_group.hpp"
@@ -52,11 +53,14 @@ bool parse_url(const std::string& urls, sim::sim_options& o) {
 }
 
 /// The report's first offers, one line each, with the shard group a trip id maps
-/// to under the config's [cluster] shard_groups (0 when the config has none).
+/// to under the config's [cluster] shard_groups as the node reads it
+/// (read_cluster_config: 12 when the section omits the key, 0 without [cluster]).
 bool write_offer_log(const std::string& path, const sim::sim_report& r, const std::string& config) {
   int groups = 0;
   try {
-    groups = static_cast<int>(toml::parse_file(config)["cluster"]["shard_groups"].value_or(0));
+    const auto doc = toml::parse_file(config);
+    if (auto c = read_cluster_config(doc, [](const std::string& p) { return p; }))
+      groups = c->shard_groups;
   } catch (const toml::parse_error&) {
     // load_node_regions already read this file; an unreadable one fails before here.
   }
