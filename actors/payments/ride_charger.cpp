@@ -1,5 +1,5 @@
 // ride_charger: queue of trips whose ledger money moved, one worker making the
-// PSP calls next_ride_action() asks for, records committed synced (see the header).
+// PSP calls next_ride_action() asks for, records committed unsynced (see the header).
 #include "payments/ride_charger.hpp"
 
 #include <algorithm>
@@ -341,6 +341,11 @@ result<ride_ledger> ride_charger::ledger_of(std::uint64_t trip,
 result<void> ride_charger::save(ride_charge_record& r) {
   r.updated_ms = opts_.now_ms();
   persistence::write_batch b;
+  // Not synced: the trip path's commits do not wait on this one's disk sync. A
+  // record a power cut drops is rebuilt: the ledger's ride-due rows it would
+  // have cleared come later in the WAL, so they are lost with it, reconcile()
+  // queues the ride again, and the PSP replays each answer by its key.
+  b.set_sync(false);
   b.put_entity(persistence::entity_kind::ride_charge, r.trip, 0, encode(r));
   // The attention index moves with the record, in its batch.
   if (needs_attention(r))

@@ -4,9 +4,10 @@
 // store's commit listener queues the trip, one worker thread makes the PSP call
 // engine/ride_charge.hpp's next_ride_action() asks for, with the idempotency
 // key `to_string(transfer id)` of the ledger transfer it backs, and commits the
-// PSP's answer (a ride_charge record, synced). A lost answer (timeout, 5xx, a
-// crash) is retried with the same key, so the PSP replays it: never charged
-// twice. At start reconcile() queues every trip whose committed ledger
+// PSP's answer (a ride_charge record, not synced: the transitions' synced
+// commits do not wait for it). A lost answer (timeout, 5xx, a crash) or a
+// record a power cut dropped is redone with the same key, so the PSP replays
+// it: never charged twice. At start reconcile() queues every trip whose committed ledger
 // transfers have no recorded PSP outcome, reading only the ledger's ride-due
 // index (rows written with each ride transfer, dropped once it is in line).
 // Records are read from the store when a trip is processed or looked up, never

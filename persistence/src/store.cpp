@@ -218,8 +218,10 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
   std::map<std::string_view, std::uint64_t> by_topic;
   const bool keep_tail = tail.max_rows.load(std::memory_order_relaxed) > 0;
   ledger_group money(*this);
+  bool sync = false;  // one synced batch syncs the group's write
   for (auto* p : group) {
     const write_batch& b = *p->batch;
+    sync = sync || b.sync();
     // Ledger first: a refused chain refuses the whole batch before any row of it is added.
     if (s.ok()) p->refused = money.add(b, wb);
     if (p->refused) continue;
@@ -247,7 +249,7 @@ std::uint64_t store::impl::write_group(std::vector<pending*>& group, std::uint64
     // Tracked before they are visible, like outbox_depth: a relay may erase them at once.
     track_analytics(analytics_rows);
     rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
+    wo.sync = options.sync && sync;
     s = db->Write(wo, &wb);
     if (!s.ok()) untrack_analytics(analytics_rows);
   }

@@ -57,6 +57,7 @@ void write_batch::append(write_batch&& other) {
   move_all(journal_, other.journal_);
   move_all(events_, other.events_);
   move_all(transfers_, other.transfers_);
+  sync_ = sync_ || other.sync_;
 }
 
 write_batch write_batch::without_events() const {
@@ -65,6 +66,7 @@ write_batch write_batch::without_events() const {
   out.erases_ = erases_;
   out.journal_ = journal_;
   out.transfers_ = transfers_;
+  out.sync_ = sync_;
   return out;
 }
 

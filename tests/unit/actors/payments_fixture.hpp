@@ -14,6 +14,7 @@
 #include "payments/payment_service.hpp"
 #include "payments/sandbox_psp.hpp"
 #include "rideshard/persistence/ledger.hpp"
+#include "rideshard/persistence/power_loss.hpp"
 #include "store_fixture.hpp"
 
 namespace rideshard::test {
@@ -36,7 +37,12 @@ struct payments_fixture {
   std::unique_ptr<payments::payment_service> service;
   payments::payment_options options;
 
-  payments_fixture() {
+  /// Tests only: the store's simulated disk (nullptr: the real one).
+  std::shared_ptr<persistence::power_loss_disk> disk;
+
+  /// `on_disk`: the store runs on that simulated disk (power-cut tests).
+  explicit payments_fixture(std::shared_ptr<persistence::power_loss_disk> on_disk = nullptr)
+      : disk(std::move(on_disk)) {
     options.now_ms = [c = clock] { return c->load(); };
     options.next_id = [i = ids] { return ++*i; };
     options.rules.tax_permille = 80;
@@ -55,7 +61,12 @@ struct payments_fixture {
     service.reset();
     vault.reset();
     store.reset();
-    store = open_store(store_dir.path);
+    persistence::store_options so;
+    so.path = store_dir.path;
+    so.power_loss = disk;
+    auto opened = persistence::store::open(so);
+    REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.err().message));
+    store = std::move(*opened);
     persistence::vault_options vo;
     vo.path = vault_dir.path;
     vo.key = *persistence::parse_vault_key(test_vault_key);

@@ -3,7 +3,8 @@
 // ids and the right amounts; a declined card ends the request with the typed
 // reason and voids the hold; unknown outcomes are retried with the same key;
 // after a crash between "PSP accepted" and "outcome recorded" reconcile()
-// finishes the ride without a second hold or capture; and a ride on the node
+// finishes the ride without a second hold or capture, and so it does after a
+// power cut drops the charger's unsynced records; and a ride on the node
 // charged through the Stripe-shaped adapter against the real stripe-mock.
 #include <limits>
 #include <utility>
@@ -230,6 +231,71 @@ TEST_CASE("after a crash between the PSP's answer and its record, reconcile capt
   CHECK((*psp)->stats().replays == 2);
   auto again = rides->reconcile();
   CHECK(again->pending == 0);
+  f.store->set_commit_listener(nullptr);
+}
+
+TEST_CASE("ride records a power cut drops are rebuilt by reconcile; each PSP call applied once") {
+  // The charger commits its records unsynced: a power cut after them loses
+  // them, with the ledger's ride-due deletes that followed them in the WAL.
+  auto disk = std::make_shared<persistence::power_loss_disk>();
+  payments_fixture f(disk);
+  f.add_card(rider_id{9});
+  temp_dir psp_dir;  // the PSP's own disk: the cut does not reach it
+  const std::string journal = psp_dir.path + "/sandbox.journal";
+  const trip t = requested(851, rider_id{9}, 2600);  // loses its authorization record
+  const trip u = requested(852, rider_id{9}, 1900);  // loses its capture record
+  std::string t_intent;
+  {
+    auto psp = payments::sandbox_psp::open_durable(journal);
+    REQUIRE(psp.ok());
+    auto rides = open_charger(f, **psp);
+    commit_money(*f.store, u, u);
+    CHECK(rides->run_queued() == 0);  // u authorized
+    // A synced commit (the completion) takes u's authorization record to disk with it.
+    commit_money(*f.store, u, ended(u, trip_state::completed), 1900);
+    commit_money(*f.store, t, t);
+    CHECK(rides->run_queued() == 0);  // u captured, t authorized: no synced commit after
+    CHECK(rides->find(u.id)->psp.settle == ride_settle::captured);
+    t_intent = rides->find(t.id)->intent;
+    CHECK_FALSE(t_intent.empty());
+    CHECK((*psp)->stats().authorizations == 2);
+    CHECK((*psp)->stats().captures == 1);
+    disk->cut_power();
+    f.store->set_commit_listener(nullptr);
+  }
+  f.service.reset();
+  f.store.reset();  // closed with the power off
+  auto cut = disk->restore_power();
+  REQUIRE(cut.ok());
+  CHECK(cut->bytes_dropped > 0);
+  f.reopen();
+  auto psp = payments::sandbox_psp::open_durable(journal);
+  REQUIRE(psp.ok());
+  auto rides = open_charger(f, **psp);
+  CHECK_FALSE(rides->find(t.id));  // both records are behind the PSP now
+  auto ru = rides->find(u.id);
+  REQUIRE(ru);
+  CHECK(ru->psp.settle == ride_settle::open);
+  auto rep = rides->reconcile();
+  REQUIRE(rep.ok());
+  CHECK(rep->pending == 2);
+  CHECK(rides->run_queued() == 0);
+  auto rt = rides->find(t.id);
+  REQUIRE(rt);
+  CHECK(rt->psp.auth == ride_auth::authorized);
+  CHECK(rt->intent == t_intent);  // the same hold, answered again by its key
+  CHECK(rides->find(u.id)->psp.settle == ride_settle::captured);
+  CHECK(rides->find(u.id)->collected == 1900);
+  CHECK((*psp)->stats().authorizations == 0);  // no second hold
+  CHECK((*psp)->stats().captures == 0);        // no second capture
+  CHECK((*psp)->stats().replays == 2);
+  CHECK((*psp)->intents().size() == 2);
+  CHECK(intent_of(**psp, u.id)->captures == 1);
+  CHECK(intent_of(**psp, u.id)->intent.amount_received == 1900);
+  commit_money(*f.store, t, ended(t, trip_state::completed), 2600);
+  CHECK(rides->run_queued() == 0);
+  CHECK(intent_of(**psp, t.id)->captures == 1);
+  CHECK(persistence::ledger(*f.store).rides_due()->empty());
   f.store->set_commit_listener(nullptr);
 }
 

@@ -89,7 +89,9 @@ class store {
   store& operator=(const store&) = delete;
 
   /// Writes the whole batch atomically (all or nothing) with a synced WAL when
-  /// options.sync. On success the batch survives a process or OS crash.
+  /// options.sync and batch.sync(). On success the batch survives a process
+  /// crash, and, synced, an OS crash or power loss. A group write is synced
+  /// when one of its batches is (an unsynced batch may share that sync).
   /// Ledger chains (write_batch::add_transfers) are validated in commit order
   /// against the ledger; an invalid chain refuses the whole batch.
   /// Errors: invalid_argument (batch rejected, nothing written), storage_error,

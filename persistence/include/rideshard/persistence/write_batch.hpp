@@ -32,6 +32,10 @@ enum class entity_kind : std::uint8_t {
   /// Index of the ride_charge records that need an operator (id = trip; the
   /// largest id marks a store whose index is complete; actors/payments).
   ride_charge_attention = 11,
+  /// The node's region switches as the admins left them (one record, id 1:
+  /// JSON, every region with a switch ever flipped), written in the batch of the
+  /// audit entry that flips one; start-up reads it instead of the audit log.
+  region_switches = 12,
 };
 
 /// One event waiting in the outbox for the Kafka relay.
@@ -103,7 +107,19 @@ class write_batch {
   /// all exist identically is a replay and writes nothing.
   void add_transfers(std::vector<transfer> chain);
 
-  /// Moves every write of `other` to the end of this batch (group commit).
+  /// Whether store::commit waits for the WAL to reach the disk (true, the
+  /// default: an acknowledged change survives an OS crash or power loss). false
+  /// only for writes whose loss in such a crash is repaired from elsewhere —
+  /// the ride charger's PSP records, rebuilt by reconcile() from the ledger and
+  /// the PSP's answers replayed by idempotency key. Such a batch survives a
+  /// process crash; a power cut may drop it, and then every later batch up to
+  /// the next synced one too (a synced commit syncs the WAL up to itself, so
+  /// never an older batch). The store's own sync = false overrides true.
+  void set_sync(bool sync) noexcept { sync_ = sync; }
+  bool sync() const noexcept { return sync_; }
+
+  /// Moves every write of `other` to the end of this batch (group commit); the
+  /// result is synced if either was.
   void append(write_batch&& other);
   /// A copy with every write but the outbox events (cluster mode: the events
   /// went to Kafka in the changelog transaction; the store's outbox must not
@@ -134,6 +150,7 @@ class write_batch {
   std::vector<journal_append> journal_;
   std::vector<outbox_event> events_;
   std::vector<std::vector<transfer>> transfers_;
+  bool sync_ = true;
 };
 
 }  // namespace rideshard::persistence
