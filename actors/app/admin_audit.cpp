@@ -1,6 +1,7 @@
 // node_storage's audit log: every acknowledged admin action (who, what, when,
 // from where) in RocksDB and on rideshard.admin-audit.v1, read back for the
-// console, and the region switches it left on, restored at start.
+// console; and the region switches it leaves on, kept in their own record
+// (written with the entry that flips one) and restored at start from it.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -22,9 +23,102 @@ result<api::audit_entry> audit_entry_of(const persistence::entity_snapshot& s) {
   return e;
 }
 
+using switch_map = std::map<std::string, region_switch_state>;
+constexpr std::uint64_t switches_record_id = 1;  // the one region_switches row
+
+// Applies `e` to `regions` if it is an acknowledged region switch; false if not one.
+bool apply_switch(switch_map& regions, const api::audit_entry& e) {
+  const std::string prefix = "POST /api/admin/regions/{id}/";
+  if (e.status != 200 || e.target.empty() || e.action.rfind(prefix, 0) != 0) return false;
+  const std::string what = e.action.substr(prefix.size());
+  const bool dispatch = what == "pause-dispatch" || what == "resume-dispatch";
+  const bool surge = what == "freeze-surge" || what == "unfreeze-surge";
+  if (!dispatch && !surge) return false;
+  auto& r = regions[e.target];
+  r.region = e.target;
+  if (dispatch) r.dispatch_paused = what == "pause-dispatch";
+  if (surge) r.surge_frozen = what == "freeze-surge";
+  if (!r.dispatch_paused && !r.surge_frozen) regions.erase(e.target);  // both off: no row
+  return true;
+}
+
+// The record: {"regions": [{"region", "dispatch_paused", "surge_frozen"}], "audit": id}
+// (the audit entry it includes, 0 when none).
+std::vector<std::uint8_t> encode_switches(const switch_map& regions, std::uint64_t audit_id) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, r] : regions)
+    list.push_back({{"region", name},
+                    {"dispatch_paused", r.dispatch_paused},
+                    {"surge_frozen", r.surge_frozen}});
+  const auto text = nlohmann::json{{"regions", list}, {"audit", audit_id}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return {text.begin(), text.end()};
+}
+
+result<switch_map> decode_switches(const std::vector<std::uint8_t>& bytes) {
+  try {
+    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    switch_map out;
+    for (const auto& r : j.at("regions")) {
+      region_switch_state s;
+      s.region = r.at("region").get<std::string>();
+      s.dispatch_paused = r.at("dispatch_paused").get<bool>();
+      s.surge_frozen = r.at("surge_frozen").get<bool>();
+      out[s.region] = s;
+    }
+    return out;
+  } catch (const std::exception&) {
+    return error{errc::bad_json, "stored region switches record is not readable"};
+  }
+}
+
 }  // namespace
 
+result<void> node_storage::load_region_switches() {
+  auto row = store_->load_entity(persistence::entity_kind::region_switches, switches_record_id);
+  if (!row) return row.err();
+  if (*row) {
+    auto regions = decode_switches((*row)->value);
+    if (!regions) return regions.err();
+    switches_ = std::move(*regions);
+    switch_source_ = {};
+    return {};
+  }
+  // A store from before the record: fold the audit log once (oldest first, ids
+  // are time-ordered: the last acknowledged flip of each switch wins), then
+  // write the record so later starts read only it.
+  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
+  if (!snaps) return snaps.err();
+  switch_map regions;
+  std::uint64_t last = 0;
+  for (const auto& s : *snaps)
+    if (const auto e = audit_entry_of(s); e && apply_switch(regions, *e)) last = s.id;
+  persistence::write_batch b;
+  b.put_entity(persistence::entity_kind::region_switches, switches_record_id, 0,
+               encode_switches(regions, last));
+  if (auto ok = store_->commit(b); !ok) return ok.err();
+  switches_ = std::move(regions);
+  switch_source_ = {false, snaps->size()};
+  return {};
+}
+
+std::vector<region_switch_state> node_storage::region_switches() const {
+  std::lock_guard<std::mutex> lock{switches_mu_};
+  std::vector<region_switch_state> out;
+  for (const auto& [name, r] : switches_) out.push_back(r);
+  return out;
+}
+
 result<void> node_storage::record_audit(api::audit_entry& e) {
+  // A switch flip rewrites the switches' record in its entry's batch: one at a
+  // time, so the record follows the entries' order.
+  switch_map regions;
+  std::unique_lock<std::mutex> flipping{switches_mu_, std::defer_lock};
+  if (switch_map probe; apply_switch(probe, e)) {
+    flipping.lock();
+    regions = switches_;
+    apply_switch(regions, e);
+  }
   // Time-ordered ids, unique within this store: at least the previous id + 1.
   const auto floor =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -55,7 +149,11 @@ result<void> node_storage::record_audit(api::audit_entry& e) {
                            "rideshard.admin.action", e.at_ms, text);
       !ok)
     return ok.err();
+  if (flipping.owns_lock())
+    b.put_entity(persistence::entity_kind::region_switches, switches_record_id, 0,
+                 encode_switches(regions, e.id));
   if (auto ok = store_->commit(b); !ok) return ok.err();
+  if (flipping.owns_lock()) switches_ = std::move(regions);
   return {};
 }
 
@@ -88,32 +186,6 @@ std::string node_storage::audit_source() const {
     s += ", back to " + std::to_string(oldest);
   s += st.assigned ? "" : "; not following the topic yet: " + st.last_error;
   return s + "), merged with " + store;
-}
-
-result<std::vector<region_switch_state>> node_storage::region_switches_from_audit() const {
-  auto snaps = store_->load_entities(persistence::entity_kind::admin_audit);
-  if (!snaps) return snaps.err();
-  // Oldest first (ids are time-ordered): the last acknowledged flip of each switch wins.
-  std::map<std::string, region_switch_state> by_region;
-  for (const auto& s : *snaps) {
-    const auto got = audit_entry_of(s);
-    if (!got) continue;
-    const auto& e = *got;
-    if (e.status != 200 || e.target.empty()) continue;
-    const std::string prefix = "POST /api/admin/regions/{id}/";
-    if (e.action.rfind(prefix, 0) != 0) continue;
-    const std::string what = e.action.substr(prefix.size());
-    auto& r = by_region[e.target];
-    r.region = e.target;
-    if (what == "pause-dispatch" || what == "resume-dispatch")
-      r.dispatch_paused = what == "pause-dispatch";
-    else if (what == "freeze-surge" || what == "unfreeze-surge")
-      r.surge_frozen = what == "freeze-surge";
-  }
-  std::vector<region_switch_state> out;
-  for (auto& [name, r] : by_region)
-    if (r.dispatch_paused || r.surge_frozen) out.push_back(std::move(r));
-  return out;
 }
 
 }  // namespace rideshard::app

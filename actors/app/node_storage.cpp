@@ -161,6 +161,7 @@ result<std::unique_ptr<node_storage>> node_storage::open(const storage_options& 
   auto st = persistence::store::open(so);
   if (!st) return st.err();
   s->store_ = std::move(*st);
+  if (auto ok = s->load_region_switches(); !ok) return ok.err();
   if (!o.kafka_bootstrap.empty()) {
     auto topics = persistence::engine_topics(o.kafka_partitions);
     if (auto ok = persistence::create_topics(o.kafka_bootstrap, topics, std::chrono::seconds(5));

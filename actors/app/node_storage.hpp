@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +30,14 @@ struct region_switch_state {
   std::string region;
   bool dispatch_paused = false;
   bool surge_frozen = false;
+};
+
+/// Where open() found the region switches.
+struct region_switch_source {
+  /// true: their record (entity kind region_switches, one row); false: a store
+  /// from before it, so the audit log was read once and the record written.
+  bool from_record = true;
+  std::size_t audit_entries_read = 0;  ///< the migration's read (0 from the record)
 };
 
 struct storage_options {
@@ -84,8 +93,12 @@ class node_storage {
                                                                    std::uint64_t before) const;
   /// The region switches the audit log leaves on: per region, the last
   /// acknowledged (200) pause/resume-dispatch and freeze/unfreeze-surge win.
-  /// Regions with both off are left out. Reads every entry (O(all)); for start-up.
-  [[nodiscard]] result<std::vector<region_switch_state>> region_switches_from_audit() const;
+  /// Regions with both off are left out. Kept in their own record, written in
+  /// the batch of each flip's audit entry and read by open() (one row, however
+  /// long the log); a store from before the record gets it at its first open
+  /// from one pass over the audit log.
+  std::vector<region_switch_state> region_switches() const;
+  region_switch_source region_switches_source() const { return switch_source_; }
   /// "cluster" when the audit window follows the topic (a broker), else "node".
   std::string audit_scope() const;
   /// Where recent_audit() reads, in words for the console (cluster scope: how
@@ -102,6 +115,9 @@ class node_storage {
 
  private:
   node_storage() = default;
+  /// At open: the switches' record, or (a store from before it) the audit log,
+  /// folded once and written as the record. Errors: storage_error, bad_json.
+  [[nodiscard]] result<void> load_region_switches();
   void backup_loop();
   void retention_loop();
 
@@ -118,6 +134,9 @@ class node_storage {
   std::atomic<std::uint64_t> audit_seq_{0};          ///< audit ids: Unix ms * 1000 + a counter
   std::unique_ptr<api::audit_window> audit_window_;  ///< cluster scope (a broker)
   std::unique_ptr<persistence::topic_window> audit_follow_;  ///< feeds audit_window_
+  mutable std::mutex switches_mu_;  ///< one switch flip at a time: guards switches_
+  std::map<std::string, region_switch_state> switches_;  ///< as committed, regions on only
+  region_switch_source switch_source_;
 };
 
 }  // namespace rideshard::app

@@ -417,13 +417,16 @@ int run_serve(int argc, char** argv) {
     return 2;
   }
   // Region switches are acknowledged state: an admin's pause or freeze holds
-  // across a restart. The audit log (synced before the answer) is their record.
-  if (auto restored = (*storage)->region_switches_from_audit(); !restored) {
-    std::fprintf(stderr, "rideshard serve: reading the audit log: %s\n",
-                 restored.err().message.c_str());
-    return 2;
-  } else {
-    for (const auto& r : *restored) {
+  // across a restart. Their record is written with the flip's audit entry
+  // (synced before the answer); open() read it.
+  {
+    const auto source = (*storage)->region_switches_source();
+    if (!source.from_record)
+      std::printf(
+          "rideshard serve: region switches recorded from the audit log (%zu entries, "
+          "once; later starts read only the record)\n",
+          source.audit_entries_read);
+    for (const auto& r : (*storage)->region_switches()) {
       auto paused = r.dispatch_paused ? (*node)->pause_dispatch(r.region, true)
                                       : result<node::region_switches>(node::region_switches{});
       auto frozen = r.surge_frozen ? (*node)->freeze_surge(r.region, true)
@@ -432,8 +435,8 @@ int run_serve(int argc, char** argv) {
         std::fprintf(stderr, "rideshard serve: region switch for '%s' not restored: %s\n",
                      r.region.c_str(), (!paused ? paused : frozen).err().message.c_str());
       else
-        std::printf("rideshard serve: region %s restored from the audit log:%s%s\n",
-                    r.region.c_str(), r.dispatch_paused ? " dispatch paused" : "",
+        std::printf("rideshard serve: region %s restored:%s%s\n", r.region.c_str(),
+                    r.dispatch_paused ? " dispatch paused" : "",
                     r.surge_frozen ? " surge frozen" : "");
     }
   }
