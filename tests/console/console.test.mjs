@@ -6,28 +6,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { request as httpRequest } from 'node:http';
+import { BIN, BUILD, SOURCE, createAdmin, httpAt, launchBrowser, startNode, stopNode, waitForLine } from './support.mjs';
 
-const SOURCE = process.env.RIDESHARD_SOURCE_DIR;
-const BUILD = process.env.RIDESHARD_BUILD_DIR;
-const BIN = join(BUILD, 'rideshard');
 const SECRET = 'console-browser-test-secret-0123456789abcdef';
-const VAULT_KEY = '5ec0de'.repeat(10) + 'c0fe'; // 64 hex digits: the node's card vault key
 const DRIVERS = Number(process.env.CONSOLE_TEST_DRIVERS || 300);
 const SHOTS = join(BUILD, 'console-screenshots');
-const require = createRequire(join(SOURCE, 'console', 'package.json'));
-const { chromium } = require('playwright-core');
 
 const ADMIN = { email: 'ops@example.com', password: 'console-test-pass' };
 let node; // { proc, port, base, dir }
 let sim = null;
 let browser;
-let userDataDir; // the browser profile, removed after the run
+let closeBrowser; // closes it and removes its profile
 let page;
 const requests = []; // every URL the browser asked for (WebSockets included)
 const feedFrames = []; // {at, drivers} of each frame the page got on /v1/console
@@ -49,52 +42,7 @@ function feedFramesSince(since, n, ms) {
   });
 }
 
-// Starts the node and resolves once it prints its port (bounded by `ms`).
-function startNode(dir, ms = 30000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--config', join(SOURCE, 'cluster-config/single-node.toml'),
-      '--listen', '127.0.0.1:0', '--data-dir', dir], {
-      env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_VAULT_KEY: VAULT_KEY, RIDESHARD_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const timer = setTimeout(() => reject(new Error('node did not report its port')), ms);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({ proc, port, base: `http://127.0.0.1:${port}`, dir });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`node exited early (${code})`)));
-  });
-}
-
-// Resolves with the first line of `stream` matching `re` (bounded by `ms`).
-function waitForLine(stream, re, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${ms} ms`)), ms);
-    createInterface({ input: stream }).on('line', (line) => {
-      if (process.env.CONSOLE_TEST_VERBOSE) console.log(line);
-      const m = line.match(re);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
-
-async function http(method, path, { token, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(node.base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON (the page) */ }
-  return { status: res.status, json, text };
-}
+const http = (method, path, options) => httpAt(node.base, method, path, options);
 
 // The node process's CPU seconds so far (utime + stime from /proc).
 function cpuSeconds(pid) {
@@ -127,24 +75,12 @@ async function register(role, email) {
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'rideshard-console-test-'));
-  node = await startNode(dir);
-  const made = spawnSync(BIN, ['admin', 'create-user', '--url', node.base, '--email', ADMIN.email, '--name', 'Ops'], {
-    env: { ...process.env, RIDESHARD_JWT_SECRET: SECRET, RIDESHARD_ADMIN_PASSWORD: ADMIN.password },
-    encoding: 'utf8', timeout: 20000,
-  });
-  assert.equal(made.status, 0, made.stdout + made.stderr);
-  userDataDir = mkdtempSync(join(tmpdir(), 'rideshard-console-chromium-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = browser.pages()[0] || (await browser.newPage());
+  node = await startNode({ dir, secret: SECRET });
+  createAdmin(node.base, SECRET, ADMIN);
+  // Every request is recorded; anything not for 127.0.0.1 is aborted (and fails the last test).
+  ({ browser, page, close: closeBrowser } = await launchBrowser(requests));
   // The live panels arrive over the console's WebSocket: record its frames.
   page.on('websocket', (ws) => {
-    requests.push(ws.url());
     if (new URL(ws.url()).pathname !== '/v1/console') return;
     ws.on('framereceived', (f) => {
       const tick = JSON.parse(f.payload);
@@ -152,30 +88,13 @@ before(async () => {
       for (const check of [...feedWaiters]) check();
     });
   });
-  // Record every request; anything not for 127.0.0.1 is aborted (and fails the last test).
-  await browser.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    requests.push(url.href);
-    return url.hostname === '127.0.0.1' ? route.continue() : route.abort();
-  });
 });
 
-// Resolves with the exit code (or the signal's name) once `proc` has exited.
-function exited(proc) {
-  if (proc.exitCode !== null || proc.signalCode !== null) {
-    return Promise.resolve(proc.exitCode ?? proc.signalCode);
-  }
-  return new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
-}
-
 after(async () => {
-  if (browser) await browser.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  if (closeBrowser) await closeBrowser();
   if (sim) sim.kill('SIGTERM');
   if (node) {
-    const stopped = exited(node.proc);
-    node.proc.kill('SIGTERM');
-    const code = await stopped;
+    const code = await stopNode(node);
     rmSync(node.dir, { recursive: true, force: true });
     // The node stops cleanly on SIGTERM; in a sanitizer build (RIDESHARD_SANITIZE,
     // RIDESHARD_TSAN) a report, a leak at exit included, makes this non-zero.
