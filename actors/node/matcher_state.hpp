@@ -76,6 +76,7 @@ struct matcher_state {
   shard_table shards;  ///< every shard's matcher (shard_added, from the directory)
   std::optional<shard_pricing> pricing;
   std::optional<shard_index> drivers;
+  std::optional<flush_schedule> flushes;  ///< timed flushes of drivers' location buffer
   dispatch_book book;
   search_scratch scratch;
   static inline const char* name = "region_matcher";

@@ -40,14 +40,12 @@ position_buffer::deposit_status position_buffer::store(driver_id d, lat_lng pos,
     items_.push_back(position_update{d, pos, std::move(actor)});
     if (avail) ++available_;
   }
-  if (!timer_armed_) out.arm_timer = timer_armed_ = true;
   if (urgent && !kick_pending_) out.kick = kick_pending_ = true;
   return out;
 }
 
-void position_buffer::drain(std::vector<position_update>& out, bool timed) {
+void position_buffer::drain(std::vector<position_update>& out) {
   out.clear();
-  if (timed) timer_armed_ = false;
   kick_pending_ = false;
   if (items_.empty()) return;
   items_.swap(out);
@@ -58,5 +56,24 @@ void position_buffer::drain(std::vector<position_update>& out, bool timed) {
 }
 
 position_buffer::counters position_buffer::stats() const { return counts_; }
+
+std::optional<flush_schedule::clock::duration> flush_schedule::on_deposit(clock::time_point now,
+                                                                          bool waiting) {
+  if (waiting) {
+    // An armed timer due at least as early serves (a long one armed just before
+    // the request began to wait does not).
+    if (soon_due_ || (late_due_ && *late_due_ <= now + soon_)) return std::nullopt;
+    soon_due_ = now + soon_;
+    return soon_;
+  }
+  if (soon_due_ || late_due_) return std::nullopt;
+  late_due_ = now + late_;
+  return late_;
+}
+
+void flush_schedule::on_timed_flush(clock::time_point now) {
+  if (soon_due_ && now >= *soon_due_) soon_due_.reset();
+  if (late_due_ && now >= *late_due_) late_due_.reset();
+}
 
 }  // namespace rideshard::node

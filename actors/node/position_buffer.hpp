@@ -1,12 +1,15 @@
 // position_buffer: the location updates of one shard waiting in its matcher.
 // Driver actors send them as messages (driver_avail / driver_unavail); the
 // matcher buffers them here (last write wins per driver) and applies the whole
-// buffer as ONE spatial_index::upsert_batch on a short timer and before
-// anything that reads its index. Internal to node/; see README "Location batching".
+// buffer as ONE spatial_index::upsert_batch before anything that reads its
+// index and on a timer (flush_schedule: short while a request waits for a
+// driver, long otherwise). Internal to node/; see README "Location batching".
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -32,11 +35,10 @@ class position_buffer {
   position_buffer(const position_buffer&) = delete;
   position_buffer& operator=(const position_buffer&) = delete;
 
-  /// What the matcher has to schedule (at most one of each per cycle).
+  /// What the matcher has to do now (at most one kick per cycle).
   struct deposit_status {
     bool accepted = true;
-    bool arm_timer = false;  ///< first deposit since the last timed flush: schedule one
-    bool kick = false;       ///< `urgent` deposit and no kick pending: flush now
+    bool kick = false;  ///< `urgent` deposit and no kick pending: flush now
   };
 
   /// Driver `d` is available at `pos`; `urgent` when it was not indexed in this
@@ -46,9 +48,8 @@ class position_buffer {
   deposit_status withdraw(driver_id d);
 
   /// Moves every buffered update into `out` (cleared first; its
-  /// capacity is swapped in, so steady state does not allocate). `timed`: this
-  /// is the flush the timer scheduled (a new deposit arms the next one).
-  void drain(std::vector<position_update>& out, bool timed);
+  /// capacity is swapped in, so steady state does not allocate).
+  void drain(std::vector<position_update>& out);
   bool empty() const noexcept { return items_.empty(); }
 
   struct counters {
@@ -67,9 +68,35 @@ class position_buffer {
   std::vector<position_update> items_;
   std::unordered_map<driver_id, std::size_t> at_;  ///< driver -> index in items_
   std::size_t available_ = 0;                      ///< items_ with an actor
-  bool timer_armed_ = false;
   bool kick_pending_ = false;
   counters counts_;
+};
+
+/// When a shard's buffered positions are applied without a read: within
+/// `soon` (dispatch_options::location_flush) of a deposit while a request of
+/// the shard waits for a driver (a moving driver may reach it), else within
+/// `late`. Every read flushes first, so the timer only bounds how long a
+/// position can sit unapplied; the long one spares idle shards a timer (a
+/// wake-up of CAF's clock thread and of a worker) every `soon`. At most one
+/// timer of each kind is armed: a timed flush disarms a kind once its due time
+/// has come (timer messages carry no kind). Owned by one matcher; not thread-safe.
+class flush_schedule {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  flush_schedule(clock::duration soon, clock::duration late) : soon_(soon), late_(late) {}
+
+  /// A deposit at `now`; `waiting`: a request of the shard waits for a driver.
+  /// Returns the delay of a timed flush the caller must schedule, if any.
+  std::optional<clock::duration> on_deposit(clock::time_point now, bool waiting);
+  /// A timed flush ran at `now`.
+  void on_timed_flush(clock::time_point now);
+
+ private:
+  clock::duration soon_;
+  clock::duration late_;
+  std::optional<clock::time_point> soon_due_;
+  std::optional<clock::time_point> late_due_;
 };
 
 }  // namespace rideshard::node

@@ -5,6 +5,9 @@
 // before any handler that reads the drivers.
 #include "node/region_matcher.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "node/matcher_dispatch.hpp"
 #include "node/matcher_queries.hpp"
 #include "node/matcher_state.hpp"
@@ -22,6 +25,19 @@ void sync_positions(matcher_self self) {
   st.drivers->expire_fed(st.ctx->now() - st.ctx->opts.idle_timeout.count());
 }
 
+// Without a request waiting for a driver, nothing needs a buffered position
+// before the next read (which flushes first): the timed flush only bounds how
+// stale the index (and the surge supply it feeds, 30 s buckets) may get.
+constexpr std::chrono::milliseconds idle_location_flush{1000};
+
+// Whether a request of this shard waits for a driver (parked, searching, or
+// waiting for a batched window): a moving driver may be the one it needs.
+bool waits_for_driver(const matcher_state& st) {
+  for (const auto& kv : st.book.pending)
+    if (!kv.second.offered.valid()) return true;
+  return false;
+}
+
 // A driver actor's position (or withdrawal of it by a later driver_unavail):
 // buffered, applied in one batch by the timed flush or before the next read.
 // A driver newly available here kicks a flush at once (parked requests).
@@ -29,12 +45,14 @@ void buffer_position(matcher_self self, const driver_avail& a) {
   auto& st = self->state;
   auto ds = st.drivers->deposit(a);
   if (ds.kick) self->send(self, positions_flush{false});
-  if (!ds.arm_timer) return;
-  const auto delay = st.ctx->opts.location_flush;
-  if (delay.count() <= 0)
+  // The due time is taken before CAF's (same steady clock), so the timer's
+  // flush always finds its own due time passed.
+  const auto delay = st.flushes->on_deposit(flush_schedule::clock::now(), waits_for_driver(st));
+  if (!delay) return;
+  if (delay->count() <= 0)
     self->send(self, positions_flush{true});
   else
-    self->delayed_send(self, delay, positions_flush{true});
+    self->delayed_send(self, *delay, positions_flush{true});
 }
 
 // A handler of `Msg` that reads the drivers: runs after sync_positions, so no
@@ -60,12 +78,15 @@ matcher_handle::behavior_type region_matcher(matcher_self self, context_ptr ctx,
   // the indices to the cell, with a margin for rounding at its edges.
   st.drivers.emplace(cell_bounds(cell, st.reg->bounds, 1e-3), st.ctx->opts.location_buffer_max,
                      *st.pricing);
+  const auto soon = st.ctx->opts.location_flush;  // <= 0: flush right away, always
+  st.flushes.emplace(soon, soon.count() <= 0 ? soon : std::max(soon, idle_location_flush));
   return {
       // ---- drivers
       [=](driver_avail& a) { buffer_position(self, a); },
       fresh<driver_unavail>(self,
                             [=](driver_unavail& u) { self->state.drivers->remove(u.driver); }),
       [=](positions_flush& f) {
+        if (f.timed) self->state.flushes->on_timed_flush(flush_schedule::clock::now());
         if (self->state.drivers->flush(f.timed)) retry_parked(self);
         sync_pending(self);
       },

@@ -27,7 +27,7 @@ void shard_index::took_position(driver_id d, lat_lng pos, const caf::actor& acto
 
 bool shard_index::flush(bool timed) {
   if (!timed && positions_.empty()) return false;
-  positions_.drain(drained_, timed);
+  positions_.drain(drained_);
   if (drained_.empty()) return false;
   batch_.clear();
   const auto& bounds = index_.config().bounds;

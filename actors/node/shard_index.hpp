@@ -27,7 +27,8 @@ class shard_index {
   /// it looks empty). Returns whether any driver is available after it.
   bool flush(bool timed);
   /// A driver_avail: buffered until the next flush (last write wins). The
-  /// answer says whether the caller must schedule a timed flush or kick one.
+  /// answer says whether the caller must kick a flush (the timed one is the
+  /// matcher's flush_schedule).
   position_buffer::deposit_status deposit(const driver_avail& a) {
     return positions_.put(a.driver, a.pos, a.actor, a.fresh);
   }

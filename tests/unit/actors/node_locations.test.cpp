@@ -43,18 +43,16 @@ TEST_CASE("position_buffer: last write wins per driver, withdrawals win and alwa
   const driver_id d1{1}, d2{2}, d3{3};
   auto s = buf.put(d1, {40.75, -73.98}, a, true);
   CHECK(s.accepted);
-  CHECK(s.arm_timer);
   CHECK(s.kick);
-  s = buf.put(d1, {40.76, -73.98}, a, true);  // same driver: replaces, no new messages
+  s = buf.put(d1, {40.76, -73.98}, a, true);  // same driver: replaces, no new kick
   CHECK(s.accepted);
-  CHECK_FALSE(s.arm_timer);
   CHECK_FALSE(s.kick);
   CHECK(buf.put(d2, {40.75, -73.97}, a, false).accepted);
   CHECK_FALSE(buf.put(d3, {40.75, -73.96}, a, false).accepted);  // full: dropped
   CHECK(buf.withdraw(d3).accepted);                              // withdrawals always fit
   CHECK(buf.withdraw(d2).accepted);
   std::vector<node::position_update> out;
-  buf.drain(out, false);
+  buf.drain(out);
   REQUIRE(out.size() == 3);
   CHECK(buf.empty());
   CHECK(out[0].driver == d1);
@@ -64,19 +62,59 @@ TEST_CASE("position_buffer: last write wins per driver, withdrawals win and alwa
   CHECK_FALSE(out[1].actor);  // tombstone
   CHECK(out[2].driver == d3);
   CHECK_FALSE(out[2].actor);
-  // The timer is still armed (only the timed flush re-arms it); kicks re-arm at once.
+  // A drain re-arms the kick.
   s = buf.put(d1, {40.75, -73.98}, a, true);
-  CHECK_FALSE(s.arm_timer);
   CHECK(s.kick);
-  buf.drain(out, true);
+  buf.drain(out);
   CHECK(out.size() == 1);
-  CHECK(buf.put(d1, {40.75, -73.98}, a, false).arm_timer);
+  CHECK(buf.put(d1, {40.75, -73.98}, a, false).accepted);
   auto c = buf.stats();
   CHECK(c.dropped == 1);
   CHECK(c.flushes == 2);
   CHECK(c.drained == 4);
   CHECK(c.coalesced == 2);  // d1 moved, d2 withdrawn
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("flush_schedule: a short timer only while a request waits, one of each kind armed") {
+  using clock = node::flush_schedule::clock;
+  const auto soon = std::chrono::milliseconds(25), late = std::chrono::milliseconds(1000);
+  node::flush_schedule sched{soon, late};
+  const clock::time_point t0{};
+  // Nobody waits: the first deposit arms the long timer, the next ones nothing.
+  auto d = sched.on_deposit(t0, false);
+  REQUIRE(d);
+  CHECK(*d == late);
+  CHECK_FALSE(sched.on_deposit(t0 + 10ms, false).has_value());
+  // A request begins to wait: the long timer is too late for it, a short one is armed once.
+  d = sched.on_deposit(t0 + 20ms, true);
+  REQUIRE(d);
+  CHECK(*d == soon);
+  CHECK_FALSE(sched.on_deposit(t0 + 30ms, true).has_value());
+  CHECK_FALSE(sched.on_deposit(t0 + 30ms, false).has_value());
+  // The short timer's flush disarms only the short kind (the long one is not due).
+  sched.on_timed_flush(t0 + 45ms);
+  CHECK_FALSE(sched.on_deposit(t0 + 50ms, false).has_value());
+  d = sched.on_deposit(t0 + 50ms, true);
+  REQUIRE(d);
+  CHECK(*d == soon);
+  // A flush before any timer is due disarms nothing; the long one's flush disarms it.
+  sched.on_timed_flush(t0 + 60ms);
+  CHECK_FALSE(sched.on_deposit(t0 + 61ms, true).has_value());
+  sched.on_timed_flush(t0 + 1000ms);
+  d = sched.on_deposit(t0 + 1001ms, false);
+  REQUIRE(d);
+  CHECK(*d == late);
+  // A long timer due within `soon` serves a waiting request.
+  CHECK_FALSE(sched.on_deposit(t0 + 1990ms, true).has_value());
+  // Flush right away (location_flush 0): a timer of 0 per flush cycle.
+  node::flush_schedule now{0ms, 0ms};
+  d = now.on_deposit(t0, false);
+  REQUIRE(d);
+  CHECK(d->count() == 0);
+  CHECK_FALSE(now.on_deposit(t0, true).has_value());
+  now.on_timed_flush(t0);
+  CHECK(now.on_deposit(t0, true).has_value());
 }
 
 TEST_CASE("many location frames from many drivers: nearby sees every latest position") {
