@@ -94,12 +94,13 @@ bool session_registry::wait_empty(std::chrono::steady_clock::time_point deadline
 
 // ---- listener ---------------------------------------------------------------
 
-/// Accepts connections on its own strand; each socket gets a strand of its own.
+/// Accepts connections on a strand of the first io_context; each socket goes
+/// to the next io_context (round robin), whose one thread runs all its handlers.
 class listener : public std::enable_shared_from_this<listener> {
  public:
   explicit listener(std::shared_ptr<gateway_core> core)
       : core_(std::move(core)),
-        strand_(net::make_strand(core_->ioc)),
+        strand_(net::make_strand(*core_->iocs.front())),
         acceptor_(strand_),
         backoff_(strand_) {}
 
@@ -134,8 +135,9 @@ class listener : public std::enable_shared_from_this<listener> {
  private:
   void do_accept() {
     if (stopped_) return;
+    // No strand for the socket: one thread runs its io_context.
     acceptor_.async_accept(
-        net::make_strand(core_->ioc),
+        core_->next_context().get_executor(),
         boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
@@ -216,14 +218,14 @@ result<std::uint16_t> gateway::start(const gateway_config& config, ws_handler& w
   core_ = std::move(core);
   listener_ = std::move(lst);
   port_ = *bound;
-  // Keeps run() alive between connections; released by stop().
-  auto guard = std::make_shared<work_guard>(core_->ioc.get_executor());
   listener_->run();
-  for (int i = 0; i < config.io_threads; ++i) {
-    threads_.emplace_back([core = core_, guard] {
+  for (auto& ioc : core_->iocs) {
+    // Keeps run() alive between connections; released by stop().
+    auto guard = std::make_shared<work_guard>(ioc->get_executor());
+    threads_.emplace_back([core = core_, ctx = ioc.get(), guard] {
       for (;;) {
         try {
-          core->ioc.run();
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "gateway: exception on I/O thread: %s\n", e.what());
@@ -253,12 +255,14 @@ void gateway::stop() {
   core_->sessions.abort_all();
   // Give sessions a moment to report on_close before the threads go.
   (void)core_->sessions.wait_empty(std::chrono::steady_clock::now() + std::chrono::seconds(2));
-  core_->ioc.stop();
+  for (auto& ioc : core_->iocs) ioc->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
   // Run what completed meanwhile, so no handler keeps a session (and the core) alive.
-  core_->ioc.restart();
-  core_->ioc.poll();
+  for (auto& ioc : core_->iocs) {
+    ioc->restart();
+    ioc->poll();
+  }
   listener_.reset();
   core_.reset();
 }

@@ -5,7 +5,7 @@
 // the same credentials and sends the answer's body as one text frame. A browser
 // that reads slowly skips ticks (one frame in flight at most, nothing queues);
 // an answer other than 200 (the session expired or was revoked) closes the
-// socket with 1008 and the answer's status. Everything runs on the strand.
+// socket with 1008 and the answer's status. Everything runs on the connection's I/O thread.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
-// Private to the gateway: the state every session shares (io_context, config,
+// Private to the gateway: the state every session shares (io_contexts, config,
 // handlers, metrics, the registry of live sessions used by drain and stop).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,7 +25,7 @@
 namespace rideshard::gateway::detail {
 
 /// What drain and stop can ask of any session. Both post to the session's
-/// strand, so they may be called from any thread.
+/// I/O thread (its io_context), so they may be called from any thread.
 class session_base {
  public:
   virtual ~session_base() = default;
@@ -71,9 +72,21 @@ struct gateway_core {
       : config(c), ws(w), http(h), stats(m) {
     limits.max_frame_bytes = c.max_frame_bytes;
     admin_limits.max_frame_bytes = c.admin_max_frame_bytes;
+    for (int i = 0; i < std::max(c.io_threads, 1); ++i)
+      iocs.push_back(std::make_unique<boost::asio::io_context>(1));
   }
 
-  boost::asio::io_context ioc;
+  /// The io_context of the next accepted connection (round robin).
+  boost::asio::io_context& next_context() {
+    return *iocs[next_ioc.fetch_add(1, std::memory_order_relaxed) % iocs.size()];
+  }
+
+  /// One io_context per I/O thread, each run by that thread alone (concurrency
+  /// hint 1): a connection's reads, the frames posted to it and its writes'
+  /// completions all run on one thread, with no hand-off (and wake-up) between
+  /// I/O threads as one shared io_context makes. The listener runs on the first.
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs;
+  std::atomic<std::size_t> next_ioc{0};
   /// Set when the gateway serves TLS; every session's stream uses it.
   std::unique_ptr<boost::asio::ssl::context> tls;
   const gateway_config config;

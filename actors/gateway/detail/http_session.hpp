@@ -1,6 +1,6 @@
 // Private to the gateway: one plain HTTP connection (keep-alive). Serves
 // /metrics, hands WebSocket upgrades to ws_session and every other request to
-// the http_handler. Everything runs on the connection's strand.
+// the http_handler. Everything runs on the connection's I/O thread.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
 // Private to the gateway: one WebSocket connection. Reads, decodes, rate-limits
 // and hands frames to the ws_handler; writes one frame at a time from a bounded
-// queue. Everything runs on the connection's strand, except send(), which any
-// thread may call: it hands frames over through `outbox_`.
+// queue. Everything runs on the connection's I/O thread (the one thread running
+// its io_context), except send(), which any thread may call: it hands frames
+// over through `outbox_`.
 #pragma once
 
 #include <atomic>
@@ -61,7 +62,7 @@ class ws_session final : public connection,
   /// The seq of the frame in buffer_ as far as it can be read (0: unreadable).
   std::uint64_t frame_seq(bool binary) const;
   void enqueue(frame f);
-  /// On the strand: moves every frame send() handed over into the write queue.
+  /// On the I/O thread: moves every frame send() handed over into the write queue.
   void take_outbox();
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -83,13 +84,13 @@ class ws_session final : public connection,
   const rideshard::gateway::endpoint endpoint_;
   token_bucket bucket_;
   std::deque<frame> queue_;
-  /// Frames from send() (any thread) for the strand. One posted take_outbox()
+  /// Frames from send() (any thread) for the I/O thread. One posted take_outbox()
   /// carries all that arrive before it runs: one I/O-thread wake-up per burst
   /// to this connection, not one per frame. In send() order.
   std::mutex outbox_mu_;
   std::vector<frame> outbox_;        // guarded by outbox_mu_
   bool outbox_posted_ = false;       // guarded by outbox_mu_: a take_outbox() is on its way
-  std::vector<frame> outbox_taken_;  // strand only: outbox_'s storage, swapped back and forth
+  std::vector<frame> outbox_taken_;  // I/O thread only: outbox_'s storage, swapped back and forth
   boost::beast::websocket::close_reason close_reason_;
   std::atomic<std::size_t> queued_{0};  // frames accepted by send() and not yet written
   std::atomic<bool> last_binary_{false};
