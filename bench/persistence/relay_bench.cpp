@@ -50,6 +50,7 @@ double run_rdkafka_performance(const std::string& bootstrap, const std::string& 
                           bootstrap +
                           " -X enable.idempotence=true -X acks=all -z lz4"
                           " -X partitioner=murmur2_random -X message.timeout.ms=0"
+                          " -X max.in.flight.requests.per.connection=1"
                           " -X linger.ms=5 -X queue.buffering.max.messages=" +
                           std::to_string(in_flight) + " 2>&1";
   const double cpu0 = children_cpu_s();

@@ -56,9 +56,17 @@ struct outbox_relay::impl {
     auto* self = static_cast<impl*>(opaque);
     auto seq = reinterpret_cast<std::uintptr_t>(m->_private);
     --self->in_flight;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset >= 0) {
       self->delivered.push_back(seq);
       self->broker_up = true;
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // A success without an offset is librdkafka's inference, not the broker's
+      // answer (an "implicit ack" by a later request, or a duplicate-sequence
+      // reply): not proof the row is in Kafka. Keep the row and re-send it (at
+      // worst a duplicate, which consumers drop by event_id).
+      ++self->failed_total;
+      self->resync = true;
+      self->note_error("delivery: reported delivered without an offset; re-sending");
     } else {
       ++self->failed_total;
       self->resync = true;
@@ -91,6 +99,14 @@ struct outbox_relay::impl {
         {"partitioner", "murmur2_random"},
         // 0 = no timeout: during an outage librdkafka keeps retrying in order.
         {"message.timeout.ms", "0"},
+        // One request in flight per broker. With more, a request the broker refused
+        // (not persisted: NOT_LEADER, UNKNOWN_TOPIC_OR_PART on a new topic) is
+        // reported delivered when a later request in flight succeeds (librdkafka's
+        // "implicit ack", 2.0.2 and later), and a broker holding no state for this
+        // producer on the partition (its first write there) accepts that later
+        // request at any sequence: the refused rows were lost. With one, the
+        // refused request is retried before anything after it is sent.
+        {"max.in.flight.requests.per.connection", "1"},
         {"linger.ms", "5"},
         {"queue.buffering.max.messages", std::to_string(options.max_in_flight + 1000)},
     };
