@@ -1,8 +1,10 @@
 // journal: group commit of trip transitions into the store on a detached actor.
 #include "node/journal.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -33,7 +35,8 @@ struct journal_state {
   std::uint64_t events_failed = 0;   ///< batches whose commit failed
   std::chrono::milliseconds event_delay = default_event_flush_delay;
   bool flush_queued = false;
-  bool event_flush_armed = false;  ///< a delayed flush for `events` is on its way
+  /// When the delayed flush for `events` on its way is due (none: not armed).
+  std::optional<std::chrono::steady_clock::time_point> event_flush_due;
   static inline const char* name = "journal";
 };
 using journal_self = caf::stateful_actor<journal_state, journal_handle::base>;
@@ -103,12 +106,16 @@ void schedule_flush(journal_self* self) {
 }
 
 // Analytics only: a flush within event_delay, unless a commit's flush (which
-// takes the events along) comes first. A delayed flush that finds nothing is a no-op.
+// takes the events along) comes first. A delayed flush that finds nothing is a
+// no-op. At most one is on its way: a commit's flush does not disarm it (else
+// every commit followed by an event armed one more timer, a wake-up of CAF's
+// clock thread and of this one), only its own arrival does. Its due time is
+// taken before CAF's (same steady clock), so it always finds it passed.
 void schedule_event_flush(journal_self* self) {
   auto& st = self->state;
-  if (st.flush_queued || st.event_flush_armed) return;
+  if (st.flush_queued || st.event_flush_due) return;
   if (st.event_delay.count() <= 0) return schedule_flush(self);
-  st.event_flush_armed = true;
+  st.event_flush_due = std::chrono::steady_clock::now() + st.event_delay;
   self->delayed_send(self, st.event_delay, flush_atom::value);
 }
 
@@ -151,7 +158,8 @@ void flush_with_events(journal_self* self, std::vector<pending_commit> batch,
 void flush(journal_self* self) {
   auto& st = self->state;
   st.flush_queued = false;
-  st.event_flush_armed = false;  // a delayed flush still on its way finds nothing or little
+  if (st.event_flush_due && std::chrono::steady_clock::now() >= *st.event_flush_due)
+    st.event_flush_due.reset();  // (a flush_atom from elsewhere when due: the timer's is a no-op)
   auto batch = std::move(st.pending);
   st.pending.clear();
   auto events = std::move(st.events);
