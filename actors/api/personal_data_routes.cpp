@@ -1,7 +1,8 @@
 // GDPR endpoints: GET /api/users/{id}/export (everything held about a person,
 // as JSON) and DELETE /api/users/{id} (erasure: cards out of the vault, the
 // account's personal-data key shredded; trips, payments and ledger rows stay
-// under the pseudonymous id). Rectification is PUT /api/users/{id}.
+// under the pseudonymous id, the trips' places rounded to a ~1 km grid).
+// Rectification is PUT /api/users/{id}.
 #include "api/detail/api_state.hpp"
 #include "auth/rbac.hpp"
 #include "payments/payment_service.hpp"
@@ -86,9 +87,22 @@ void delete_user(const api_state& st, const gateway::http_request& req, std::str
   if (!who) return;
   if (auto ok = auth::can_manage_user(*who, id); !ok) return ex.fail(ok.err());
   if (auto u = st.users.get(id); !u) return ex.fail(u.err());
-  // Cards first (the vault forgets the numbers), then the account: its key is
+  // The places of their trips first: rounded to a ~1 km grid (refused, with
+  // nothing erased yet, while one of the trips has not ended). Idempotent, so a
+  // failure after it is simply retried.
+  auto rider = auth::parse_rider_subject(id);
+  auto driver = auth::parse_driver_subject(id);
+  if (rider || driver) {
+    node::history_query q;
+    if (rider) q.rider = *rider;
+    if (driver) q.driver = *driver;
+    if (auto places = st.node.coarsen_trip_locations(q);
+        !places && places.code() != errc::unavailable)
+      return ex.fail(places.err());
+  }
+  // Then cards (the vault forgets the numbers), then the account: its key is
   // shredded, so its name, email and password hash are unreadable everywhere.
-  if (auto rider = auth::parse_rider_subject(id); rider && st.opts.payments != nullptr)
+  if (rider && st.opts.payments != nullptr)
     if (auto gone = st.opts.payments->forget_methods(*rider); !gone) return ex.fail(gone.err());
   if (auto ok = st.users.remove(id); !ok) return ex.fail(ok.err());
   ex.reply_empty(204);

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <future>
 #include <map>
 #include <mutex>
@@ -1054,27 +1055,60 @@ result<schemas::trip_status> dispatch_node::end_trip(trip_id id, const std::stri
   return cancel_as_system(id, reason);
 }
 
-result<std::vector<schemas::trip_status>> dispatch_node::trip_history(const history_query& q) {
-  auto* s = impl_->ctx->opts.store;
-  if (s == nullptr) return error{errc::unavailable, "this node keeps no trip store (in-memory)"};
+namespace {
+
+// Every stored trip of q's rider or driver as of its last journal entry (as
+// recovery reads it), with the journal entries' own records alongside.
+// O(all trips): the store has no per-rider/per-driver index yet.
+struct stored_of_party {
+  rideshard::trip now;
+  std::vector<persistence::journal_entry> journal;
+};
+result<std::vector<stored_of_party>> stored_trips_of(const persistence::store& s,
+                                                     const history_query& q) {
   if (q.rider.valid() == q.driver.valid())
     return error{errc::invalid_argument, "history needs exactly one rider or driver"};
-  if (q.limit == 0 || q.limit > history_max_limit)
-    return error{errc::invalid_argument, "limit must be 1.." + std::to_string(history_max_limit)};
-  // O(all trips): the store has no per-rider/per-driver index yet.
-  auto snaps = s->load_entities(persistence::entity_kind::trip);
+  auto snaps = s.load_entities(persistence::entity_kind::trip);
   if (!snaps) return snaps.err();
-  std::vector<rideshard::trip> hits;
+  std::vector<stored_of_party> out;
   for (const auto& snap : *snaps) {
     auto t = schemas::decode_trip_record(snap.value.data(), snap.value.size());
     if (!t) continue;  // unreadable snapshots are logged by recovery, skipped here
     if (q.rider.valid() ? t->rider != q.rider : t->driver != q.driver) continue;
-    auto tail = s->journal_after(t->id, snap.sequence);  // as recovery does
+    auto tail = s.journal_after(t->id, 0);
     if (!tail) return tail.err();
     for (const auto& j : *tail)
-      if (auto later = schemas::decode_trip_record(j.value.data(), j.value.size())) t = later;
-    hits.push_back(std::move(*t));
+      if (j.sequence > snap.sequence)
+        if (auto later = schemas::decode_trip_record(j.value.data(), j.value.size())) t = later;
+    out.push_back({std::move(*t), std::move(*tail)});
   }
+  return out;
+}
+
+lat_lng coarsened(lat_lng p) {
+  auto snap = [](double deg) {
+    return std::round(deg / erased_location_step_deg) * erased_location_step_deg;
+  };
+  return lat_lng{snap(p.lat), snap(p.lng)};
+}
+
+void coarsen_places(rideshard::trip& t) {
+  t.pickup = coarsened(t.pickup);
+  t.dropoff = coarsened(t.dropoff);
+}
+
+}  // namespace
+
+result<std::vector<schemas::trip_status>> dispatch_node::trip_history(const history_query& q) {
+  auto* s = impl_->ctx->opts.store;
+  if (s == nullptr) return error{errc::unavailable, "this node keeps no trip store (in-memory)"};
+  if (q.limit == 0 || q.limit > history_max_limit)
+    return error{errc::invalid_argument, "limit must be 1.." + std::to_string(history_max_limit)};
+  auto found = stored_trips_of(*s, q);
+  if (!found) return found.err();
+  std::vector<rideshard::trip> hits;
+  hits.reserve(found->size());
+  for (auto& f : *found) hits.push_back(std::move(f.now));
   std::sort(hits.begin(), hits.end(), [](const rideshard::trip& a, const rideshard::trip& b) {
     return a.requested_at_ms != b.requested_at_ms ? a.requested_at_ms > b.requested_at_ms
                                                   : a.id.value > b.id.value;
@@ -1084,6 +1118,42 @@ result<std::vector<schemas::trip_status>> dispatch_node::trip_history(const hist
   out.reserve(hits.size());
   for (const auto& t : hits) out.push_back(stored_status(t));
   return out;
+}
+
+result<std::size_t> dispatch_node::coarsen_trip_locations(const history_query& q) {
+  auto* s = impl_->ctx->opts.store;
+  if (s == nullptr) return error{errc::unavailable, "this node keeps no trip store (in-memory)"};
+  auto found = stored_trips_of(*s, q);
+  if (!found) return found.err();
+  for (const auto& f : *found)
+    if (!is_terminal(f.now.state))
+      return error{errc::illegal_transition,
+                   to_string(f.now.id) + " has not ended (" + std::string(to_string(f.now.state)) +
+                       "): erasure waits until the person's trips are over"};
+  persistence::write_batch b;
+  std::size_t rewritten = 0;
+  for (auto& f : *found) {
+    // The snapshot keeps the sequence it was written at (recovery replays the
+    // journal after it), so it is rewritten from its own record, not f.now.
+    auto snap = s->load_entity(persistence::entity_kind::trip, f.now.id.value);
+    if (!snap) return snap.err();
+    if (!*snap) continue;
+    auto first = schemas::decode_trip_record((*snap)->value.data(), (*snap)->value.size());
+    if (!first) return error{errc::storage_error, first.err().message};
+    coarsen_places(*first);
+    b.put_entity(persistence::entity_kind::trip, first->id.value, (*snap)->sequence,
+                 schemas::encode_trip_record(*first));
+    for (const auto& j : f.journal) {
+      auto t = schemas::decode_trip_record(j.value.data(), j.value.size());
+      if (!t) continue;
+      coarsen_places(*t);
+      b.append_journal(f.now.id, j.sequence, schemas::encode_trip_record(*t));
+    }
+    ++rewritten;
+  }
+  if (rewritten == 0) return rewritten;
+  if (auto c = s->commit(b); !c) return c.err();
+  return rewritten;
 }
 
 }  // namespace rideshard::node

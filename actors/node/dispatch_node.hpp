@@ -115,6 +115,9 @@ struct history_query {
   std::size_t limit = 20;  ///< newest first; 1..history_max_limit
 };
 inline constexpr std::size_t history_max_limit = 100;
+/// What erasure leaves of a trip's places: degrees rounded to this grid
+/// (0.01 degree: about 1.1 km north-south, less east-west).
+inline constexpr double erased_location_step_deg = 0.01;
 
 /// One shard as the admin console lists it: counts from a fleet snapshot.
 struct shard_summary {
@@ -194,6 +197,14 @@ class dispatch_node final : public gateway::ws_handler {
   /// yet) on the calling thread. Errors: unavailable (in-memory node, no
   /// store), invalid_argument, storage_error.
   [[nodiscard]] result<std::vector<schemas::trip_status>> trip_history(const history_query& q);
+  /// GDPR erasure: rounds the pickup and dropoff of every stored trip of one
+  /// rider or driver to erased_location_step_deg (snapshot and each journal
+  /// entry, one synced batch); fares, times and ids stay (legal retention).
+  /// Refuses while one of them has not ended (its actor would write the exact
+  /// places again). Returns how many trips were rewritten; idempotent.
+  /// Errors: illegal_transition (a trip not ended), unavailable (in-memory
+  /// node: nothing stored), invalid_argument, storage_error.
+  [[nodiscard]] result<std::size_t> coarsen_trip_locations(const history_query& q);
   /// Every transition of a trip as committed, oldest first: the trip record
   /// after each step (journal), starting with `requested`. Reads the store on
   /// the calling thread. Errors: unavailable (in-memory node), unknown_trip,

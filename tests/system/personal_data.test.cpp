@@ -2,8 +2,9 @@
 // was stored about them (account, rectified name, trip and its places, payment,
 // card as brand + last 4); their personal data is never in clear in the data
 // directory; after erasure (DELETE /api/users/{id}) nothing personal is
-// readable from the store files, the vault, the export or any event, and their
-// personal-data key is gone — while the ledger still balances.
+// readable from the store files, the vault, the export or any event, their
+// personal-data key is gone and their trips' places are rounded to ~1 km —
+// while the ledger still balances. Erasure waits until their trips are over.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "rideshard/persistence/ledger.hpp"
 #include "rideshard/persistence/store.hpp"
 #include "rideshard/persistence/token_vault.hpp"
+#include "rideshard/schemas/records.hpp"
 #include "test_tokens.hpp"
 
 using namespace rideshard;
@@ -128,6 +130,15 @@ TEST_CASE("export holds what was stored; after erasure nothing personal is reada
                            json{{"email", email}, {"password", "hedwig-pass-1"}}.dump());
     REQUIRE(login.status == 200);
     const std::string token = login.body["token"];
+    // Not while a trip of theirs is live (its actor would write the exact
+    // places again): refused, nothing erased.
+    auto early = http_call(node.port, http::verb::delete_, "/api/users/" + rider_id, token);
+    CHECK_MESSAGE(early.status == 409, early.text);
+    CHECK(early.text.find(trip_id) != std::string::npos);
+    CHECK(http_call(node.port, http::verb::get, "/api/users/" + rider_id, admin).status == 200);
+    auto cancel = http_call(node.port, http::verb::put, "/api/trips/" + trip_id + "/status", token,
+                            R"({"status":"cancelled"})");
+    REQUIRE_MESSAGE(cancel.status == 200, cancel.text);
     auto erase = http_call(node.port, http::verb::delete_, "/api/users/" + rider_id, token);
     REQUIRE_MESSAGE(erase.status == 204, erase.text);
     for (const auto& target : {"/api/users/" + rider_id + "/export", "/api/users/" + rider_id}) {
@@ -175,6 +186,32 @@ TEST_CASE("export holds what was stored; after erasure nothing personal is reada
   for (const auto& row : *events)
     for (const char* s : {first_name, rectified_name, email, "Hedwig", "hedwig"})
       CHECK(row.event.payload.find(s) == std::string::npos);
+  // The trip stays (legal retention), its places rounded to the ~1 km grid in
+  // the snapshot and in every journal entry.
+  const auto trip_number = std::stoull(trip_id.substr(2));
+  auto snap = (*store)->load_entity(persistence::entity_kind::trip, trip_number);
+  REQUIRE(snap.ok());
+  REQUIRE(snap->has_value());
+  std::vector<rideshard::trip> records;
+  auto first = schemas::decode_trip_record((**snap).value.data(), (**snap).value.size());
+  REQUIRE(first.ok());
+  records.push_back(*first);
+  auto journal = (*store)->journal_after(rideshard::trip_id{trip_number}, 0);
+  REQUIRE(journal.ok());
+  CHECK_FALSE(journal->empty());
+  for (const auto& j : *journal) {
+    auto t = schemas::decode_trip_record(j.value.data(), j.value.size());
+    REQUIRE(t.ok());
+    records.push_back(*t);
+  }
+  for (const auto& t : records) {
+    CHECK(to_string(t.rider) == rider_id);
+    CHECK(t.pickup.lat == doctest::Approx(40.75).epsilon(1e-9));
+    CHECK(t.pickup.lng == doctest::Approx(-73.98).epsilon(1e-9));
+    CHECK(t.dropoff.lat == doctest::Approx(40.78).epsilon(1e-9));
+    CHECK(t.dropoff.lng == doctest::Approx(-73.96).epsilon(1e-9));
+  }
+  CHECK(records.back().state == trip_state::cancelled);
   auto ok = persistence::ledger(**store).check_invariants();
   CHECK_MESSAGE(ok.ok(), (ok.ok() ? "" : ok.err().message));
   store->reset();
