@@ -410,6 +410,8 @@ int run_serve(int argc, char** argv) {
   dopts.cluster = o.cluster;
   dopts.worker_threads = o.actor_threads;
   dopts.cluster.version = rideshard_version;
+  // GPS spoofing: each refused jump is a signal to the fraud desk.
+  dopts.on_impossible_jump = [f = &(*pay)->fraud()](driver_id d) { f->impossible_speed(d); };
   auto node = node::dispatch_node::create(std::move(*regions), dopts, make_verifier(*tokens));
   if (!node) {
     std::fprintf(stderr, "rideshard serve: %s: %s\n",

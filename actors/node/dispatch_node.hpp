@@ -57,6 +57,10 @@ struct dispatch_options {
   std::int64_t max_future_skew_ms = 5000;
   /// Speeds above this between two samples are impossible_jump.
   double max_speed_mps = 70.0;
+  /// Called (on the driver's actor thread) once per location frame with a
+  /// sample refused as an impossible_jump, with the driver who sent it: the
+  /// fraud desk's GPS signal (`rideshard serve`). Must be quick. Empty: none.
+  std::function<void(driver_id)> on_impossible_jump;
   /// Scheduler threads of the actor system (0: CAF default).
   std::size_t worker_threads = 2;
   /// Called (on an actor thread) with the subject of each passivated entity,

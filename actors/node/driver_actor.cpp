@@ -146,6 +146,7 @@ void arm_idle(driver_self* self) {
 std::uint32_t take_samples(driver_self* self, const schemas::location_batch& b, error& first) {
   auto& st = self->state;
   std::uint32_t accepted = 0;
+  bool jumped = false;  // one fraud signal per frame, however many samples jumped
   const auto now = st.ctx->now();
   for (const auto& s : b.samples) {
     errc code = errc::ok;
@@ -159,9 +160,11 @@ std::uint32_t take_samples(driver_self* self, const schemas::location_batch& b, 
     } else if (st.last) {
       double dt = static_cast<double>(s.timestamp_ms - st.last->timestamp_ms) / 1000.0;
       double speed = distance_m(st.last->pos, s.pos) / dt;
-      if (speed > st.ctx->opts.max_speed_mps)
-        code = errc::impossible_jump,
+      if (speed > st.ctx->opts.max_speed_mps) {
+        code = errc::impossible_jump;
         why = "implied speed " + std::to_string(std::lround(speed)) + " m/s";
+        jumped = true;
+      }
     }
     if (code != errc::ok) {
       if (first.code == errc::ok) first = error{code, why};
@@ -170,6 +173,7 @@ std::uint32_t take_samples(driver_self* self, const schemas::location_batch& b, 
     st.last = s;
     ++accepted;
   }
+  if (jumped && st.ctx->opts.on_impossible_jump) st.ctx->opts.on_impossible_jump(st.id);
   return accepted;
 }
 

@@ -3,14 +3,19 @@
 // first gets three refunds — each decision lands in the node's log (ids only),
 // /metrics and, when flagged, in the review queue with its event; an admin
 // clears one case and confirms another (the account is suspended), both
-// audited; the queue survives a restart.
+// audited; the queue survives a restart. A driver whose positions jump
+// impossibly far is flagged for GPS spoofing the same way.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <variant>
+#include <vector>
 
+#include "app_client.hpp"
 #include "http_call.hpp"
 #include "node_process.hpp"
 #include "rideshard/persistence/store.hpp"
@@ -39,6 +44,39 @@ json find_case(const json& cases, const std::string& rule, const std::string& su
   for (const auto& c : cases)
     if (c["rule"] == rule && c["subject"] == subject) return c;
   return nullptr;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The /metrics line of one rule's decisions says `n`.
+bool decisions_are(const std::string& metrics, const char* decision, const char* rule, int n) {
+  const std::string line = std::string("rideshard_fraud_decisions_total{decision=\"") + decision +
+                           "\",rule=\"" + rule + "\"} " + std::to_string(n) + "\n";
+  return metrics.find(line) != std::string::npos;
+}
+
+// The fraud events the node left in its outbox (no broker: all of them).
+std::vector<persistence::outbox_row> fraud_events(const std::string& dir) {
+  persistence::store_options so;
+  so.path = dir;
+  auto store = persistence::store::open(so);
+  REQUIRE(store.ok());
+  auto rows = (*store)->read_outbox(0, 100000);
+  REQUIRE(rows.ok());
+  std::vector<persistence::outbox_row> out;
+  for (auto& r : *rows)
+    if (r.event.topic == persistence::fraud_events_topic) out.push_back(std::move(r));
+  return out;
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -118,12 +156,8 @@ TEST_CASE("fraud rules on the live path, a review queue admins resolve") {
     CHECK(resolutions == 3);  // the refused second resolution is recorded too
 
     auto metrics = http_call(node.port, http::verb::get, "/metrics");
-    CHECK(metrics.text.find(
-              R"(rideshard_fraud_decisions_total{decision="flag",rule="too_many_cards"} 1)") !=
-          std::string::npos);
-    CHECK(metrics.text.find(
-              R"(rideshard_fraud_decisions_total{decision="allow",rule="too_many_cards"} 4)") !=
-          std::string::npos);
+    CHECK(decisions_are(metrics.text, "flag", "too_many_cards", 1));
+    CHECK(decisions_are(metrics.text, "allow", "too_many_cards", 4));
     CHECK(node.terminate() == 0);
   }
   {
@@ -136,24 +170,14 @@ TEST_CASE("fraud rules on the live path, a review queue admins resolve") {
     CHECK(node.terminate() == 0);
   }
   // Each decision is in the log, with pseudonymous ids and no personal data.
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = read_file(log);
   CHECK(text.find("event=fraud_decision rule=shared_card decision=flag subject=" + bo) !=
         std::string::npos);
   for (const char* pii : {"ann@example.com", "bo@example.com", cards[0]})
     CHECK(text.find(pii) == std::string::npos);
   // The events: three flagged, one cleared, one confirmed; no note, no email.
-  persistence::store_options so;
-  so.path = dir;
-  auto store = persistence::store::open(so);
-  REQUIRE(store.ok());
-  auto rows = (*store)->read_outbox(0, 100000);
-  REQUIRE(rows.ok());
   int flagged = 0, resolved = 0;
-  for (const auto& r : *rows) {
-    if (r.event.topic != persistence::fraud_events_topic) continue;
+  for (const auto& r : fraud_events(dir)) {
     const json e = json::parse(r.event.payload);
     flagged += e["event_type"] == "flagged";
     resolved += e["event_type"] == "cleared" || e["event_type"] == "confirmed";
@@ -162,7 +186,53 @@ TEST_CASE("fraud rules on the live path, a review queue admins resolve") {
   }
   CHECK(flagged == 3);
   CHECK(resolved == 2);
-  store->reset();
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(log_dir);
+}
+
+TEST_CASE("a driver whose positions jump impossibly far is flagged for GPS spoofing") {
+  const std::string dir = node_process::fresh_data_dir();
+  const std::string log_dir = node_process::fresh_data_dir();
+  const std::string log = log_dir + "/node.log";
+  const std::string admin = mint_token(test_secret, "ops", auth::role::admin);
+  {
+    node_process node(test_secret, dir, log);
+    app_client driver(node.port, "/v1/driver", true);
+    driver.send(
+        schemas::hello{mint_token(test_secret, "d-701", auth::role::driver), "fraud-test", false});
+    REQUIRE(driver.expect<schemas::welcome>().subject == "d-701");
+    driver.send(schemas::go_online{});
+    driver.expect<schemas::ack>();
+    const std::int64_t t0 = now_ms() - 30'000;
+    driver.send(schemas::location_batch{{schemas::location_sample{{40.7540, -73.9840}, 0, 0, t0}}});
+    driver.expect<schemas::ack>();
+    // Three frames, each ~110 km from the last accepted fix within seconds:
+    // each refused as impossible_jump, each one signal (the rule flags past 2).
+    for (int i = 1; i <= 3; ++i) {
+      driver.send(schemas::location_batch{
+          {schemas::location_sample{{41.7540, -73.9840}, 0, 0, t0 + i * 1000}}});
+      const auto m = driver.read();
+      const auto* e = std::get_if<schemas::error_reply>(&m.body);
+      REQUIRE(e != nullptr);
+      CHECK(e->code == errc::impossible_jump);
+    }
+    auto open = http_call(node.port, http::verb::get, "/api/admin/fraud/cases?state=open", admin);
+    REQUIRE(open.status == 200);
+    const json gps = find_case(open.body["cases"], "gps_spoofing", "d-701");
+    REQUIRE_MESSAGE(gps.is_object(), open.text);
+    CHECK(gps["count"] == 3);
+    auto metrics = http_call(node.port, http::verb::get, "/metrics");
+    CHECK(decisions_are(metrics.text, "flag", "gps_spoofing", 1));
+    CHECK(decisions_are(metrics.text, "allow", "gps_spoofing", 2));
+    CHECK(node.terminate() == 0);
+  }
+  CHECK(read_file(log).find("event=fraud_decision rule=gps_spoofing decision=flag subject=d-701") !=
+        std::string::npos);
+  int flagged = 0;
+  for (const auto& r : fraud_events(dir))
+    flagged += json::parse(r.event.payload)["event_type"] == "flagged" &&
+               r.event.payload.find("gps_spoofing") != std::string::npos;
+  CHECK(flagged == 1);
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(log_dir);
 }
